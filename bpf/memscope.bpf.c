@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Allocator probes. Every call is counted exactly (per API and log2 size
+ * class, per CPU); a size-tiered random draw, plus a "one in every N"
+ * guarantee, decides which calls also get a stack and a 32-byte record in the
+ * ring buffer. Sampled blocks are remembered by (process, pointer) so that
+ * their frees, and only theirs, produce records. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "memscope/record.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Written by the agent through the skeleton's mmap of .bss: the agent fills
+ * a whole slot, then publishes its index; readers never see a torn config. */
+struct ms_config configs[MS_CONFIG_SLOTS];
+volatile __u32 current_epoch;
+__u32 next_site_id;
+__u32 max_sites;
+
+/* Thread-local state between an allocation's entry and its return. Task
+ * storage is keyed by the thread itself and goes away with it. */
+struct pending {
+	__u64 sp;          /* stack pointer at the outer entry */
+	__u64 size;
+	__u64 arg;         /* realloc: old block; posix_memalign: out-parameter */
+	__u32 site_id;
+	__u8 api;
+	__u8 depth;        /* >1 while the allocator calls its own entry points */
+	__u8 sampled;
+	__u8 tier_epoch;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_COUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ms_count);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Calls since the last sampled call on this CPU, for the guarantee. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} since_sample SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the agent before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);   /* resized by the agent before load */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MS_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);   /* resized by the agent before load */
+	__type(key, struct ms_site_key);
+	__type(value, __u32);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20); /* resized by the agent before load */
+	__type(key, struct ms_live_key);
+	__type(value, __u8);
+} live SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* floor(log2(size)); clang 14 cannot compile __builtin_clzll for BPF. */
+static __always_inline __u32 size_class(__u64 v)
+{
+	__u32 r = 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* n * size overflows 64 bits; written without the 128-bit multiply that
+ * clang would emit for __builtin_mul_overflow. */
+static __always_inline int mul_overflows(__u64 n, __u64 size)
+{
+	__u64 nh = n >> 32, nl = n & 0xffffffff, sh = size >> 32, sl = size & 0xffffffff;
+	__u64 cross, low;
+
+	if (nh && sh)
+		return 1;
+	cross = nh * sl + nl * sh; /* one of the two terms is 0 */
+	if (cross >> 32)
+		return 1;
+	low = nl * sl;
+	return low + (cross << 32) < low;
+}
+
+static __always_inline void count_call(__u32 api, __u64 size)
+{
+	__u32 idx = api * MS_SIZE_CLASSES + size_class(size);
+	struct ms_count *c;
+
+	if (idx >= MS_COUNT_SLOTS)
+		return;
+	c = bpf_map_lookup_elem(&counts, &idx);
+	if (c) {
+		c->calls += 1;
+		c->bytes += size;
+	}
+}
+
+/* Returns 1 when this call is sampled, with the tier (or FORCED) and the
+ * config slot it was chosen under. */
+static __always_inline int decide(__u64 size, __u8 *tier_epoch)
+{
+	__u32 epoch = current_epoch & MS_EPOCH_MASK;
+	struct ms_config *cfg = &configs[epoch];
+	__u32 zero = 0, tier;
+	__u32 *since;
+
+	if (size >= cfg->large_min)
+		tier = MS_TIER_LARGE;
+	else if (size >= cfg->medium_min)
+		tier = MS_TIER_MEDIUM;
+	else
+		tier = MS_TIER_SMALL;
+
+	since = bpf_map_lookup_elem(&since_sample, &zero);
+	if ((__u64)bpf_get_prandom_u32() < cfg->threshold[tier]) {
+		if (since)
+			*since = 0;
+		*tier_epoch = ms_pack_tier_epoch(tier, epoch);
+		return 1;
+	}
+	/* Whether this call is forced depends only on the calls before it, so
+	 * weighting it by 1 (its probability given that past) keeps the
+	 * estimates unbiased. */
+	if (since && cfg->guarantee) {
+		*since += 1;
+		if (*since >= cfg->guarantee) {
+			*since = 0;
+			*tier_epoch = ms_pack_tier_epoch(MS_TIER_FORCED, epoch);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid)
+{
+	struct ms_site_key key = { .tgid = tgid };
+	__u32 *id, nid;
+	long sid;
+
+	sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (sid < 0) {
+		stat_inc(MS_STAT_STACK_ERRORS);
+		sid = -1;
+	}
+	key.stack_id = (__s32)sid;
+	bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)PT_REGS_SP(ctx));
+
+	id = bpf_map_lookup_elem(&sites, &key);
+	if (id)
+		return *id;
+	nid = __sync_fetch_and_add(&next_site_id, 1);
+	if (nid >= max_sites) {
+		stat_inc(MS_STAT_SITE_FULL);
+		return MS_NO_SITE;
+	}
+	if (bpf_map_update_elem(&sites, &key, &nid, BPF_NOEXIST) == 0)
+		return nid;
+	/* Another CPU inserted the same site first; its id wins. */
+	id = bpf_map_lookup_elem(&sites, &key);
+	if (id)
+		return *id;
+	stat_inc(MS_STAT_SITE_FULL);
+	return MS_NO_SITE;
+}
+
+static __always_inline void emit(__u32 kind, __u32 api, __u64 ptr, __u64 size,
+				 __u32 site_id, __u8 tier_epoch)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ms_record *r;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(MS_STAT_DROPPED);
+		return;
+	}
+	r->ptr = ptr;
+	r->size_lo = (__u32)size;
+	r->size_hi = (__u16)(size >> 32);
+	r->kind_api = ms_pack_kind_api(kind, api);
+	r->tier_epoch = tier_epoch;
+	r->tgid = id >> 32;
+	r->tid = (__u32)id;
+	r->site_id = site_id;
+	r->time = (__u32)(bpf_ktime_get_ns() >> MS_TIME_SHIFT);
+	/* No wake-up: a wake-up is another trap in the traced thread; the agent
+	 * drains on its own timer. */
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	stat_inc(MS_STAT_SAMPLED);
+}
+
+/* Only a block whose allocation was sampled (and recorded) is in `live`, so
+ * only those frees cost a record. */
+static __always_inline void release(__u32 api, __u64 ptr)
+{
+	struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
+
+	if (bpf_map_delete_elem(&live, &key) == 0)
+		emit(MS_KIND_FREE, api, ptr, 0, MS_NO_SITE, 0);
+}
+
+/* True when this entry is the allocator calling one of its own entry points
+ * (realloc(NULL, n) -> malloc): the stack pointer is at or below the outer
+ * call's. A higher one means the outer call's return was never seen. */
+static __always_inline int nested(struct pending *p, __u64 sp)
+{
+	if (!p || !p->depth)
+		return 0;
+	if (sp <= p->sp)
+		return 1;
+	stat_inc(MS_STAT_STALE_PENDING);
+	p->depth = 0;
+	return 0;
+}
+
+static __always_inline int on_entry(struct pt_regs *ctx, __u32 api, __u64 size, __u64 arg, int overflow)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct pending *p;
+	__u8 tier_epoch = 0;
+	int sampled;
+
+	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (nested(p, sp)) {
+		p->depth += 1;
+		stat_inc(MS_STAT_NESTED);
+		return 0;
+	}
+	count_call(api, size);
+	if (!p)
+		return 0;
+	sampled = !overflow && decide(size, &tier_epoch);
+	p->sp = sp;
+	p->size = size;
+	p->arg = arg;
+	p->api = api;
+	p->depth = 1;
+	p->sampled = sampled;
+	p->tier_epoch = tier_epoch;
+	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32) : MS_NO_SITE;
+	return 0;
+}
+
+static __always_inline int on_return(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pending *p;
+	__u64 ret = PT_REGS_RC(ctx), ptr = ret;
+
+	p = bpf_task_storage_get(&pending, task, 0, 0);
+	if (!p || !p->depth)
+		return 0;
+	p->depth -= 1;
+	if (p->depth)
+		return 0; /* the allocator's own inner call */
+
+	switch (p->api) {
+	case MS_API_REALLOC:
+	case MS_API_REALLOCARRAY:
+		/* glibc: realloc(p, 0) frees p and returns NULL; a failed
+		 * realloc leaves p alone. */
+		if (p->arg && (ret || p->size == 0))
+			release(p->api, p->arg);
+		break;
+	case MS_API_POSIX_MEMALIGN:
+		ptr = 0;
+		if ((int)ret == 0 && p->arg)
+			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)p->arg);
+		break;
+	}
+	if (ptr && p->sampled) {
+		struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
+		__u8 one = 1;
+
+		/* Record first, then remember: a free can only match a block
+		 * whose record is already in the ring, so order is kept. */
+		emit(MS_KIND_ALLOC, p->api, ptr, p->size, p->site_id, p->tier_epoch);
+		if (bpf_map_update_elem(&live, &key, &one, BPF_ANY))
+			stat_inc(MS_STAT_LIVE_FULL);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_malloc, __u64 size)
+{
+	return on_entry(ctx, MS_API_MALLOC, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_calloc, __u64 n, __u64 size)
+{
+	int overflow = mul_overflows(n, size);
+	__u64 total = n * size;
+
+	return on_entry(ctx, MS_API_CALLOC, overflow ? 0 : total, 0, overflow);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_realloc, __u64 old, __u64 size)
+{
+	return on_entry(ctx, MS_API_REALLOC, size, old, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_reallocarray, __u64 old, __u64 n, __u64 size)
+{
+	int overflow = mul_overflows(n, size);
+	__u64 total = n * size;
+
+	return on_entry(ctx, MS_API_REALLOCARRAY, overflow ? 0 : total, overflow ? 0 : old, overflow);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_posix_memalign, __u64 memptr, __u64 align, __u64 size)
+{
+	return on_entry(ctx, MS_API_POSIX_MEMALIGN, size, memptr, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_aligned_alloc, __u64 align, __u64 size)
+{
+	return on_entry(ctx, MS_API_ALIGNED_ALLOC, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_memalign, __u64 align, __u64 size)
+{
+	return on_entry(ctx, MS_API_MEMALIGN, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_valloc, __u64 size)
+{
+	return on_entry(ctx, MS_API_VALLOC, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_pvalloc, __u64 size)
+{
+	return on_entry(ctx, MS_API_PVALLOC, size, 0, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ms_alloc_ret)
+{
+	return on_return(ctx);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ms_free, __u64 ptr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pending *p;
+
+	if (!ptr)
+		return 0; /* free(NULL) does nothing; not counted */
+	p = bpf_task_storage_get(&pending, task, 0, 0);
+	if (nested(p, PT_REGS_SP(ctx))) {
+		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
+		return 0;
+	}
+	count_call(MS_API_FREE, 0);
+	release(MS_API_FREE, ptr);
+	return 0;
+}

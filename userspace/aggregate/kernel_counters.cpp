@@ -1,0 +1,57 @@
+#include "aggregate/kernel_counters.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <vector>
+
+namespace memscope {
+
+ms_count ExactCounts::api_total(unsigned api) const {
+  ms_count t{};
+  for (const auto& c : by_api_class[api]) {
+    t.calls += c.calls;
+    t.bytes += c.bytes;
+  }
+  return t;
+}
+
+uint64_t ExactCounts::allocation_calls() const {
+  uint64_t n = 0;
+  for (unsigned a = 0; a < MS_API_COUNT; ++a)
+    if (a != MS_API_FREE) n += api_total(a).calls;
+  return n;
+}
+
+ExactCounts read_exact_counts(int counts_fd, int stats_fd) {
+  ExactCounts out;
+  const int ncpu = libbpf_num_possible_cpus();
+  std::vector<ms_count> per_cpu(ncpu);
+  for (uint32_t i = 0; i < MS_COUNT_SLOTS; ++i) {
+    if (bpf_map_lookup_elem(counts_fd, &i, per_cpu.data())) continue;
+    ms_count& dst = out.by_api_class[i / MS_SIZE_CLASSES][i % MS_SIZE_CLASSES];
+    for (const auto& c : per_cpu) {
+      dst.calls += c.calls;
+      dst.bytes += c.bytes;
+    }
+  }
+  std::vector<uint64_t> stat(ncpu);
+  for (uint32_t i = 0; i < MS_STAT_COUNT; ++i) {
+    if (bpf_map_lookup_elem(stats_fd, &i, stat.data())) continue;
+    for (uint64_t v : stat) out.stats[i] += v;
+  }
+  return out;
+}
+
+ExactCounts operator-(const ExactCounts& a, const ExactCounts& b) {
+  ExactCounts d;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (unsigned k = 0; k < MS_SIZE_CLASSES; ++k) {
+      d.by_api_class[api][k].calls = a.by_api_class[api][k].calls - b.by_api_class[api][k].calls;
+      d.by_api_class[api][k].bytes = a.by_api_class[api][k].bytes - b.by_api_class[api][k].bytes;
+    }
+  for (unsigned i = 0; i < MS_STAT_COUNT; ++i) d.stats[i] = a.stats[i] - b.stats[i];
+  return d;
+}
+
+}  // namespace memscope

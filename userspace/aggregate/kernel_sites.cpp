@@ -1,0 +1,43 @@
+#include "aggregate/kernel_sites.h"
+
+#include <bpf/bpf.h>
+
+#include "memscope/record.h"
+
+namespace memscope {
+
+std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth) {
+  std::vector<uint64_t> frames;
+  if (caller) frames.push_back(caller);
+  for (size_t i = 1; i < depth && trace[i]; ++i) {
+    if (i == 1 && trace[i] == caller) continue;
+    frames.push_back(trace[i]);
+  }
+  return frames;
+}
+
+SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
+  SiteStacks out;
+  ms_site_key key{}, next{};
+  ms_site_key* prev = nullptr;
+  uint64_t trace[MS_MAX_STACK_DEPTH];
+  while (bpf_map_get_next_key(sites_fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    uint32_t id;
+    if (bpf_map_lookup_elem(sites_fd, &key, &id)) continue;
+    SiteStack s;
+    s.tgid = key.tgid;
+    size_t depth = 0;
+    if (key.stack_id >= 0) {
+      uint32_t sid = static_cast<uint32_t>(key.stack_id);
+      if (bpf_map_lookup_elem(stacks_fd, &sid, trace) == 0) depth = MS_MAX_STACK_DEPTH;
+    }
+    s.truncated = depth == 0;
+    s.frames = site_frames(key.caller, trace, depth);
+    out[id] = std::move(s);
+  }
+  return out;
+}
+
+}  // namespace memscope

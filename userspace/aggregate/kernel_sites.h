@@ -1,0 +1,28 @@
+// Call sites as the kernel numbered them, with their return addresses: the
+// immediate caller (read at the stack pointer on entry) followed by the
+// frame-pointer chain. Read before the BPF maps go away.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace memscope {
+
+struct SiteStack {
+  uint32_t tgid = 0;
+  std::vector<uint64_t> frames;  // return addresses, innermost first
+  bool truncated = false;        // the kernel could not take the stack
+};
+
+using SiteStacks = std::unordered_map<uint32_t, SiteStack>;
+
+// Builds a site's frames from the stack map's trace, whose first entry is
+// the probed function itself, and the caller read at the stack pointer.
+// Kernels that already add the caller at function entry (6.12+, for a
+// `push %rbp` site) are handled by not repeating it.
+std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth);
+
+SiteStacks read_site_stacks(int sites_fd, int stacks_fd);
+
+}  // namespace memscope

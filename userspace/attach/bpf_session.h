@@ -1,0 +1,67 @@
+// The loaded BPF object and its probes: sizes the maps, loads the programs,
+// attaches one uprobe (and one uretprobe for allocating calls) per entry
+// point per process, and takes everything down again on destruction.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memscope/record.h"
+#include "target/allocator.h"
+
+struct memscope_bpf;
+struct bpf_link;
+
+namespace memscope {
+
+struct SessionLimits {
+  uint32_t ringbuf_bytes = 8u << 20;   // power of two
+  uint32_t live_entries = 1u << 20;    // sampled blocks tracked at once
+  uint32_t stack_entries = 16384;
+  uint32_t max_sites = 65536;
+};
+
+struct AttachedProbe {
+  pid_t pid = 0;
+  unsigned api = 0;
+  std::string symbol;
+  std::string path;
+  uint64_t offset = 0;
+  bool retprobe = false;
+};
+
+class BpfSession {
+ public:
+  // Throws Error with a one-line reason (no privileges, no BPF, ...).
+  BpfSession(const SessionLimits& limits, bool verbose);
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  // Publishes a config slot: the slot is written whole, then made current.
+  void publish(const ms_config& config);
+
+  // Probes every entry point of `alloc` in process `pid` only (the kernel
+  // filters by PID, so other processes mapping the same library are not
+  // trapped). Throws Error naming the entry point that failed.
+  void attach(pid_t pid, const AllocatorTarget& alloc);
+  void detach_all();
+
+  int events_fd() const;
+  int counts_fd() const;
+  int stats_fd() const;
+  int sites_fd() const;
+  int stacks_fd() const;
+  std::vector<uint32_t> program_ids() const;
+  const std::vector<AttachedProbe>& probes() const { return probes_; }
+
+ private:
+  memscope_bpf* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  std::vector<AttachedProbe> probes_;
+};
+
+}  // namespace memscope

@@ -1,0 +1,20 @@
+#include <cstdio>
+
+#include "cli/options.h"
+#include "cli/trace_run.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  int code = 0;
+  auto options = memscope::parse_options(argc, argv, code);
+  if (!options) return code;
+  try {
+    return memscope::trace_run(*options);
+  } catch (const memscope::Error& e) {
+    fprintf(stderr, "memscope-bpf: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "memscope-bpf: error: %s\n", e.what());
+    return 1;
+  }
+}

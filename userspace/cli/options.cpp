@@ -1,0 +1,79 @@
+#include "cli/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "common/error.h"
+
+namespace memscope {
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+  Options o;
+  CLI::App app{
+      "memscope-bpf: trace the memory allocations of running processes with eBPF uprobes.\n"
+      "Exact call and byte counts for every call; size-tiered sampling for stacks, sites and leaks.",
+      "memscope-bpf"};
+  app.set_version_flag("--version", "memscope-bpf 0.1.0");
+  app.add_option("-p,--pid", o.pids, "Trace this running process (repeatable)")->check(CLI::PositiveNumber);
+  app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
+  app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-i,--interval", o.interval_s, "Print a summary line on stderr every SECONDS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-o,--output", o.output, "Write the JSON report to FILE ('-' for stdout)")->capture_default_str();
+  app.add_option("--top", o.top, "Keep the N sites and leaks with the most bytes (0: all)")->capture_default_str();
+  bool sample_all = false;
+  app.add_flag("--sample-all", sample_all, "Record every call (exact per-site figures, highest cost)");
+  app.add_option("--small-rate", o.tiers.rate[0], "Sampling rate of small allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--medium-rate", o.tiers.rate[1], "Sampling rate of medium allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--large-rate", o.tiers.rate[2], "Sampling rate of large allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  uint64_t small_below = o.tiers.medium_min, large_above = o.tiers.large_min - 1;
+  app.add_option("--small-below", small_below, "Allocations below BYTES are small")->capture_default_str();
+  app.add_option("--large-above", large_above, "Allocations above BYTES are large")->capture_default_str();
+  app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")->capture_default_str();
+  app.add_option("--ringbuf-size", o.limits.ringbuf_bytes, "Ring buffer size in bytes (power of two)")
+      ->capture_default_str()
+      ->check([](const std::string& s) -> std::string {
+        unsigned long long v = std::stoull(s);
+        return v >= 4096 && (v & (v - 1)) == 0 ? "" : "must be a power of two of at least 4096";
+      });
+  app.add_option("--max-live", o.limits.live_entries, "Sampled live blocks tracked at once")->capture_default_str();
+  app.add_option("--max-sites", o.limits.max_sites, "Distinct call sites kept")->capture_default_str();
+  app.add_option("--stack-entries", o.limits.stack_entries, "Distinct stacks kept")->capture_default_str();
+  app.add_flag("-v,--verbose", o.verbose, "Say more on stderr (probe sites, libbpf warnings)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  } catch (const CLI::CallForVersion& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (o.pids.empty() && o.command.empty()) {
+    fprintf(stderr, "memscope-bpf: error: nothing to trace: give --pid PID or -- COMMAND [ARGS...] (see --help)\n");
+    exit_code = 2;
+    return std::nullopt;
+  }
+  o.tiers.medium_min = small_below;
+  o.tiers.large_min = large_above + 1;
+  if (sample_all) {
+    o.tiers.rate = {1.0, 1.0, 1.0};
+  }
+  try {
+    validate(o.tiers);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+    exit_code = 2;
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace memscope

@@ -1,0 +1,30 @@
+// Command-line options (CLI11) as a plain struct.
+#pragma once
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attach/bpf_session.h"
+#include "sampling/tier_config.h"
+
+namespace memscope {
+
+struct Options {
+  std::vector<pid_t> pids;
+  std::vector<std::string> command;  // after "--"
+  double duration_s = 0;             // 0: until Ctrl-C or the targets exit
+  double interval_s = 0;             // 0: no interval summaries
+  std::string output = "memscope-report.json";  // "-" for stdout
+  size_t top = 20;                   // 0: all
+  TierConfig tiers;
+  SessionLimits limits;
+  bool verbose = false;
+};
+
+// Parses argv. On --help/--version prints and returns the exit code in
+// `exit_code`; on a bad option prints one line and sets exit_code 2.
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+
+}  // namespace memscope

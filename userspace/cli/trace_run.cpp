@@ -1,0 +1,251 @@
+#include "cli/trace_run.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "aggregate/aggregator.h"
+#include "aggregate/kernel_counters.h"
+#include "aggregate/kernel_sites.h"
+#include "aggregate/ring_drainer.h"
+#include "attach/bpf_session.h"
+#include "cli/launcher.h"
+#include "cli/privileges.h"
+#include "common/error.h"
+#include "report/json_report.h"
+#include "report/report_builder.h"
+#include "report/text_summary.h"
+#include "symbolize/symbolizer.h"
+#include "target/api_names.h"
+
+extern char** environ;
+
+namespace memscope {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+TargetReport resolve_pid(pid_t pid) {
+  if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
+  TargetReport t;
+  t.process = read_process(pid);
+  t.allocator = find_allocator(pid, t.process.exe);
+  if (t.allocator.sites.empty())
+    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm +
+                "): no allocator to probe: no object in the process defines malloc");
+  return t;
+}
+
+void describe_probes(const TargetReport& t) {
+  for (const auto& s : t.allocator.sites) {
+    fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", s.symbol.c_str(), t.allocator.path.c_str(),
+            static_cast<unsigned long long>(s.offset));
+    for (unsigned a : s.aliases) fprintf(stderr, " (also %s)", std::string(api_name(a)).c_str());
+    fprintf(stderr, "\n");
+  }
+  for (unsigned m : t.allocator.missing)
+    fprintf(stderr, "memscope-bpf:   %-15s not defined by %s\n", std::string(api_name(m)).c_str(),
+            t.allocator.path.c_str());
+}
+
+void write_report(const Report& report, const std::string& output) {
+  std::string text = to_json(report).dump(2) + "\n";
+  if (output == "-") {
+    std::cout << text << std::flush;
+    return;
+  }
+  std::string tmp = output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error("cannot write " + output + ": " + strerror(errno));
+    out << text;
+    if (!out.flush()) throw Error("cannot write " + output + ": " + strerror(errno));
+  }
+  if (rename(tmp.c_str(), output.c_str()) != 0) throw Error("cannot write " + output + ": " + strerror(errno));
+}
+
+}  // namespace
+
+int trace_run(const Options& opt) {
+  check_privileges();
+
+  std::vector<TargetReport> targets;
+  for (pid_t pid : opt.pids) targets.push_back(resolve_pid(pid));
+
+  // Signals are taken through a signalfd so that Ctrl-C always ends in a
+  // clean final report; the launched command gets the default mask back.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  std::unique_ptr<LaunchedCommand> child;
+  if (!opt.command.empty()) {
+    std::string path = resolve_command(opt.command[0]);
+    if (path.empty()) throw Error("command not found: " + opt.command[0]);
+    TargetReport t;
+    t.allocator = find_allocator_for_command(path, environ);
+    if (t.allocator.sites.empty())
+      throw Error(path + ": no allocator to probe: neither it nor its libraries define malloc");
+    child = std::make_unique<LaunchedCommand>(opt.command);
+    t.process.pid = t.process.ns_pid = child->pid();
+    t.process.exe = path;
+    t.process.comm = path.substr(path.find_last_of('/') + 1).substr(0, 15);
+    targets.push_back(std::move(t));
+  }
+
+  BpfSession session(opt.limits, opt.verbose);
+  ConfigHistory history;
+  const uint64_t start_ns = monotonic_ns();
+  session.publish(history.next(opt.tiers, 0.0, "initial settings"));
+  for (const auto& t : targets) {
+    if (opt.verbose) describe_probes(t);
+    session.attach(t.process.pid, t.allocator);
+  }
+
+  Aggregator aggregator(history);
+  std::mutex lock;
+  Fd new_sites(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  RingDrainer drainer(session.events_fd(), aggregator, lock, new_sites.fd);
+  drainer.start();
+
+  Symbolizer symbolizer;
+  std::vector<std::unique_ptr<Fd>> pidfds;
+  for (const auto& t : targets) {
+    if (child && t.process.pid == child->pid()) continue;
+    symbolizer.snapshot(t.process.pid);
+    pidfds.push_back(std::make_unique<Fd>(static_cast<int>(syscall(SYS_pidfd_open, t.process.pid, 0))));
+  }
+  for (const auto& t : targets)
+    fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu probes; Ctrl-C for the report\n",
+            t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), session.probes().size() / targets.size());
+  if (opt.verbose) {
+    fprintf(stderr, "memscope-bpf: BPF program ids:");
+    for (uint32_t id : session.program_ids()) fprintf(stderr, " %u", id);
+    fprintf(stderr, "\n");
+  }
+  if (child) {
+    child->release();
+    symbolizer.snapshot(child->pid());
+  }
+
+  // Wait for the end, printing interval summaries and keeping symbol
+  // snapshots fresh while new sites appear.
+  const uint64_t end_ns = opt.duration_s > 0 ? start_ns + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
+  const uint64_t interval_ns = static_cast<uint64_t>(opt.interval_s * 1e9);
+  uint64_t next_interval = interval_ns ? start_ns + interval_ns : 0, last_interval = start_ns;
+  ExactCounts last_counts{};
+  size_t exited = 0;
+  int child_status = 0;
+  std::vector<bool> gone(targets.size(), false);
+  std::string why = "";
+  while (why.empty()) {
+    uint64_t now = monotonic_ns();
+    uint64_t wake = now + 1'000'000'000;
+    if (end_ns) wake = std::min(wake, end_ns);
+    if (next_interval) wake = std::min(wake, next_interval);
+    std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}};
+    for (const auto& p : pidfds) fds.push_back({p->fd, POLLIN, 0});
+    int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
+    poll(fds.data(), fds.size(), timeout_ms);
+
+    signalfd_siginfo si;
+    while (read(sigfd.fd, &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGINT) why = "interrupted";
+      if (si.ssi_signo == SIGTERM) why = "terminated";
+    }
+    if (child && !gone.back() && child->reap(child_status)) {
+      gone.back() = true;
+      ++exited;
+    }
+    for (size_t i = 0, p = 0; i < targets.size(); ++i) {
+      if (child && i == targets.size() - 1) break;
+      if (!gone[i] && (fds[2 + p].revents & POLLIN)) {
+        gone[i] = true;
+        ++exited;
+      }
+      ++p;
+    }
+    if (exited == targets.size() && why.empty()) why = targets.size() == 1 ? "the target exited" : "all targets exited";
+    now = monotonic_ns();
+    if (end_ns && now >= end_ns && why.empty()) why = "duration reached";
+
+    uint64_t new_site_events;
+    if (read(new_sites.fd, &new_site_events, sizeof new_site_events) == sizeof new_site_events) {
+      for (size_t i = 0; i < targets.size(); ++i)
+        if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
+    }
+    if (next_interval && now >= next_interval) {
+      ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
+      double live = 0;
+      uint64_t records;
+      {
+        std::lock_guard<std::mutex> g(lock);
+        for (const auto& [id, s] : aggregator.sites()) live += s.live_bytes;
+        records = aggregator.counters().records;
+      }
+      print_interval(stderr, (now - start_ns) / 1e9, (now - last_interval) / 1e9, counts - last_counts, live, records);
+      last_counts = counts;
+      last_interval = now;
+      next_interval += interval_ns;
+    }
+  }
+  const uint64_t stop_ns = monotonic_ns();
+  fprintf(stderr, "memscope-bpf: %s; writing the report\n", why.c_str());
+
+  // Final state: drain, read the counters and stacks while the maps exist,
+  // then detach before the (possibly slow) symbolization.
+  drainer.stop();
+  Report report;
+  report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
+  SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
+  report.probes = session.probes();
+  session.detach_all();
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
+    targets[i].exited = gone[i];
+  }
+  report.targets = targets;
+  report.duration_s = (stop_ns - start_ns) / 1e9;
+  report.sampling = &history;
+  report.records = aggregator.counters();
+  add_sites(report, aggregator, stacks, symbolizer, {opt.top, stop_ns});
+  write_report(report, opt.output);
+  print_final(stderr, report, opt.top);
+  if (opt.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt.output.c_str());
+  if (child && !gone.back()) {
+    // The command outlives the trace (Ctrl-C, --duration): it keeps running
+    // untraced, as a tracer must never end its target.
+    fprintf(stderr, "memscope-bpf: command PID %d keeps running untraced\n", child->pid());
+  }
+  (void)child_status;
+  return 0;
+}
+
+}  // namespace memscope

@@ -1,0 +1,157 @@
+#include "report/json_report.h"
+
+#include "target/api_names.h"
+
+namespace memscope {
+namespace {
+
+using nlohmann::json;
+
+json frames_json(const std::vector<Frame>& frames) {
+  json out = json::array();
+  for (const auto& f : frames) {
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%llx", static_cast<unsigned long long>(f.address));
+    out.push_back({{"function", f.function},
+                   {"module", f.module},
+                   {"file", f.file.empty() ? json(nullptr) : json(f.file)},
+                   {"line", f.line > 0 ? json(f.line) : json(nullptr)},
+                   {"address", addr}});
+  }
+  return out;
+}
+
+json exact_json(const Report& r) {
+  json by_api = json::object();
+  // Entry points that share an address with an earlier one are counted
+  // under that one; say so instead of reporting a silent zero.
+  std::map<unsigned, unsigned> counted_as;
+  std::vector<unsigned> missing;
+  for (const auto& t : r.targets) {
+    for (auto [api, as] : t.allocator.counted_as) counted_as.emplace(api, as);
+    for (unsigned m : t.allocator.missing) missing.push_back(m);
+  }
+  for (unsigned api = 0; api < MS_API_COUNT; ++api) {
+    ms_count c = r.exact.api_total(api);
+    json e = {{"calls", c.calls}, {"bytes", c.bytes}};
+    auto it = counted_as.find(api);
+    if (it != counted_as.end() && it->second != api) e["counted_as"] = api_name(it->second);
+    json aliases = json::array();
+    for (auto [a, as] : counted_as)
+      if (as == api && a != api) aliases.push_back(api_name(a));
+    if (!aliases.empty()) e["aliases"] = aliases;
+    if (it == counted_as.end() && !r.targets.empty()) e["probed"] = false;
+    by_api[std::string(api_name(api))] = e;
+  }
+  json classes = json::array();
+  uint64_t alloc_calls = 0, alloc_bytes = 0;
+  for (unsigned k = 0; k < MS_SIZE_CLASSES; ++k) {
+    uint64_t calls = 0, bytes = 0;
+    for (unsigned api = 0; api < MS_API_COUNT; ++api) {
+      if (api == MS_API_FREE) continue;
+      calls += r.exact.by_api_class[api][k].calls;
+      bytes += r.exact.by_api_class[api][k].bytes;
+    }
+    alloc_calls += calls;
+    alloc_bytes += bytes;
+    if (!calls) continue;
+    uint64_t lo = k == 0 ? 0 : (1ull << k);
+    uint64_t hi = k == 63 ? UINT64_MAX : (1ull << (k + 1)) - 1;
+    classes.push_back({{"class", k}, {"min", lo}, {"max", hi}, {"calls", calls}, {"bytes", bytes}});
+  }
+  return {{"by_api", by_api},
+          {"size_classes", classes},
+          {"allocation_calls", alloc_calls},
+          {"allocation_bytes", alloc_bytes},
+          {"free_calls", r.exact.api_total(MS_API_FREE).calls}};
+}
+
+json sampling_json(const Report& r) {
+  const auto& st = r.exact.stats;
+  json j;
+  j["mode"] = "tiers";
+  if (r.sampling) {
+    const TierConfig& c = r.sampling->current();
+    j["thresholds"] = {{"medium_min", c.medium_min}, {"large_min", c.large_min}};
+    j["rates"] = {{"small", c.rate[0]}, {"medium", c.rate[1]}, {"large", c.rate[2]}};
+    j["guarantee"] = c.guarantee;
+    json changes = json::array();
+    for (const auto& ch : r.sampling->changes())
+      changes.push_back({{"time_s", ch.time_s},
+                         {"slot", ch.slot},
+                         {"rates", {{"small", ch.config.rate[0]}, {"medium", ch.config.rate[1]}, {"large", ch.config.rate[2]}}},
+                         {"reason", ch.reason}});
+    j["changes"] = changes;
+  }
+  j["sampled_events"] = st[MS_STAT_SAMPLED];
+  j["dropped_events"] = st[MS_STAT_DROPPED];
+  j["records_received"] = r.records.records;
+  j["allocation_records"] = r.records.allocations;
+  j["free_records"] = r.records.frees;
+  j["records_by_tier"] = {{"small", r.records.by_tier[0]},
+                          {"medium", r.records.by_tier[1]},
+                          {"large", r.records.by_tier[2]},
+                          {"forced", r.records.by_tier[3]}};
+  j["unmatched_frees"] = r.records.unmatched_frees;
+  j["live_table_full"] = st[MS_STAT_LIVE_FULL];
+  j["stack_errors"] = st[MS_STAT_STACK_ERRORS];
+  j["site_table_full"] = st[MS_STAT_SITE_FULL];
+  j["nested_calls"] = st[MS_STAT_NESTED];
+  j["stale_pending"] = st[MS_STAT_STALE_PENDING];
+  return j;
+}
+
+json estimated_json(const SiteStats& s) {
+  return {{"count", s.count}, {"bytes", s.bytes}, {"live_count", s.live_count}, {"live_bytes", s.live_bytes}};
+}
+
+}  // namespace
+
+json to_json(const Report& r) {
+  json j;
+  j["schema"] = kReportSchema;
+  j["tool"] = {{"name", "memscope-bpf"}, {"version", "0.1.0"}};
+  j["mechanism"] = r.mechanism;
+  json targets = json::array();
+  for (const auto& t : r.targets)
+    targets.push_back({{"pid", t.process.pid},
+                       {"ns_pid", t.process.ns_pid},
+                       {"comm", t.process.comm},
+                       {"exe", t.process.exe},
+                       {"allocator", t.allocator.path},
+                       {"exited", t.exited}});
+  j["targets"] = targets;
+  j["duration_s"] = r.duration_s;
+  j["exact"] = exact_json(r);
+  j["sampling"] = sampling_json(r);
+  json probes = json::array();
+  for (const auto& p : r.probes)
+    probes.push_back({{"pid", p.pid},
+                      {"api", api_name(p.api)},
+                      {"symbol", p.symbol},
+                      {"path", p.path},
+                      {"offset", p.offset},
+                      {"kind", p.retprobe ? "uretprobe" : "uprobe"}});
+  j["probes"] = probes;
+
+  json sites = json::array();
+  for (const auto& s : r.sites)
+    sites.push_back({{"pid", s.pid},
+                     {"frames", frames_json(s.frames)},
+                     {"stack_truncated", s.truncated_stack},
+                     {"estimated", estimated_json(s.estimated)},
+                     {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
+  j["sites"] = sites;
+  json leaks = json::array();
+  for (const auto& s : r.leaks)
+    leaks.push_back({{"pid", s.pid},
+                     {"frames", frames_json(s.frames)},
+                     {"estimated", {{"live_count", s.estimated.live_count}, {"live_bytes", s.estimated.live_bytes}}},
+                     {"sampled_live", s.estimated.sampled_live},
+                     {"oldest_age_s", s.oldest_live_age_s}});
+  j["leaks"] = leaks;
+  j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
+  return j;
+}
+
+}  // namespace memscope

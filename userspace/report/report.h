@@ -1,0 +1,49 @@
+// The report as plain data: what the exporters (JSON, text) read. Numbers
+// under `exact` are counted by the kernel for every call; numbers under
+// `estimated` are weighted sums over sampled records.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "aggregate/aggregator.h"
+#include "aggregate/kernel_counters.h"
+#include "attach/bpf_session.h"
+#include "sampling/config_history.h"
+#include "symbolize/frame.h"
+#include "target/allocator.h"
+#include "target/process.h"
+
+namespace memscope {
+
+struct TargetReport {
+  ProcessInfo process;
+  AllocatorTarget allocator;
+  bool exited = false;
+};
+
+struct SiteReport {
+  uint32_t pid = 0;
+  uint32_t site_id = 0;
+  std::vector<Frame> frames;
+  SiteStats estimated;
+  double oldest_live_age_s = 0;  // among its sampled blocks still live
+  bool truncated_stack = false;
+};
+
+struct Report {
+  std::vector<TargetReport> targets;
+  double duration_s = 0;
+  ExactCounts exact;
+  const ConfigHistory* sampling = nullptr;
+  RecordCounters records;
+  std::vector<AttachedProbe> probes;
+  std::vector<SiteReport> sites;  // by estimated bytes, largest first
+  std::vector<SiteReport> leaks;  // by estimated live bytes, largest first
+  size_t total_sites = 0;
+  size_t total_leak_sites = 0;
+  std::string mechanism = "uprobe+uretprobe";
+};
+
+}  // namespace memscope

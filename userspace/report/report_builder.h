@@ -1,0 +1,22 @@
+// Puts the stages' results together into a Report: sites ranked by
+// estimated bytes, leaks (sites with sampled blocks still live) ranked by
+// estimated live bytes, frames symbolized.
+#pragma once
+#include <cstdint>
+
+#include "aggregate/aggregator.h"
+#include "aggregate/kernel_sites.h"
+#include "report/report.h"
+#include "symbolize/symbolizer.h"
+
+namespace memscope {
+
+struct RankOptions {
+  size_t top = 0;          // 0: every site
+  uint64_t end_time_ns = 0;  // CLOCK_MONOTONIC at the end, for ages
+};
+
+void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks,
+               Symbolizer& symbolizer, const RankOptions& options);
+
+}  // namespace memscope

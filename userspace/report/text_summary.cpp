@@ -1,0 +1,76 @@
+#include "report/text_summary.h"
+
+#include <string>
+
+#include "target/api_names.h"
+
+namespace memscope {
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 4) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return buf;
+}
+
+void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& d,
+                    double est_live_bytes, uint64_t records_total) {
+  uint64_t allocs = d.allocation_calls(), frees = d.api_total(MS_API_FREE).calls;
+  uint64_t bytes = 0;
+  for (unsigned a = 0; a < MS_API_COUNT; ++a) bytes += d.api_total(a).bytes;
+  fprintf(out,
+          "[%7.1fs] allocs %llu (%.0f/s, %s)  frees %llu  sampled %llu  dropped %llu  live(est) %s  records %llu\n",
+          elapsed_s, static_cast<unsigned long long>(allocs), interval_s > 0 ? allocs / interval_s : 0.0,
+          human_bytes(static_cast<double>(bytes)).c_str(), static_cast<unsigned long long>(frees),
+          static_cast<unsigned long long>(d.stats[MS_STAT_SAMPLED]),
+          static_cast<unsigned long long>(d.stats[MS_STAT_DROPPED]), human_bytes(est_live_bytes).c_str(),
+          static_cast<unsigned long long>(records_total));
+}
+
+namespace {
+std::string where(const SiteReport& s) {
+  if (s.frames.empty()) return "[no stack]";
+  const Frame& f = s.frames.front();
+  std::string w = f.function + " (" + f.module;
+  if (!f.file.empty()) w += " " + f.file.substr(f.file.find_last_of('/') + 1) + ":" + std::to_string(f.line);
+  w += ")";
+  if (s.frames.size() > 1) w += " <- " + s.frames[1].function;
+  return w;
+}
+}  // namespace
+
+void print_final(FILE* out, const Report& r, size_t top) {
+  for (const auto& t : r.targets)
+    fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, t.process.comm.c_str(),
+            t.allocator.path.c_str(), t.exited ? " [exited]" : "");
+  fprintf(out, "  traced %.2f s; exact calls:", r.duration_s);
+  for (unsigned a = 0; a < MS_API_COUNT; ++a) {
+    ms_count c = r.exact.api_total(a);
+    if (c.calls) fprintf(out, " %s %llu", std::string(api_name(a)).c_str(), static_cast<unsigned long long>(c.calls));
+  }
+  fprintf(out, "\n  sampled %llu records, dropped %llu\n",
+          static_cast<unsigned long long>(r.exact.stats[MS_STAT_SAMPLED]),
+          static_cast<unsigned long long>(r.exact.stats[MS_STAT_DROPPED]));
+  if (r.exact.stats[MS_STAT_DROPPED])
+    fprintf(out, "  WARNING: %llu records were dropped (ring buffer full): estimates are low; raise --ringbuf-size\n",
+            static_cast<unsigned long long>(r.exact.stats[MS_STAT_DROPPED]));
+  size_t n = top ? top : 10;
+  fprintf(out, "  top sites by estimated bytes (%zu sites):\n", r.total_sites);
+  for (size_t i = 0; i < r.sites.size() && i < n; ++i)
+    fprintf(out, "  %3zu. %10s in %8.0f allocs  %s\n", i + 1, human_bytes(r.sites[i].estimated.bytes).c_str(),
+            r.sites[i].estimated.count, where(r.sites[i]).c_str());
+  if (!r.leaks.empty()) {
+    fprintf(out, "  still live at the end (%zu sites):\n", r.total_leak_sites);
+    for (size_t i = 0; i < r.leaks.size() && i < n; ++i)
+      fprintf(out, "  %3zu. %10s in %8.0f blocks, oldest %.1f s  %s\n", i + 1,
+              human_bytes(r.leaks[i].estimated.live_bytes).c_str(), r.leaks[i].estimated.live_count,
+              r.leaks[i].oldest_live_age_s, where(r.leaks[i]).c_str());
+  }
+}
+
+}  // namespace memscope

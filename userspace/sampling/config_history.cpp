@@ -1,0 +1,15 @@
+#include "sampling/config_history.h"
+
+namespace memscope {
+
+ms_config ConfigHistory::next(const TierConfig& c, double time_s, const char* reason) {
+  uint32_t slot = next_slot_++ & MS_EPOCH_MASK;
+  ms_config k = to_kernel(c, slot);
+  for (int t = 0; t < 3; ++t)
+    weights_[slot][t] = k.threshold[t] ? static_cast<double>(MS_RATE_ONE) / static_cast<double>(k.threshold[t]) : 0.0;
+  weights_[slot][MS_TIER_FORCED] = 1.0;
+  changes_.push_back({time_s, slot, c, reason});
+  return k;
+}
+
+}  // namespace memscope

@@ -1,0 +1,117 @@
+#include "symbolize/symbolizer.h"
+
+#include <elfutils/libdwfl.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "symbolize/demangle.h"
+#include "target/elf_file.h"
+#include "target/process.h"
+
+namespace memscope {
+
+struct Symbolizer::Module {
+  ElfInfo elf;
+  Dwfl* dwfl = nullptr;
+  Dwfl_Module* mod = nullptr;
+  ~Module() {
+    if (dwfl) dwfl_end(dwfl);
+  }
+};
+
+namespace {
+
+char* debuginfo_path = nullptr;
+const Dwfl_Callbacks kOfflineCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+Symbolizer::Symbolizer() = default;
+Symbolizer::~Symbolizer() = default;
+
+bool Symbolizer::snapshot(pid_t pid) {
+  try {
+    auto maps = read_maps(pid);
+    if (!maps.empty()) maps_[pid] = std::move(maps);
+  } catch (const Error&) {
+  }
+  return has_snapshot(pid);
+}
+
+Symbolizer::Module* Symbolizer::module_for(pid_t pid, const std::string& path) {
+  // Prefer the file as the process sees it; fall back to the host path once
+  // the process (and with it /proc/PID/root) is gone.
+  std::string open_path = proc_root(pid) + path;
+  if (!std::filesystem::exists(open_path)) open_path = path;
+  auto it = modules_.find(open_path);
+  if (it != modules_.end()) return it->second.get();
+
+  auto m = std::make_unique<Module>();
+  try {
+    m->elf = read_elf(open_path);
+  } catch (const Error&) {
+    modules_[open_path] = nullptr;
+    return nullptr;
+  }
+  m->dwfl = dwfl_begin(&kOfflineCallbacks);
+  if (m->dwfl) {
+    dwfl_report_begin(m->dwfl);
+    std::string name = std::filesystem::path(path).filename().string();
+    // Base 0: module addresses are the file's own virtual addresses.
+    m->mod = dwfl_report_elf(m->dwfl, name.c_str(), open_path.c_str(), -1, 0, false);
+    dwfl_report_end(m->dwfl, nullptr, nullptr);
+  }
+  Module* raw = m.get();
+  modules_[open_path] = std::move(m);
+  return raw;
+}
+
+Frame Symbolizer::symbolize(pid_t pid, uint64_t address) {
+  Frame f;
+  f.address = address;
+  f.function = "[unknown]";
+  f.module = "[anon]";
+  auto mi = maps_.find(pid);
+  if (mi == maps_.end()) return f;
+  const Mapping* map = find_mapping(mi->second, address);
+  if (!map || map->path.empty()) return f;
+  f.module = std::filesystem::path(map->path).filename().string();
+  Module* mod = module_for(pid, map->path);
+  if (!mod) return f;
+  auto vaddr = mod->elf.offset_to_vaddr(address - map->start + map->offset);
+  if (!vaddr) return f;
+  // A return address points after the call; look up the call itself.
+  const uint64_t pc = *vaddr > 0 ? *vaddr - 1 : *vaddr;
+  if (!mod->mod) {
+    f.function = "[" + f.module + "+" + hex(*vaddr) + "]";
+    return f;
+  }
+  Dwarf_Addr bias = 0;
+  dwfl_module_getdwarf(mod->mod, &bias);  // loads debug info if any
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  const char* name = dwfl_module_addrinfo(mod->mod, pc, &off, &sym, nullptr, nullptr, nullptr);
+  f.function = name ? demangle(name) : "[" + f.module + "+" + hex(*vaddr) + "]";
+  if (Dwfl_Line* line = dwfl_module_getsrc(mod->mod, pc)) {
+    int lineno = 0;
+    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+      f.file = file;
+      f.line = lineno;
+    }
+  }
+  return f;
+}
+
+}  // namespace memscope

@@ -1,0 +1,41 @@
+// Turns return addresses into functions, modules and source lines with
+// elfutils: libdwfl over each object file (and its separate debug info when
+// installed), keyed by the process's mappings. Mappings are snapshotted
+// while the process lives, so sites still resolve after it has exited.
+#pragma once
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symbolize/frame.h"
+#include "target/proc_maps.h"
+
+namespace memscope {
+
+class Symbolizer {
+ public:
+  Symbolizer();
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // Re-reads /proc/PID/maps; keeps the previous snapshot if the process is
+  // gone. Returns false when no snapshot exists at all.
+  bool snapshot(pid_t pid);
+  bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
+
+  // `address` is a return address: the call instruction is just before it.
+  Frame symbolize(pid_t pid, uint64_t address);
+
+ private:
+  struct Module;
+  Module* module_for(pid_t pid, const std::string& path);
+
+  std::map<pid_t, std::vector<Mapping>> maps_;
+  std::map<std::string, std::unique_ptr<Module>> modules_;
+};
+
+}  // namespace memscope

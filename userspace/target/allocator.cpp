@@ -1,0 +1,183 @@
+#include "target/allocator.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "target/api_names.h"
+#include "target/elf_file.h"
+#include "target/process.h"
+
+namespace memscope {
+namespace {
+
+std::string base_name(const std::string& p) { return std::filesystem::path(p).filename().string(); }
+
+std::vector<std::string> split_preload(const std::string& value) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : value) {
+    if (c == ' ' || c == ':') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string environ_value(pid_t pid, const std::string& key) {
+  auto env = read_file("/proc/" + std::to_string(pid) + "/environ");
+  if (!env) return {};
+  std::string prefix = key + "=";
+  size_t pos = 0;
+  while (pos < env->size()) {
+    size_t end = env->find('\0', pos);
+    if (end == std::string::npos) end = env->size();
+    if (env->compare(pos, prefix.size(), prefix) == 0) return env->substr(pos + prefix.size(), end - pos - prefix.size());
+    pos = end + 1;
+  }
+  return {};
+}
+
+// Runs `argv` with `envp` and returns its standard output.
+std::string capture_output(const std::vector<std::string>& args, char* const envp[]) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) throw Error("pipe failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t child;
+  int rc = posix_spawn(&child, argv[0], &fa, nullptr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&fa);
+  close(pipefd[1]);
+  std::string out;
+  if (rc == 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, n);
+    int status;
+    waitpid(child, &status, 0);
+  }
+  close(pipefd[0]);
+  return out;
+}
+
+}  // namespace
+
+AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope) {
+  for (size_t i = 0; i < scope.size(); ++i) {
+    const auto& [path, open_path] = scope[i];
+    ElfInfo elf;
+    try {
+      elf = read_elf(open_path);
+    } catch (const Error&) {
+      continue;
+    }
+    // A static executable has no dynamic symbols: its own allocator is
+    // found in its symbol table.
+    bool static_exe = i == 0 && elf.interp.empty() && elf.needed.empty();
+    if (!elf.find_function("malloc", !static_exe)) continue;
+
+    AllocatorTarget t;
+    t.path = path;
+    t.open_path = open_path;
+    for (unsigned api = 0; api < MS_API_COUNT; ++api) {
+      const ElfSymbol* sym = elf.find_function(std::string(api_name(api)), !static_exe);
+      if (!sym) {
+        t.missing.push_back(api);
+        continue;
+      }
+      auto same = std::find_if(t.sites.begin(), t.sites.end(), [&](const ProbeSite& s) { return s.vaddr == sym->value; });
+      if (same != t.sites.end()) {
+        same->aliases.push_back(api);
+        t.counted_as[api] = same->api;
+        continue;
+      }
+      auto offset = elf.vaddr_to_offset(sym->value);
+      if (!offset) continue;
+      t.sites.push_back({api, sym->name, sym->value, *offset, {}});
+      t.counted_as[api] = api;
+    }
+    return t;
+  }
+  return {};
+}
+
+AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
+  auto maps = read_maps(pid);
+  auto files = mapped_files(maps);
+  const std::string root = proc_root(pid);
+
+  // Lookup scope: executable, preloads, then DT_NEEDED breadth-first; what
+  // is left (dlopen'd objects) comes last.
+  std::vector<std::string> order;
+  auto add = [&](const std::string& p) {
+    if (std::find(order.begin(), order.end(), p) == order.end()) order.push_back(p);
+  };
+  add(exe);
+  auto match = [&](const std::string& name) -> std::string {
+    for (const auto& f : files)
+      if (f == name || base_name(f) == base_name(name)) return f;
+    return {};
+  };
+  for (const auto& p : split_preload(environ_value(pid, "LD_PRELOAD")))
+    if (auto f = match(p); !f.empty()) add(f);
+  std::deque<std::string> queue(order.begin(), order.end());
+  while (!queue.empty()) {
+    std::string cur = queue.front();
+    queue.pop_front();
+    ElfInfo elf;
+    try {
+      elf = read_elf(root + cur);
+    } catch (const Error&) {
+      continue;
+    }
+    for (const auto& n : elf.needed) {
+      auto f = match(n);
+      if (f.empty() || std::find(order.begin(), order.end(), f) != order.end()) continue;
+      add(f);
+      queue.push_back(f);
+    }
+  }
+  for (const auto& f : files) add(f);
+
+  std::vector<std::pair<std::string, std::string>> scope;
+  for (const auto& p : order) scope.emplace_back(p, root + p);
+  return pick_allocator(scope);
+}
+
+AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]) {
+  ElfInfo exe = read_elf(exe_path);
+  std::vector<std::pair<std::string, std::string>> scope{{exe_path, exe_path}};
+  if (!exe.interp.empty()) {
+    // "ld.so --list" prints the link map in load order, honouring
+    // LD_PRELOAD and LD_LIBRARY_PATH from the command's environment.
+    std::istringstream lines(capture_output({exe.interp, "--list", exe_path}, envp));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::string path;
+      if (auto arrow = line.find("=> "); arrow != std::string::npos) path = line.substr(arrow + 3);
+      else path = line.substr(line.find_first_not_of(" \t"));
+      if (auto paren = path.find(" ("); paren != std::string::npos) path.resize(paren);
+      if (!path.empty() && path[0] == '/' && path != exe_path) scope.emplace_back(path, path);
+    }
+  }
+  return pick_allocator(scope);
+}
+
+}  // namespace memscope

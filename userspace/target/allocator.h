@@ -1,0 +1,47 @@
+// Which object serves malloc in a target, and where its entry points are.
+// The dynamic linker binds malloc to the first object in its lookup scope
+// that defines it (the executable, LD_PRELOAD, then libraries breadth-first),
+// so that is the object probed, whatever its path.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "target/proc_maps.h"
+
+namespace memscope {
+
+struct ProbeSite {
+  unsigned api = 0;              // the name the calls are counted under
+  std::string symbol;
+  uint64_t vaddr = 0;            // in the object's own address space
+  uint64_t offset = 0;           // file offset, what a uprobe is attached at
+  std::vector<unsigned> aliases; // other entry points at the same address
+};
+
+struct AllocatorTarget {
+  std::string path;       // as the process sees it
+  std::string open_path;  // as the agent reaches it (through /proc/PID/root)
+  std::vector<ProbeSite> sites;
+  std::vector<unsigned> missing;  // entry points this allocator does not define
+  // api -> the api whose probe counts its calls (itself, or the alias that
+  // shares its address).
+  std::map<unsigned, unsigned> counted_as;
+};
+
+// For a running process: the lookup scope from its maps, executable and
+// environment. Throws Error naming the process when nothing defines malloc.
+AllocatorTarget find_allocator(pid_t pid, const std::string& exe);
+
+// For a command about to be started: the scope the dynamic linker will
+// build (its own `--list` mode), with the command's environment.
+AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]);
+
+// Shared by both: the first object of `scope` (open paths, in lookup order)
+// that defines malloc.
+AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope);
+
+}  // namespace memscope

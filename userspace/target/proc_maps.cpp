@@ -1,0 +1,59 @@
+#include "target/proc_maps.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/fs.h"
+
+namespace memscope {
+
+std::vector<Mapping> parse_maps(const std::string& text) {
+  std::vector<Mapping> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string range, perms, offset, dev, inode;
+    if (!(f >> range >> perms >> offset >> dev >> inode)) continue;
+    Mapping m;
+    auto dash = range.find('-');
+    if (dash == std::string::npos) continue;
+    m.start = std::stoull(range.substr(0, dash), nullptr, 16);
+    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    m.offset = std::stoull(offset, nullptr, 16);
+    m.dev = dev;
+    m.inode = std::stoull(inode);
+    m.executable = perms.size() > 2 && perms[2] == 'x';
+    std::string path;
+    std::getline(f >> std::ws, path);
+    const std::string deleted = " (deleted)";
+    if (path.size() > deleted.size() && path.ends_with(deleted)) path.resize(path.size() - deleted.size());
+    if (m.inode != 0 && !path.empty() && path[0] == '/') m.path = path;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<Mapping> read_maps(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/maps");
+  if (!text) throw Error("cannot read /proc/" + std::to_string(pid) + "/maps (process gone?)");
+  return parse_maps(*text);
+}
+
+const Mapping* find_mapping(const std::vector<Mapping>& maps, uint64_t addr) {
+  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
+                             [](uint64_t a, const Mapping& m) { return a < m.start; });
+  if (it == maps.begin()) return nullptr;
+  --it;
+  return addr < it->end ? &*it : nullptr;
+}
+
+std::vector<std::string> mapped_files(const std::vector<Mapping>& maps) {
+  std::vector<std::string> out;
+  for (const auto& m : maps)
+    if (!m.path.empty() && std::find(out.begin(), out.end(), m.path) == out.end()) out.push_back(m.path);
+  return out;
+}
+
+}  // namespace memscope

@@ -1,0 +1,74 @@
+#include "target/process.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/fs.h"
+
+namespace memscope {
+namespace {
+
+constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h
+
+}  // namespace
+
+std::string proc_root(pid_t pid) { return "/proc/" + std::to_string(pid) + "/root"; }
+
+bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+ProcessInfo read_process(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (pid <= 0) throw Error("invalid PID " + std::to_string(pid));
+  auto stat = read_file(dir + "/stat");
+  if (!stat) throw Error("no process with PID " + std::to_string(pid));
+
+  ProcessInfo info;
+  info.pid = pid;
+  // comm may hold spaces and parentheses: it ends at the last ')'.
+  auto open = stat->find('('), close = stat->rfind(')');
+  if (open == std::string::npos || close == std::string::npos)
+    throw Error("cannot parse /proc/" + std::to_string(pid) + "/stat");
+  info.comm = stat->substr(open + 1, close - open - 1);
+  std::istringstream rest(stat->substr(close + 2));
+  std::string field;
+  unsigned long flags = 0;
+  // Fields after comm: state(3) ppid pgrp session tty_nr tpgid flags(9).
+  for (int i = 3; i <= 9 && rest >> field; ++i)
+    if (i == 9) flags = std::stoul(field);
+  if (flags & kPfKthread)
+    throw Error("PID " + std::to_string(pid) + " (" + info.comm +
+                ") is a kernel thread: it has no user-space allocator to trace");
+
+  char buf[PATH_MAX];
+  ssize_t n = readlink((dir + "/exe").c_str(), buf, sizeof(buf) - 1);
+  if (n < 0) {
+    if (!process_alive(pid)) throw Error("no process with PID " + std::to_string(pid));
+    throw Error("cannot read /proc/" + std::to_string(pid) + "/exe (is this a zombie?)");
+  }
+  info.exe = std::string(buf, n);
+  const std::string deleted = " (deleted)";
+  if (info.exe.size() > deleted.size() &&
+      info.exe.compare(info.exe.size() - deleted.size(), deleted.size(), deleted) == 0)
+    info.exe.resize(info.exe.size() - deleted.size());
+
+  info.ns_pid = pid;
+  if (auto status = read_file(dir + "/status")) {
+    std::istringstream lines(*status);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("NSpid:", 0) == 0) {
+        std::istringstream ids(line.substr(6));
+        pid_t id;
+        while (ids >> id) info.ns_pid = id;  // the innermost namespace is last
+      }
+    }
+  }
+  return info;
+}
+
+}  // namespace memscope

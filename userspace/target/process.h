@@ -1,0 +1,26 @@
+// What the report says about a traced process, read once from /proc.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+
+namespace memscope {
+
+struct ProcessInfo {
+  pid_t pid = 0;     // host PID
+  pid_t ns_pid = 0;  // the PID the process sees in its own PID namespace
+  std::string comm;
+  std::string exe;   // path as the process sees it (its mount namespace)
+};
+
+// Throws Error with a one-line reason for a PID that does not exist, a
+// kernel thread, or a process whose details cannot be read.
+ProcessInfo read_process(pid_t pid);
+
+// "/proc/PID/root": the process's view of the file system, so that files of
+// a process in another mount namespace are reached as it sees them.
+std::string proc_root(pid_t pid);
+
+bool process_alive(pid_t pid);
+
+}  // namespace memscope
