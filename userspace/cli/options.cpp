@@ -15,7 +15,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "Exact call and byte counts for every call; size-tiered sampling for stacks, sites and leaks.",
       "memscope-bpf"};
   app.set_version_flag("--version", "memscope-bpf 0.1.0");
-  app.add_option("-p,--pid", o.pids, "Trace this running process (repeatable)")->check(CLI::PositiveNumber);
+  app.add_option("-p,--pid", o.pids, "Trace this running process (repeatable)")
+      ->check([](const std::string& s) -> std::string {
+        bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        return digits && s.size() < 10 && std::stol(s) > 0 ? "" : "'" + s + "' is not a process ID";
+      });
   app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
   app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
       ->check(CLI::NonNegativeNumber);

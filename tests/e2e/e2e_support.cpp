@@ -1,0 +1,142 @@
+#include "e2e/e2e_support.h"
+
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "target/proc_maps.h"
+
+namespace memscope::test {
+
+using namespace std::chrono_literals;
+
+nlohmann::json load_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  return nlohmann::json::parse(in);
+}
+
+namespace {
+SiteEstimate sum_sites(const nlohmann::json& list, const std::string& function) {
+  SiteEstimate e;
+  for (const auto& s : list) {
+    if (s["frames"].empty() || s["frames"][0]["function"].get<std::string>() != function)
+      continue;
+    const auto& est = s["estimated"];
+    e.count += est.value("count", 0.0);
+    e.bytes += est.value("bytes", 0.0);
+    e.live_count += est["live_count"].get<double>();
+    e.live_bytes += est["live_bytes"].get<double>();
+    ++e.sites;
+  }
+  return e;
+}
+}  // namespace
+
+SiteEstimate site_estimate(const nlohmann::json& report, const std::string& function) {
+  return sum_sites(report["sites"], function);
+}
+SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& function) {
+  return sum_sites(report["leaks"], function);
+}
+
+std::vector<std::string> leftover_breakpoints(const nlohmann::json& report, pid_t pid) {
+  std::vector<std::string> out;
+  auto maps = read_maps(pid);
+  int mem = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY);
+  for (const auto& p : report["probes"]) {
+    const std::string path = p["path"];
+    const uint64_t offset = p["offset"];
+    for (const auto& m : maps) {
+      if (m.path != path || offset < m.offset || offset >= m.offset + (m.end - m.start)) continue;
+      unsigned char live = 0, file = 0;
+      pread(mem, &live, 1, static_cast<off_t>(m.start + offset - m.offset));
+      int fd = open(("/proc/" + std::to_string(pid) + "/root" + path).c_str(), O_RDONLY);
+      pread(fd, &file, 1, static_cast<off_t>(offset));
+      close(fd);
+      if (live != file) out.push_back(p["symbol"].get<std::string>() + "@" + std::to_string(offset));
+    }
+  }
+  close(mem);
+  return out;
+}
+
+std::vector<uint32_t> program_ids(const std::string& err) {
+  std::vector<uint32_t> ids;
+  auto pos = err.find("BPF program ids:");
+  if (pos == std::string::npos) return ids;
+  std::istringstream line(err.substr(pos + 16, err.find('\n', pos) - pos - 16));
+  uint32_t id;
+  while (line >> id) ids.push_back(id);
+  return ids;
+}
+
+std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
+  std::vector<uint32_t> out;
+  for (uint32_t id : ids) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) {
+      out.push_back(id);
+      close(fd);
+    }
+  }
+  return out;
+}
+
+TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
+                                const std::vector<std::string>& agent_args) {
+  TracedRun r;
+  const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
+  std::vector<std::string> wl_argv{kWorkload, "--truth", truth, "--wait-start", "--wait-exit"};
+  wl_argv.insert(wl_argv.end(), workload_args.begin(), workload_args.end());
+  Child wl(wl_argv);
+  REQUIRE(wl.wait_for("ready", 30s));
+
+  std::vector<std::string> ag_argv{kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--top", "0", "-v"};
+  ag_argv.insert(ag_argv.end(), agent_args.begin(), agent_args.end());
+  Child agent(ag_argv);
+  REQUIRE(agent.wait_for("tracing PID", 30s));
+  wl.signal(SIGUSR1);
+  REQUIRE(wl.wait_for("done", 300s));
+  agent.signal(SIGINT);
+  int st = agent.wait(120s);
+  r.agent_exit = (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
+  r.agent_err = agent.err();
+  INFO(r.agent_err);
+  REQUIRE(r.agent_exit == 0);
+  r.report = load_json(report);
+  r.truth = load_json(truth);
+  r.leftovers = leftover_breakpoints(r.report, wl.pid());
+  r.programs_left = still_loaded(program_ids(r.agent_err));
+  wl.signal(SIGUSR1);
+  REQUIRE(wl.wait(60s) != -1);
+  r.workload_out = wl.out();
+  unlink(truth.c_str());
+  unlink(report.c_str());
+  return r;
+}
+
+}  // namespace memscope::test
+
+namespace memscope::test {
+std::vector<uint32_t> memscope_programs() {
+  std::vector<uint32_t> out;
+  uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && std::string(info.name).rfind("ms_", 0) == 0)
+      out.push_back(id);
+    close(fd);
+  }
+  return out;
+}
+}  // namespace memscope::test

@@ -1,0 +1,114 @@
+// The workload attached by PID: exact counters equal its ground truth,
+// estimates land within their bounds, the leak is found, the report matches
+// its schema, and nothing stays attached.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "e2e/e2e_support.h"
+#include "support/schema_check.h"
+
+using namespace memscope::test;
+using nlohmann::json;
+
+namespace {
+
+// Truth per API, folded the way the report folds entry points that share
+// one address (glibc's memalign is aligned_alloc).
+std::map<std::string, std::pair<uint64_t, uint64_t>> folded_truth(const json& report, const json& truth) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+  for (auto& [api, t] : truth["by_api"].items()) {
+    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
+    out[as].first += t["calls"].get<uint64_t>();
+    out[as].second += t["bytes"].get<uint64_t>();
+  }
+  return out;
+}
+
+void check_exact(const json& report, const json& truth) {
+  for (auto& [api, t] : folded_truth(report, truth)) {
+    INFO("api " << api);
+    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
+    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("attach by PID: exact counts and estimates and leak and schema and clean detach", "[e2e][pid]") {
+  // Rates chosen so that every checked figure has at least ~1,500 samples
+  // behind it: 10% is then more than 3.5 standard errors (default rates
+  // would need ~20,000 leaked blocks for the same confidence).
+  TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "6000", "--threads", "2"},
+                                        {"--medium-rate", "0.5", "--small-rate", "0.05"});
+  const json& r = run.report;
+  const json& truth = run.truth;
+
+  CHECK(schema_errors(r, kSchema) == "");
+  CHECK(r["schema"] == "memscope-bpf/report/v1");
+  CHECK(r["targets"][0]["pid"] == truth["pid"]);
+  CHECK(r["targets"][0]["allocator"].get<std::string>().find("libc.so.6") != std::string::npos);
+  CHECK(r["sampling"]["dropped_events"] == 0);
+  check_exact(r, truth);
+
+  // Sites holding at least 5% of the bytes: estimated bytes within 10%.
+  double total = 0;
+  for (const auto& s : truth["sites"]) total += s["bytes"].get<double>();
+  int checked = 0;
+  for (const auto& s : truth["sites"]) {
+    const double bytes = s["bytes"];
+    if (bytes < 0.05 * total) continue;
+    const std::string fn = s["function"];
+    SiteEstimate e = site_estimate(r, fn);
+    INFO(fn << ": truth " << bytes << " estimated " << e.bytes);
+    CHECK(e.sites >= 1);
+    CHECK(std::abs(e.bytes - bytes) <= 0.10 * bytes);
+    ++checked;
+  }
+  CHECK(checked >= 2);
+
+  // The deliberate leak: found, with its live bytes within 10%.
+  const std::string leak_fn = truth["leak"]["function"];
+  SiteEstimate leak = leak_estimate(r, leak_fn);
+  const double leak_bytes = truth["leak"]["live_bytes"];
+  INFO("leak truth " << leak_bytes << " estimated " << leak.live_bytes);
+  REQUIRE(leak.sites >= 1);
+  CHECK(std::abs(leak.live_bytes - leak_bytes) <= 0.10 * leak_bytes);
+  CHECK(r["leaks"][0]["frames"][0]["function"].get<std::string>().find(leak_fn) != std::string::npos);
+  CHECK(r["leaks"][0]["oldest_age_s"].get<double>() > 0);
+
+  // Frames carry file:line for the workload, built with debug info.
+  bool has_line = false;
+  for (const auto& s : r["sites"])
+    if (!s["frames"].empty() && s["frames"][0]["function"].get<std::string>().rfind("site_", 0) == 0)
+      has_line = has_line || (s["frames"][0]["line"].is_number() && !s["frames"][0]["file"].is_null());
+  CHECK(has_line);
+
+  CHECK(run.leftovers.empty());
+  CHECK(!program_ids(run.agent_err).empty());
+  CHECK(run.programs_left.empty());
+}
+
+TEST_CASE("every call recorded: exact per-site counts and bytes", "[e2e][pid]") {
+  TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, {"--sample-all"});
+  const json& r = run.report;
+  check_exact(r, run.truth);
+  CHECK(r["sampling"]["dropped_events"] == 0);
+  for (const auto& s : run.truth["sites"]) {
+    if (s["calls"].get<uint64_t>() == 0) continue;
+    const std::string fn = s["function"];
+    SiteEstimate e = site_estimate(r, fn);
+    INFO(fn);
+    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
+    CHECK(e.bytes == Approx(s["bytes"].get<double>()).margin(1e-6));
+    CHECK(e.live_bytes == Approx(s["live_bytes"].get<double>()).margin(1e-6));
+  }
+}
+
+TEST_CASE("pipeline and game profiles: exact counters equal the ground truth", "[e2e][pid]") {
+  for (std::string profile : {"pipeline", "game"}) {
+    INFO(profile);
+    TracedRun run = trace_workload_by_pid({"--profile", profile, "--scale", "400", "--threads", "2"}, {});
+    check_exact(run.report, run.truth);
+    CHECK(run.leftovers.empty());
+  }
+}

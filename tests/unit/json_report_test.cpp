@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include "report/json_report.h"
+#include "support/schema_check.h"
+#include "target/api_names.h"
+
+using namespace memscope;
+using memscope::test::schema_errors;
+
+namespace {
+Report sample_report(const ConfigHistory& h) {
+  Report r;
+  TargetReport t;
+  t.process = {1234, 7, "server", "/usr/bin/server"};
+  t.allocator.path = "/lib/x86_64-linux-gnu/libc.so.6";
+  for (unsigned a = 0; a < MS_API_COUNT; ++a) t.allocator.counted_as[a] = a;
+  t.allocator.counted_as[MS_API_MEMALIGN] = MS_API_ALIGNED_ALLOC;
+  r.targets.push_back(t);
+  r.duration_s = 1.5;
+  r.exact.by_api_class[MS_API_MALLOC][4] = {10, 200};
+  r.exact.by_api_class[MS_API_MALLOC][13] = {2, 16384};
+  r.exact.by_api_class[MS_API_FREE][0] = {11, 0};
+  r.exact.stats[MS_STAT_SAMPLED] = 3;
+  r.sampling = &h;
+  SiteReport s;
+  s.pid = 1234;
+  s.frames.push_back({0x401000, "handle_request(Request&)", "server", "server.cpp", 42});
+  s.frames.push_back({0x402000, "main", "server", "", 0});
+  s.estimated.count = 12;
+  s.estimated.bytes = 16584;
+  s.estimated.live_count = 1;
+  s.estimated.live_bytes = 20;
+  s.estimated.sampled = 3;
+  s.estimated.sampled_live = 1;
+  r.sites.push_back(s);
+  s.oldest_live_age_s = 0.7;
+  r.leaks.push_back(s);
+  r.total_sites = r.total_leak_sites = 1;
+  r.probes.push_back({1234, MS_API_MALLOC, "malloc", t.allocator.path, 0x98930, false});
+  return r;
+}
+}  // namespace
+
+TEST_CASE("the report carries the keys outside checks rely on and matches its schema") {
+  ConfigHistory h;
+  h.next(TierConfig{}, 0, "initial settings");
+  nlohmann::json j = to_json(sample_report(h));
+  CHECK(j["schema"] == "memscope-bpf/report/v1");
+  CHECK(j["targets"][0]["pid"] == 1234);
+  CHECK(j["targets"][0]["ns_pid"] == 7);
+  CHECK(j["exact"]["by_api"]["malloc"]["calls"] == 12);
+  CHECK(j["exact"]["by_api"]["malloc"]["bytes"] == 16584);
+  CHECK(j["exact"]["by_api"]["free"]["calls"] == 11);
+  CHECK(j["exact"]["by_api"]["memalign"]["counted_as"] == "aligned_alloc");
+  CHECK(j["exact"]["size_classes"].size() == 2);
+  CHECK(j["exact"]["size_classes"][1]["min"] == 8192);
+  CHECK(j["sampling"]["sampled_events"] == 3);
+  CHECK(j["sites"][0]["frames"][0]["line"] == 42);
+  CHECK(j["sites"][0]["frames"][1]["file"].is_null());
+  CHECK(j["leaks"][0]["oldest_age_s"] == 0.7);
+  CHECK(schema_errors(j, MEMSCOPE_SCHEMA) == "");
+}
+
+TEST_CASE("the schema rejects a report missing a required key") {
+  ConfigHistory h;
+  h.next(TierConfig{}, 0, "initial settings");
+  nlohmann::json j = to_json(sample_report(h));
+  j["exact"]["by_api"].erase("free");
+  CHECK(schema_errors(j, MEMSCOPE_SCHEMA) != "");
+  j = to_json(sample_report(h));
+  j["schema"] = "something/else";
+  CHECK(schema_errors(j, MEMSCOPE_SCHEMA) != "");
+}

@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "cli/options.h"
+
+using namespace memscope;
+
+namespace {
+std::optional<Options> parse(std::vector<std::string> args, int& code) {
+  args.insert(args.begin(), "memscope-bpf");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  code = -1;
+  return parse_options(static_cast<int>(argv.size()), argv.data(), code);
+}
+}  // namespace
+
+TEST_CASE("pids, duration, interval, output and top are read") {
+  int code;
+  auto o = parse({"-p", "12", "--pid", "34", "-d", "2.5", "-i", "1", "-o", "-", "--top", "5"}, code);
+  REQUIRE(o);
+  CHECK(o->pids == std::vector<pid_t>{12, 34});
+  CHECK(o->duration_s == 2.5);
+  CHECK(o->interval_s == 1);
+  CHECK(o->output == "-");
+  CHECK(o->top == 5);
+}
+
+TEST_CASE("a command after -- is kept whole, options included") {
+  int code;
+  auto o = parse({"--sample-all", "--", "prog", "--flag", "-x"}, code);
+  REQUIRE(o);
+  CHECK(o->command == std::vector<std::string>{"prog", "--flag", "-x"});
+  CHECK(o->tiers.rate[0] == 1.0);
+}
+
+TEST_CASE("tier thresholds and rates are settable") {
+  int code;
+  auto o = parse({"-p", "1", "--small-below", "512", "--large-above", "4096", "--small-rate", "0.01",
+                  "--medium-rate", "0.2", "--guarantee", "500"},
+                 code);
+  REQUIRE(o);
+  CHECK(o->tiers.medium_min == 512);
+  CHECK(o->tiers.large_min == 4097);
+  CHECK(o->tiers.rate[0] == 0.01);
+  CHECK(o->tiers.rate[1] == 0.2);
+  CHECK(o->tiers.guarantee == 500);
+}
+
+TEST_CASE("malformed options are usage errors with exit code 2") {
+  int code;
+  CHECK_FALSE(parse({"--pid", "abc"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"--bogus"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"-p", "1", "--small-rate", "2"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"-p", "1", "--ringbuf-size", "5000"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"-p", "1", "--small-below", "9000"}, code));
+  CHECK(code == 2);
+}

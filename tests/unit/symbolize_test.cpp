@@ -1,0 +1,52 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include "aggregate/kernel_sites.h"
+#include "symbolize/demangle.h"
+#include "symbolize/symbolizer.h"
+
+using namespace memscope;
+
+namespace known {
+__attribute__((noinline)) uint64_t return_address_here() {
+  return reinterpret_cast<uint64_t>(__builtin_return_address(0));
+}
+__attribute__((noinline)) uint64_t caller_of_known() {
+  uint64_t r = return_address_here();
+  asm volatile("" ::: "memory");
+  return r;
+}
+}  // namespace known
+
+TEST_CASE("C++ names are demangled, C names kept") {
+  CHECK(demangle("_ZN3foo3barEv") == "foo::bar()");
+  CHECK(demangle("malloc") == "malloc");
+}
+
+TEST_CASE("a return address in this binary resolves to its function, file and line") {
+  Symbolizer s;
+  REQUIRE(s.snapshot(getpid()));
+  uint64_t ra = known::caller_of_known();
+  Frame f = s.symbolize(getpid(), ra);
+  CHECK(f.function.find("caller_of_known") != std::string::npos);
+  CHECK(f.file.find("symbolize_test.cpp") != std::string::npos);
+  CHECK(f.line > 0);
+}
+
+TEST_CASE("unmapped addresses are reported as unknown") {
+  Symbolizer s;
+  REQUIRE(s.snapshot(getpid()));
+  Frame f = s.symbolize(getpid(), 8);
+  CHECK(f.function == "[unknown]");
+  CHECK(f.module == "[anon]");
+}
+
+TEST_CASE("site frames put the caller first and drop the probed function") {
+  const uint64_t trace[] = {0x1000 /* malloc itself */, 0x2000, 0x3000, 0};
+  CHECK(site_frames(0x1500, trace, 4) == std::vector<uint64_t>{0x1500, 0x2000, 0x3000});
+  // A kernel that already adds the caller is not repeated.
+  const uint64_t with_caller[] = {0x1000, 0x1500, 0x2000, 0};
+  CHECK(site_frames(0x1500, with_caller, 4) == std::vector<uint64_t>{0x1500, 0x2000});
+  CHECK(site_frames(0x1500, trace, 0) == std::vector<uint64_t>{0x1500});
+}

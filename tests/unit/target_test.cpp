@@ -1,0 +1,92 @@
+#include <catch2/catch.hpp>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "target/allocator.h"
+#include "target/api_names.h"
+#include "target/elf_file.h"
+#include "target/process.h"
+#include "target/proc_maps.h"
+
+using namespace memscope;
+
+TEST_CASE("maps lines parse into file mappings") {
+  auto maps = parse_maps(
+      "55d0a0000000-55d0a0001000 r--p 00000000 fe:01 1234 /usr/bin/prog\n"
+      "55d0a0001000-55d0a0005000 r-xp 00001000 fe:01 1234 /usr/bin/prog\n"
+      "7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
+      "7f1000000000-7f1000100000 r-xp 00028000 fe:01 99 /lib/libc.so.6 (deleted)\n");
+  REQUIRE(maps.size() == 4);
+  CHECK(maps[1].executable);
+  CHECK(maps[1].offset == 0x1000);
+  CHECK(maps[2].path.empty());
+  CHECK(maps[3].path == "/lib/libc.so.6");
+  CHECK(find_mapping(maps, 0x55d0a0002000) == &maps[1]);
+  CHECK(find_mapping(maps, 0x1) == nullptr);
+  CHECK(mapped_files(maps) == std::vector<std::string>{"/usr/bin/prog", "/lib/libc.so.6"});
+}
+
+TEST_CASE("this process is read from /proc, kernel threads and missing PIDs are refused") {
+  auto self = read_process(getpid());
+  CHECK(self.pid == getpid());
+  CHECK(!self.exe.empty());
+  CHECK_THROWS_WITH(read_process(999999999), Catch::Contains("no process with PID"));
+  // PID 2 is kthreadd on Linux.
+  CHECK_THROWS_WITH(read_process(2), Catch::Contains("kernel thread"));
+}
+
+TEST_CASE("the allocator serving this process is libc, found through its maps") {
+  auto self = read_process(getpid());
+  AllocatorTarget t = find_allocator(getpid(), self.exe);
+  REQUIRE(!t.sites.empty());
+  CHECK(t.path.find("libc.so") != std::string::npos);
+  // The uprobe offset of malloc is where this process's malloc sits in the file.
+  Dl_info info;
+  void* malloc_addr = dlsym(RTLD_DEFAULT, "malloc");
+  REQUIRE(dladdr(malloc_addr, &info));
+  auto it = std::find_if(t.sites.begin(), t.sites.end(), [](const ProbeSite& s) { return s.api == MS_API_MALLOC; });
+  REQUIRE(it != t.sites.end());
+  auto maps = read_maps(getpid());
+  const Mapping* m = find_mapping(maps, reinterpret_cast<uint64_t>(malloc_addr));
+  REQUIRE(m);
+  CHECK(it->offset == reinterpret_cast<uint64_t>(malloc_addr) - m->start + m->offset);
+}
+
+TEST_CASE("entry points sharing an address are probed once and counted under the first name") {
+  auto self = read_process(getpid());
+  AllocatorTarget t = find_allocator(getpid(), self.exe);
+  ElfInfo libc = read_elf(t.open_path);
+  const ElfSymbol* a = libc.find_function("aligned_alloc", true);
+  const ElfSymbol* m = libc.find_function("memalign", true);
+  REQUIRE(a);
+  REQUIRE(m);
+  if (a->value == m->value) {
+    CHECK(t.counted_as.at(MS_API_MEMALIGN) == MS_API_ALIGNED_ALLOC);
+    CHECK(std::count_if(t.sites.begin(), t.sites.end(), [](auto& s) { return s.api == MS_API_MEMALIGN; }) == 0);
+  } else {
+    CHECK(t.counted_as.at(MS_API_MEMALIGN) == MS_API_MEMALIGN);
+  }
+}
+
+TEST_CASE("an object that defines no malloc is passed over") {
+  // The first object in scope without malloc (this test binary) is skipped.
+  auto self = read_process(getpid());
+  AllocatorTarget libc = find_allocator(getpid(), self.exe);
+  AllocatorTarget t = pick_allocator({{"/proc/self/exe", "/proc/self/exe"}, {libc.path, libc.open_path}});
+  CHECK(t.path == libc.path);
+  CHECK(pick_allocator({{"/proc/self/exe", "/proc/self/exe"}}).sites.empty());
+}
+
+TEST_CASE("a command's allocator comes from the dynamic linker's own load order") {
+  extern char** environ;
+  AllocatorTarget t = find_allocator_for_command("/bin/true", environ);
+  CHECK(t.path.find("libc.so") != std::string::npos);
+}
+
+TEST_CASE("ELF reading rejects non-ELF files") {
+  CHECK_THROWS_AS(read_elf("/proc/self/status"), Error);
+  CHECK(api_from_name("posix_memalign") == MS_API_POSIX_MEMALIGN);
+  CHECK(api_name(MS_API_REALLOCARRAY) == "reallocarray");
+}

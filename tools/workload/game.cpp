@@ -1,0 +1,103 @@
+// Profile "game": one iteration = one frame.
+//
+// Per frame:
+//   site_game_frame_object          malloc   64-128x  16-64 B, freed at frame end
+//   site_game_frame_scratch         calloc   1x       16-64 x 32 B, freed at frame end
+//   site_game_render_buffer_create  malloc   2 per thread, on its first frame, 16-64 KiB
+//   site_game_render_buffer_resize  realloc  2x       each render buffer resized to 16-64 KiB
+//                                                     (kept across frames, freed at phase end)
+//   site_game_texture               malloc   1 in 100 frames, 4-16 MiB, freed 2 frames later
+//   site_game_audio_page            pvalloc  1 in 50 frames, 1000-9000 B, freed at frame end
+// (+ site_leak_session_cache every 4th iteration, see worker.cpp)
+//
+// Measured at the defaults (--scale 1000 --threads 2 --seed 1); the exact
+// values of any run are in its --truth file.
+//   site                              calls      bytes   share
+//   site_game_texture                    10   99866644   53.1%
+//   site_game_render_buffer_resize     2000   82090522   43.7%
+//   site_game_frame_object            96641    3868703    2.1%
+//   site_game_frame_scratch            1000    1264864    0.7%
+//   site_leak_session_cache             250     630464    0.3%
+//   site_game_render_buffer_create        4     139318    0.1%
+//   site_game_audio_page                 20     119622    0.1%
+//   free                              97675
+// Total: 99925 allocation calls + 97675 frees = 197600 calls, 187980137 bytes.
+// This profile is call-heavy (~5x web): use a smaller --scale (e.g. 200) when
+// the tracer is slow.
+#include "worker.h"
+
+namespace memscope::workload {
+
+namespace {
+
+void create_render_buffers(ThreadCtx& c) {
+    for (int i = 0; i < kGameRenderBuffers; ++i) {
+        std::size_t n = c.rng.range(16 * 1024, 64 * 1024);
+        c.game_render[i] =
+            track_new(c, SITE_GAME_RENDER_BUFFER_CREATE, site_game_render_buffer_create(n), n);
+        fill(c, c.game_render[i]);
+    }
+}
+
+}  // namespace
+
+void game_iteration(ThreadCtx& c, std::uint64_t idx) {
+    if (!c.game_render[0].ptr) create_render_buffers(c);
+
+    // Texture loaded two frames ago is no longer needed.
+    if (c.game_texture.ptr && c.game_frames >= c.game_texture_due) retire(c, c.game_texture);
+
+    // Per-frame objects.
+    int objects = static_cast<int>(c.rng.range(64, kGameMaxFrameObjects));
+    for (int i = 0; i < objects; ++i) {
+        std::size_t n = c.rng.range(16, 64);
+        c.game_objects[i] = track_new(c, SITE_GAME_FRAME_OBJECT, site_game_frame_object(n), n);
+        fill(c, c.game_objects[i]);
+    }
+
+    // Per-frame scratch array.
+    std::size_t count = c.rng.range(16, 64);
+    Block scratch = track_new(c, SITE_GAME_FRAME_SCRATCH, site_game_frame_scratch(count, 32), count * 32);
+    absorb_zeroed(c, scratch);
+    fill(c, scratch);
+
+    // Render buffers are reused and resized every frame.
+    for (int i = 0; i < kGameRenderBuffers; ++i) {
+        Block& rb = c.game_render[i];
+        std::size_t old = rb.size;
+        std::size_t n = c.rng.range(16 * 1024, 64 * 1024);
+        void* p = site_game_render_buffer_resize(rb.ptr, n);
+        track_realloc(c, SITE_GAME_RENDER_BUFFER_RESIZE, rb, p, n);
+        absorb(c, rb.ptr, old < n ? old : n);
+        fill(c, rb);
+    }
+
+    // Rare huge texture upload.
+    if (idx % 100 == 50 && !c.game_texture.ptr) {
+        std::size_t n = c.rng.range(4u << 20, 16u << 20);
+        c.game_texture = track_new(c, SITE_GAME_TEXTURE, site_game_texture(n), n);
+        fill(c, c.game_texture);
+        c.game_texture_due = c.game_frames + 2;
+    }
+
+    // Occasional page-rounded audio buffer.
+    if (idx % 50 == 25) {
+        std::size_t n = c.rng.range(1000, 9000);
+        Block page = track_new(c, SITE_GAME_AUDIO_PAGE, site_game_audio_page(n), n);
+        check_alignment(page, 4096);
+        fill(c, page);
+        retire(c, page);
+    }
+
+    retire(c, scratch);
+    for (int i = 0; i < objects; ++i) retire(c, c.game_objects[i]);
+    c.game_frames += 1;
+}
+
+void game_finish(ThreadCtx& c) {
+    if (c.game_texture.ptr) retire(c, c.game_texture);
+    for (int i = 0; i < kGameRenderBuffers; ++i)
+        if (c.game_render[i].ptr) retire(c, c.game_render[i]);
+}
+
+}  // namespace memscope::workload

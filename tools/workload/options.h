@@ -1,0 +1,30 @@
+// Command-line options of memscope-workload.
+#pragma once
+
+#include <cstdint>
+
+namespace memscope::workload {
+
+enum class Profile : std::uint8_t { Web, Pipeline, Game, Mixed };
+
+const char* profile_name(Profile p);
+
+struct Options {
+    Profile profile = Profile::Web;
+    std::uint64_t scale = 1000;   // iterations (requests / batches / frames), split across threads
+    unsigned threads = 2;
+    std::uint64_t seed = 1;
+    const char* truth_path = nullptr;  // points into argv
+    bool wait_start = false;
+    bool wait_exit = false;
+    bool leak = true;
+    bool verbose = false;
+};
+
+enum class ParseResult { Ok, Help, Error };
+
+// Parses argv by hand.  On Error a one-line message has already been written
+// to stderr; on Help the usage text has been written to stdout.
+ParseResult parse_options(int argc, char** argv, Options& out);
+
+}  // namespace memscope::workload

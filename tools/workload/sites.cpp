@@ -1,0 +1,185 @@
+// Site functions: one direct allocator call each, see sites.h.
+#include "sites.h"
+
+#include <cstdlib>
+#include <malloc.h>
+#include <stdlib.h>
+
+namespace memscope::workload {
+
+const char* api_name(Api api) {
+    switch (api) {
+        case Api::Malloc: return "malloc";
+        case Api::Calloc: return "calloc";
+        case Api::Realloc: return "realloc";
+        case Api::Reallocarray: return "reallocarray";
+        case Api::Free: return "free";
+        case Api::PosixMemalign: return "posix_memalign";
+        case Api::AlignedAlloc: return "aligned_alloc";
+        case Api::Memalign: return "memalign";
+        case Api::Valloc: return "valloc";
+        case Api::Pvalloc: return "pvalloc";
+        case Api::Count: break;
+    }
+    return "?";
+}
+
+const SiteInfo kSites[SITE_COUNT] = {
+#define MEMSCOPE_X(id, fn, api) {#fn, api},
+    MEMSCOPE_WORKLOAD_SITES(MEMSCOPE_X)
+#undef MEMSCOPE_X
+};
+
+}  // namespace memscope::workload
+
+// noipa = noinline + noclone + no identical-code-folding + no IPA
+// propagation of arguments / results; "used" keeps the symbol in place.
+#define MEMSCOPE_SITE extern "C" __attribute__((noipa, used))
+
+// Consume the result after the call: the allocator call is therefore never in
+// tail position (no `jmp malloc`), and the pointer escapes.
+#define MEMSCOPE_ESCAPE(p) asm volatile("" : : "r"(p) : "memory")
+
+// ------------------------------------------------------------------- web ---
+MEMSCOPE_SITE void* site_web_request_buffer(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_header_string(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_json_node(std::size_t nmemb, std::size_t size) {
+    void* p = calloc(nmemb, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_response_buffer(void* ptr, std::size_t size) {
+    void* p = realloc(ptr, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_header_table(std::size_t nmemb, std::size_t size) {
+    void* p = calloc(nmemb, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_header_table_grow(void* ptr, std::size_t nmemb, std::size_t size) {
+    void* p = reallocarray(ptr, nmemb, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_web_connection_pool(std::size_t alignment, std::size_t size) {
+    void* p = nullptr;
+    int rc = posix_memalign(&p, alignment, size);
+    MEMSCOPE_ESCAPE(p);
+    return rc == 0 ? p : nullptr;
+}
+
+// -------------------------------------------------------------- pipeline ---
+MEMSCOPE_SITE void* site_pipeline_input_buffer(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_compact_output(void* ptr, std::size_t size) {
+    void* p = realloc(ptr, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_chunk(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_chunk_grow(void* ptr, std::size_t size) {
+    void* p = realloc(ptr, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_aligned_chunk(std::size_t alignment, std::size_t size) {
+    void* p = aligned_alloc(alignment, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_temp_array(std::size_t nmemb, std::size_t size) {
+    void* p = calloc(nmemb, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_result_object(std::size_t alignment, std::size_t size) {
+    void* p = memalign(alignment, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_pipeline_page_buffer(std::size_t size) {
+    void* p = valloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+// ------------------------------------------------------------------ game ---
+MEMSCOPE_SITE void* site_game_frame_object(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_frame_scratch(std::size_t nmemb, std::size_t size) {
+    void* p = calloc(nmemb, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_render_buffer_create(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_render_buffer_resize(void* ptr, std::size_t size) {
+    void* p = realloc(ptr, size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_texture(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_audio_page(std::size_t size) {
+    void* p = pvalloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+// ------------------------------------------------------------------ leak ---
+MEMSCOPE_SITE void* site_leak_session_cache(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+// ------------------------------------------------------------------ free ---
+MEMSCOPE_SITE void release_block(void* ptr) {
+    MEMSCOPE_ESCAPE(ptr);
+    free(ptr);
+    asm volatile("" ::: "memory");
+}
