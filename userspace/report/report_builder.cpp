@@ -1,56 +1,84 @@
 #include "report/report_builder.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 namespace memscope {
 namespace {
 
-SiteReport make_site(uint32_t id, const SiteStats& s, const SiteStacks& stacks, Symbolizer& sym) {
-  SiteReport r;
-  r.site_id = id;
-  r.pid = s.tgid;
-  r.estimated = s;
-  if (auto it = stacks.find(id); it != stacks.end()) {
-    r.truncated_stack = it->second.truncated;
-    for (uint64_t ip : it->second.frames) r.frames.push_back(sym.symbolize(s.tgid, ip));
+// Sites whose stacks symbolize identically (an unrolled loop calling malloc
+// from three addresses on one source line) are one site to the reader.
+std::string identity(uint32_t pid, const std::vector<Frame>& frames) {
+  std::string key = std::to_string(pid);
+  for (const auto& f : frames) {
+    key += '|';
+    key += f.function;
+    key += '@';
+    key += f.module;
+    if (!f.file.empty()) key += ':' + f.file + ':' + std::to_string(f.line);
   }
-  return r;
+  return key;
+}
+
+void add_into(SiteStats& into, const SiteStats& s) {
+  into.tgid = s.tgid;
+  into.count += s.count;
+  into.bytes += s.bytes;
+  into.live_count += s.live_count;
+  into.live_bytes += s.live_bytes;
+  into.sampled += s.sampled;
+  into.sampled_live += s.sampled_live;
 }
 
 }  // namespace
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks,
                Symbolizer& symbolizer, const RankOptions& options) {
-  std::vector<std::pair<uint32_t, const SiteStats*>> by_bytes, by_live;
-  for (const auto& [id, s] : aggregator.sites()) {
-    by_bytes.emplace_back(id, &s);
-    if (s.sampled_live > 0) by_live.emplace_back(id, &s);
-  }
-  std::sort(by_bytes.begin(), by_bytes.end(),
-            [](auto& a, auto& b) { return a.second->bytes != b.second->bytes ? a.second->bytes > b.second->bytes : a.first < b.first; });
-  std::sort(by_live.begin(), by_live.end(), [](auto& a, auto& b) {
-    return a.second->live_bytes != b.second->live_bytes ? a.second->live_bytes > b.second->live_bytes : a.first < b.first;
-  });
-  report.total_sites = by_bytes.size();
-  report.total_leak_sites = by_live.size();
-  const size_t top = options.top ? options.top : SIZE_MAX;
-  if (by_bytes.size() > top) by_bytes.resize(top);
-  if (by_live.size() > top) by_live.resize(top);
-
-  for (auto& [id, s] : by_bytes) report.sites.push_back(make_site(id, *s, stacks, symbolizer));
-
-  std::unordered_map<uint32_t, uint64_t> oldest;
+  std::unordered_map<uint32_t, uint64_t> oldest;  // site id -> oldest live block time
   for (const auto& [key, block] : aggregator.live()) {
     auto [it, fresh] = oldest.try_emplace(block.site, block.time_ns);
     if (!fresh) it->second = std::min(it->second, block.time_ns);
   }
-  for (auto& [id, s] : by_live) {
-    SiteReport r = make_site(id, *s, stacks, symbolizer);
-    if (auto it = oldest.find(id); it != oldest.end() && options.end_time_ns > it->second)
-      r.oldest_live_age_s = static_cast<double>(options.end_time_ns - it->second) / 1e9;
-    report.leaks.push_back(std::move(r));
+
+  std::map<std::string, SiteReport> merged;
+  for (const auto& [id, s] : aggregator.sites()) {
+    std::vector<Frame> frames;
+    bool truncated = false;
+    if (auto it = stacks.find(id); it != stacks.end()) {
+      truncated = it->second.truncated;
+      for (uint64_t ip : it->second.frames) frames.push_back(symbolizer.symbolize(s.tgid, ip));
+    }
+    SiteReport& r = merged[identity(s.tgid, frames)];
+    if (r.frames.empty()) {
+      r.site_id = id;
+      r.pid = s.tgid;
+      r.frames = std::move(frames);
+      r.truncated_stack = truncated;
+    }
+    add_into(r.estimated, s);
+    if (auto o = oldest.find(id); o != oldest.end() && options.end_time_ns > o->second)
+      r.oldest_live_age_s = std::max(r.oldest_live_age_s, static_cast<double>(options.end_time_ns - o->second) / 1e9);
   }
+
+  std::vector<SiteReport> sites, leaks;
+  for (auto& [key, r] : merged) {
+    if (r.estimated.sampled_live > 0) leaks.push_back(r);
+    sites.push_back(std::move(r));
+  }
+  std::sort(sites.begin(), sites.end(), [](const SiteReport& a, const SiteReport& b) {
+    return a.estimated.bytes != b.estimated.bytes ? a.estimated.bytes > b.estimated.bytes : a.site_id < b.site_id;
+  });
+  std::sort(leaks.begin(), leaks.end(), [](const SiteReport& a, const SiteReport& b) {
+    return a.estimated.live_bytes != b.estimated.live_bytes ? a.estimated.live_bytes > b.estimated.live_bytes
+                                                            : a.site_id < b.site_id;
+  });
+  report.total_sites = sites.size();
+  report.total_leak_sites = leaks.size();
+  if (options.top && sites.size() > options.top) sites.resize(options.top);
+  if (options.top && leaks.size() > options.top) leaks.resize(options.top);
+  report.sites = std::move(sites);
+  report.leaks = std::move(leaks);
 }
 
 }  // namespace memscope

@@ -44,7 +44,13 @@ Symbolizer::~Symbolizer() = default;
 bool Symbolizer::snapshot(pid_t pid) {
   try {
     auto maps = read_maps(pid);
-    if (!maps.empty()) maps_[pid] = std::move(maps);
+    if (!maps.empty()) {
+      // Addresses resolved against an older snapshot may map differently
+      // now (exec, dlclose): resolve them again.
+      if (auto it = maps_.find(pid); it == maps_.end() || it->second.size() != maps.size())
+        std::erase_if(resolved_, [pid](const auto& e) { return e.first.first == pid; });
+      maps_[pid] = std::move(maps);
+    }
   } catch (const Error&) {
   }
   return has_snapshot(pid);
@@ -79,6 +85,14 @@ Symbolizer::Module* Symbolizer::module_for(pid_t pid, const std::string& path) {
 }
 
 Frame Symbolizer::symbolize(pid_t pid, uint64_t address) {
+  auto key = std::make_pair(pid, address);
+  if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  Frame f = resolve(pid, address);
+  resolved_.emplace(key, f);
+  return f;
+}
+
+Frame Symbolizer::resolve(pid_t pid, uint64_t address) {
   Frame f;
   f.address = address;
   f.function = "[unknown]";

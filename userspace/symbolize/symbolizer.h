@@ -33,8 +33,11 @@ class Symbolizer {
  private:
   struct Module;
   Module* module_for(pid_t pid, const std::string& path);
+  Frame resolve(pid_t pid, uint64_t address);
 
   std::map<pid_t, std::vector<Mapping>> maps_;
+  // Sites share most of their frames; each address is resolved once.
+  std::map<std::pair<pid_t, uint64_t>, Frame> resolved_;
   std::map<std::string, std::unique_ptr<Module>> modules_;
 };
 

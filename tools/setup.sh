@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what memscope-bpf needs from Debian 12's packages (as root),
+# configures and builds. The binary ends up at build/memscope-bpf.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config clang llvm
+  libbpf-dev bpftool libelf-dev libdw-dev
+  libcli11-dev nlohmann-json3-dev catch2 libvalijson-dev
+  libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev libbenchmark-dev
+  util-linux
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built build/memscope-bpf" >&2
