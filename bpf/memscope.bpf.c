@@ -174,7 +174,7 @@ static __always_inline int decide(__u64 size, __u8 *tier_epoch)
 	return 0;
 }
 
-static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid)
+static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid, __u64 sp)
 {
 	struct ms_site_key key = { .tgid = tgid };
 	__u32 *id, nid;
@@ -186,7 +186,7 @@ static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid)
 		sid = -1;
 	}
 	key.stack_id = (__s32)sid;
-	bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)PT_REGS_SP(ctx));
+	bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)sp);
 
 	id = bpf_map_lookup_elem(&sites, &key);
 	if (id)
@@ -256,24 +256,77 @@ static __always_inline int nested(struct pending *p, __u64 sp)
 	return 0;
 }
 
-static __always_inline int on_entry(struct pt_regs *ctx, __u32 api, __u64 size, __u64 arg, int overflow)
+/* The attach cookie says which entry point fired and how many bytes the
+ * function had pushed before the probed instruction (a probe placed past
+ * the entry), so that the entry stack pointer and the return address at it
+ * are found wherever the probe sits. */
+static __always_inline __u32 cookie_api(__u64 cookie) { return cookie & 0xff; }
+static __always_inline __u64 entry_sp(struct pt_regs *ctx, __u64 cookie)
+{
+	return PT_REGS_SP(ctx) + ((cookie >> 8) & 0xffff);
+}
+
+/* Returns 1 when the call needs nothing at its return (a session probe then
+ * skips the return trap), 0 when its return must be seen. */
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_skip)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 sp = PT_REGS_SP(ctx);
+	__u32 api = cookie_api(cookie);
+	__u64 sp = entry_sp(ctx, cookie);
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	__u64 size = 0, arg = 0;
+	int overflow = 0, tracked_old = 0;
 	struct pending *p;
 	__u8 tier_epoch = 0;
 	int sampled;
+
+	switch (api) {
+	case MS_API_MALLOC:
+	case MS_API_VALLOC:
+	case MS_API_PVALLOC:
+		size = a0;
+		break;
+	case MS_API_CALLOC:
+		overflow = mul_overflows(a0, a1);
+		size = overflow ? 0 : a0 * a1;
+		break;
+	case MS_API_REALLOC:
+		size = a1;
+		arg = a0;
+		break;
+	case MS_API_REALLOCARRAY:
+		overflow = mul_overflows(a1, a2);
+		size = overflow ? 0 : a1 * a2;
+		arg = overflow ? 0 : a0;
+		break;
+	case MS_API_POSIX_MEMALIGN:
+		size = a2;
+		arg = a0;
+		break;
+	case MS_API_ALIGNED_ALLOC:
+	case MS_API_MEMALIGN:
+		size = a1;
+		break;
+	default:
+		return 1;
+	}
 
 	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (nested(p, sp)) {
 		p->depth += 1;
 		stat_inc(MS_STAT_NESTED);
-		return 0;
+		return 0; /* its return must undo the depth */
 	}
 	count_call(api, size);
 	if (!p)
-		return 0;
+		return 1;
 	sampled = !overflow && decide(size, &tier_epoch);
+	/* A realloc may free a block and may re-enter malloc or free: its
+	 * return is always needed. Others need it only when sampled. */
+	if (api == MS_API_REALLOC || api == MS_API_REALLOCARRAY)
+		tracked_old = 1;
+	if (can_skip && !sampled && !tracked_old)
+		return 1;
 	p->sp = sp;
 	p->size = size;
 	p->arg = arg;
@@ -281,8 +334,26 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 api, __u64 size, 
 	p->depth = 1;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
-	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32) : MS_NO_SITE;
+	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32, sp) : MS_NO_SITE;
 	return 0;
+}
+
+static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 ptr = PT_REGS_PARM1(ctx);
+	struct pending *p;
+
+	if (!ptr)
+		return 1; /* free(NULL) does nothing; not counted */
+	p = bpf_task_storage_get(&pending, task, 0, 0);
+	if (nested(p, entry_sp(ctx, cookie))) {
+		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
+		return 1;
+	}
+	count_call(MS_API_FREE, 0);
+	release(MS_API_FREE, ptr);
+	return 1;
 }
 
 static __always_inline int on_return(struct pt_regs *ctx)
@@ -325,86 +396,37 @@ static __always_inline int on_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Classic probes: a uprobe on every entry point, a uretprobe on the
+ * allocating ones. */
 SEC("uprobe")
-int BPF_KPROBE(ms_malloc, __u64 size)
+int ms_entry(struct pt_regs *ctx)
 {
-	return on_entry(ctx, MS_API_MALLOC, size, 0, 0);
-}
+	__u64 cookie = bpf_get_attach_cookie(ctx);
 
-SEC("uprobe")
-int BPF_KPROBE(ms_calloc, __u64 n, __u64 size)
-{
-	int overflow = mul_overflows(n, size);
-	__u64 total = n * size;
-
-	return on_entry(ctx, MS_API_CALLOC, overflow ? 0 : total, 0, overflow);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_realloc, __u64 old, __u64 size)
-{
-	return on_entry(ctx, MS_API_REALLOC, size, old, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_reallocarray, __u64 old, __u64 n, __u64 size)
-{
-	int overflow = mul_overflows(n, size);
-	__u64 total = n * size;
-
-	return on_entry(ctx, MS_API_REALLOCARRAY, overflow ? 0 : total, overflow ? 0 : old, overflow);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_posix_memalign, __u64 memptr, __u64 align, __u64 size)
-{
-	return on_entry(ctx, MS_API_POSIX_MEMALIGN, size, memptr, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_aligned_alloc, __u64 align, __u64 size)
-{
-	return on_entry(ctx, MS_API_ALIGNED_ALLOC, size, 0, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_memalign, __u64 align, __u64 size)
-{
-	return on_entry(ctx, MS_API_MEMALIGN, size, 0, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_valloc, __u64 size)
-{
-	return on_entry(ctx, MS_API_VALLOC, size, 0, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ms_pvalloc, __u64 size)
-{
-	return on_entry(ctx, MS_API_PVALLOC, size, 0, 0);
+	if (cookie_api(cookie) == MS_API_FREE)
+		return on_free(ctx, cookie);
+	return on_entry(ctx, cookie, 0);
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(ms_alloc_ret)
+int ms_return(struct pt_regs *ctx)
 {
 	return on_return(ctx);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(ms_free, __u64 ptr)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pending *p;
+/* Session probe (kernel 6.13+): one program for entry and return on one
+ * uprobe-multi link per object; returning 1 at entry skips the return
+ * trap, which an unsampled malloc never needs. */
+extern bool bpf_session_is_return(void) __ksym __weak;
 
-	if (!ptr)
-		return 0; /* free(NULL) does nothing; not counted */
-	p = bpf_task_storage_get(&pending, task, 0, 0);
-	if (nested(p, PT_REGS_SP(ctx))) {
-		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
-		return 0;
-	}
-	count_call(MS_API_FREE, 0);
-	release(MS_API_FREE, ptr);
-	return 0;
+SEC("uprobe")
+int ms_session(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	if (bpf_session_is_return())
+		return on_return(ctx);
+	if (cookie_api(cookie) == MS_API_FREE)
+		return on_free(ctx, cookie);
+	return on_entry(ctx, cookie, 1);
 }

@@ -137,4 +137,12 @@ MS_STATIC_ASSERT(sizeof(struct ms_live_key) == 16, "ms_live_key layout");
 
 #define MS_MAX_STACK_DEPTH 64
 
+/* The attach cookie of every probe: which entry point it is, and how many
+ * bytes the function has pushed before the probed instruction. */
+static inline __u64 ms_cookie(__u32 api, __u32 stack_delta) { return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8); }
+
+/* Attach types of kernels newer than the build machine's uapi headers. */
+#define MS_BPF_TRACE_UPROBE_MULTI 48
+#define MS_BPF_TRACE_UPROBE_SESSION 57
+
 #endif

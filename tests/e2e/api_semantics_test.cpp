@@ -15,7 +15,9 @@ TEST_CASE("glibc semantics: realloc(NULL) and realloc(p 0) and free(NULL) and fa
   Child target({API_SEMANTICS_BIN});
   REQUIRE(target.wait_for("ready", 30s));
   const std::string report = temp_path("report.json");
-  Child agent({kAgent, "-p", std::to_string(target.pid()), "--sample-all", "--top", "0", "-o", report});
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--sample-all", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID", 30s));
   target.signal(SIGUSR1);
   REQUIRE(target.wait_for("done", 60s));

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "target/proc_maps.h"
 
@@ -20,6 +21,12 @@ nlohmann::json load_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open " + path);
   return nlohmann::json::parse(in);
+}
+
+std::vector<std::string> probe_mode_args() {
+  const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE");
+  if (!mode || !*mode) return {};
+  return {"--probe-mode", mode};
 }
 
 namespace {
@@ -78,13 +85,20 @@ std::vector<uint32_t> program_ids(const std::string& err) {
 }
 
 std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
+  // The kernel frees a program after its last link is released, through an
+  // RCU grace period: give it a few seconds before calling it left over.
   std::vector<uint32_t> out;
-  for (uint32_t id : ids) {
-    int fd = bpf_prog_get_fd_by_id(id);
-    if (fd >= 0) {
-      out.push_back(id);
-      close(fd);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    out.clear();
+    for (uint32_t id : ids) {
+      int fd = bpf_prog_get_fd_by_id(id);
+      if (fd >= 0) {
+        out.push_back(id);
+        close(fd);
+      }
     }
+    if (out.empty()) break;
+    std::this_thread::sleep_for(50ms);
   }
   return out;
 }
@@ -100,6 +114,7 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
 
   std::vector<std::string> ag_argv{kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--top", "0", "-v"};
   ag_argv.insert(ag_argv.end(), agent_args.begin(), agent_args.end());
+  for (const auto& a : probe_mode_args()) ag_argv.push_back(a);
   Child agent(ag_argv);
   REQUIRE(agent.wait_for("tracing PID", 30s));
   wl.signal(SIGUSR1);
@@ -114,6 +129,8 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
   r.truth = load_json(truth);
   r.leftovers = leftover_breakpoints(r.report, wl.pid());
   r.programs_left = still_loaded(program_ids(r.agent_err));
+  if (!probe_mode_args().empty())
+    CHECK(r.report["mechanism"] == (probe_mode_args()[1] == "classic" ? "uprobe+uretprobe" : "uprobe-session"));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait(60s) != -1);
   r.workload_out = wl.out();
@@ -127,15 +144,20 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
 namespace memscope::test {
 std::vector<uint32_t> memscope_programs() {
   std::vector<uint32_t> out;
-  uint32_t id = 0;
-  while (bpf_prog_get_next_id(id, &id) == 0) {
-    int fd = bpf_prog_get_fd_by_id(id);
-    if (fd < 0) continue;
-    bpf_prog_info info{};
-    uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && std::string(info.name).rfind("ms_", 0) == 0)
-      out.push_back(id);
-    close(fd);
+  for (int attempt = 0; attempt < 100; ++attempt) {  // see still_loaded()
+    out.clear();
+    uint32_t id = 0;
+    while (bpf_prog_get_next_id(id, &id) == 0) {
+      int fd = bpf_prog_get_fd_by_id(id);
+      if (fd < 0) continue;
+      bpf_prog_info info{};
+      uint32_t len = sizeof info;
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && std::string(info.name).rfind("ms_", 0) == 0)
+        out.push_back(id);
+      close(fd);
+    }
+    if (out.empty()) break;
+    std::this_thread::sleep_for(50ms);
   }
   return out;
 }

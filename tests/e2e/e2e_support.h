@@ -15,6 +15,10 @@ inline const std::string kSchema = MEMSCOPE_SCHEMA;
 
 nlohmann::json load_json(const std::string& path);
 
+// "--probe-mode X" when MEMSCOPE_TEST_PROBE_MODE=X is set, so that ctest
+// runs the same cases under each attach mechanism.
+std::vector<std::string> probe_mode_args();
+
 // Estimated figures of every report site whose innermost frame is
 // `function`, summed.
 struct SiteEstimate {

@@ -25,7 +25,9 @@ TEST_CASE("attach by command: traced from the first allocation with output uncha
   REQUIRE(untraced.exit_code == 0);
 
   const std::string report = temp_path("report.json"), truth = temp_path("truth.json");
-  std::vector<std::string> cmd{kAgent, "--sample-all", "--top", "0", "-o", report, "--", kWorkload, "--truth", truth};
+  std::vector<std::string> cmd{kAgent, "--sample-all", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) cmd.push_back(a);
+  cmd.insert(cmd.end(), {"--", kWorkload, "--truth", truth});
   cmd.insert(cmd.end(), args.begin(), args.end());
   Result traced = run(cmd);
   INFO(traced.err);

@@ -36,7 +36,8 @@ Report sample_report(const ConfigHistory& h) {
   s.oldest_live_age_s = 0.7;
   r.leaks.push_back(s);
   r.total_sites = r.total_leak_sites = 1;
-  r.probes.push_back({1234, MS_API_MALLOC, "malloc", t.allocator.path, 0x98930, false});
+  r.probes.push_back({1234, MS_API_MALLOC, "malloc", t.allocator.path, 0x98930, 0, "function entry", "session"});
+  r.mechanism = "uprobe-session";
   return r;
 }
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "memscope.skel.h"
+#include "attach/uprobe_multi.h"
 #include "target/api_names.h"
 
 namespace memscope {
@@ -26,22 +27,6 @@ int verbose_print(enum libbpf_print_level level, const char* fmt, va_list args) 
   return vfprintf(stderr, fmt, args);
 }
 
-bpf_program* entry_program(memscope_bpf* s, unsigned api) {
-  switch (api) {
-    case MS_API_MALLOC: return s->progs.ms_malloc;
-    case MS_API_CALLOC: return s->progs.ms_calloc;
-    case MS_API_REALLOC: return s->progs.ms_realloc;
-    case MS_API_REALLOCARRAY: return s->progs.ms_reallocarray;
-    case MS_API_FREE: return s->progs.ms_free;
-    case MS_API_POSIX_MEMALIGN: return s->progs.ms_posix_memalign;
-    case MS_API_ALIGNED_ALLOC: return s->progs.ms_aligned_alloc;
-    case MS_API_MEMALIGN: return s->progs.ms_memalign;
-    case MS_API_VALLOC: return s->progs.ms_valloc;
-    case MS_API_PVALLOC: return s->progs.ms_pvalloc;
-  }
-  return nullptr;
-}
-
 std::string load_failure(int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES)
@@ -52,28 +37,48 @@ std::string load_failure(int err) {
 
 }  // namespace
 
-BpfSession::BpfSession(const SessionLimits& limits, bool verbose) {
-  libbpf_set_print(verbose ? verbose_print : quiet_print);
-  // The kernel accounts BPF memory to the memory cgroup; RLIMIT_MEMLOCK
-  // cannot be raised here and need not be.
-  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-
-  if (syscall(__NR_bpf, -1, nullptr, 0) < 0 && errno == ENOSYS)
-    throw Error(load_failure(ENOSYS));
-
+bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   skel_ = memscope_bpf__open();
-  if (!skel_) throw Error(load_failure(errno));
+  if (!skel_) {
+    load_error_ = errno;
+    return false;
+  }
   bpf_map__set_max_entries(skel_->maps.events, limits.ringbuf_bytes);
   bpf_map__set_max_entries(skel_->maps.live, limits.live_entries);
   bpf_map__set_max_entries(skel_->maps.stacks, limits.stack_entries);
   bpf_map__set_max_entries(skel_->maps.sites, limits.max_sites);
   skel_->bss->max_sites = limits.max_sites;
-
+  if (with_session)
+    bpf_program__set_expected_attach_type(skel_->progs.ms_session,
+                                          static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
+  else
+    bpf_program__set_autoload(skel_->progs.ms_session, false);
   if (int err = memscope_bpf__load(skel_)) {
+    load_error_ = err;
     memscope_bpf__destroy(skel_);
     skel_ = nullptr;
-    throw Error(load_failure(err));
+    return false;
   }
+  session_ = with_session;
+  return true;
+}
+
+BpfSession::BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose) {
+  libbpf_set_print(verbose ? verbose_print : quiet_print);
+  // The kernel accounts BPF memory to the memory cgroup; RLIMIT_MEMLOCK
+  // cannot be raised here and need not be.
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+
+  if (syscall(__NR_bpf, -1, nullptr, 0) < 0 && errno == ENOSYS) throw Error(load_failure(ENOSYS));
+
+  const bool session_ok = kernel_has_uprobe_session();
+  if (mode == ProbeMode::Session && !session_ok)
+    throw Error("this kernel has no session uprobes (6.13+); use --probe-mode classic");
+  bool loaded = false;
+  if (mode != ProbeMode::Classic && session_ok) loaded = open_and_load(limits, true);
+  // Classic probes where the kernel lacks sessions, or refused the session program.
+  if (!loaded && mode != ProbeMode::Session) loaded = open_and_load(limits, false);
+  if (!loaded) throw Error(load_failure(load_error_));
 }
 
 BpfSession::~BpfSession() {
@@ -90,12 +95,38 @@ void BpfSession::publish(const ms_config& config) {
 }
 
 void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
+  if (session_) attach_session(pid, alloc);
+  else attach_classic(pid, alloc);
+}
+
+void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc) {
+  std::vector<uint64_t> offsets, cookies;
+  for (const auto& site : alloc.sites) {
+    offsets.push_back(site.offset);
+    cookies.push_back(ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)));
+  }
+  int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION,
+                                    alloc.open_path, offsets, cookies, pid);
+  if (fd < 0)
+    throw Error("cannot attach session uprobes to " + alloc.path + " for PID " + std::to_string(pid) + ": " +
+                strerror(-fd) + (fd == -EINVAL ? " (another tool may hold a probe there with a different ref_ctr_offset)" : ""));
+  link_fds_.push_back(fd);
+  for (const auto& site : alloc.sites)
+    probes_.push_back({pid, site.api, site.symbol, alloc.path, site.offset, site.stack_delta, site.placement, "session"});
+}
+
+void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc) {
   for (const auto& site : alloc.sites) {
     for (bool ret : {false, true}) {
       if (ret && !api_allocates(site.api)) continue;
-      bpf_program* prog = ret ? skel_->progs.ms_alloc_ret : entry_program(skel_, site.api);
-      LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0, .retprobe = ret);
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), site.offset, &opts);
+      bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
+      LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
+                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)), .retprobe = ret);
+      // Sites of allocating entry points are only ever moved past
+      // instructions that leave the stack pointer alone, so the return
+      // probe can hijack the return address at the same offset.
+      uint64_t offset = site.offset;
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), offset, &opts);
       if (!link) {
         int err = errno;
         std::string why = strerror(err);
@@ -105,7 +136,8 @@ void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
                     alloc.path + " for PID " + std::to_string(pid) + ": " + why);
       }
       links_.push_back(link);
-      probes_.push_back({pid, site.api, site.symbol, alloc.path, site.offset, ret});
+      probes_.push_back({pid, site.api, site.symbol, alloc.path, offset, site.stack_delta, site.placement,
+                         ret ? "uretprobe" : "uprobe"});
     }
   }
 }
@@ -113,6 +145,8 @@ void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
 void BpfSession::detach_all() {
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();
+  for (int fd : link_fds_) close(fd);
+  link_fds_.clear();
 }
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }

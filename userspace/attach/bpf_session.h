@@ -17,6 +17,11 @@ struct bpf_link;
 
 namespace memscope {
 
+// How probes are attached: a session probe (one program for entry and
+// return on a uprobe-multi link, 6.13+) lets an unsampled call skip its
+// return trap; classic probes are a uprobe plus a uretprobe per entry point.
+enum class ProbeMode { Auto, Session, Classic };
+
 struct SessionLimits {
   uint32_t ringbuf_bytes = 8u << 20;   // power of two
   uint32_t live_entries = 1u << 20;    // sampled blocks tracked at once
@@ -30,13 +35,15 @@ struct AttachedProbe {
   std::string symbol;
   std::string path;
   uint64_t offset = 0;
-  bool retprobe = false;
+  int32_t stack_delta = 0;
+  std::string placement;  // why the probe sits at this offset
+  std::string kind;       // "uprobe", "uretprobe" or "session"
 };
 
 class BpfSession {
  public:
   // Throws Error with a one-line reason (no privileges, no BPF, ...).
-  BpfSession(const SessionLimits& limits, bool verbose);
+  BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose);
   ~BpfSession();
   BpfSession(const BpfSession&) = delete;
   BpfSession& operator=(const BpfSession&) = delete;
@@ -57,10 +64,19 @@ class BpfSession {
   int stacks_fd() const;
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
+  bool session() const { return session_; }
+  const char* mechanism() const { return session_ ? "uprobe-session" : "uprobe+uretprobe"; }
 
  private:
+  bool open_and_load(const SessionLimits& limits, bool with_session);
+  void attach_session(pid_t pid, const AllocatorTarget& alloc);
+  void attach_classic(pid_t pid, const AllocatorTarget& alloc);
+
   memscope_bpf* skel_ = nullptr;
+  bool session_ = false;
+  int load_error_ = 0;
   std::vector<bpf_link*> links_;
+  std::vector<int> link_fds_;
   std::vector<AttachedProbe> probes_;
 };
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <map>
 
 #include "common/error.h"
 
@@ -45,6 +46,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-live", o.limits.live_entries, "Sampled live blocks tracked at once")->capture_default_str();
   app.add_option("--max-sites", o.limits.max_sites, "Distinct call sites kept")->capture_default_str();
   app.add_option("--stack-entries", o.limits.stack_entries, "Distinct stacks kept")->capture_default_str();
+  std::map<std::string, ProbeMode> modes{{"auto", ProbeMode::Auto}, {"session", ProbeMode::Session}, {"classic", ProbeMode::Classic}};
+  app.add_option("--probe-mode", o.probe_mode,
+                 "auto: session probes where the kernel has them (6.13+), else classic; session; classic (uprobe + uretprobe)")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
+      ->default_str("auto");
   app.add_flag("-v,--verbose", o.verbose, "Say more on stderr (probe sites, libbpf warnings)");
 
   try {

@@ -20,6 +20,7 @@ struct Options {
   size_t top = 20;                   // 0: all
   TierConfig tiers;
   SessionLimits limits;
+  ProbeMode probe_mode = ProbeMode::Auto;
   bool verbose = false;
 };
 

@@ -120,7 +120,7 @@ int trace_run(const Options& opt) {
     targets.push_back(std::move(t));
   }
 
-  BpfSession session(opt.limits, opt.verbose);
+  BpfSession session(opt.limits, opt.probe_mode, opt.verbose);
   ConfigHistory history;
   const uint64_t start_ns = monotonic_ns();
   session.publish(history.next(opt.tiers, 0.0, "initial settings"));
@@ -143,8 +143,9 @@ int trace_run(const Options& opt) {
     pidfds.push_back(std::make_unique<Fd>(static_cast<int>(syscall(SYS_pidfd_open, t.process.pid, 0))));
   }
   for (const auto& t : targets)
-    fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu probes; Ctrl-C for the report\n",
-            t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), session.probes().size() / targets.size());
+    fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
+            t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+  if (opt.verbose) fprintf(stderr, "memscope-bpf: probes attached as %s\n", session.mechanism());
   if (opt.verbose) {
     fprintf(stderr, "memscope-bpf: BPF program ids:");
     for (uint32_t id : session.program_ids()) fprintf(stderr, " %u", id);
@@ -226,6 +227,7 @@ int trace_run(const Options& opt) {
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
+  report.mechanism = session.mechanism();
   session.detach_all();
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);

@@ -131,7 +131,9 @@ json to_json(const Report& r) {
                       {"symbol", p.symbol},
                       {"path", p.path},
                       {"offset", p.offset},
-                      {"kind", p.retprobe ? "uretprobe" : "uprobe"}});
+                      {"stack_delta", p.stack_delta},
+                      {"placement", p.placement},
+                      {"kind", p.kind}});
   j["probes"] = probes;
 
   json sites = json::array();

@@ -110,7 +110,13 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
       }
       auto offset = elf.vaddr_to_offset(sym->value);
       if (!offset) continue;
-      t.sites.push_back({api, sym->name, sym->value, *offset, {}});
+      ProbeSite site;
+      site.api = api;
+      site.symbol = sym->name;
+      site.vaddr = sym->value;
+      site.offset = *offset;
+      site.placement = "function entry";
+      t.sites.push_back(site);
       t.counted_as[api] = api;
     }
     return t;

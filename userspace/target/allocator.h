@@ -19,6 +19,8 @@ struct ProbeSite {
   std::string symbol;
   uint64_t vaddr = 0;            // in the object's own address space
   uint64_t offset = 0;           // file offset, what a uprobe is attached at
+  int32_t stack_delta = 0;       // bytes pushed before the probed instruction
+  std::string placement;         // why the probe sits at this offset
   std::vector<unsigned> aliases; // other entry points at the same address
 };
 
