@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "memscope/record.h"
+#include "memscope/sampling_math.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -24,9 +25,11 @@ struct pending {
 	__u64 sp;          /* stack pointer at the outer entry */
 	__u64 size;
 	__u64 arg;         /* realloc: old block; posix_memalign: out-parameter */
+	__s64 bytes_left;  /* bytes mode: bytes until this thread's next sample */
 	__u32 site_id;
 	__u8 api;
 	__u8 depth;        /* >1 while the allocator calls its own entry points */
+	__u8 armed;        /* bytes_left holds a draw */
 	__u8 sampled;
 	__u8 tier_epoch;
 };
@@ -94,19 +97,6 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* floor(log2(size)); clang 14 cannot compile __builtin_clzll for BPF. */
-static __always_inline __u32 size_class(__u64 v)
-{
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
-
 /* n * size overflows 64 bits; written without the 128-bit multiply that
  * clang would emit for __builtin_mul_overflow. */
 static __always_inline int mul_overflows(__u64 n, __u64 size)
@@ -137,9 +127,30 @@ static __always_inline void count_call(__u32 api, __u64 size)
 	}
 }
 
+/* Bytes mode, as heapprofd and tcmalloc sample: each thread counts down an
+ * exponentially distributed number of bytes; the allocation that crosses
+ * zero is sampled and a fresh draw starts. By memorylessness a block of s
+ * bytes is sampled with probability 1 - exp(-s / interval). */
+static __always_inline int decide_bytes(struct pending *p, struct ms_config *cfg, __u64 size)
+{
+	__u64 interval = cfg->byte_interval ? cfg->byte_interval : 1;
+
+	if (!p)
+		return 0;
+	if (!p->armed) {
+		p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(bpf_get_prandom_u32())) >> 16);
+		p->armed = 1;
+	}
+	p->bytes_left -= (__s64)size;
+	if (p->bytes_left > 0)
+		return 0;
+	p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(bpf_get_prandom_u32())) >> 16);
+	return 1;
+}
+
 /* Returns 1 when this call is sampled, with the tier (or FORCED) and the
  * config slot it was chosen under. */
-static __always_inline int decide(__u64 size, __u8 *tier_epoch)
+static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoch)
 {
 	__u32 epoch = current_epoch & MS_EPOCH_MASK;
 	struct ms_config *cfg = &configs[epoch];
@@ -152,6 +163,11 @@ static __always_inline int decide(__u64 size, __u8 *tier_epoch)
 		tier = MS_TIER_MEDIUM;
 	else
 		tier = MS_TIER_SMALL;
+
+	if (cfg->mode == MS_SAMPLE_BYTES) {
+		*tier_epoch = ms_pack_tier_epoch(tier, epoch);
+		return decide_bytes(p, cfg, size);
+	}
 
 	since = bpf_map_lookup_elem(&since_sample, &zero);
 	if ((__u64)bpf_get_prandom_u32() < cfg->threshold[tier]) {
@@ -320,7 +336,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	count_call(api, size);
 	if (!p)
 		return 1;
-	sampled = !overflow && decide(size, &tier_epoch);
+	sampled = !overflow && decide(p, size, &tier_epoch);
 	/* A realloc may free a block and may re-enter malloc or free: its
 	 * return is always needed. Others need it only when sampled. */
 	if (api == MS_API_REALLOC || api == MS_API_REALLOCARRAY)

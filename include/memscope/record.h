@@ -63,14 +63,22 @@ enum ms_kind {
  * (u64)bpf_get_prandom_u32() < threshold, so 2^32 means always. */
 #define MS_RATE_ONE (1ULL << 32)
 
+enum ms_sampling_mode {
+	MS_SAMPLE_TIERS = 0,  /* per-tier probability, plus the guarantee */
+	MS_SAMPLE_BYTES = 1,  /* Poisson on bytes: size s sampled with p = 1 - exp(-s / byte_interval) */
+};
+
 struct ms_config {
 	__u64 medium_min;     /* sizes >= medium_min are medium (default 1024) */
 	__u64 large_min;      /* sizes >= large_min are large (default 8193) */
 	__u64 threshold[3];   /* per-tier sampling threshold out of 2^32 */
 	__u32 guarantee;      /* sample at least one call in every `guarantee` (0: off) */
 	__u32 epoch;          /* slot index, echoed into records */
+	__u32 mode;           /* enum ms_sampling_mode */
+	__u32 pad;
+	__u64 byte_interval;  /* mean bytes between samples in MS_SAMPLE_BYTES */
 };
-MS_STATIC_ASSERT(sizeof(struct ms_config) == 48, "ms_config layout");
+MS_STATIC_ASSERT(sizeof(struct ms_config) == 64, "ms_config layout");
 
 /* The ring-buffer record: exactly 32 bytes. */
 struct ms_record {

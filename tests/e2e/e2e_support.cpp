@@ -24,9 +24,10 @@ nlohmann::json load_json(const std::string& path) {
 }
 
 std::vector<std::string> probe_mode_args() {
-  const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE");
-  if (!mode || !*mode) return {};
-  return {"--probe-mode", mode};
+  std::vector<std::string> args;
+  if (const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE"); mode && *mode) args.insert(args.end(), {"--probe-mode", mode});
+  if (const char* p = getenv("MEMSCOPE_TEST_PLACEMENT"); p && *p) args.insert(args.end(), {"--placement", p});
+  return args;
 }
 
 namespace {
@@ -129,8 +130,8 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
   r.truth = load_json(truth);
   r.leftovers = leftover_breakpoints(r.report, wl.pid());
   r.programs_left = still_loaded(program_ids(r.agent_err));
-  if (!probe_mode_args().empty())
-    CHECK(r.report["mechanism"] == (probe_mode_args()[1] == "classic" ? "uprobe+uretprobe" : "uprobe-session"));
+  if (const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE"); mode && *mode)
+    CHECK(r.report["mechanism"] == (std::string(mode) == "classic" ? "uprobe+uretprobe" : "uprobe-session"));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait(60s) != -1);
   r.workload_out = wl.out();

@@ -15,8 +15,9 @@ inline const std::string kSchema = MEMSCOPE_SCHEMA;
 
 nlohmann::json load_json(const std::string& path);
 
-// "--probe-mode X" when MEMSCOPE_TEST_PROBE_MODE=X is set, so that ctest
-// runs the same cases under each attach mechanism.
+// "--probe-mode X" when MEMSCOPE_TEST_PROBE_MODE=X is set, "--placement Y"
+// when MEMSCOPE_TEST_PLACEMENT=Y is, so that ctest runs the same cases
+// under each attach mechanism and probe placement.
 std::vector<std::string> probe_mode_args();
 
 // Estimated figures of every report site whose innermost frame is

@@ -66,6 +66,8 @@ TEST_CASE("attach by PID: the traced workload's output is identical to an untrac
   REQUIRE(untraced.exit_code == 0);
   TracedRun traced = trace_workload_by_pid(args, {"--sample-all"});
   CHECK(traced.workload_out == untraced.out);
+  TracedRun sampled = trace_workload_by_pid(args, {});
+  CHECK(sampled.workload_out == untraced.out);
 }
 
 TEST_CASE("SIGTERM and SIGINT and --duration end with a report and nothing attached", "[e2e][lifecycle]") {

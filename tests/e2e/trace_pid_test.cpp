@@ -32,6 +32,34 @@ void check_exact(const json& report, const json& truth) {
   }
 }
 
+// Each site holding at least `share` of the bytes: the estimate lies within
+// `max_rel` of the truth and within 4 standard errors of its own 95%
+// interval (so the interval is neither missing nor absurdly narrow).
+int check_site_estimates(const json& r, const json& truth, double share, double max_rel) {
+  double total = 0;
+  for (const auto& s : truth["sites"]) total += s["bytes"].get<double>();
+  int checked = 0;
+  for (const auto& s : truth["sites"]) {
+    const double bytes = s["bytes"];
+    if (bytes < share * total) continue;
+    const std::string fn = s["function"];
+    double est = 0, lo = 0, hi = 0;
+    for (const auto& site : r["sites"]) {
+      if (site["frames"].empty() || site["frames"][0]["function"] != fn) continue;
+      est += site["estimated"]["bytes"].get<double>();
+      lo += site["estimated"]["ci95"]["bytes"][0].get<double>();
+      hi += site["estimated"]["ci95"]["bytes"][1].get<double>();
+    }
+    const double sigma = (hi - est) / 1.96;
+    INFO(fn << ": truth " << bytes << " estimated " << est << " 95% [" << lo << ", " << hi << "]");
+    CHECK(std::abs(est - bytes) <= max_rel * bytes);
+    CHECK(std::abs(est - bytes) <= 4 * sigma + 1e-6 * bytes);
+    CHECK(lo <= est);
+    ++checked;
+  }
+  return checked;
+}
+
 }  // namespace
 
 TEST_CASE("attach by PID: exact counts and estimates and leak and schema and clean detach", "[e2e][pid]") {
@@ -111,4 +139,43 @@ TEST_CASE("pipeline and game profiles: exact counters equal the ground truth", "
     check_exact(run.report, run.truth);
     CHECK(run.leftovers.empty());
   }
+}
+
+TEST_CASE("bytes sampling: estimates and intervals against the ground truth", "[e2e][sampling]") {
+  // One sample per 4 KiB on average: ~17,000 records for ~70 MB, and the
+  // 1-4 KiB leaked blocks are sampled with probability 0.2-0.6.
+  TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "6000", "--threads", "2"},
+                                        {"--sampling", "bytes", "--byte-interval", "4096"});
+  const json& r = run.report;
+  CHECK(schema_errors(r, kSchema) == "");
+  CHECK(r["sampling"]["mode"] == "bytes");
+  CHECK(r["sampling"]["byte_interval"] == 4096);
+  check_exact(r, run.truth);
+  CHECK(check_site_estimates(r, run.truth, 0.05, 0.10) >= 2);
+  SiteEstimate leak = leak_estimate(r, run.truth["leak"]["function"]);
+  const double leak_bytes = run.truth["leak"]["live_bytes"];
+  INFO("leak truth " << leak_bytes << " estimated " << leak.live_bytes);
+  CHECK(std::abs(leak.live_bytes - leak_bytes) <= 0.10 * leak_bytes);
+  CHECK(r["sampling"]["quality"]["bytes_within_5pct"].get<double>() > 0.5);
+}
+
+TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2e][optimizer]") {
+  TracedRun run = trace_workload_by_pid({"--profile", "game", "--scale", "1500", "--threads", "2"},
+                                        {"--max-events", "3000", "--control-interval", "0.2"});
+  const json& r = run.report;
+  CHECK(schema_errors(r, kSchema) == "");
+  check_exact(r, run.truth);  // exact counters never depend on the rates
+  const json& changes = r["sampling"]["changes"];
+  INFO(changes.dump(1));
+  REQUIRE(changes.size() >= 2);
+  CHECK(changes[0]["reason"] == "initial settings");
+  for (size_t i = 1; i < changes.size(); ++i) {
+    CHECK(changes[i]["reason"].get<std::string>().find("--max-events") != std::string::npos);
+    CHECK(changes[i]["time_s"].get<double>() >= changes[i - 1]["time_s"].get<double>());
+  }
+  CHECK(r["sampling"]["adaptive"]["max_events_per_s"] == 3000);
+  CHECK(run.agent_err.find("rates small") != std::string::npos);  // shown live on stderr
+  // Whatever the rates became, the weighted estimates stay within their
+  // intervals of the truth.
+  check_site_estimates(r, run.truth, 0.05, 1.0);
 }

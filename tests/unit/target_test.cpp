@@ -90,3 +90,21 @@ TEST_CASE("ELF reading rejects non-ELF files") {
   CHECK(api_from_name("posix_memalign") == MS_API_POSIX_MEMALIGN);
   CHECK(api_name(MS_API_REALLOCARRAY) == "reallocarray");
 }
+
+TEST_CASE("smart placement moves glibc's free past its NULL check and keeps return-probed sites at stack delta 0") {
+  auto self = read_process(getpid());
+  const AllocatorTarget original = find_allocator(getpid(), self.exe);
+  AllocatorTarget entry = original, smart = original;
+  place_probes(smart, PlacementMode::Smart);
+  place_probes(entry, PlacementMode::Entry);
+  for (size_t i = 0; i < smart.sites.size(); ++i) {
+    const ProbeSite& s = smart.sites[i];
+    INFO(s.symbol << ": " << s.placement);
+    CHECK(entry.sites[i].offset == original.sites[i].offset);  // entry placement leaves offsets alone
+    CHECK(s.offset >= entry.sites[i].offset);
+    CHECK(s.offset < entry.sites[i].offset + 64);
+    if (s.api != MS_API_FREE) CHECK(s.stack_delta == 0);
+    CHECK(!s.placement.empty());
+    if (s.api == MS_API_FREE) CHECK(s.offset > entry.sites[i].offset);
+  }
+}

@@ -1,40 +1,39 @@
 // Turns sampled records into per-site estimates: each allocation record is
 // weighted by the inverse of the probability it was sampled with, and stays
 // in the live table, keyed by (process, pointer), until its free arrives.
+//
+// Per batch: a SIMD pass (batch_sums.h) takes the whole-batch integer
+// statistics (records per kind, tier, config slot, entry point, size
+// class), which give the counters and, weighted once per group, the
+// estimated totals; then one scalar pass updates the per-site, per-thread
+// and live tables, prefetching live slots from the hashes decode computed.
 #pragma once
 #include <array>
 #include <cstdint>
-#include <unordered_map>
 
+#include "aggregate/batch_sums.h"
+#include "aggregate/id_table.h"
+#include "aggregate/live_table.h"
 #include "aggregate/record_batch.h"
 #include "sampling/config_history.h"
 
 namespace memscope {
 
+// An estimated total with the unbiased estimate of its variance: for a
+// record chosen with probability p (weight w = 1/p) and value x, the
+// estimate gains w*x and the variance estimate (1-p)/p^2 * x^2 = w(w-1) x^2.
 struct SiteStats {
   uint32_t tgid = 0;
   double count = 0, bytes = 0;            // estimated allocations and bytes
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
+  double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
   uint64_t sampled = 0, sampled_live = 0; // records behind the estimates
 };
 
-struct LiveBlock {
-  uint32_t site = MS_NO_SITE;
-  uint64_t size = 0;
-  double weight = 0;
-  uint64_t time_ns = 0;
-};
-
-struct LiveKey {
-  uint32_t tgid;
-  uint64_t ptr;
-  bool operator==(const LiveKey&) const = default;
-};
-struct LiveKeyHash {
-  size_t operator()(const LiveKey& k) const {
-    uint64_t h = k.ptr * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(k.tgid) << 17);
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
+struct ThreadStats {
+  uint32_t tgid = 0, tid = 0;
+  double count = 0, bytes = 0, var_count = 0, var_bytes = 0;
+  uint64_t sampled = 0;
 };
 
 struct RecordCounters {
@@ -43,23 +42,56 @@ struct RecordCounters {
   std::array<uint64_t, 4> by_tier{};            // small, medium, large, forced
 };
 
+// Estimated allocations and bytes over every allocation record.
+struct WeightedTotals {
+  double count = 0, bytes = 0;
+  bool operator==(const WeightedTotals&) const = default;
+};
+
+// Which implementation computes the batch statistics: the same results
+// either way (tests compare them); scalar is for those tests and for
+// benchmarks.
+enum class Kernels { simd, scalar };
+
+using SiteTable = IdTable<SiteStats, uint32_t>;
+using ThreadTable = IdTable<ThreadStats, uint64_t>;  // keyed by tgid << 32 | tid
+
 class Aggregator {
  public:
-  explicit Aggregator(const ConfigHistory& history) : history_(history) {}
+  explicit Aggregator(const ConfigHistory& history, Kernels kernels = Kernels::simd)
+      : history_(history), kernels_(kernels) {}
 
   void apply(const RecordBatch& batch);
 
-  const std::unordered_map<uint32_t, SiteStats>& sites() const { return sites_; }
-  const std::unordered_map<LiveKey, LiveBlock, LiveKeyHash>& live() const { return live_; }
+  const SiteTable& sites() const { return sites_; }
+  LiveView live() const { return LiveView(live_); }
   const RecordCounters& counters() const { return counters_; }
+  const ThreadTable& threads() const { return threads_; }
+  const BatchSums& totals() const { return totals_; }            // integer sums over all batches
+  const WeightedTotals& weighted() const { return weighted_; }   // the same, weighted
+
+  // Bytes held by the three tables (their slot arrays, all of their memory).
+  size_t memory_bytes() const { return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes(); }
 
  private:
-  void free_block(uint32_t tgid, uint64_t ptr);
+  // The weight as stored with a live block; the site sums use the same
+  // rounded value so that a free takes off exactly what the allocation added.
+  double weight(uint32_t tier, uint32_t slot, uint64_t size) const {
+    return static_cast<float>(history_.weight(tier, slot, size));
+  }
+  void add_batch_sums(const BatchSums& sums);
+  void allocate(const RecordBatch& b, size_t i);
+  void release(LiveSlot& block);
+  void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash);
 
   const ConfigHistory& history_;
-  std::unordered_map<uint32_t, SiteStats> sites_;
-  std::unordered_map<LiveKey, LiveBlock, LiveKeyHash> live_;
+  Kernels kernels_;
+  SiteTable sites_;
+  ThreadTable threads_;
+  LiveTable live_;
   RecordCounters counters_;
+  BatchSums totals_;
+  WeightedTotals weighted_;
 };
 
 }  // namespace memscope

@@ -1,11 +1,15 @@
 #include "aggregate/record_batch.h"
 
+#include "aggregate/live_table.h"
+
 namespace memscope {
 
-void RecordBatch::clear() {
-  for (auto* v : {&ptr, &size, &time_ns}) v->clear();
-  for (auto* v : {&tgid, &tid, &site}) v->clear();
-  for (auto* v : {&kind, &api, &tier, &epoch}) v->clear();
+void RecordBatch::clear() { resize(0); }
+
+void RecordBatch::resize(size_t n) {
+  for (auto* v : {&ptr, &size, &time_ns, &live_hash}) v->resize(n);
+  for (auto* v : {&tgid, &tid, &site}) v->resize(n);
+  for (auto* v : {&kind, &api, &tier, &epoch, &size_class}) v->resize(n);
 }
 
 uint64_t unwrap_time(uint32_t time, uint64_t now_ns) {
@@ -15,20 +19,28 @@ uint64_t unwrap_time(uint32_t time, uint64_t now_ns) {
   return units << MS_TIME_SHIFT;
 }
 
-void decode(std::span<const ms_record> records, uint64_t now_ns, RecordBatch& out) {
-  out.clear();
-  for (const ms_record& r : records) {
-    out.ptr.push_back(r.ptr);
-    out.size.push_back(ms_record_size(&r));
-    out.time_ns.push_back(unwrap_time(r.time, now_ns));
-    out.tgid.push_back(r.tgid);
-    out.tid.push_back(r.tid);
-    out.site.push_back(r.site_id);
-    out.kind.push_back(static_cast<uint8_t>(ms_record_kind(&r)));
-    out.api.push_back(static_cast<uint8_t>(ms_record_api(&r)));
-    out.tier.push_back(static_cast<uint8_t>(ms_record_tier(&r)));
-    out.epoch.push_back(static_cast<uint8_t>(ms_record_epoch(&r)));
+void decode_rows_scalar(const ms_record* records, size_t from, size_t to, uint64_t now_ns, RecordBatch& out) {
+  for (size_t i = from; i < to; ++i) {
+    const ms_record& r = records[i];
+    const uint64_t size = ms_record_size(&r);
+    out.ptr[i] = r.ptr;
+    out.size[i] = size;
+    out.time_ns[i] = unwrap_time(r.time, now_ns);
+    out.tgid[i] = r.tgid;
+    out.tid[i] = r.tid;
+    out.site[i] = r.site_id;
+    out.kind[i] = static_cast<uint8_t>(ms_record_kind(&r));
+    out.api[i] = static_cast<uint8_t>(ms_record_api(&r));
+    out.tier[i] = static_cast<uint8_t>(ms_record_tier(&r));
+    out.epoch[i] = static_cast<uint8_t>(ms_record_epoch(&r));
+    out.size_class[i] = static_cast<uint8_t>(size > 1 ? 63 - __builtin_clzll(size) : 0);
+    out.live_hash[i] = live_key_hash(r.tgid, r.ptr);
   }
+}
+
+void decode_scalar(std::span<const ms_record> records, uint64_t now_ns, RecordBatch& out) {
+  out.resize(records.size());
+  decode_rows_scalar(records.data(), 0, records.size(), now_ns, out);
 }
 
 }  // namespace memscope

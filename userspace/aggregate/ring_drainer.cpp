@@ -1,13 +1,9 @@
 #include "aggregate/ring_drainer.h"
 
-#include <bpf/libbpf.h>
-
 #include <unistd.h>
 
-#include <cstring>
+#include <algorithm>
 #include <ctime>
-
-#include "common/error.h"
 
 namespace memscope {
 namespace {
@@ -17,38 +13,30 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 constexpr size_t kMaxBatch = 65536;
+// A drain smaller than this means the timer could wait longer.
+constexpr size_t kSmallBatch = 1024;
+constexpr int kMaxBackoff = 4;  // the period grows to at most 4x the base
+// Rates assumed before any are seen: about what two CPUs can submit when
+// every call is traced on a host with cheap traps.
+constexpr double kAssumedPeakRecordsPerS = 1e6;
+// Ring bytes per record: the record and the kernel's 8-byte header.
+constexpr double kRingBytesPerRecord = sizeof(ms_record) + 8;
 }  // namespace
 
 RingDrainer::RingDrainer(int ringbuf_fd, Aggregator& aggregator, std::mutex& lock, int new_site_fd,
                          std::chrono::microseconds period)
-    : aggregator_(aggregator), lock_(lock), new_site_fd_(new_site_fd), period_(period) {
-  rb_ = ring_buffer__new(ringbuf_fd, &RingDrainer::on_record, this, nullptr);
-  if (!rb_) throw Error("cannot open the BPF ring buffer");
-  pending_.reserve(kMaxBatch);
+    : reader_(ringbuf_fd), aggregator_(aggregator), lock_(lock), new_site_fd_(new_site_fd), period_(period) {
+  pending_.resize(kMaxBatch);
 }
 
-RingDrainer::~RingDrainer() {
-  stop();
-  ring_buffer__free(rb_);
-}
+RingDrainer::~RingDrainer() { stop(); }
 
-int RingDrainer::on_record(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<RingDrainer*>(ctx);
-  if (size < sizeof(ms_record)) return 0;
-  ms_record r;
-  std::memcpy(&r, data, sizeof r);
-  self->pending_.push_back(r);
-  // Stop consuming at a full batch; the rest waits for the next round.
-  // A negative return makes libbpf stop after this record.
-  return self->pending_.size() >= kMaxBatch ? -1 : 0;
-}
-
-void RingDrainer::drain_once() {
+size_t RingDrainer::drain_once() {
+  size_t total = 0;
   for (;;) {
-    pending_.clear();
-    ring_buffer__consume(rb_);
-    if (pending_.empty()) return;
-    decode(pending_, monotonic_ns(), batch_);
+    const size_t n = reader_.read(pending_.data(), kMaxBatch);
+    if (!n) return total;
+    decode({pending_.data(), n}, monotonic_ns(), batch_);
     size_t sites;
     {
       std::lock_guard<std::mutex> g(lock_);
@@ -61,7 +49,9 @@ void RingDrainer::drain_once() {
     }
     known_sites_ = sites;
     batches_.fetch_add(1, std::memory_order_relaxed);
-    if (pending_.size() < kMaxBatch) return;
+    records_.fetch_add(n, std::memory_order_relaxed);
+    total += n;
+    if (n < kMaxBatch) return total;
   }
 }
 
@@ -70,9 +60,20 @@ void RingDrainer::start() {
 }
 
 void RingDrainer::run() {
+  using std::chrono::microseconds;
+  microseconds wait = period_;
+  uint64_t last = monotonic_ns();
   while (!stop_.load(std::memory_order_acquire)) {
-    drain_once();
-    std::this_thread::sleep_for(period_);
+    const size_t n = drain_once();
+    const uint64_t now = monotonic_ns();
+    if (now > last) peak_records_per_s_ = std::max(peak_records_per_s_, n * 1e9 / static_cast<double>(now - last));
+    last = now;
+    // Longest wait that keeps the ring under a quarter full at the peak rate.
+    const double peak = std::max(peak_records_per_s_, kAssumedPeakRecordsPerS);
+    const auto safe = microseconds(static_cast<int64_t>(reader_.size_bytes() / 4 / kRingBytesPerRecord / peak * 1e6));
+    const auto longest = std::max(period_, std::min(period_ * kMaxBackoff, safe));
+    wait = n >= kSmallBatch ? period_ : std::min(wait * 2, longest);
+    std::this_thread::sleep_for(wait);
   }
 }
 

@@ -37,6 +37,24 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--small-below", small_below, "Allocations below BYTES are small")->capture_default_str();
   app.add_option("--large-above", large_above, "Allocations above BYTES are large")->capture_default_str();
   app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")->capture_default_str();
+  std::string sampling = "tiers";
+  app.add_option("--sampling", sampling,
+                 "tiers: per-tier rates (default); bytes: Poisson sampling on bytes, a block of s bytes "
+                 "sampled with probability 1-exp(-s/INTERVAL), as heapprofd and tcmalloc do")
+      ->check(CLI::IsMember({"tiers", "bytes"}))
+      ->capture_default_str();
+  app.add_option("--byte-interval", o.tiers.byte_interval, "Mean bytes between samples with --sampling=bytes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-events", o.max_events_per_s,
+                 "Adaptive: keep records into userspace under N per second, rates tuned for the best byte estimates")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-overhead", o.max_overhead_pct,
+                 "Adaptive: keep the CPU added to the traced processes under PCT percent")
+      ->check(CLI::Range(0.01, 1000.0));
+  app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
   app.add_option("--ringbuf-size", o.limits.ringbuf_bytes, "Ring buffer size in bytes (power of two)")
       ->capture_default_str()
       ->check([](const std::string& s) -> std::string {
@@ -51,6 +69,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "auto: session probes where the kernel has them (6.13+), else classic; session; classic (uprobe + uretprobe)")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
       ->default_str("auto");
+  std::map<std::string, PlacementMode> placements{{"smart", PlacementMode::Smart}, {"entry", PlacementMode::Entry}};
+  app.add_option("--placement", o.placement,
+                 "smart: probe the first instruction the kernel emulates with the arguments intact (found per "
+                 "binary with Capstone); entry: offset 0")
+      ->transform(CLI::CheckedTransformer(placements, CLI::ignore_case))
+      ->default_str("smart");
   app.add_flag("-v,--verbose", o.verbose, "Say more on stderr (probe sites, libbpf warnings)");
 
   try {
@@ -73,8 +97,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   }
   o.tiers.medium_min = small_below;
   o.tiers.large_min = large_above + 1;
+  o.tiers.by_bytes = sampling == "bytes";
   if (sample_all) {
     o.tiers.rate = {1.0, 1.0, 1.0};
+    o.tiers.by_bytes = false;
+    if (o.max_events_per_s > 0 || o.max_overhead_pct > 0) {
+      fprintf(stderr, "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events or --max-overhead (see --help)\n");
+      exit_code = 2;
+      return std::nullopt;
+    }
   }
   try {
     validate(o.tiers);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attach/bpf_session.h"
+#include "target/allocator.h"
 #include "sampling/tier_config.h"
 
 namespace memscope {
@@ -19,8 +20,12 @@ struct Options {
   std::string output = "memscope-report.json";  // "-" for stdout
   size_t top = 20;                   // 0: all
   TierConfig tiers;
+  double max_events_per_s = 0;   // 0: no budget
+  double max_overhead_pct = 0;   // 0: no budget
+  double control_interval_s = 1.0;
   SessionLimits limits;
   ProbeMode probe_mode = ProbeMode::Auto;
+  PlacementMode placement = PlacementMode::Smart;
   bool verbose = false;
 };
 

@@ -20,6 +20,8 @@
 #include "aggregate/kernel_sites.h"
 #include "aggregate/ring_drainer.h"
 #include "attach/bpf_session.h"
+#include "attach/probe_calibration.h"
+#include "sampling/optimizer.h"
 #include "cli/launcher.h"
 #include "cli/privileges.h"
 #include "common/error.h"
@@ -48,11 +50,12 @@ struct Fd {
   }
 };
 
-TargetReport resolve_pid(pid_t pid) {
+TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
   if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
   TargetReport t;
   t.process = read_process(pid);
   t.allocator = find_allocator(pid, t.process.exe);
+  place_probes(t.allocator, placement);
   if (t.allocator.sites.empty())
     throw Error("PID " + std::to_string(pid) + " (" + t.process.comm +
                 "): no allocator to probe: no object in the process defines malloc");
@@ -64,7 +67,7 @@ void describe_probes(const TargetReport& t) {
     fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", s.symbol.c_str(), t.allocator.path.c_str(),
             static_cast<unsigned long long>(s.offset));
     for (unsigned a : s.aliases) fprintf(stderr, " (also %s)", std::string(api_name(a)).c_str());
-    fprintf(stderr, "\n");
+    fprintf(stderr, "  [%s]\n", s.placement.c_str());
   }
   for (unsigned m : t.allocator.missing)
     fprintf(stderr, "memscope-bpf:   %-15s not defined by %s\n", std::string(api_name(m)).c_str(),
@@ -93,7 +96,7 @@ int trace_run(const Options& opt) {
   check_privileges();
 
   std::vector<TargetReport> targets;
-  for (pid_t pid : opt.pids) targets.push_back(resolve_pid(pid));
+  for (pid_t pid : opt.pids) targets.push_back(resolve_pid(pid, opt.placement));
 
   // Signals are taken through a signalfd so that Ctrl-C always ends in a
   // clean final report; the launched command gets the default mask back.
@@ -111,6 +114,7 @@ int trace_run(const Options& opt) {
     if (path.empty()) throw Error("command not found: " + opt.command[0]);
     TargetReport t;
     t.allocator = find_allocator_for_command(path, environ);
+    place_probes(t.allocator, opt.placement);
     if (t.allocator.sites.empty())
       throw Error(path + ": no allocator to probe: neither it nor its libraries define malloc");
     child = std::make_unique<LaunchedCommand>(opt.command);
@@ -120,6 +124,12 @@ int trace_run(const Options& opt) {
     targets.push_back(std::move(t));
   }
 
+  ProbeCost probe_cost;
+  if (opt.max_overhead_pct > 0) {
+    probe_cost = calibrate_probe_cost(opt.limits, opt.probe_mode);
+    fprintf(stderr, "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
+            probe_cost.per_call_ns, probe_cost.per_record_ns);
+  }
   BpfSession session(opt.limits, opt.probe_mode, opt.verbose);
   ConfigHistory history;
   const uint64_t start_ns = monotonic_ns();
@@ -162,6 +172,18 @@ int trace_run(const Options& opt) {
   const uint64_t interval_ns = static_cast<uint64_t>(opt.interval_s * 1e9);
   uint64_t next_interval = interval_ns ? start_ns + interval_ns : 0, last_interval = start_ns;
   ExactCounts last_counts{};
+  // The optimizer runs when a budget is given; its cost model is measured
+  // here before tracing starts.
+  std::unique_ptr<Optimizer> optimizer;
+  const uint64_t control_ns = static_cast<uint64_t>(opt.control_interval_s * 1e9);
+  uint64_t next_control = start_ns + control_ns, last_control = start_ns;
+  ExactCounts control_counts{};
+  double control_target_cpu = 0;
+  if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0) {
+    optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct}, probe_cost,
+                                            opt.tiers);
+    for (const auto& t : targets) control_target_cpu += std::max(0.0, process_cpu_seconds(t.process.pid));
+  }
   size_t exited = 0;
   int child_status = 0;
   std::vector<bool> gone(targets.size(), false);
@@ -171,6 +193,7 @@ int trace_run(const Options& opt) {
     uint64_t wake = now + 1'000'000'000;
     if (end_ns) wake = std::min(wake, end_ns);
     if (next_interval) wake = std::min(wake, next_interval);
+    if (optimizer) wake = std::min(wake, next_control);
     std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}};
     for (const auto& p : pidfds) fds.push_back({p->fd, POLLIN, 0});
     int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
@@ -202,6 +225,26 @@ int trace_run(const Options& opt) {
       for (size_t i = 0; i < targets.size(); ++i)
         if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
     }
+    if (optimizer && now >= next_control) {
+      ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
+      double target_cpu = 0;
+      for (size_t i = 0; i < targets.size(); ++i)
+        if (!gone[i]) target_cpu += std::max(0.0, process_cpu_seconds(targets[i].process.pid));
+      IntervalStats stats;
+      stats.seconds = (now - last_control) / 1e9;
+      stats.counts = counts - control_counts;
+      stats.target_cpu_s = std::max(0.0, target_cpu - control_target_cpu);
+      if (auto d = optimizer->step(stats)) {
+        std::lock_guard<std::mutex> g(lock);
+        TierConfig before = history.current();
+        session.publish(history.next(d->config, (now - start_ns) / 1e9, d->reason));
+        print_rate_change(stderr, (now - start_ns) / 1e9, before, d->config, d->reason);
+      }
+      control_counts = counts;
+      control_target_cpu = target_cpu;
+      last_control = now;
+      next_control = now + control_ns;
+    }
     if (next_interval && now >= next_interval) {
       ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
       double live = 0;
@@ -211,7 +254,13 @@ int trace_run(const Options& opt) {
         for (const auto& [id, s] : aggregator.sites()) live += s.live_bytes;
         records = aggregator.counters().records;
       }
-      print_interval(stderr, (now - start_ns) / 1e9, (now - last_interval) / 1e9, counts - last_counts, live, records);
+      TierConfig rates;
+      {
+        std::lock_guard<std::mutex> g(lock);
+        rates = history.current();
+      }
+      print_interval(stderr, (now - start_ns) / 1e9, (now - last_interval) / 1e9, counts - last_counts, live, records,
+                     rates);
       last_counts = counts;
       last_interval = now;
       next_interval += interval_ns;
@@ -228,6 +277,8 @@ int trace_run(const Options& opt) {
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
+  report.budget = {opt.max_events_per_s, opt.max_overhead_pct};
+  report.probe_cost = probe_cost;
   session.detach_all();
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);

@@ -1,5 +1,8 @@
 #include "report/json_report.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "target/api_names.h"
 
 namespace memscope {
@@ -69,9 +72,14 @@ json exact_json(const Report& r) {
 json sampling_json(const Report& r) {
   const auto& st = r.exact.stats;
   json j;
-  j["mode"] = "tiers";
+  j["mode"] = r.sampling && r.sampling->current().by_bytes ? "bytes" : "tiers";
+  j["adaptive"] = {{"max_events_per_s", r.budget.max_events_per_s > 0 ? json(r.budget.max_events_per_s) : json(nullptr)},
+                   {"max_overhead_pct", r.budget.max_overhead_pct > 0 ? json(r.budget.max_overhead_pct) : json(nullptr)},
+                   {"probe_cost_ns", r.probe_cost.per_call_ns > 0 ? json(r.probe_cost.per_call_ns) : json(nullptr)},
+                   {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)}};
   if (r.sampling) {
     const TierConfig& c = r.sampling->current();
+    if (c.by_bytes) j["byte_interval"] = c.byte_interval;
     j["thresholds"] = {{"medium_min", c.medium_min}, {"large_min", c.large_min}};
     j["rates"] = {{"small", c.rate[0]}, {"medium", c.rate[1]}, {"large", c.rate[2]}};
     j["guarantee"] = c.guarantee;
@@ -80,6 +88,7 @@ json sampling_json(const Report& r) {
       changes.push_back({{"time_s", ch.time_s},
                          {"slot", ch.slot},
                          {"rates", {{"small", ch.config.rate[0]}, {"medium", ch.config.rate[1]}, {"large", ch.config.rate[2]}}},
+                         {"mode", ch.config.by_bytes ? "bytes" : "tiers"},
                          {"reason", ch.reason}});
     j["changes"] = changes;
   }
@@ -98,11 +107,28 @@ json sampling_json(const Report& r) {
   j["site_table_full"] = st[MS_STAT_SITE_FULL];
   j["nested_calls"] = st[MS_STAT_NESTED];
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
+  j["quality"] = {{"bytes_within_5pct", r.quality_bytes_within_5pct},
+                  {"definition", "share of estimated bytes in sites whose 95% interval is within 5% of the estimate"}};
   return j;
 }
 
+// 95% interval of an estimate from its variance estimate (normal
+// approximation), never below what the records themselves show.
+json interval(double estimate, double variance, double floor) {
+  const double half = 1.96 * std::sqrt(std::max(0.0, variance));
+  return json::array({std::max(floor, estimate - half), estimate + half});
+}
+
 json estimated_json(const SiteStats& s) {
-  return {{"count", s.count}, {"bytes", s.bytes}, {"live_count", s.live_count}, {"live_bytes", s.live_bytes}};
+  return {{"count", s.count},
+          {"bytes", s.bytes},
+          {"live_count", s.live_count},
+          {"live_bytes", s.live_bytes},
+          {"ci95",
+           {{"count", interval(s.count, s.var_count, static_cast<double>(s.sampled))},
+            {"bytes", interval(s.bytes, s.var_bytes, 0)},
+            {"live_count", interval(s.live_count, s.var_live_count, static_cast<double>(s.sampled_live))},
+            {"live_bytes", interval(s.live_bytes, s.var_live_bytes, 0)}}}};
 }
 
 }  // namespace
@@ -119,7 +145,8 @@ json to_json(const Report& r) {
                        {"comm", t.process.comm},
                        {"exe", t.process.exe},
                        {"allocator", t.allocator.path},
-                       {"exited", t.exited}});
+                       {"exited", t.exited},
+                       {"estimated", estimated_json(t.estimated)}});
   j["targets"] = targets;
   j["duration_s"] = r.duration_s;
   j["exact"] = exact_json(r);
@@ -148,10 +175,27 @@ json to_json(const Report& r) {
   for (const auto& s : r.leaks)
     leaks.push_back({{"pid", s.pid},
                      {"frames", frames_json(s.frames)},
-                     {"estimated", {{"live_count", s.estimated.live_count}, {"live_bytes", s.estimated.live_bytes}}},
+                     {"estimated",
+                      {{"live_count", s.estimated.live_count},
+                       {"live_bytes", s.estimated.live_bytes},
+                       {"ci95",
+                        {{"live_count", interval(s.estimated.live_count, s.estimated.var_live_count,
+                                                 static_cast<double>(s.estimated.sampled_live))},
+                         {"live_bytes", interval(s.estimated.live_bytes, s.estimated.var_live_bytes, 0)}}}}},
                      {"sampled_live", s.estimated.sampled_live},
                      {"oldest_age_s", s.oldest_live_age_s}});
   j["leaks"] = leaks;
+  json threads = json::array();
+  for (const auto& t : r.threads)
+    threads.push_back({{"pid", t.tgid},
+                       {"tid", t.tid},
+                       {"estimated",
+                        {{"count", t.count},
+                         {"bytes", t.bytes},
+                         {"ci95", {{"count", interval(t.count, t.var_count, static_cast<double>(t.sampled))},
+                                   {"bytes", interval(t.bytes, t.var_bytes, 0)}}}}},
+                       {"sampled", t.sampled}});
+  j["threads"] = threads;
   j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
   return j;
 }

@@ -11,6 +11,7 @@
 #include "aggregate/kernel_counters.h"
 #include "attach/bpf_session.h"
 #include "sampling/config_history.h"
+#include "sampling/optimizer.h"
 #include "symbolize/frame.h"
 #include "target/allocator.h"
 #include "target/process.h"
@@ -21,6 +22,7 @@ struct TargetReport {
   ProcessInfo process;
   AllocatorTarget allocator;
   bool exited = false;
+  SiteStats estimated;  // the sum of its sites
 };
 
 struct SiteReport {
@@ -41,9 +43,15 @@ struct Report {
   std::vector<AttachedProbe> probes;
   std::vector<SiteReport> sites;  // by estimated bytes, largest first
   std::vector<SiteReport> leaks;  // by estimated live bytes, largest first
+  std::vector<ThreadStats> threads;  // by estimated bytes, largest first
+  // Share of the estimated bytes held by sites whose 95% interval is within
+  // 5% of their estimate.
+  double quality_bytes_within_5pct = 1.0;
   size_t total_sites = 0;
   size_t total_leak_sites = 0;
   std::string mechanism = "uprobe+uretprobe";
+  OptimizerBudget budget;  // zeros: the optimizer did not run
+  ProbeCost probe_cost;    // measured when --max-overhead asked for it
 };
 
 }  // namespace memscope

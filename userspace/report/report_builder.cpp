@@ -1,6 +1,7 @@
 #include "report/report_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <unordered_map>
 
@@ -27,6 +28,10 @@ void add_into(SiteStats& into, const SiteStats& s) {
   into.bytes += s.bytes;
   into.live_count += s.live_count;
   into.live_bytes += s.live_bytes;
+  into.var_count += s.var_count;
+  into.var_bytes += s.var_bytes;
+  into.var_live_count += s.var_live_count;
+  into.var_live_bytes += s.var_live_bytes;
   into.sampled += s.sampled;
   into.sampled_live += s.sampled_live;
 }
@@ -60,6 +65,24 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
     if (auto o = oldest.find(id); o != oldest.end() && options.end_time_ns > o->second)
       r.oldest_live_age_s = std::max(r.oldest_live_age_s, static_cast<double>(options.end_time_ns - o->second) / 1e9);
   }
+
+  // Per process: the sum of its sites (their variances add: the records
+  // are drawn independently).
+  for (auto& t : report.targets) t.estimated = SiteStats{};
+  double all_bytes = 0, precise_bytes = 0;
+  for (auto& [key, r] : merged) {
+    for (auto& t : report.targets)
+      if (static_cast<uint32_t>(t.process.pid) == r.pid) add_into(t.estimated, r.estimated);
+    all_bytes += r.estimated.bytes;
+    if (r.estimated.bytes > 0 && 1.96 * std::sqrt(std::max(0.0, r.estimated.var_bytes)) <= 0.05 * r.estimated.bytes)
+      precise_bytes += r.estimated.bytes;
+  }
+  report.quality_bytes_within_5pct = all_bytes > 0 ? precise_bytes / all_bytes : 1.0;
+
+  for (const auto& [key, t] : aggregator.threads()) report.threads.push_back(t);
+  std::sort(report.threads.begin(), report.threads.end(),
+            [](const ThreadStats& a, const ThreadStats& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid; });
+  if (options.top && report.threads.size() > options.top) report.threads.resize(options.top);
 
   std::vector<SiteReport> sites, leaks;
   for (auto& [key, r] : merged) {

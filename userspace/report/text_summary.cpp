@@ -6,6 +6,15 @@
 
 namespace memscope {
 
+std::string human_bytes(double bytes);
+
+std::string rates_text(const TierConfig& c) {
+  char buf[96];
+  if (c.by_bytes) snprintf(buf, sizeof buf, "bytes mode, 1 sample per %s", human_bytes(static_cast<double>(c.byte_interval)).c_str());
+  else snprintf(buf, sizeof buf, "rates %.4g/%.4g/%.4g", c.rate[0], c.rate[1], c.rate[2]);
+  return buf;
+}
+
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
@@ -18,18 +27,24 @@ std::string human_bytes(double bytes) {
   return buf;
 }
 
+void print_rate_change(FILE* out, double elapsed_s, const TierConfig& from, const TierConfig& to,
+                       const std::string& reason) {
+  fprintf(out, "[%7.1fs] rates small %.4g -> %.4g, medium %.4g -> %.4g, large %.4g -> %.4g (%s)\n", elapsed_s,
+          from.rate[0], to.rate[0], from.rate[1], to.rate[1], from.rate[2], to.rate[2], reason.c_str());
+}
+
 void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& d,
-                    double est_live_bytes, uint64_t records_total) {
+                    double est_live_bytes, uint64_t records_total, const TierConfig& rates) {
   uint64_t allocs = d.allocation_calls(), frees = d.api_total(MS_API_FREE).calls;
   uint64_t bytes = 0;
   for (unsigned a = 0; a < MS_API_COUNT; ++a) bytes += d.api_total(a).bytes;
   fprintf(out,
-          "[%7.1fs] allocs %llu (%.0f/s, %s)  frees %llu  sampled %llu  dropped %llu  live(est) %s  records %llu\n",
+          "[%7.1fs] allocs %llu (%.0f/s, %s)  frees %llu  sampled %llu  dropped %llu  live(est) %s  records %llu  %s\n",
           elapsed_s, static_cast<unsigned long long>(allocs), interval_s > 0 ? allocs / interval_s : 0.0,
           human_bytes(static_cast<double>(bytes)).c_str(), static_cast<unsigned long long>(frees),
           static_cast<unsigned long long>(d.stats[MS_STAT_SAMPLED]),
           static_cast<unsigned long long>(d.stats[MS_STAT_DROPPED]), human_bytes(est_live_bytes).c_str(),
-          static_cast<unsigned long long>(records_total));
+          static_cast<unsigned long long>(records_total), rates_text(rates).c_str());
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "target/api_names.h"
 #include "target/elf_file.h"
+#include "target/probe_placement.h"
 #include "target/process.h"
 
 namespace memscope {
@@ -122,6 +123,49 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
     return t;
   }
   return {};
+}
+
+namespace {
+unsigned argument_count(unsigned api) {
+  switch (api) {
+    case MS_API_CALLOC:
+    case MS_API_REALLOC:
+    case MS_API_ALIGNED_ALLOC:
+    case MS_API_MEMALIGN:
+      return 2;
+    case MS_API_REALLOCARRAY:
+    case MS_API_POSIX_MEMALIGN:
+      return 3;
+    default:
+      return 1;
+  }
+}
+}  // namespace
+
+void place_probes(AllocatorTarget& target, PlacementMode mode) {
+  for (auto& site : target.sites) {
+    if (mode == PlacementMode::Entry) {
+      site.placement = "offset 0 (--placement entry)";
+      continue;
+    }
+    const bool is_free = site.api == MS_API_FREE;
+    Placement p;
+    try {
+      p = choose_probe_site(target.open_path, site.offset, site.vaddr, argument_count(site.api), is_free);
+    } catch (const std::exception& e) {
+      site.placement = std::string("offset 0: ") + e.what();
+      continue;
+    }
+    if (!is_free && p.stack_delta != 0) {
+      site.placement = "offset 0: the first cheap site (+" + std::to_string(p.offset) +
+                       ") is past a push, where a return probe cannot sit";
+      continue;
+    }
+    site.offset += p.offset;
+    site.stack_delta = p.stack_delta;
+    site.placement = (p.offset ? "+" + std::to_string(p.offset) + " " : std::string("offset 0 ")) +
+                     (p.instruction.empty() ? "" : "(" + p.instruction + "): ") + p.reason;
+  }
 }
 
 AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {

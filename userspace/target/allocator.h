@@ -42,6 +42,15 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe);
 // build (its own `--list` mode), with the command's environment.
 AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]);
 
+// Where probes go. Smart: on the first instruction the kernel emulates at
+// which the arguments are intact (Capstone, per binary); entry: offset 0.
+enum class PlacementMode { Smart, Entry };
+
+// Moves each site per `mode`. A site that needs a return probe is only
+// moved past instructions that leave the stack pointer alone, so that the
+// return address is where the return probe hijacks it.
+void place_probes(AllocatorTarget& target, PlacementMode mode);
+
 // Shared by both: the first object of `scope` (open paths, in lookup order)
 // that defines malloc.
 AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope);

@@ -45,7 +45,7 @@
 namespace memscope {
 
 struct PlacementInput {
-  std::span<const uint8_t> code;   // bytes at the function's start (pass ~64 bytes)
+  std::span<const uint8_t> code;   // bytes at the function's start (pass ~64 bytes; sites must start within kPlacementMaxBytes)
   uint64_t address = 0;            // the function's vaddr (for branch targets)
   unsigned arg_count = 0;          // integer argument registers that must be intact: rdi, rsi, rdx, rcx, r8, r9 in order
   bool skip_if_arg0_null = false;  // free(): a path that returns early when rdi == 0 needs no record
@@ -66,8 +66,9 @@ inline constexpr size_t kPlacementMaxBytes = 64;
 Placement choose_probe_site(const PlacementInput& in);
 
 // Convenience: reads the function's bytes from an ELF file at `file_offset`
-// (pread, kPlacementMaxBytes or up to the end of the file) and calls the
-// above. Throws Error if the file cannot be opened or read.
+// (pread, kPlacementMaxBytes + 15 so that an instruction starting within the
+// limit decodes whole, or up to the end of the file) and calls the above.
+// Throws Error if the file cannot be opened or read.
 Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr,
                             unsigned arg_count, bool skip_if_arg0_null);
 

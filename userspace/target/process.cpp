@@ -21,6 +21,22 @@ std::string proc_root(pid_t pid) { return "/proc/" + std::to_string(pid) + "/roo
 
 bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
+double process_cpu_seconds(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return -1;
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat->substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  // Fields after comm start at 3 (state); utime is 14, stime 15.
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 ProcessInfo read_process(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
   if (pid <= 0) throw Error("invalid PID " + std::to_string(pid));

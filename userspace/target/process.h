@@ -23,4 +23,8 @@ std::string proc_root(pid_t pid);
 
 bool process_alive(pid_t pid);
 
+// User plus system CPU seconds the process has used (all its threads), or
+// a negative value when it is gone.
+double process_cpu_seconds(pid_t pid);
+
 }  // namespace memscope

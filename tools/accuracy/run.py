@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Accuracy, interval coverage and optimizer settling of memscope-bpf, measured
+against the workload's exact ground truth (issue 4's benchmark).
+
+  sudo tools/accuracy/run.py [--runs 10] [--scale-web 60000] [-o build/accuracy.json]
+
+Part 1, per profile (web, pipeline, game): the workload runs under the agent
+with `--sampling bytes`, the byte interval chosen so that at most 2% of calls
+are sampled (computed from an untraced run's totals). For every site holding
+at least 1% of the bytes it records the relative error of the estimate and
+whether the 95% interval covers the truth; repeated runs give the measured
+coverage.
+
+Part 2: a phase change under `--max-events`: two workload processes are
+traced at once; the first (web, few calls) runs, then the second (game, many
+more calls) starts as the first ends. From the agent's one-second interval
+lines it reports how many control intervals the optimizer took to bring the
+record rate back within the budget, and whether it stayed there.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+AGENT = os.path.join(BUILD, "memscope-bpf")
+WORKLOAD = os.path.join(BUILD, "memscope-workload")
+
+
+def wait_for(path_or_proc_err, text, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(path_or_proc_err) as f:
+            if text in f.read():
+                return True
+        time.sleep(0.01)
+    return False
+
+
+def untraced_truth(profile, scale):
+    with tempfile.TemporaryDirectory() as d:
+        truth = os.path.join(d, "truth.json")
+        subprocess.run([WORKLOAD, "--profile", profile, "--scale", str(scale), "--threads", "2", "--truth", truth],
+                       check=True, stdout=subprocess.DEVNULL)
+        return json.load(open(truth))
+
+
+def traced_run(profile, scale, seed, agent_args):
+    with tempfile.TemporaryDirectory() as d:
+        truth, report, wl_err, ag_err = (os.path.join(d, n) for n in ("t.json", "r.json", "wl.err", "ag.err"))
+        wl = subprocess.Popen([WORKLOAD, "--profile", profile, "--scale", str(scale), "--threads", "2", "--seed",
+                               str(seed), "--truth", truth, "--wait-start", "--wait-exit"],
+                              stdout=subprocess.DEVNULL, stderr=open(wl_err, "w"))
+        assert wait_for(wl_err, "ready")
+        ag = subprocess.Popen([AGENT, "-p", str(wl.pid), "--top", "0", "-o", report] + agent_args,
+                              stdout=subprocess.DEVNULL, stderr=open(ag_err, "w"))
+        assert wait_for(ag_err, "tracing PID")
+        wl.send_signal(signal.SIGUSR1)
+        assert wait_for(wl_err, "done", 600)
+        ag.send_signal(signal.SIGINT)
+        ag.wait(120)
+        wl.send_signal(signal.SIGUSR1)
+        wl.wait(60)
+        return json.load(open(report)), json.load(open(truth))
+
+
+def site_figures(report, fn):
+    est = lo = hi = 0.0
+    for s in report["sites"]:
+        if s["frames"] and s["frames"][0]["function"] == fn:
+            est += s["estimated"]["bytes"]
+            lo += s["estimated"]["ci95"]["bytes"][0]
+            hi += s["estimated"]["ci95"]["bytes"][1]
+    return est, lo, hi
+
+
+def accuracy(profile, scale, runs, max_fraction):
+    truth0 = untraced_truth(profile, scale)
+    calls = sum(v["calls"] for k, v in truth0["by_api"].items() if k != "free")
+    total_bytes = sum(s["bytes"] for s in truth0["sites"])
+    # In bytes mode a block of s bytes is sampled with p = 1-exp(-s/I) <= s/I,
+    # so I = bytes / (fraction * calls) keeps the sampled share under it.
+    interval = max(1, int(total_bytes / (max_fraction * 0.9 * calls)))
+    rows, covered, checked, worst, fractions = [], 0, 0, 0.0, []
+    for run in range(runs):
+        report, truth = traced_run(profile, scale, 1 + run, ["--sampling", "bytes", "--byte-interval", str(interval)])
+        sampled_allocs = report["sampling"]["allocation_records"]
+        fractions.append(sampled_allocs / max(1, report["exact"]["allocation_calls"]))
+        tot = sum(s["bytes"] for s in truth["sites"])
+        for s in truth["sites"]:
+            if s["bytes"] < 0.01 * tot:
+                continue
+            est, lo, hi = site_figures(report, s["function"])
+            err = (est - s["bytes"]) / s["bytes"]
+            inside = lo <= s["bytes"] <= hi
+            covered += inside
+            checked += 1
+            worst = max(worst, abs(err))
+            rows.append({"run": run, "site": s["function"], "share": s["bytes"] / tot, "rel_error": err,
+                         "covered": inside})
+    return {"profile": profile, "scale": scale, "byte_interval": interval, "runs": runs,
+            "sampled_fraction_max": max(fractions), "sites_checked": checked,
+            "max_abs_rel_error": worst, "within_5pct": all(abs(r["rel_error"]) <= 0.05 for r in rows),
+            "coverage_95": covered / max(1, checked), "rows": rows}
+
+
+def phase_change(budget):
+    with tempfile.TemporaryDirectory() as d:
+        errs = [os.path.join(d, f"wl{i}.err") for i in range(2)]
+        ag_err, report = os.path.join(d, "ag.err"), os.path.join(d, "r.json")
+        a = subprocess.Popen([WORKLOAD, "--profile", "web", "--scale", "12000", "--threads", "2", "--wait-start"],
+                             stdout=subprocess.DEVNULL, stderr=open(errs[0], "w"))
+        b = subprocess.Popen([WORKLOAD, "--profile", "game", "--scale", "40000", "--threads", "2", "--wait-start"],
+                             stdout=subprocess.DEVNULL, stderr=open(errs[1], "w"))
+        assert wait_for(errs[0], "ready") and wait_for(errs[1], "ready")
+        ag = subprocess.Popen([AGENT, "-p", str(a.pid), "-p", str(b.pid), "-i", "1", "--max-events", str(budget),
+                               "--top", "0", "-o", report], stdout=subprocess.DEVNULL, stderr=open(ag_err, "w"))
+        assert wait_for(ag_err, "tracing PID")
+        t0 = time.time()
+        a.send_signal(signal.SIGUSR1)
+        a.wait(600)
+        switch = time.time() - t0
+        b.send_signal(signal.SIGUSR1)
+        b.wait(600)
+        ag.wait(120)
+        text = open(ag_err).read()
+    intervals = []
+    for m in re.finditer(r"\[\s*([\d.]+)s\] allocs (\d+) .*? sampled (\d+)", text):
+        intervals.append((float(m.group(1)), int(m.group(2)), int(m.group(3))))
+    changes = [float(m.group(1)) for m in re.finditer(r"\[\s*([\d.]+)s\] rates small", text)]
+    after = [iv for iv in intervals if iv[0] > switch + 1.0]
+    settle = None
+    for i, iv in enumerate(after):
+        if all(x[2] <= budget * 1.1 for x in after[i:]):
+            settle = i + 1
+            break
+    return {"budget_records_per_s": budget, "phase_change_at_s": switch, "rate_changes_at_s": changes,
+            "intervals": [{"t": t, "allocs": n, "records": r} for t, n, r in intervals],
+            "intervals_to_settle": settle,
+            "within_budget_after_settling": settle is not None}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--max-fraction", type=float, default=0.02)
+    ap.add_argument("--scale-web", type=int, default=60000)
+    ap.add_argument("--scale-pipeline", type=int, default=20000)
+    ap.add_argument("--scale-game", type=int, default=40000)
+    ap.add_argument("--budget", type=int, default=5000)
+    ap.add_argument("-o", "--output", default=os.path.join(BUILD, "accuracy.json"))
+    args = ap.parse_args()
+    out = {"accuracy": [], "phase_change": None}
+    for profile, scale in (("web", args.scale_web), ("pipeline", args.scale_pipeline), ("game", args.scale_game)):
+        res = accuracy(profile, scale, args.runs, args.max_fraction)
+        out["accuracy"].append(res)
+        print(f"{profile:9s} interval {res['byte_interval']:>8} B  sampled <= {res['sampled_fraction_max']:.2%} of calls  "
+              f"sites>=1%: {res['sites_checked'] // args.runs}  max |error| {res['max_abs_rel_error']:.2%}  "
+              f"all within 5%: {res['within_5pct']}  95% coverage {res['coverage_95']:.1%}", flush=True)
+    pc = phase_change(args.budget)
+    out["phase_change"] = pc
+    print(f"phase change at {pc['phase_change_at_s']:.1f}s, budget {args.budget} records/s: settled after "
+          f"{pc['intervals_to_settle']} interval(s); rate changes at {pc['rate_changes_at_s']}")
+    json.dump(out, open(args.output, "w"), indent=2)
+    print(f"written {args.output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""memscope-bpf's overhead benchmark (see README.md in this directory).
+
+Measures, in one invocation and on one workload, the workload's throughput
+untraced, under empty BPF programs at memscope-bpf's probe sites (the
+floor), under memscope-bpf in several modes, under a bpftrace script and
+under bcc's memleak; repeats every configuration for a few interleaved
+rounds, and reports medians and ratios to the floor and to bpftrace.
+Standard library only.
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from analysis import check_targets, summarize
+from measure import Runner
+from rows import make_rows
+from table import profile_table, targets_text
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BINARIES = ("memscope-bpf", "memscope-floor", "memscope-overhead-load")
+PROFILES = ("web", "pipeline", "game")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="tools/overhead/run.sh", description=__doc__.split("\n\n")[0])
+    p.add_argument("--build", default=os.path.join(REPO, "build"), help="build directory (default: build/)")
+    p.add_argument("-o", "--output", help="JSON results (default: BUILD/overhead.json)")
+    p.add_argument("--rounds", type=int, default=3, help="runs of every configuration per profile (default 3)")
+    p.add_argument("--seconds", type=float, default=1.0, help="measured window of each run (default 1.0)")
+    p.add_argument("--warmup", type=float, default=0.2, help="uncounted run before the window (default 0.2)")
+    p.add_argument("--threads", type=int, default=2, help="workload threads (default 2)")
+    p.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated (default web,pipeline,game)")
+    p.add_argument("--rows", help="comma-separated row keys to run (default all; see --list-rows)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the run order and the workload's tables")
+    p.add_argument("--keep-logs", action="store_true", help="keep every run's logs and reports")
+    p.add_argument("--list-rows", action="store_true", help="print the configurations and exit")
+    a = p.parse_args(argv)
+    a.profiles = [x for x in a.profiles.split(",") if x]
+    if any(x not in PROFILES for x in a.profiles) or a.rounds < 1:
+        p.error("profiles are web, pipeline, game; rounds >= 1")
+    a.output = a.output or os.path.join(a.build, "overhead.json")
+    return a
+
+
+def snapshot_binaries(build, work_dir):
+    """Copies of the binaries: others may rebuild build/ while this runs,
+    and a binary replaced between two runs would be a different row."""
+    bins = {}
+    for name in BINARIES:
+        src = os.path.join(build, name)
+        if not os.access(src, os.X_OK):
+            sys.exit(f"overhead: {src} is missing: cmake -S {REPO} -B {build} && make -C {build} -j2")
+        bins[name] = shutil.copy2(src, os.path.join(work_dir, name))
+    return bins
+
+
+def discover_sites(bins, work_dir):
+    """memscope-bpf's probe sites in a workload process, from the floor's
+    loader (which asks memscope_core): allocator path and offsets."""
+    err_path = os.path.join(work_dir, "discover.err")
+    with open(err_path, "w") as err:
+        load = subprocess.Popen([bins["memscope-overhead-load"], "--seconds", "0.01", "--warmup", "0"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        for _ in range(3000):
+            with open(err_path) as f:
+                text = f.read()
+            if text.startswith("ready "):
+                break
+            time.sleep(0.01)
+        out = subprocess.run([bins["memscope-floor"], "--pid", str(load.pid), "--list"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        return json.loads(out)
+    finally:
+        load.send_signal(signal.SIGKILL)
+        load.wait()
+
+
+def host_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpus": os.cpu_count(), "cpu_model": model,
+            "hypervisor": "hypervisor" in open("/proc/cpuinfo").read()}
+
+
+def main(argv):
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("overhead: needs root (BPF programs and uprobes)")
+    work_dir = tempfile.mkdtemp(prefix="memscope-overhead-")
+    try:
+        return benchmark(args, argv, work_dir)
+    finally:
+        if not args.keep_logs:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def benchmark(args, argv, work_dir):
+    bins = snapshot_binaries(args.build, work_dir)
+    rows = make_rows(bins, HERE)
+    if args.list_rows:
+        for r in rows:
+            print(f"{r.key:<20} {r.label}" + (f"  [{r.unavailable}]" if r.unavailable else ""))
+        return 0
+    if args.rows:
+        keep = set(args.rows.split(",")) | {"untraced"}  # every ratio needs the baseline
+        rows = [r for r in rows if r.key in keep]
+    sites = discover_sites(bins, work_dir)
+    runner = Runner(bins, work_dir, sites, args.threads, args.seconds, args.warmup, args.seed)
+    runnable = [r for r in rows if not r.unavailable]
+    total = len(runnable) * len(args.profiles) * args.rounds
+    print(f"overhead: {total} runs ({len(runnable)} configurations x {len(args.profiles)} profiles x "
+          f"{args.rounds} rounds), {args.seconds:g} s measured each; logs in {work_dir}", file=sys.stderr)
+
+    runs, started = [], time.monotonic()
+    order_rng = random.Random(args.seed)
+    for rnd in range(args.rounds):
+        # Interleaved: every round visits the profiles in a rotated order and
+        # the configurations in a fresh random order, so that drift in the
+        # host's speed spreads over all rows instead of biasing some.
+        profiles = args.profiles[rnd % len(args.profiles):] + args.profiles[:rnd % len(args.profiles)]
+        for profile in profiles:
+            order = runnable[:]
+            order_rng.shuffle(order)
+            for row in order:
+                r = runner.run(row, profile)
+                r["round"] = rnd
+                runs.append(r)
+                status = f"{r['ops_per_s']:,.0f} calls/s" if r["ok"] else "FAILED: " + r.get("error", "")
+                extra = "" if r.get("breakpoints") in ("present", "none", None) else f" [breakpoints {r['breakpoints']}]"
+                extra += f" [{r['warning']}]" if "warning" in r else ""
+                print(f"overhead: [{len(runs)}/{total} {time.monotonic() - started:.0f}s] round {rnd + 1} "
+                      f"{profile:<8} {row.key:<20} {status}{extra}", file=sys.stderr)
+
+    figures = summarize(rows, args.profiles, runs, args.threads)
+    targets = check_targets(rows, args.profiles, figures)
+    command = "tools/overhead/run.sh " + " ".join(argv)
+    text = [f"memscope-bpf overhead benchmark: {command.strip()}",
+            f"host: {host_info()['kernel']}, {os.cpu_count()} CPUs; workload: {args.threads} threads, "
+            f"{args.seconds:g} s windows, median of {args.rounds} interleaved rounds; "
+            f"calls = malloc/calloc/realloc/free calls; added ns/call = {args.threads} x (1/traced - 1/untraced)"]
+    mechanisms = sorted({f"{r['row']}: {r['memscope']['mechanism']}" for r in runs
+                         if r.get("memscope") and r["memscope"].get("mechanism")})
+    mechanisms += sorted({f"{r['row']}: {r['mechanism']}" for r in runs if r.get("mechanism")})
+    text.append("probe sites: " + ", ".join(f"{s['symbol']}+{s['offset']:#x}" for s in sites["sites"]) +
+                f" in {sites['allocator']}")
+    if mechanisms:
+        text.append("mechanisms: " + "; ".join(mechanisms))
+    for p in args.profiles:
+        text += ["", f"profile {p}", profile_table(rows, p, figures)]
+    text += ["", "targets (ratios from this run):", targets_text(targets, args.profiles)]
+    print("\n".join(text))
+
+    result = {
+        "schema": "memscope-bpf/overhead/v1",
+        "command": command.strip(),
+        "host": host_info(),
+        "settings": {k: getattr(args, k) for k in ("rounds", "seconds", "warmup", "threads", "profiles", "seed")},
+        "sites": sites,
+        "rows": [{"key": r.key, "label": r.label, "group": r.group, "floor_ref": r.floor_ref,
+                  "unavailable": r.unavailable, "profiles": figures[r.key]} for r in rows],
+        "targets": targets,
+        "runs": runs,
+        "table": "\n".join(text),
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"overhead: results in {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,43 @@
+#include "aggregate/agent_cost.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+
+#include "target/process.h"
+
+namespace memscope {
+namespace {
+double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+}  // namespace
+
+AgentCostMeter::AgentCostMeter(const std::vector<pid_t>& targets) : targets_(targets) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  user_start_s_ = seconds(ru.ru_utime);
+  system_start_s_ = seconds(ru.ru_stime);
+  for (pid_t pid : targets_) target_start_s_.push_back(process_cpu_seconds(pid));
+}
+
+AgentCost AgentCostMeter::finish(uint64_t drain_batches, uint64_t table_bytes, uint64_t live_blocks) const {
+  AgentCost c;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  c.cpu_user_s = std::max(0.0, seconds(ru.ru_utime) - user_start_s_);
+  c.cpu_system_s = std::max(0.0, seconds(ru.ru_stime) - system_start_s_);
+  c.max_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+  c.drain_batches = drain_batches;
+  c.table_bytes = table_bytes;
+  c.live_blocks = live_blocks;
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    const double now = process_cpu_seconds(targets_[i]);
+    if (now < 0 || target_start_s_[i] < 0) {
+      c.target_cpu_complete = false;
+      continue;
+    }
+    c.target_cpu_s += std::max(0.0, now - target_start_s_[i]);
+  }
+  return c;
+}
+
+}  // namespace memscope
