@@ -170,6 +170,12 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 	}
 
 	since = bpf_map_lookup_elem(&since_sample, &zero);
+	/* Huge blocks are rare and each matters: never left to chance,
+	 * whatever rate the optimizer gives their tier. Weight 1. */
+	if (cfg->always_min && size >= cfg->always_min) {
+		*tier_epoch = ms_pack_tier_epoch(MS_TIER_FORCED, epoch);
+		return 1;
+	}
 	if ((__u64)bpf_get_prandom_u32() < cfg->threshold[tier]) {
 		if (since)
 			*since = 0;

@@ -77,8 +77,9 @@ struct ms_config {
 	__u32 mode;           /* enum ms_sampling_mode */
 	__u32 pad;
 	__u64 byte_interval;  /* mean bytes between samples in MS_SAMPLE_BYTES */
+	__u64 always_min;     /* tiers mode: sizes >= always_min are always sampled (0: off) */
 };
-MS_STATIC_ASSERT(sizeof(struct ms_config) == 64, "ms_config layout");
+MS_STATIC_ASSERT(sizeof(struct ms_config) == 72, "ms_config layout");
 
 /* The ring-buffer record: exactly 32 bytes. */
 struct ms_record {

@@ -160,8 +160,10 @@ TEST_CASE("bytes sampling: estimates and intervals against the ground truth", "[
 }
 
 TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2e][optimizer]") {
-  TracedRun run = trace_workload_by_pid({"--profile", "game", "--scale", "1500", "--threads", "2"},
-                                        {"--max-events", "3000", "--control-interval", "0.2"});
+  // Default rates send far more than 300 records/s: the first decision
+  // must cut them.
+  TracedRun run = trace_workload_by_pid({"--profile", "game", "--scale", "4000", "--threads", "2"},
+                                        {"--max-events", "300", "--control-interval", "0.2"});
   const json& r = run.report;
   CHECK(schema_errors(r, kSchema) == "");
   check_exact(r, run.truth);  // exact counters never depend on the rates
@@ -173,7 +175,7 @@ TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2
     CHECK(changes[i]["reason"].get<std::string>().find("--max-events") != std::string::npos);
     CHECK(changes[i]["time_s"].get<double>() >= changes[i - 1]["time_s"].get<double>());
   }
-  CHECK(r["sampling"]["adaptive"]["max_events_per_s"] == 3000);
+  CHECK(r["sampling"]["adaptive"]["max_events_per_s"] == 300);
   CHECK(run.agent_err.find("rates small") != std::string::npos);  // shown live on stderr
   // Whatever the rates became, the weighted estimates stay within their
   // intervals of the truth.

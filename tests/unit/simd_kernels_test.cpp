@@ -294,3 +294,31 @@ TEST_CASE("weighted totals are the weighted sums of the allocation records, and 
   for (uint64_t n : agg.counters().by_tier) by_tier += n;
   CHECK(by_tier == agg.counters().allocations);
 }
+
+TEST_CASE("the aggregator follows at most its limit of live blocks, and the rest are not counted live") {
+  ConfigHistory h;
+  h.next(TierConfig::sample_all(), 0, "initial");
+  Aggregator agg(h);
+  agg.limit_live(3);
+  std::vector<ms_record> in;
+  for (uint64_t p = 1; p <= 5; ++p) {
+    ms_record r{};
+    r.ptr = 16 * p;
+    r.size_lo = 100;
+    r.kind_api = ms_pack_kind_api(MS_KIND_ALLOC, MS_API_MALLOC);
+    r.site_id = 9;
+    r.tgid = 1;
+    in.push_back(r);
+  }
+  in.push_back(in[0]);  // the same block again: replaces, needs no room
+  RecordBatch b;
+  decode(in, 1ull << 40, b);
+  agg.apply(b);
+  CHECK(agg.live().size() == 3);
+  CHECK(agg.counters().live_untracked == 2);
+  const SiteStats& s = agg.sites().at(9);
+  CHECK(s.sampled == 6);
+  CHECK(s.sampled_live == 3);
+  CHECK(s.live_bytes == 300);
+  CHECK(s.bytes == 600);
+}

@@ -114,7 +114,7 @@ def phase_change(budget):
     with tempfile.TemporaryDirectory() as d:
         errs = [os.path.join(d, f"wl{i}.err") for i in range(2)]
         ag_err, report = os.path.join(d, "ag.err"), os.path.join(d, "r.json")
-        a = subprocess.Popen([WORKLOAD, "--profile", "web", "--scale", "12000", "--threads", "2", "--wait-start"],
+        a = subprocess.Popen([WORKLOAD, "--profile", "web", "--scale", "60000", "--threads", "2", "--wait-start"],
                              stdout=subprocess.DEVNULL, stderr=open(errs[0], "w"))
         b = subprocess.Popen([WORKLOAD, "--profile", "game", "--scale", "40000", "--threads", "2", "--wait-start"],
                              stdout=subprocess.DEVNULL, stderr=open(errs[1], "w"))
@@ -154,10 +154,13 @@ def main():
     ap.add_argument("--scale-pipeline", type=int, default=20000)
     ap.add_argument("--scale-game", type=int, default=40000)
     ap.add_argument("--budget", type=int, default=5000)
+    ap.add_argument("--phase-only", action="store_true", help="only the phase-change part")
     ap.add_argument("-o", "--output", default=os.path.join(BUILD, "accuracy.json"))
     args = ap.parse_args()
     out = {"accuracy": [], "phase_change": None}
-    for profile, scale in (("web", args.scale_web), ("pipeline", args.scale_pipeline), ("game", args.scale_game)):
+    profiles = () if args.phase_only else (("web", args.scale_web), ("pipeline", args.scale_pipeline),
+                                           ("game", args.scale_game))
+    for profile, scale in profiles:
         res = accuracy(profile, scale, args.runs, args.max_fraction)
         out["accuracy"].append(res)
         print(f"{profile:9s} interval {res['byte_interval']:>8} B  sampled <= {res['sampled_fraction_max']:.2%} of calls  "

@@ -43,7 +43,7 @@ void wait_for_sigusr1(const sigset_t& set) {
 
 void print_json(const LoadOptions& o, const std::vector<WorkerResult>& results) {
   CallCounts sum;
-  double ops_per_s = 0, ns_per_call = 0;
+  double ops_per_s = 0, ns_per_call = 0, cpu_ns_per_call = 0, cpu = 0, wall = 0;
   for (const auto& r : results) {
     sum.malloc += r.calls.malloc;
     sum.calloc += r.calls.calloc;
@@ -53,13 +53,16 @@ void print_json(const LoadOptions& o, const std::vector<WorkerResult>& results) 
     // they differ by the few ms a chunk overshoots.
     ops_per_s += r.calls.total() * 1e9 / static_cast<double>(r.elapsed_ns);
     ns_per_call += static_cast<double>(r.elapsed_ns) / r.calls.total() / results.size();
+    cpu_ns_per_call += static_cast<double>(r.cpu_ns) / r.calls.total() / results.size();
+    cpu += r.cpu_ns;
+    wall += r.elapsed_ns;
   }
   printf("{\"schema\": \"memscope-overhead-load/v1\", \"pid\": %d, \"profile\": \"%s\", \"threads\": %u, "
          "\"seed\": %llu, \"warmup_s\": %.3f, \"seconds\": %.3f, \"calls\": %llu, \"ops_per_s\": %.1f, "
-         "\"ns_per_call\": %.2f, \"by_api\": {\"malloc\": %llu, \"calloc\": %llu, \"realloc\": %llu, \"free\": %llu}, "
+         "\"ns_per_call\": %.2f, \"cpu_ns_per_call\": %.2f, \"cpu_share\": %.4f, \"by_api\": {\"malloc\": %llu, \"calloc\": %llu, \"realloc\": %llu, \"free\": %llu}, "
          "\"thread_seconds\": [",
          getpid(), o.profile.c_str(), o.threads, static_cast<unsigned long long>(o.seed), o.warmup, o.seconds,
-         static_cast<unsigned long long>(sum.total()), ops_per_s, ns_per_call,
+         static_cast<unsigned long long>(sum.total()), ops_per_s, ns_per_call, cpu_ns_per_call, cpu / wall,
          static_cast<unsigned long long>(sum.malloc), static_cast<unsigned long long>(sum.calloc),
          static_cast<unsigned long long>(sum.realloc), static_cast<unsigned long long>(sum.free));
   for (size_t i = 0; i < results.size(); ++i) printf("%s%.4f", i ? ", " : "", results[i].elapsed_ns / 1e9);

@@ -86,6 +86,12 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 void prime_allocator(const std::vector<Op>& ops) {
   Stepper s(ops);
   CallCounts ignored;
@@ -99,12 +105,13 @@ WorkerResult run_measured(const std::vector<Op>& ops, uint64_t warmup_ns, uint64
   while (monotonic_ns() < warm_end) s.chunk(ignored);
 
   WorkerResult r;
-  const uint64_t t0 = monotonic_ns(), end = t0 + measure_ns;
+  const uint64_t c0 = thread_cpu_ns(), t0 = monotonic_ns(), end = t0 + measure_ns;
   uint64_t t1;
   do {
     s.chunk(r.calls);
     t1 = monotonic_ns();
   } while (t1 < end);
+  r.cpu_ns = thread_cpu_ns() - c0;
   r.elapsed_ns = t1 - t0;
   return r;
 }

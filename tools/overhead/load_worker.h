@@ -17,9 +17,15 @@ struct CallCounts {
 struct WorkerResult {
   CallCounts calls;         // allocator calls made in the measured window
   uint64_t elapsed_ns = 0;  // CLOCK_MONOTONIC length of that window
+  uint64_t cpu_ns = 0;      // this thread's CPU time (user + kernel) in it
 };
 
 uint64_t monotonic_ns();
+// The calling thread's CPU time. Trap handling and BPF programs run in the
+// thread's context and count here, while time the thread spends preempted
+// by other processes does not: on a shared host, CPU ns per call is the
+// steadier figure, wall-clock throughput the one a user sees.
+uint64_t thread_cpu_ns();
 
 // Runs through the table once, untimed, so that the thread's arena, tcache
 // and heap pages exist before any tracer attaches: the untraced and traced

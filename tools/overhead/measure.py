@@ -65,6 +65,15 @@ def _stop(proc, first_signal, grace):
     return None, None
 
 
+def _process_cpu_ns(pid):
+    """CPU time of all of a process's threads, in ns, or None: the clock
+    clock_getcpuclockid() would give (CPUCLOCK_SCHED of the process)."""
+    try:
+        return time.clock_gettime_ns(((~pid) << 3) | 2)
+    except OSError:
+        return None
+
+
 def _idle_in_sleep(pid):
     try:
         with open(f"/proc/{pid}/syscall") as f:
@@ -133,13 +142,15 @@ class Runner:
         run_dir = os.path.join(self.work_dir, f"{self.count:03d}-{profile}-{row.key}")
         os.makedirs(run_dir)
         load_out, load_err, tracer_log = (os.path.join(run_dir, n) for n in ("load.json", "load.err", "tracer.log"))
-        result = {"row": row.key, "profile": profile, "ok": False}
+        warmup = self.warmup if row.warmup is None else row.warmup
+        seconds = self.seconds if row.seconds is None else row.seconds
+        result = {"row": row.key, "profile": profile, "ok": False, "warmup_s": warmup, "seconds": seconds}
         load = tracer = None
         try:
             with open(load_out, "w") as out, open(load_err, "w") as err:
                 load = subprocess.Popen([self.bins["memscope-overhead-load"], "--profile", profile,
-                                         "--threads", str(self.threads), "--seconds", str(self.seconds),
-                                         "--warmup", str(self.warmup), "--seed", str(self.seed)],
+                                         "--threads", str(self.threads), "--seconds", str(seconds),
+                                         "--warmup", str(warmup), "--seed", str(self.seed)],
                                         stdout=out, stderr=err)
             pid = self._wait_ready(load, load_err)
             if row.command is not None:
@@ -156,8 +167,19 @@ class Runner:
                     result["mechanism"] = m.group(1)
             result["breakpoints"] = self._breakpoints(pid, row)
 
+            signalled = time.monotonic()
             os.kill(pid, signal.SIGUSR1)
-            reaped = _reap(load, self.warmup + self.seconds + 120)
+            if tracer is not None:
+                # The tracer's own CPU time inside the workload's window: its
+                # userspace work per traced call (BPF programs run in the
+                # workload's threads and are counted there).
+                time.sleep(max(0.0, signalled + warmup - time.monotonic()))
+                c0 = _process_cpu_ns(tracer.pid)
+                time.sleep(max(0.0, signalled + warmup + seconds - time.monotonic()))
+                c1 = _process_cpu_ns(tracer.pid)
+                if c0 is not None and c1 is not None:
+                    result["tracer_window_cpu_s"] = (c1 - c0) / 1e9
+            reaped = _reap(load, warmup + seconds + 120)
             if reaped is None:
                 raise RuntimeError("the workload did not finish in time")
             code, usage = reaped
@@ -166,8 +188,11 @@ class Runner:
                 raise RuntimeError(f"the workload exited with {code}: {_tail(load_err)}")
             measured = json.loads(_read(load_out))
             result.update(ops_per_s=measured["ops_per_s"], ns_per_call=measured["ns_per_call"],
+                          cpu_ns_per_call=measured["cpu_ns_per_call"], cpu_share=measured["cpu_share"],
                           calls=measured["calls"], load_user_s=round(usage.ru_utime, 3),
                           load_sys_s=round(usage.ru_stime, 3))
+            if "tracer_window_cpu_s" in result:
+                result["tracer_ns_per_call"] = result["tracer_window_cpu_s"] * 1e9 / max(1, measured["calls"])
             result["ok"] = True
         except Exception as e:  # one failed run must not end the benchmark
             result["error"] = str(e)

@@ -22,7 +22,7 @@ import time
 
 from analysis import check_targets, summarize
 from measure import Runner
-from rows import make_rows
+from rows import Row, make_rows
 from table import profile_table, targets_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,17 +38,23 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=3, help="runs of every configuration per profile (default 3)")
     p.add_argument("--seconds", type=float, default=1.0, help="measured window of each run (default 1.0)")
     p.add_argument("--warmup", type=float, default=0.2, help="uncounted run before the window (default 0.2)")
+    p.add_argument("--adaptive-warmup", type=float, default=3.0,
+                   help="warm-up of rows that adapt while running (--max-overhead; default 3.0)")
+    p.add_argument("--adaptive-seconds", type=float, default=3.0,
+                   help="measured window of those rows (default 3.0)")
     p.add_argument("--threads", type=int, default=2, help="workload threads (default 2)")
     p.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated (default web,pipeline,game)")
     p.add_argument("--rows", help="comma-separated row keys to run (default all; see --list-rows)")
     p.add_argument("--seed", type=int, default=1, help="seed of the run order and the workload's tables")
     p.add_argument("--keep-logs", action="store_true", help="keep every run's logs and reports")
     p.add_argument("--list-rows", action="store_true", help="print the configurations and exit")
+    p.add_argument("--reanalyze", metavar="JSON", help="print the tables of a saved run again (writes only with -o)")
     a = p.parse_args(argv)
     a.profiles = [x for x in a.profiles.split(",") if x]
     if any(x not in PROFILES for x in a.profiles) or a.rounds < 1:
         p.error("profiles are web, pipeline, game; rounds >= 1")
-    a.output = a.output or os.path.join(a.build, "overhead.json")
+    if not a.reanalyze:
+        a.output = a.output or os.path.join(a.build, "overhead.json")
     return a
 
 
@@ -80,6 +86,14 @@ def discover_sites(bins, work_dir):
             time.sleep(0.01)
         out = subprocess.run([bins["memscope-floor"], "--pid", str(load.pid), "--list"],
                              capture_output=True, text=True, check=True, timeout=60).stdout
+        # A build caught half-way through someone's edit would waste the
+        # whole benchmark: memscope-bpf must attach once before it starts.
+        probe = subprocess.run([bins["memscope-bpf"], "--pid", str(load.pid), "--duration", "0.05", "-o",
+                                os.path.join(work_dir, "preflight.json")],
+                               capture_output=True, text=True, timeout=120)
+        if "tracing PID" not in probe.stderr:
+            sys.exit(f"overhead: memscope-bpf does not attach (exit {probe.returncode}): "
+                     f"{probe.stderr.strip()[-300:] or 'no output'}; rebuild {os.path.dirname(bins['memscope-bpf'])}?")
         return json.loads(out)
     finally:
         load.send_signal(signal.SIGKILL)
@@ -99,6 +113,8 @@ def host_info():
 
 def main(argv):
     args = parse_args(argv)
+    if args.reanalyze:
+        return reanalyze(args)
     if os.geteuid() != 0:
         sys.exit("overhead: needs root (BPF programs and uprobes)")
     work_dir = tempfile.mkdtemp(prefix="memscope-overhead-")
@@ -111,7 +127,7 @@ def main(argv):
 
 def benchmark(args, argv, work_dir):
     bins = snapshot_binaries(args.build, work_dir)
-    rows = make_rows(bins, HERE)
+    rows = make_rows(bins, HERE, args.adaptive_warmup, args.adaptive_seconds)
     if args.list_rows:
         for r in rows:
             print(f"{r.key:<20} {r.label}" + (f"  [{r.unavailable}]" if r.unavailable else ""))
@@ -120,12 +136,17 @@ def benchmark(args, argv, work_dir):
         keep = set(args.rows.split(",")) | {"untraced"}  # every ratio needs the baseline
         rows = [r for r in rows if r.key in keep]
     sites = discover_sites(bins, work_dir)
-    runner = Runner(bins, work_dir, sites, args.threads, args.seconds, args.warmup, args.seed)
+    runs = measure_all(args, rows, Runner(bins, work_dir, sites, args.threads, args.seconds, args.warmup, args.seed),
+                       work_dir)
+    report(args, "tools/overhead/run.sh " + " ".join(argv), rows, sites, runs, host_info())
+    return 0
+
+
+def measure_all(args, rows, runner, work_dir):
     runnable = [r for r in rows if not r.unavailable]
     total = len(runnable) * len(args.profiles) * args.rounds
     print(f"overhead: {total} runs ({len(runnable)} configurations x {len(args.profiles)} profiles x "
           f"{args.rounds} rounds), {args.seconds:g} s measured each; logs in {work_dir}", file=sys.stderr)
-
     runs, started = [], time.monotonic()
     order_rng = random.Random(args.seed)
     for rnd in range(args.rounds):
@@ -145,13 +166,17 @@ def benchmark(args, argv, work_dir):
                 extra += f" [{r['warning']}]" if "warning" in r else ""
                 print(f"overhead: [{len(runs)}/{total} {time.monotonic() - started:.0f}s] round {rnd + 1} "
                       f"{profile:<8} {row.key:<20} {status}{extra}", file=sys.stderr)
+    return runs
 
+
+def report(args, command, rows, sites, runs, host):
+    """Prints the tables and targets; writes the JSON when there is an output."""
     figures = summarize(rows, args.profiles, runs, args.threads)
     targets = check_targets(rows, args.profiles, figures)
-    command = "tools/overhead/run.sh " + " ".join(argv)
     text = [f"memscope-bpf overhead benchmark: {command.strip()}",
-            f"host: {host_info()['kernel']}, {os.cpu_count()} CPUs; workload: {args.threads} threads, "
-            f"{args.seconds:g} s windows, median of {args.rounds} interleaved rounds; "
+            f"host: {host['kernel']}, {host['cpus']} CPUs; workload: {args.threads} threads, "
+            f"{args.seconds:g} s windows after {args.warmup:g} s warm-up ({args.adaptive_seconds:g} s after "
+            f"{args.adaptive_warmup:g} s for --max-overhead), median of {args.rounds} interleaved rounds; "
             f"calls = malloc/calloc/realloc/free calls; added ns/call = {args.threads} x (1/traced - 1/untraced)"]
     mechanisms = sorted({f"{r['row']}: {r['memscope']['mechanism']}" for r in runs
                          if r.get("memscope") and r["memscope"].get("mechanism")})
@@ -160,16 +185,28 @@ def benchmark(args, argv, work_dir):
                 f" in {sites['allocator']}")
     if mechanisms:
         text.append("mechanisms: " + "; ".join(mechanisms))
+    mismatched = {r["row"] for r in runs if (r.get("memscope") or {}).get("sites_match_floor") is False}
+    if mismatched:
+        text.append("WARNING: memscope-bpf probed other sites than the floor in: " + ", ".join(sorted(mismatched)))
     for p in args.profiles:
         text += ["", f"profile {p}", profile_table(rows, p, figures)]
-    text += ["", "targets (ratios from this run):", targets_text(targets, args.profiles)]
+    text += ["", "targets (ratios from this run; judged on wall time, cpu time in brackets):",
+             targets_text(targets, args.profiles)]
+    shares = [figures["untraced"][p].get("cpu_share") for p in args.profiles if "untraced" in figures]
+    shares = [x for x in shares if x is not None]
+    if shares and min(shares) < 0.9:
+        text.append(f"note: untraced, the workload's threads got only {min(shares) * 100:.0f}% of their wall time "
+                    "on a CPU: other processes were running on this host, so wall figures are diluted and noisy; "
+                    "the cpu columns are the steadier measure of the per-call cost")
     print("\n".join(text))
-
+    if not args.output:
+        return
     result = {
         "schema": "memscope-bpf/overhead/v1",
         "command": command.strip(),
-        "host": host_info(),
-        "settings": {k: getattr(args, k) for k in ("rounds", "seconds", "warmup", "threads", "profiles", "seed")},
+        "host": host,
+        "settings": {k: getattr(args, k) for k in ("rounds", "seconds", "warmup", "adaptive_warmup",
+                                                    "adaptive_seconds", "threads", "profiles", "seed")},
         "sites": sites,
         "rows": [{"key": r.key, "label": r.label, "group": r.group, "floor_ref": r.floor_ref,
                   "unavailable": r.unavailable, "profiles": figures[r.key]} for r in rows],
@@ -181,6 +218,17 @@ def benchmark(args, argv, work_dir):
     with open(args.output, "w") as f:
         json.dump(result, f, indent=2)
     print(f"overhead: results in {args.output}", file=sys.stderr)
+
+
+def reanalyze(args):
+    """Tables and targets again from a saved JSON, without measuring."""
+    with open(args.reanalyze) as f:
+        saved = json.load(f)
+    for k, v in saved["settings"].items():
+        setattr(args, k, v)
+    rows = [Row(r["key"], r["label"], r["group"], floor_ref=r["floor_ref"], unavailable=r["unavailable"])
+            for r in saved["rows"]]
+    report(args, saved["command"], rows, saved["sites"], saved["runs"], saved["host"])
     return 0
 
 

@@ -33,6 +33,8 @@ class Row:
     env: dict = dataclasses.field(default_factory=dict)
     memscope_report: bool = False    # the run leaves run_dir/report.json
     exact_sites: bool = True         # attaches at memscope-bpf's own sites (breakpoint check)
+    warmup: Optional[float] = None   # overrides of the run's warm-up and window, for
+    seconds: Optional[float] = None  # modes that adapt over seconds (--max-overhead)
     unavailable: Optional[str] = None  # why this row cannot run here
 
 
@@ -86,8 +88,10 @@ def kernel_headers_missing():
             f"ln -sfn /usr/src/linux-headers-6.1.*-common {base}/source")
 
 
-def make_rows(bins, here):
-    """Every row, with `unavailable` set where it cannot run here."""
+def make_rows(bins, here, adaptive_warmup, adaptive_seconds):
+    """Every row, with `unavailable` set where it cannot run here. Rows of
+    modes that adapt while they run get `adaptive_warmup` seconds to settle
+    before their window, and a window of `adaptive_seconds`."""
     help_text = memscope_help(bins["memscope-bpf"])
     has = lambda option: re.search(r"(^|[\s,])" + re.escape(option) + r"\b", help_text) is not None
     ms_ready = r"memscope-bpf: tracing PID"
@@ -128,6 +132,8 @@ def make_rows(bins, here):
             ready=r"Attaching to pid", ready_idle=True, env={"PYTHONUNBUFFERED": "1"}, exact_sites=False),
     ]
     by_key = {r.key: r for r in rows}
+    for k in ("ms-maxovh-session", "ms-maxovh-classic"):
+        by_key[k].warmup, by_key[k].seconds = adaptive_warmup, adaptive_seconds
     if not has("--max-overhead"):
         by_key["ms-maxovh-session"].unavailable = by_key["ms-maxovh-classic"].unavailable = \
             "n/a (option not implemented)"

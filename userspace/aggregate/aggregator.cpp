@@ -1,5 +1,7 @@
 #include "aggregate/aggregator.h"
 
+#include <tuple>
+
 namespace memscope {
 namespace {
 // How far ahead of use a live slot is prefetched: enough records to cover
@@ -39,7 +41,7 @@ void Aggregator::release(LiveSlot& block) {
 }
 
 void Aggregator::free_block(uint32_t tgid, uint64_t ptr, uint64_t hash) {
-  LiveSlot* block = ptr ? live_.find({tgid, ptr}, hash) : nullptr;
+  LiveSlot* block = live_.find({tgid, ptr}, hash);
   if (!block) {
     ++counters_.unmatched_frees;
     return;
@@ -56,18 +58,13 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
     weighted_.count += w;
     weighted_.bytes += bytes;
   }
-#ifdef EXP_NO_SITES
-  static SiteStats dummy; SiteStats& s = dummy;
-#else
   SiteStats& s = sites_[b.site[i]];
-#endif
   s.tgid = b.tgid[i];
   s.count += w;
   s.bytes += bytes;
   s.var_count += v;
   s.var_bytes += v * size * size;
   s.sampled += 1;
-#ifndef EXP_NO_THREADS
   ThreadStats& t = threads_[(static_cast<uint64_t>(b.tgid[i]) << 32) | b.tid[i]];
   t.tgid = b.tgid[i];
   t.tid = b.tid[i];
@@ -76,23 +73,26 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
   t.var_count += v;
   t.var_bytes += v * size * size;
   t.sampled += 1;
-#endif
-  // Pointer 0 never comes from the kernel (failed allocations are not
-  // recorded) and is the table's empty mark: such a block is not tracked.
-  if (!b.ptr[i]) return;
-#ifdef EXP_NO_LIVE
-  return;
-#endif
+  // The kernel only reports a block again once it has been freed, so an
+  // existing entry here is a block whose free we never saw: replace it.
+  const LiveKey key{b.tgid[i], b.ptr[i]};
+  LiveSlot* block;
+  if (live_.size() < max_live_) {
+    bool fresh;
+    std::tie(block, fresh) = live_.insert(key, b.live_hash[i]);
+    if (!fresh) release(*block);
+  } else if ((block = live_.find(key, b.live_hash[i]))) {
+    release(*block);
+  } else {
+    ++counters_.live_untracked;
+    return;
+  }
+  block->set(b.site[i], size_bytes, static_cast<float>(w), b.time_ns[i]);
   s.live_count += w;
   s.live_bytes += bytes;
   s.var_live_count += v;
   s.var_live_bytes += v * size * size;
   s.sampled_live += 1;
-  // The kernel only reports a block again once it has been freed, so an
-  // existing entry here is a block whose free we never saw: replace it.
-  auto [block, fresh] = live_.insert({b.tgid[i], b.ptr[i]}, b.live_hash[i]);
-  if (!fresh) release(*block);
-  block->set(b.site[i], size_bytes, static_cast<float>(w), b.time_ns[i]);
 }
 
 void Aggregator::apply(const RecordBatch& b) {

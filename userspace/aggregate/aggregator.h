@@ -39,6 +39,7 @@ struct ThreadStats {
 struct RecordCounters {
   uint64_t records = 0, allocations = 0, frees = 0;
   uint64_t unmatched_frees = 0;                 // free of a block recorded before we attached
+  uint64_t live_untracked = 0;                  // allocations not followed: the live table was at its limit
   std::array<uint64_t, 4> by_tier{};            // small, medium, large, forced
 };
 
@@ -62,6 +63,12 @@ class Aggregator {
       : history_(history), kernels_(kernels) {}
 
   void apply(const RecordBatch& batch);
+
+  // Follows at most `max_blocks` live blocks, as the kernel does (its
+  // --max-live table): the kernel sends no free for a block it could not
+  // remember, so following more would only grow phantom leaks. This bounds
+  // the agent's memory.
+  void limit_live(size_t max_blocks) { max_live_ = max_blocks; }
 
   const SiteTable& sites() const { return sites_; }
   LiveView live() const { return LiveView(live_); }
@@ -92,6 +99,7 @@ class Aggregator {
   RecordCounters counters_;
   BatchSums totals_;
   WeightedTotals weighted_;
+  size_t max_live_ = SIZE_MAX;
 };
 
 }  // namespace memscope

@@ -139,9 +139,7 @@ size_t SumGroupBytes(const RecordBatch& b, const KeyList& groups, uint64_t* sums
   return i;
 }
 
-void SumBatch(const RecordBatch* batch, BatchSums* out_sums) {
-  const RecordBatch& b = *batch;
-  BatchSums& out = *out_sums;
+void SumVectors(const RecordBatch& b, BatchSums& out) {
   out = BatchSums{};
   KeyList groups, apis, classes;
   uint64_t group_overflow[256] = {}, api_overflow[256] = {}, class_overflow[256] = {};
@@ -188,6 +186,16 @@ void SumBatch(const RecordBatch* batch, BatchSums* out_sums) {
     const unsigned g = group_of(b.tier[k], b.epoch[k]);
     if (k >= done || !is_listed[g]) out.group_bytes[g] += b.size[k];
   }
+}
+
+void SumBatch(const RecordBatch* batch, BatchSums* out_sums) {
+#if (HWY_ARCH_X86 && HWY_TARGET >= HWY_SSE4) || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+  // 16-byte vectors (and their emulation) count too few keys per compare
+  // to beat the scalar loop (measured: tools/microbench, BM_BatchSums).
+  sum_batch_scalar(*batch, *out_sums);
+#else
+  SumVectors(*batch, *out_sums);
+#endif
 }
 
 }  // namespace HWY_NAMESPACE

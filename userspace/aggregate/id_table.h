@@ -17,7 +17,7 @@ inline uint64_t id_hash(uint64_t id) { return (id + 1) * 0x9E3779B97F4A7C15ull; 
 
 template <class Value>
 struct IdSlot {
-  uint64_t id_plus_one;  // 0: empty, so ids up to 2^64 - 2 (MS_NO_SITE is a real site key)
+  uint64_t id;
   Value value;
 };
 
@@ -26,11 +26,10 @@ struct IdPolicy {
   using Key = uint64_t;
   using Slot = IdSlot<Value>;
   static uint64_t hash(Key id) { return id_hash(id); }
-  static uint64_t slot_hash(const Slot& s) { return id_hash(s.id_plus_one - 1); }
-  static bool empty(const Slot& s) { return s.id_plus_one == 0; }
-  static bool holds(const Slot& s, Key id) { return s.id_plus_one == id + 1; }
+  static uint64_t slot_hash(const Slot& s) { return id_hash(s.id); }
+  static bool holds(const Slot& s, Key id) { return s.id == id; }
   static void init(Slot& s, Key id) {
-    s.id_plus_one = id + 1;
+    s.id = id;
     s.value = Value{};
   }
 };
@@ -66,7 +65,7 @@ class IdTable {
   class iterator {
    public:
     explicit iterator(typename Table::const_iterator it) : it_(it) {}
-    std::pair<Id, const Value&> operator*() const { return {static_cast<Id>(it_->id_plus_one - 1), it_->value}; }
+    std::pair<Id, const Value&> operator*() const { return {static_cast<Id>(it_->id), it_->value}; }
     iterator& operator++() {
       ++it_;
       return *this;

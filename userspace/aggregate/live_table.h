@@ -1,6 +1,6 @@
 // Sampled blocks still allocated, keyed by (process, pointer): one 32-byte
-// slot per block in an OpenTable, so that millions of live blocks cost
-// tens of megabytes (README, "Agent pipeline and its cost").
+// slot (and a control byte) per block in an OpenTable, so that millions of
+// live blocks cost tens of megabytes (README, "Agent pipeline and its cost").
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -46,8 +46,7 @@ inline uint64_t live_key_hash(uint32_t tgid, uint64_t ptr) {
 // uptime; the weight is a float, and the aggregator adds the same rounded
 // value to the site sums that it later takes off at the free, so the
 // rounding (< 1e-7 relative, far below any sampling error) never leaves
-// phantom live bytes. Pointer 0 marks an empty slot: the kernel never
-// records a failed allocation.
+// phantom live bytes.
 struct LiveSlot {
   uint64_t ptr;
   uint32_t tgid;
@@ -77,7 +76,6 @@ struct LivePolicy {
   using Slot = LiveSlot;
   static uint64_t hash(const Key& k) { return live_key_hash(k.tgid, k.ptr); }
   static uint64_t slot_hash(const Slot& s) { return live_key_hash(s.tgid, s.ptr); }
-  static bool empty(const Slot& s) { return s.ptr == 0; }
   static bool holds(const Slot& s, const Key& k) { return s.ptr == k.ptr && s.tgid == k.tgid; }
   static void init(Slot& s, const Key& k) {
     s.ptr = k.ptr;

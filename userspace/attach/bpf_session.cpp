@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "memscope.skel.h"
+#include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "target/api_names.h"
 
@@ -33,6 +34,17 @@ std::string load_failure(int err) {
     return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)";
   if (err == ENOSYS) return "this kernel has no BPF support (bpf() is not implemented)";
   return std::string("cannot load BPF programs: ") + strerror(err);
+}
+
+// EINVAL from a uprobe attach is, in practice, another tool's uprobe at the
+// same offset with a different ref_ctr_offset: name it.
+std::string conflict_hint(const std::string& path, const std::vector<uint64_t>& offsets) {
+  std::string holders;
+  for (uint64_t off : offsets)
+    if (holders.empty()) holders = uprobe_holders(path, off);
+  if (!holders.empty())
+    return " (" + holders + " holds a uprobe at the same address with a different ref_ctr_offset; stop it or trace at another time)";
+  return " (another tool may hold a uprobe at the same address with a different ref_ctr_offset)";
 }
 
 }  // namespace
@@ -94,59 +106,114 @@ void BpfSession::publish(const ms_config& config) {
   __atomic_store_n(&skel_->bss->current_epoch, slot, __ATOMIC_RELEASE);
 }
 
-void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
-  if (session_) attach_session(pid, alloc);
-  else attach_classic(pid, alloc);
+int BpfSession::attach(pid_t pid, const AllocatorTarget& alloc, ProbeGroup group) {
+  std::vector<const ProbeSite*> sites;
+  for (const auto& site : alloc.sites) {
+    const bool is_free = site.api == MS_API_FREE;
+    if (group == ProbeGroup::All || (group == ProbeGroup::Frees) == is_free) sites.push_back(&site);
+  }
+  LinkSet set;
+  try {
+    if (session_) attach_session(pid, alloc, sites, set);
+    else attach_classic(pid, alloc, sites, set);
+  } catch (...) {
+    release(set);
+    throw;
+  }
+  std::lock_guard<std::mutex> g(mutex_);
+  sets_.push_back(std::move(set));
+  return static_cast<int>(sets_.size() - 1);
 }
 
-void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc) {
+void BpfSession::note_probe(const AttachedProbe& p) {
+  std::lock_guard<std::mutex> g(mutex_);
+  for (const auto& q : probes_)
+    if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path) return;
+  probes_.push_back(p);
+}
+
+std::vector<AttachedProbe> BpfSession::probes() const {
+  std::lock_guard<std::mutex> g(mutex_);
+  return probes_;
+}
+
+void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
+                                LinkSet& set) {
+  if (sites.empty()) return;
   std::vector<uint64_t> offsets, cookies;
-  for (const auto& site : alloc.sites) {
-    offsets.push_back(site.offset);
-    cookies.push_back(ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)));
+  for (const ProbeSite* site : sites) {
+    offsets.push_back(site->offset);
+    cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta)));
   }
   int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION,
                                     alloc.open_path, offsets, cookies, pid);
-  if (fd < 0)
-    throw Error("cannot attach session uprobes to " + alloc.path + " for PID " + std::to_string(pid) + ": " +
-                strerror(-fd) + (fd == -EINVAL ? " (another tool may hold a probe there with a different ref_ctr_offset)" : ""));
-  link_fds_.push_back(fd);
-  for (const auto& site : alloc.sites)
-    probes_.push_back({pid, site.api, site.symbol, alloc.path, site.offset, site.stack_delta, site.placement, "session"});
+  if (fd < 0) {
+    std::string why = strerror(-fd);
+    if (fd == -EINVAL) why += conflict_hint(alloc.open_path, offsets);
+    throw Error("cannot attach session uprobes to " + alloc.path + " for PID " + std::to_string(pid) + ": " + why);
+  }
+  set.fds.push_back(fd);
+  for (const ProbeSite* site : sites)
+    note_probe({pid, site->api, site->symbol, alloc.path, site->offset, site->stack_delta, site->placement, "session"});
 }
 
-void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc) {
-  for (const auto& site : alloc.sites) {
+void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
+                                LinkSet& set) {
+  for (const ProbeSite* site : sites) {
     for (bool ret : {false, true}) {
-      if (ret && !api_allocates(site.api)) continue;
+      if (ret && !api_allocates(site->api)) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)), .retprobe = ret);
+                  .bpf_cookie = ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta)), .retprobe = ret);
       // Sites of allocating entry points are only ever moved past
       // instructions that leave the stack pointer alone, so the return
       // probe can hijack the return address at the same offset.
-      uint64_t offset = site.offset;
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), offset, &opts);
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), site->offset, &opts);
       if (!link) {
         int err = errno;
         std::string why = strerror(err);
-        if (err == EINVAL)
-          why += " (another tool may hold a probe at the same address with a different ref_ctr_offset)";
-        throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site.symbol + " in " +
+        if (err == EINVAL) why += conflict_hint(alloc.open_path, {site->offset});
+        throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site->symbol + " in " +
                     alloc.path + " for PID " + std::to_string(pid) + ": " + why);
       }
-      links_.push_back(link);
-      probes_.push_back({pid, site.api, site.symbol, alloc.path, offset, site.stack_delta, site.placement,
-                         ret ? "uretprobe" : "uprobe"});
+      set.links.push_back(link);
+      note_probe({pid, site->api, site->symbol, alloc.path, site->offset, site->stack_delta, site->placement,
+                  ret ? "uretprobe" : "uprobe"});
     }
   }
 }
 
+void BpfSession::release(LinkSet& set) {
+  for (bpf_link* l : set.links) bpf_link__destroy(l);
+  set.links.clear();
+  for (int fd : set.fds) close(fd);
+  set.fds.clear();
+}
+
+void BpfSession::detach(int handle) {
+  LinkSet set;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    if (handle < 0 || handle >= static_cast<int>(sets_.size())) return;
+    set = std::move(sets_[handle]);
+    sets_[handle] = {};
+  }
+  release(set);  // slow (RCU grace periods): outside the lock
+}
+
 void BpfSession::detach_all() {
-  for (bpf_link* l : links_) bpf_link__destroy(l);
-  links_.clear();
-  for (int fd : link_fds_) close(fd);
-  link_fds_.clear();
+  std::vector<LinkSet> sets;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    sets = std::move(sets_);
+    sets_.clear();
+  }
+  for (auto& set : sets) release(set);
+}
+
+bool BpfSession::tracking_live_blocks() const {
+  ms_live_key key;
+  return bpf_map_get_next_key(bpf_map__fd(skel_->maps.live), nullptr, &key) == 0;
 }
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }

@@ -36,6 +36,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   uint64_t small_below = o.tiers.medium_min, large_above = o.tiers.large_min - 1;
   app.add_option("--small-below", small_below, "Allocations below BYTES are small")->capture_default_str();
   app.add_option("--large-above", large_above, "Allocations above BYTES are large")->capture_default_str();
+  app.add_option("--always-above", o.tiers.always_min,
+                 "Allocations of at least BYTES are always sampled, whatever their tier's rate (0: off)")
+      ->capture_default_str();
   app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")->capture_default_str();
   std::string sampling = "tiers";
   app.add_option("--sampling", sampling,

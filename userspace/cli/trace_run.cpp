@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 
+#include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "aggregate/kernel_sites.h"
@@ -140,10 +141,14 @@ int trace_run(const Options& opt) {
   }
 
   Aggregator aggregator(history);
+  aggregator.limit_live(opt.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory
   std::mutex lock;
   Fd new_sites(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   RingDrainer drainer(session.events_fd(), aggregator, lock, new_sites.fd);
   drainer.start();
+  std::vector<pid_t> target_pids;
+  for (const auto& t : targets) target_pids.push_back(t.process.pid);
+  const AgentCostMeter agent_cost(target_pids);  // the report's `agent`: cost from here to the end
 
   Symbolizer symbolizer;
   std::vector<std::unique_ptr<Fd>> pidfds;
@@ -288,6 +293,7 @@ int trace_run(const Options& opt) {
   report.duration_s = (stop_ns - start_ns) / 1e9;
   report.sampling = &history;
   report.records = aggregator.counters();
+  report.agent = agent_cost.finish(drainer.batches(), aggregator.memory_bytes(), aggregator.live().size());
   add_sites(report, aggregator, stacks, symbolizer, {opt.top, stop_ns});
   write_report(report, opt.output);
   print_final(stderr, report, opt.top);

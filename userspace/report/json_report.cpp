@@ -80,7 +80,7 @@ json sampling_json(const Report& r) {
   if (r.sampling) {
     const TierConfig& c = r.sampling->current();
     if (c.by_bytes) j["byte_interval"] = c.byte_interval;
-    j["thresholds"] = {{"medium_min", c.medium_min}, {"large_min", c.large_min}};
+    j["thresholds"] = {{"medium_min", c.medium_min}, {"large_min", c.large_min}, {"always_min", c.always_min}};
     j["rates"] = {{"small", c.rate[0]}, {"medium", c.rate[1]}, {"large", c.rate[2]}};
     j["guarantee"] = c.guarantee;
     json changes = json::array();
@@ -197,6 +197,14 @@ json to_json(const Report& r) {
                        {"sampled", t.sampled}});
   j["threads"] = threads;
   j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
+  j["agent"] = {{"cpu_user_s", r.agent.cpu_user_s},
+                {"cpu_system_s", r.agent.cpu_system_s},
+                {"max_rss_bytes", r.agent.max_rss_bytes},
+                {"drain_batches", r.agent.drain_batches},
+                {"table_bytes", r.agent.table_bytes},
+                {"live_blocks", r.agent.live_blocks},
+                {"target_cpu_s", r.agent.target_cpu_s},
+                {"target_cpu_complete", r.agent.target_cpu_complete}};
   return j;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "attach/bpf_session.h"
@@ -52,6 +53,7 @@ struct Report {
   std::string mechanism = "uprobe+uretprobe";
   OptimizerBudget budget;  // zeros: the optimizer did not run
   ProbeCost probe_cost;    // measured when --max-overhead asked for it
+  AgentCost agent;         // what the run cost the agent, and the targets' CPU meanwhile
 };
 
 }  // namespace memscope

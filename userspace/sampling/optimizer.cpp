@@ -29,6 +29,8 @@ TierLoad tier_load(const ExactCounts& counts, double seconds, const TierConfig& 
       if (!c.calls) continue;
       // A class can straddle a tier boundary; its mean size decides.
       const double mean = static_cast<double>(c.bytes) / static_cast<double>(c.calls);
+      // Blocks that are always sampled are not the rates' to decide.
+      if (tiers.always_min && !tiers.by_bytes && mean >= static_cast<double>(tiers.always_min)) continue;
       const unsigned t = tier_of(static_cast<uint64_t>(mean), tiers);
       load.calls_per_s[t] += c.calls / seconds;
       load.sum_sq[t] += c.calls * mean * mean / seconds;
@@ -143,6 +145,10 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
   if (dropped == 0 && expected_now <= ceiling && (expected_now >= kLowWater * budget || saturated)) return std::nullopt;
 
   std::array<double, 3> rates = allocate_rates(smoothed_, budget / per_sample, current_.rate);
+  // Spending more is done in steps (at most 2x per interval), spending less
+  // at once: a stall of the traced process looks like a drop in load, and
+  // following it at once would overshoot the budget when it resumes.
+  for (int t = 0; t < 3; ++t) rates[t] = std::min(rates[t], std::max(kMinRate, 2.0 * current_.rate[t]));
   double expected = 0;
   bool worth = dropped > 0;
   for (int t = 0; t < 3; ++t) {

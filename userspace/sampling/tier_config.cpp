@@ -41,6 +41,7 @@ ms_config to_kernel(const TierConfig& c, uint32_t slot) {
   k.guarantee = c.by_bytes ? 0 : c.guarantee;
   k.mode = c.by_bytes ? MS_SAMPLE_BYTES : MS_SAMPLE_TIERS;
   k.byte_interval = c.byte_interval;
+  k.always_min = c.by_bytes ? 0 : c.always_min;
   k.epoch = slot & MS_EPOCH_MASK;
   return k;
 }
