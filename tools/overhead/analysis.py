@@ -11,8 +11,11 @@ Two measures of the added cost are kept side by side:
   other process that happens to run on a shared host;
 - cpu: from the workload threads' own CPU time per call (trap handling and
   BPF programs run in the thread's context and count; time preempted does
-  not), so other processes on the host barely move it.
-The targets are judged on wall; cpu is printed next to it as a cross-check.
+  not), so the tracer's userspace threads are not in it.
+Another process sharing the CPUs inflates both (the wall figure most; the
+CPU one through caches and hypervisor steal charged to the running thread):
+overhead.py repeats such runs. The targets are judged on wall; cpu is
+printed next to it as a cross-check.
 """
 import statistics
 
@@ -39,14 +42,17 @@ def added_ns(ops, base_ops, threads):
 
 
 def summarize(rows, profiles, runs, threads):
-    """figures[row][profile] -> dict of medians and ratios."""
+    """figures[row][profile] -> dict of medians and ratios. Runs that were
+    repeated (failed, or disturbed by another process) are left out."""
+    runs = [r for r in runs if not r.get("discarded")]
     figures = {}
     for row in rows:
         figures[row.key] = {}
         for p in profiles:
             ok = [r["ops_per_s"] for r in runs if r["row"] == row.key and r["profile"] == p and r["ok"]]
             failed = [r.get("error", "") for r in runs if r["row"] == row.key and r["profile"] == p and not r["ok"]]
-            f = {"runs": len(ok), "failed": len(failed)}
+            f = {"runs": len(ok), "failed": len(failed),
+                 "disturbed": sum(1 for r in runs if r["row"] == row.key and r["profile"] == p and r.get("disturbed"))}
             if failed:
                 f["errors"] = sorted(set(failed))
             if ok:

@@ -58,11 +58,13 @@ def _bpftrace(script_template):
     return command
 
 
-def _memleak(c):
-    # A report interval longer than any run: memleak's periodic report walks
-    # its maps in userspace, and would land in some runs' windows and not
-    # others. Its probes and per-call work are what is measured.
-    return [shutil.which("memleak-bpfcc"), "-p", str(c.pid), "3600"]
+def _memleak(shim):
+    # Through memleak_coexist.py (bcc's ref_ctr_offset bug, see there), with
+    # Debian's python, which has bcc. A report interval longer than any run:
+    # memleak's periodic report walks its maps in userspace, and would land
+    # in some runs' windows and not others. Its probes and per-call work are
+    # what is measured.
+    return lambda c: ["/usr/bin/python3", shim, shutil.which("memleak-bpfcc"), "-p", str(c.pid), "3600"]
 
 
 def memscope_help(memscope_bin):
@@ -128,7 +130,8 @@ def make_rows(bins, here, adaptive_warmup, adaptive_seconds):
             env={"__BPFTRACE_NOTIFY_PROBES_ATTACHED": "1"}, exact_sites=False),
         # memleak prints "Attaching to pid" before it attaches; it is attached
         # once its main loop sleeps.
-        Row("memleak", "bcc memleak-bpfcc", "peer", floor_ref="floor-classic", command=_memleak,
+        Row("memleak", "bcc memleak-bpfcc", "peer", floor_ref="floor-classic",
+            command=_memleak(os.path.join(here, "memleak_coexist.py")),
             ready=r"Attaching to pid", ready_idle=True, env={"PYTHONUNBUFFERED": "1"}, exact_sites=False),
     ]
     by_key = {r.key: r for r in rows}

@@ -26,7 +26,8 @@ def _cells(row, f):
         return row.unavailable
     if "ops_per_s" not in f:
         return "failed: " + "; ".join(f.get("errors", ["no runs"]))[:120]
-    spread = f"{f['spread'] * 100:.0f}%" + ("" if not f["failed"] else f" ({f['failed']} failed)")
+    notes = [f"{f[k]} {k}" for k in ("failed", "disturbed") if f.get(k)]
+    spread = f"{f['spread'] * 100:.0f}%" + (f" ({', '.join(notes)})" if notes else "")
     share = f"{f['cpu_share'] * 100:.0f}%"
     records = f"{f['records_per_call'] * 100:.2f}%" if "records_per_call" in f else "-"
     tracer = _ns(f["tracer_ns_per_call"]) if "tracer_ns_per_call" in f else "-"
