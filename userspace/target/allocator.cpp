@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <filesystem>
 #include <sstream>
 
@@ -180,9 +181,27 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
     if (std::find(order.begin(), order.end(), p) == order.end()) order.push_back(p);
   };
   add(exe);
+  // Maps name files by their real path (symlinks resolved: libfoo.so.4.5.9),
+  // while LD_PRELOAD and DT_NEEDED name them by link or soname: compare a
+  // path by its resolved name, a bare name by soname or file name.
+  std::map<std::string, std::string> soname;
+  for (const auto& f : files) {
+    try {
+      soname[f] = read_elf(root + f).soname;
+    } catch (const Error&) {
+    }
+  }
   auto match = [&](const std::string& name) -> std::string {
+    if (name.find('/') != std::string::npos) {
+      std::error_code ec;
+      auto real = std::filesystem::canonical(root + name, ec);
+      std::string inside = ec ? name : real.string().substr(real.string().rfind(root, 0) == 0 ? root.size() : 0);
+      for (const auto& f : files)
+        if (f == name || f == inside) return f;
+      return {};
+    }
     for (const auto& f : files)
-      if (f == name || base_name(f) == base_name(name)) return f;
+      if (soname[f] == name || base_name(f) == name) return f;
     return {};
   };
   for (const auto& p : split_preload(environ_value(pid, "LD_PRELOAD")))
