@@ -7,18 +7,19 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 
 REPORT=${1:-memscope-report.json}
-build/memscope-workload --profile web --scale 20000 --threads 2 --truth memscope-truth.json --wait-start \
+build/memscope-workload --profile web --scale 100000 --threads 2 --truth memscope-truth.json --wait-start \
   2> >(grep -v '^ready' >&2) > /dev/null &
 WL=$!
 sleep 0.3
-build/memscope-bpf --pid "$WL" --interval 1 --top 10 -o "$REPORT" &
+STATUS=$(mktemp)
+trap 'rm -f "$STATUS"' EXIT
+build/memscope-bpf --pid "$WL" --interval 1 --top 10 -o "$REPORT" 2> >(tee "$STATUS" >&2) &
 AGENT=$!
 # Start the workload's measured phase once the probes are in.
-for _ in $(seq 1 100); do
-  [[ -n $(bpftool prog show 2>/dev/null | grep -m1 ms_malloc) ]] && break
-  sleep 0.1
+for _ in $(seq 1 200); do
+  grep -q "tracing PID" "$STATUS" && break
+  sleep 0.05
 done
-sleep 0.2
 kill -USR1 "$WL"
 wait "$WL"
 wait "$AGENT"
