@@ -347,6 +347,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	 * return is always needed. Others need it only when sampled. */
 	if (api == MS_API_REALLOC || api == MS_API_REALLOCARRAY)
 		tracked_old = 1;
+	if (cookie & MS_COOKIE_KEEP_RETURN)
+		tracked_old = 1; /* its inner call must find the depth set */
 	if (can_skip && !sampled && !tracked_old)
 		return 1;
 	p->sp = sp;

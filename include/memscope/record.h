@@ -148,7 +148,11 @@ MS_STATIC_ASSERT(sizeof(struct ms_live_key) == 16, "ms_live_key layout");
 
 /* The attach cookie of every probe: which entry point it is, and how many
  * bytes the function has pushed before the probed instruction. */
-static inline __u64 ms_cookie(__u32 api, __u32 stack_delta) { return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8); }
+#define MS_COOKIE_KEEP_RETURN (1ULL << 24) /* the entry point may enter another one */
+static inline __u64 ms_cookie(__u32 api, __u32 stack_delta, int keep_return)
+{
+	return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8) | (keep_return ? MS_COOKIE_KEEP_RETURN : 0);
+}
 
 /* Attach types of kernels newer than the build machine's uapi headers. */
 #define MS_BPF_TRACE_UPROBE_MULTI 48

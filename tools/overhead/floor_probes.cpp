@@ -110,7 +110,7 @@ void FloorProbes::attach_perf(pid_t pid, const AllocatorTarget& alloc, bool with
       if (ret && (!with_returns || !api_allocates(site.api))) continue;
       bpf_program* prog = ret ? skel_->progs.floor_return : skel_->progs.floor_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)), .retprobe = ret);
+                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return), .retprobe = ret);
       bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), site.offset, &opts);
       if (!link)
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site.symbol + " in " +
@@ -127,7 +127,7 @@ void FloorProbes::attach_multi(pid_t pid, const AllocatorTarget& alloc, int prog
   std::vector<uint64_t> offsets, cookies;
   for (const auto& site : alloc.sites) {
     offsets.push_back(site.offset);
-    cookies.push_back(ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta)));
+    cookies.push_back(ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return));
   }
   int fd = create_uprobe_multi_link(prog_fd, attach_type, alloc.open_path, offsets, cookies, pid);
   if (fd < 0)

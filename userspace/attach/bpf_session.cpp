@@ -143,7 +143,7 @@ void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, const s
   std::vector<uint64_t> offsets, cookies;
   for (const ProbeSite* site : sites) {
     offsets.push_back(site->offset);
-    cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta)));
+    cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return));
   }
   int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION,
                                     alloc.open_path, offsets, cookies, pid);
@@ -164,7 +164,7 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, const s
       if (ret && !api_allocates(site->api)) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta)), .retprobe = ret);
+                  .bpf_cookie = ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), .retprobe = ret);
       // Sites of allocating entry points are only ever moved past
       // instructions that leave the stack pointer alone, so the return
       // probe can hijack the return address at the same offset.

@@ -15,6 +15,7 @@
 #include "common/fs.h"
 #include "target/api_names.h"
 #include "target/elf_file.h"
+#include "target/entry_calls.h"
 #include "target/probe_placement.h"
 #include "target/process.h"
 
@@ -121,6 +122,9 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
       t.sites.push_back(site);
       t.counted_as[api] = api;
     }
+    for (unsigned api : apis_entering_others(t))
+      for (auto& site : t.sites)
+        if (site.api == api) site.keep_return = true;
     return t;
   }
   return {};

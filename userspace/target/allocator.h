@@ -21,6 +21,7 @@ struct ProbeSite {
   uint64_t offset = 0;           // file offset, what a uprobe is attached at
   int32_t stack_delta = 0;       // bytes pushed before the probed instruction
   std::string placement;         // why the probe sits at this offset
+  bool keep_return = false;      // may enter another entry point: never skip its return
   std::vector<unsigned> aliases; // other entry points at the same address
 };
 
