@@ -105,10 +105,12 @@ std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
 }
 
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
-                                const std::vector<std::string>& agent_args) {
+                                const std::vector<std::string>& agent_args,
+                                const std::vector<std::string>& launcher) {
   TracedRun r;
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
-  std::vector<std::string> wl_argv{kWorkload, "--truth", truth, "--wait-start", "--wait-exit"};
+  std::vector<std::string> wl_argv = launcher;
+  wl_argv.insert(wl_argv.end(), {kWorkload, "--truth", truth, "--wait-start", "--wait-exit"});
   wl_argv.insert(wl_argv.end(), workload_args.begin(), workload_args.end());
   Child wl(wl_argv);
   REQUIRE(wl.wait_for("ready", 30s));

@@ -47,8 +47,10 @@ struct TracedRun {
   std::vector<uint32_t> programs_left;
   int agent_exit = -1;
 };
+// `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."}).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
-                                const std::vector<std::string>& agent_args);
+                                const std::vector<std::string>& agent_args,
+                                const std::vector<std::string>& launcher = {});
 
 }  // namespace memscope::test
 

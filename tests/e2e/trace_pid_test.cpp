@@ -1,6 +1,8 @@
 // The workload attached by PID: exact counters equal its ground truth,
 // estimates land within their bounds, the leak is found, the report matches
 // its schema, and nothing stays attached.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -180,4 +182,26 @@ TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2
   // Whatever the rates became, the weighted estimates stay within their
   // intervals of the truth.
   check_site_estimates(r, run.truth, 0.05, 1.0);
+}
+
+TEST_CASE("tcmalloc preloaded: probed where it serves malloc and counted exactly", "[e2e][allocators]") {
+  const std::string lib = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
+  REQUIRE(access(lib.c_str(), R_OK) == 0);  // tools/setup.sh installs libtcmalloc-minimal4
+  for (const char* how : {"--sample-all", ""}) {
+    INFO("agent option: " << how);
+    std::vector<std::string> agent;
+    if (*how) agent.push_back(how);
+    TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent,
+                                          {"/usr/bin/env", "LD_PRELOAD=" + lib});
+    const json& r = run.report;
+    CHECK(r["targets"][0]["allocator"].get<std::string>().find("libtcmalloc_minimal") != std::string::npos);
+    // tcmalloc has no reallocarray: glibc's serves it and is probed there.
+    bool libc_reallocarray = false;
+    for (const auto& p : r["probes"])
+      libc_reallocarray = libc_reallocarray || (p["api"] == "reallocarray" &&
+                                                p["path"].get<std::string>().find("libc.so") != std::string::npos);
+    CHECK(libc_reallocarray);
+    check_exact(r, run.truth);
+    CHECK(run.leftovers.empty());
+  }
 }

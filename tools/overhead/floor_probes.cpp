@@ -1,3 +1,4 @@
+#include <map>
 #include "floor_probes.h"
 
 #include <bpf/bpf.h>
@@ -111,7 +112,7 @@ void FloorProbes::attach_perf(pid_t pid, const AllocatorTarget& alloc, bool with
       bpf_program* prog = ret ? skel_->progs.floor_return : skel_->progs.floor_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
                   .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return), .retprobe = ret);
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), site.offset, &opts);
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, site.open_path.c_str(), site.offset, &opts);
       if (!link)
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site.symbol + " in " +
                     alloc.path + " for PID " + std::to_string(pid) + ": " + attach_failure(errno));
@@ -121,20 +122,25 @@ void FloorProbes::attach_perf(pid_t pid, const AllocatorTarget& alloc, bool with
   }
 }
 
-// One link for every site of the object, as memscope-bpf's session attach.
+// One link per object, as memscope-bpf's session attach (the entry points
+// may live in more than one object).
 void FloorProbes::attach_multi(pid_t pid, const AllocatorTarget& alloc, int prog_fd, uint32_t attach_type,
                                const char* kind) {
-  std::vector<uint64_t> offsets, cookies;
-  for (const auto& site : alloc.sites) {
-    offsets.push_back(site.offset);
-    cookies.push_back(ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return));
+  std::map<std::string, std::vector<const ProbeSite*>> by_object;
+  for (const auto& site : alloc.sites) by_object[site.open_path].push_back(&site);
+  for (const auto& [open_path, group] : by_object) {
+    std::vector<uint64_t> offsets, cookies;
+    for (const ProbeSite* site : group) {
+      offsets.push_back(site->offset);
+      cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return));
+    }
+    int fd = create_uprobe_multi_link(prog_fd, attach_type, open_path, offsets, cookies, pid);
+    if (fd < 0)
+      throw Error(std::string("cannot attach ") + kind + " probes to " + group.front()->path + " for PID " +
+                  std::to_string(pid) + ": " + attach_failure(-fd));
+    link_fds_.push_back(fd);
+    for (const ProbeSite* site : group) probes_.push_back({site->symbol, site->offset, site->stack_delta, kind});
   }
-  int fd = create_uprobe_multi_link(prog_fd, attach_type, alloc.open_path, offsets, cookies, pid);
-  if (fd < 0)
-    throw Error(std::string("cannot attach ") + kind + " probes to " + alloc.path + " for PID " +
-                std::to_string(pid) + ": " + attach_failure(-fd));
-  link_fds_.push_back(fd);
-  for (const auto& site : alloc.sites) probes_.push_back({site.symbol, site.offset, site.stack_delta, kind});
 }
 
 }  // namespace memscope::overhead

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <map>
 
 #include "common/error.h"
 #include "memscope.skel.h"
@@ -139,22 +140,28 @@ std::vector<AttachedProbe> BpfSession::probes() const {
 
 void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
                                 LinkSet& set) {
-  if (sites.empty()) return;
-  std::vector<uint64_t> offsets, cookies;
-  for (const ProbeSite* site : sites) {
-    offsets.push_back(site->offset);
-    cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return));
+  // One link per object: the entry points may live in different objects
+  // (an allocator and libc for what it lacks).
+  std::map<std::string, std::vector<const ProbeSite*>> by_object;
+  for (const ProbeSite* site : sites) by_object[site->open_path.empty() ? alloc.open_path : site->open_path].push_back(site);
+  for (const auto& [open_path, group] : by_object) {
+    std::vector<uint64_t> offsets, cookies;
+    for (const ProbeSite* site : group) {
+      offsets.push_back(site->offset);
+      cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return));
+    }
+    const std::string& shown = group.front()->path.empty() ? alloc.path : group.front()->path;
+    int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION, open_path,
+                                      offsets, cookies, pid);
+    if (fd < 0) {
+      std::string why = strerror(-fd);
+      if (fd == -EINVAL) why += conflict_hint(open_path, offsets);
+      throw Error("cannot attach session uprobes to " + shown + " for PID " + std::to_string(pid) + ": " + why);
+    }
+    set.fds.push_back(fd);
+    for (const ProbeSite* site : group)
+      note_probe({pid, site->api, site->symbol, shown, site->offset, site->stack_delta, site->placement, "session"});
   }
-  int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION,
-                                    alloc.open_path, offsets, cookies, pid);
-  if (fd < 0) {
-    std::string why = strerror(-fd);
-    if (fd == -EINVAL) why += conflict_hint(alloc.open_path, offsets);
-    throw Error("cannot attach session uprobes to " + alloc.path + " for PID " + std::to_string(pid) + ": " + why);
-  }
-  set.fds.push_back(fd);
-  for (const ProbeSite* site : sites)
-    note_probe({pid, site->api, site->symbol, alloc.path, site->offset, site->stack_delta, site->placement, "session"});
 }
 
 void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
@@ -168,16 +175,18 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, const s
       // Sites of allocating entry points are only ever moved past
       // instructions that leave the stack pointer alone, so the return
       // probe can hijack the return address at the same offset.
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, alloc.open_path.c_str(), site->offset, &opts);
+      const std::string& open_path = site->open_path.empty() ? alloc.open_path : site->open_path;
+      const std::string& shown = site->path.empty() ? alloc.path : site->path;
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, open_path.c_str(), site->offset, &opts);
       if (!link) {
         int err = errno;
         std::string why = strerror(err);
-        if (err == EINVAL) why += conflict_hint(alloc.open_path, {site->offset});
+        if (err == EINVAL) why += conflict_hint(open_path, {site->offset});
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site->symbol + " in " +
-                    alloc.path + " for PID " + std::to_string(pid) + ": " + why);
+                    shown + " for PID " + std::to_string(pid) + ": " + why);
       }
       set.links.push_back(link);
-      note_probe({pid, site->api, site->symbol, alloc.path, site->offset, site->stack_delta, site->placement,
+      note_probe({pid, site->api, site->symbol, shown, site->offset, site->stack_delta, site->placement,
                   ret ? "uretprobe" : "uprobe"});
     }
   }

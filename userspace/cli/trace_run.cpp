@@ -65,7 +65,7 @@ TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
 
 void describe_probes(const TargetReport& t) {
   for (const auto& s : t.allocator.sites) {
-    fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", s.symbol.c_str(), t.allocator.path.c_str(),
+    fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", s.symbol.c_str(), s.path.c_str(),
             static_cast<unsigned long long>(s.offset));
     for (unsigned a : s.aliases) fprintf(stderr, " (also %s)", std::string(api_name(a)).c_str());
     fprintf(stderr, "  [%s]\n", s.placement.c_str());

@@ -83,51 +83,63 @@ std::string capture_output(const std::vector<std::string>& args, char* const env
 }  // namespace
 
 AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope) {
+  // The dynamic linker binds each entry point separately, to the first
+  // object in scope that defines it: the allocator is the one serving
+  // malloc, and an entry point it lacks (tcmalloc has no reallocarray) is
+  // served by the next definer, usually libc.
+  std::vector<std::pair<size_t, ElfInfo>> objects;
   for (size_t i = 0; i < scope.size(); ++i) {
-    const auto& [path, open_path] = scope[i];
-    ElfInfo elf;
     try {
-      elf = read_elf(open_path);
+      objects.emplace_back(i, read_elf(scope[i].second));
     } catch (const Error&) {
+    }
+  }
+  // A static executable has no dynamic symbols: its own allocator is found
+  // in its symbol table.
+  auto static_exe = [&](size_t i, const ElfInfo& elf) { return i == 0 && elf.interp.empty() && elf.needed.empty(); };
+  auto definer = [&](const std::string& name) -> std::pair<size_t, const ElfSymbol*> {
+    for (const auto& [i, elf] : objects)
+      if (const ElfSymbol* sym = elf.find_function(name, !static_exe(i, elf))) return {i, sym};
+    return {0, nullptr};
+  };
+  auto [main_index, main_malloc] = definer("malloc");
+  if (!main_malloc) return {};
+
+  AllocatorTarget t;
+  t.path = scope[main_index].first;
+  t.open_path = scope[main_index].second;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api) {
+    auto [i, sym] = definer(std::string(api_name(api)));
+    if (!sym) {
+      t.missing.push_back(api);
       continue;
     }
-    // A static executable has no dynamic symbols: its own allocator is
-    // found in its symbol table.
-    bool static_exe = i == 0 && elf.interp.empty() && elf.needed.empty();
-    if (!elf.find_function("malloc", !static_exe)) continue;
-
-    AllocatorTarget t;
-    t.path = path;
-    t.open_path = open_path;
-    for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-      const ElfSymbol* sym = elf.find_function(std::string(api_name(api)), !static_exe);
-      if (!sym) {
-        t.missing.push_back(api);
-        continue;
-      }
-      auto same = std::find_if(t.sites.begin(), t.sites.end(), [&](const ProbeSite& s) { return s.vaddr == sym->value; });
-      if (same != t.sites.end()) {
-        same->aliases.push_back(api);
-        t.counted_as[api] = same->api;
-        continue;
-      }
-      auto offset = elf.vaddr_to_offset(sym->value);
-      if (!offset) continue;
-      ProbeSite site;
-      site.api = api;
-      site.symbol = sym->name;
-      site.vaddr = sym->value;
-      site.offset = *offset;
-      site.placement = "function entry";
-      t.sites.push_back(site);
-      t.counted_as[api] = api;
+    const std::string& open_path = scope[i].second;
+    auto same = std::find_if(t.sites.begin(), t.sites.end(),
+                             [&](const ProbeSite& s) { return s.vaddr == sym->value && s.open_path == open_path; });
+    if (same != t.sites.end()) {
+      same->aliases.push_back(api);
+      t.counted_as[api] = same->api;
+      continue;
     }
-    for (unsigned api : apis_entering_others(t))
-      for (auto& site : t.sites)
-        if (site.api == api) site.keep_return = true;
-    return t;
+    const ElfInfo& elf = std::find_if(objects.begin(), objects.end(), [&](const auto& o) { return o.first == i; })->second;
+    auto offset = elf.vaddr_to_offset(sym->value);
+    if (!offset) continue;
+    ProbeSite site;
+    site.api = api;
+    site.symbol = sym->name;
+    site.vaddr = sym->value;
+    site.offset = *offset;
+    site.path = scope[i].first;
+    site.open_path = open_path;
+    site.placement = "function entry";
+    t.sites.push_back(site);
+    t.counted_as[api] = api;
   }
-  return {};
+  for (unsigned api : apis_entering_others(t))
+    for (auto& site : t.sites)
+      if (site.api == api) site.keep_return = true;
+  return t;
 }
 
 namespace {
@@ -156,7 +168,7 @@ void place_probes(AllocatorTarget& target, PlacementMode mode) {
     const bool is_free = site.api == MS_API_FREE;
     Placement p;
     try {
-      p = choose_probe_site(target.open_path, site.offset, site.vaddr, argument_count(site.api), is_free);
+      p = choose_probe_site(site.open_path, site.offset, site.vaddr, argument_count(site.api), is_free);
     } catch (const std::exception& e) {
       site.placement = std::string("offset 0: ") + e.what();
       continue;

@@ -17,6 +17,8 @@ namespace memscope {
 struct ProbeSite {
   unsigned api = 0;              // the name the calls are counted under
   std::string symbol;
+  std::string path;              // the object defining it, as the process sees it
+  std::string open_path;         // the same, as the agent reaches it
   uint64_t vaddr = 0;            // in the object's own address space
   uint64_t offset = 0;           // file offset, what a uprobe is attached at
   int32_t stack_delta = 0;       // bytes pushed before the probed instruction
@@ -26,7 +28,7 @@ struct ProbeSite {
 };
 
 struct AllocatorTarget {
-  std::string path;       // as the process sees it
+  std::string path;       // the object serving malloc, as the process sees it
   std::string open_path;  // as the agent reaches it (through /proc/PID/root)
   std::vector<ProbeSite> sites;
   std::vector<unsigned> missing;  // entry points this allocator does not define

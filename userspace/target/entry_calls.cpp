@@ -120,32 +120,34 @@ std::string plt_target(csh cs, const ObjectCode& code, const Section& sec, uint6
 
 }  // namespace
 
-std::set<unsigned> apis_entering_others(const AllocatorTarget& target) {
-  std::set<unsigned> out;
-  const ObjectCode code = read_code(target.open_path);
-  if (code.text.empty()) return out;
+namespace {
+
+// One object: its sites that can reach another entry point of the same
+// object directly or through its PLT (calls to another object go through
+// the PLT by name, so names cover them too).
+void analyse(const std::string& open_path, const std::vector<const ProbeSite*>& sites,
+             const std::set<std::string>& all_names, std::set<unsigned>& out) {
+  const ObjectCode code = read_code(open_path);
+  if (code.text.empty()) return;
   csh cs;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return out;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return;
   cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 
   // Every address and name under which an entry point can be reached.
   std::map<uint64_t, unsigned> entry_at;
-  std::set<std::string> entry_names;
-  for (const auto& site : target.sites) {
-    entry_at[site.vaddr] = site.api;
-    entry_names.insert(site.symbol);
-  }
+  std::set<std::string> entry_names = all_names;
+  for (const ProbeSite* site : sites) entry_at[site->vaddr] = site->api;
   for (const auto& [name, addr] : code.defined)
     if (entry_at.count(addr)) entry_names.insert(name);  // aliases such as tc_memalign
 
-  for (const auto& site : target.sites) {
-    auto size_it = code.sizes.find(site.symbol);
+  for (const ProbeSite* site : sites) {
+    auto size_it = code.sizes.find(site->symbol);
     const uint64_t size = size_it != code.sizes.end() && size_it->second ? size_it->second : 256;
-    const Section* sec = section_of(code.text, site.vaddr);
+    const Section* sec = section_of(code.text, site->vaddr);
     if (!sec) continue;
-    const uint8_t* p = sec->bytes.data() + (site.vaddr - sec->addr);
-    size_t left = std::min<uint64_t>(size, sec->bytes.size() - (site.vaddr - sec->addr));
-    uint64_t addr = site.vaddr;
+    const uint8_t* p = sec->bytes.data() + (site->vaddr - sec->addr);
+    size_t left = std::min<uint64_t>(size, sec->bytes.size() - (site->vaddr - sec->addr));
+    uint64_t addr = site->vaddr;
     cs_insn* insn = cs_malloc(cs);
     bool enters = false;
     while (!enters && cs_disasm_iter(cs, &p, &left, &addr, insn)) {
@@ -153,16 +155,29 @@ std::set<unsigned> apis_entering_others(const AllocatorTarget& target) {
       const cs_x86& x = insn->detail->x86;
       if (x.op_count != 1 || x.operands[0].type != X86_OP_IMM) continue;
       const uint64_t to = static_cast<uint64_t>(x.operands[0].imm);
-      if (auto e = entry_at.find(to); e != entry_at.end() && e->second != site.api) enters = true;
+      if (auto e = entry_at.find(to); e != entry_at.end() && e->second != site->api) enters = true;
       if (const Section* plt = section_of(code.plt, to)) {
         const std::string sym = plt_target(cs, code, *plt, to);
-        if (!sym.empty() && entry_names.count(sym) && sym != site.symbol) enters = true;
+        if (!sym.empty() && entry_names.count(sym) && sym != site->symbol) enters = true;
       }
     }
     cs_free(insn, 1);
-    if (enters) out.insert(site.api);
+    if (enters) out.insert(site->api);
   }
   cs_close(&cs);
+}
+
+}  // namespace
+
+std::set<unsigned> apis_entering_others(const AllocatorTarget& target) {
+  std::set<unsigned> out;
+  std::map<std::string, std::vector<const ProbeSite*>> by_object;
+  std::set<std::string> names;
+  for (const auto& site : target.sites) {
+    by_object[site.open_path.empty() ? target.open_path : site.open_path].push_back(&site);
+    names.insert(site.symbol);
+  }
+  for (const auto& [path, sites] : by_object) analyse(path, sites, names, out);
   return out;
 }
 
