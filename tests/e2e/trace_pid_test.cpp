@@ -184,24 +184,28 @@ TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2
   check_site_estimates(r, run.truth, 0.05, 1.0);
 }
 
-TEST_CASE("tcmalloc preloaded: probed where it serves malloc and counted exactly", "[e2e][allocators]") {
-  const std::string lib = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
-  REQUIRE(access(lib.c_str(), R_OK) == 0);  // tools/setup.sh installs libtcmalloc-minimal4
-  for (const char* how : {"--sample-all", ""}) {
-    INFO("agent option: " << how);
-    std::vector<std::string> agent;
-    if (*how) agent.push_back(how);
-    TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent,
-                                          {"/usr/bin/env", "LD_PRELOAD=" + lib});
-    const json& r = run.report;
-    CHECK(r["targets"][0]["allocator"].get<std::string>().find("libtcmalloc_minimal") != std::string::npos);
-    // tcmalloc has no reallocarray: glibc's serves it and is probed there.
-    bool libc_reallocarray = false;
-    for (const auto& p : r["probes"])
-      libc_reallocarray = libc_reallocarray || (p["api"] == "reallocarray" &&
-                                                p["path"].get<std::string>().find("libc.so") != std::string::npos);
-    CHECK(libc_reallocarray);
-    check_exact(r, run.truth);
-    CHECK(run.leftovers.empty());
+TEST_CASE("preloaded tcmalloc and jemalloc: probed where they serve malloc and counted exactly", "[e2e][allocators]") {
+  // tools/setup.sh installs libtcmalloc-minimal4 and libjemalloc2. Neither
+  // defines reallocarray, and jemalloc has no pvalloc: glibc serves those
+  // and is probed there.
+  for (std::string lib : {"/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}) {
+    REQUIRE(access(lib.c_str(), R_OK) == 0);
+    const std::string name = lib.substr(lib.rfind('/') + 1, lib.find(".so") - lib.rfind('/') - 1);
+    for (const char* how : {"--sample-all", ""}) {
+      INFO(name << " agent option: " << how);
+      std::vector<std::string> agent;
+      if (*how) agent.push_back(how);
+      TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent,
+                                            {"/usr/bin/env", "LD_PRELOAD=" + lib});
+      const json& r = run.report;
+      CHECK(r["targets"][0]["allocator"].get<std::string>().find(name) != std::string::npos);
+      bool libc_reallocarray = false;
+      for (const auto& p : r["probes"])
+        libc_reallocarray = libc_reallocarray || (p["api"] == "reallocarray" &&
+                                                  p["path"].get<std::string>().find("libc.so") != std::string::npos);
+      CHECK(libc_reallocarray);
+      check_exact(r, run.truth);
+      CHECK(run.leftovers.empty());
+    }
   }
 }

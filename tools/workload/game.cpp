@@ -81,7 +81,7 @@ void game_iteration(ThreadCtx& c, std::uint64_t idx) {
     }
 
     // Occasional page-rounded audio buffer.
-    if (idx % 50 == 25) {
+    if (idx % 50 == 25 && pvalloc_usable()) {
         std::size_t n = c.rng.range(1000, 9000);
         Block page = track_new(c, SITE_GAME_AUDIO_PAGE, site_game_audio_page(n), n);
         check_alignment(page, 4096);

@@ -1,3 +1,5 @@
+#include <dlfcn.h>
+#include <string_view>
 // Site functions: one direct allocator call each, see sites.h.
 #include "sites.h"
 
@@ -163,6 +165,19 @@ MEMSCOPE_SITE void* site_game_texture(std::size_t size) {
     MEMSCOPE_ESCAPE(p);
     return p;
 }
+
+namespace memscope::workload {
+bool pvalloc_usable() {
+    static const bool usable = [] {
+        Dl_info m{}, p{};
+        void* malloc_sym = dlsym(RTLD_DEFAULT, "malloc");
+        void* pvalloc_sym = dlsym(RTLD_DEFAULT, "pvalloc");
+        if (!malloc_sym || !pvalloc_sym || !dladdr(malloc_sym, &m) || !dladdr(pvalloc_sym, &p)) return false;
+        return m.dli_fname && p.dli_fname && std::string_view(m.dli_fname) == p.dli_fname;
+    }();
+    return usable;
+}
+}  // namespace memscope::workload
 
 MEMSCOPE_SITE void* site_game_audio_page(std::size_t size) {
     void* p = pvalloc(size);

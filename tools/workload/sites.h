@@ -43,6 +43,11 @@ constexpr std::size_t kApiCount = static_cast<std::size_t>(Api::Count);
 // JSON key of an API in by_api ("malloc", "posix_memalign", ...).
 const char* api_name(Api api);
 
+// False when pvalloc is served by another object than malloc (jemalloc has
+// none, so glibc's would hand out a block that jemalloc's free cannot take):
+// the workload then makes no pvalloc calls.
+bool pvalloc_usable();
+
 // X(enumerator, function symbol, api)
 #define MEMSCOPE_WORKLOAD_SITES(X)                                                  \
     /* web */                                                                       \

@@ -77,7 +77,7 @@ void warm_up_allocator() {
     void* al = aligned_alloc(64, 256);
     void* ma = memalign(128, 256);
     void* va = valloc(4096);
-    void* pv = pvalloc(100);
+    void* pv = pvalloc_usable() ? pvalloc(100) : nullptr;
     void* all[] = {a, b, r, ra, pm, al, ma, va, pv};
     for (void* p : all) {
         sink = p;
