@@ -7,6 +7,18 @@ namespace {
 // How far ahead of use a live slot is prefetched: enough records to cover
 // a cache miss (~100 ns) at a few ns per record.
 constexpr size_t kPrefetchAhead = 16;
+
+// One record of weight w and `size` bytes into a site's or a thread's sums
+// (see SiteStats for the variance term).
+template <typename Stats>
+void add_sample(Stats& s, double w, double size) {
+  const double v = w * (w - 1);
+  s.count += w;
+  s.bytes += w * size;
+  s.var_count += v;
+  s.var_bytes += v * size * size;
+  s.sampled += 1;
+}
 }  // namespace
 
 void Aggregator::add_batch_sums(const BatchSums& sums) {
@@ -60,19 +72,11 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
   }
   SiteStats& s = sites_[b.site[i]];
   s.tgid = b.tgid[i];
-  s.count += w;
-  s.bytes += bytes;
-  s.var_count += v;
-  s.var_bytes += v * size * size;
-  s.sampled += 1;
+  add_sample(s, w, size);
   ThreadStats& t = threads_[(static_cast<uint64_t>(b.tgid[i]) << 32) | b.tid[i]];
   t.tgid = b.tgid[i];
   t.tid = b.tid[i];
-  t.count += w;
-  t.bytes += bytes;
-  t.var_count += v;
-  t.var_bytes += v * size * size;
-  t.sampled += 1;
+  add_sample(t, w, size);
   // The kernel only reports a block again once it has been freed, so an
   // existing entry here is a block whose free we never saw: replace it.
   const LiveKey key{b.tgid[i], b.ptr[i]};

@@ -5,13 +5,10 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/clock.h"
+
 namespace memscope {
 namespace {
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
 constexpr size_t kMaxBatch = 65536;
 // A drain smaller than this means the timer could wait longer.
 constexpr size_t kSmallBatch = 1024;

@@ -107,43 +107,33 @@ void BpfSession::publish(const ms_config& config) {
   __atomic_store_n(&skel_->bss->current_epoch, slot, __ATOMIC_RELEASE);
 }
 
-int BpfSession::attach(pid_t pid, const AllocatorTarget& alloc, ProbeGroup group) {
-  std::vector<const ProbeSite*> sites;
-  for (const auto& site : alloc.sites) {
-    const bool is_free = site.api == MS_API_FREE;
-    if (group == ProbeGroup::All || (group == ProbeGroup::Frees) == is_free) sites.push_back(&site);
-  }
+void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
   LinkSet set;
   try {
-    if (session_) attach_session(pid, alloc, sites, set);
-    else attach_classic(pid, alloc, sites, set);
+    if (session_) attach_session(pid, alloc, set);
+    else attach_classic(pid, alloc, set);
   } catch (...) {
     release(set);
     throw;
   }
-  std::lock_guard<std::mutex> g(mutex_);
-  sets_.push_back(std::move(set));
-  return static_cast<int>(sets_.size() - 1);
+  links_.links.insert(links_.links.end(), set.links.begin(), set.links.end());
+  links_.fds.insert(links_.fds.end(), set.fds.begin(), set.fds.end());
 }
 
 void BpfSession::note_probe(const AttachedProbe& p) {
-  std::lock_guard<std::mutex> g(mutex_);
   for (const auto& q : probes_)
     if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path) return;
   probes_.push_back(p);
 }
 
-std::vector<AttachedProbe> BpfSession::probes() const {
-  std::lock_guard<std::mutex> g(mutex_);
-  return probes_;
-}
-
-void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
-                                LinkSet& set) {
+void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
   // One link per object: the entry points may live in different objects
   // (an allocator and libc for what it lacks).
   std::map<std::string, std::vector<const ProbeSite*>> by_object;
-  for (const ProbeSite* site : sites) by_object[site->open_path.empty() ? alloc.open_path : site->open_path].push_back(site);
+  for (const ProbeSite& s : alloc.sites) {
+    const ProbeSite* site = &s;
+    by_object[site->open_path.empty() ? alloc.open_path : site->open_path].push_back(site);
+  }
   for (const auto& [open_path, group] : by_object) {
     std::vector<uint64_t> offsets, cookies;
     for (const ProbeSite* site : group) {
@@ -164,9 +154,9 @@ void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, const s
   }
 }
 
-void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
-                                LinkSet& set) {
-  for (const ProbeSite* site : sites) {
+void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
+  for (const ProbeSite& s : alloc.sites) {
+    const ProbeSite* site = &s;
     for (bool ret : {false, true}) {
       if (ret && !api_allocates(site->api)) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
@@ -199,31 +189,7 @@ void BpfSession::release(LinkSet& set) {
   set.fds.clear();
 }
 
-void BpfSession::detach(int handle) {
-  LinkSet set;
-  {
-    std::lock_guard<std::mutex> g(mutex_);
-    if (handle < 0 || handle >= static_cast<int>(sets_.size())) return;
-    set = std::move(sets_[handle]);
-    sets_[handle] = {};
-  }
-  release(set);  // slow (RCU grace periods): outside the lock
-}
-
-void BpfSession::detach_all() {
-  std::vector<LinkSet> sets;
-  {
-    std::lock_guard<std::mutex> g(mutex_);
-    sets = std::move(sets_);
-    sets_.clear();
-  }
-  for (auto& set : sets) release(set);
-}
-
-bool BpfSession::tracking_live_blocks() const {
-  ms_live_key key;
-  return bpf_map_get_next_key(bpf_map__fd(skel_->maps.live), nullptr, &key) == 0;
-}
+void BpfSession::detach_all() { release(links_); }
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,11 +40,6 @@ struct AttachedProbe {
   std::string kind;       // "uprobe", "uretprobe" or "session"
 };
 
-// Which entry points a set of links covers: the duty cycle attaches the
-// allocating ones for windows only, and keeps `free` while sampled blocks
-// live.
-enum class ProbeGroup { All, Allocations, Frees };
-
 class BpfSession {
  public:
   // Throws Error with a one-line reason (no privileges, no BPF, ...).
@@ -57,15 +51,11 @@ class BpfSession {
   // Publishes a config slot: the slot is written whole, then made current.
   void publish(const ms_config& config);
 
-  // Probes the entry points of `group` in process `pid` only (the kernel
+  // Probes every entry point of `alloc` in process `pid` only (the kernel
   // filters by PID, so other processes mapping the same library are not
-  // trapped). Returns a handle for detach(). Throws Error naming the entry
-  // point that failed. Safe to call from another thread than the drain.
-  int attach(pid_t pid, const AllocatorTarget& alloc, ProbeGroup group = ProbeGroup::All);
-  void detach(int handle);
+  // trapped). Throws Error naming the entry point that failed.
+  void attach(pid_t pid, const AllocatorTarget& alloc);
   void detach_all();
-  // True while the kernel still tracks a sampled block whose free it must see.
-  bool tracking_live_blocks() const;
 
   int events_fd() const;
   int counts_fd() const;
@@ -73,7 +63,7 @@ class BpfSession {
   int sites_fd() const;
   int stacks_fd() const;
   std::vector<uint32_t> program_ids() const;
-  std::vector<AttachedProbe> probes() const;
+  const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
   const char* mechanism() const { return session_ ? "uprobe-session" : "uprobe+uretprobe"; }
 
@@ -83,18 +73,15 @@ class BpfSession {
     std::vector<bpf_link*> links;  // classic: libbpf perf-event links
     std::vector<int> fds;          // session: raw uprobe-multi links
   };
-  void attach_session(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
-                      LinkSet& set);
-  void attach_classic(pid_t pid, const AllocatorTarget& alloc, const std::vector<const ProbeSite*>& sites,
-                      LinkSet& set);
+  void attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
+  void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void note_probe(const AttachedProbe& p);
   static void release(LinkSet& set);
 
   memscope_bpf* skel_ = nullptr;
   bool session_ = false;
   int load_error_ = 0;
-  mutable std::mutex mutex_;
-  std::vector<LinkSet> sets_;
+  LinkSet links_;
   std::vector<AttachedProbe> probes_;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "sampling/config_history.h"
 #include "target/allocator.h"
@@ -19,11 +20,6 @@ namespace {
 constexpr int kPairs = 4000;
 constexpr int kRounds = 3;
 
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
 
 // The child: on each byte from `go`, runs the loop and writes its time.
 [[noreturn]] void calibration_child(int go, int out) {
@@ -31,12 +27,12 @@ uint64_t now_ns() {
   while (read(go, &c, 1) == 1) {
     uint64_t best = UINT64_MAX;
     for (int r = 0; r < kRounds; ++r) {
-      uint64_t t0 = now_ns();
+      uint64_t t0 = monotonic_ns();
       for (int i = 0; i < kPairs; ++i) {
         void* volatile p = malloc(16 + (i & 255));
         free(p);
       }
-      best = std::min(best, now_ns() - t0);
+      best = std::min(best, monotonic_ns() - t0);
     }
     if (write(out, &best, sizeof best) != sizeof best) break;
   }

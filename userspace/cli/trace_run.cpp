@@ -25,6 +25,7 @@
 #include "sampling/optimizer.h"
 #include "cli/launcher.h"
 #include "cli/privileges.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "report/json_report.h"
 #include "report/report_builder.h"
@@ -37,11 +38,6 @@ extern char** environ;
 namespace memscope {
 namespace {
 
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
 
 struct Fd {
   int fd = -1;

@@ -82,13 +82,29 @@ std::string capture_output(const std::vector<std::string>& args, char* const env
 
 }  // namespace
 
+namespace {
+// `known`: objects already read, by the path the process sees.
+AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
+                          const std::map<std::string, ElfInfo>& known);
+}  // namespace
+
 AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope) {
+  return pick_from(scope, {});
+}
+
+namespace {
+AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
+                          const std::map<std::string, ElfInfo>& known) {
   // The dynamic linker binds each entry point separately, to the first
   // object in scope that defines it: the allocator is the one serving
   // malloc, and an entry point it lacks (tcmalloc has no reallocarray) is
   // served by the next definer, usually libc.
   std::vector<std::pair<size_t, ElfInfo>> objects;
   for (size_t i = 0; i < scope.size(); ++i) {
+    if (auto it = known.find(scope[i].first); it != known.end()) {
+      objects.emplace_back(i, it->second);
+      continue;
+    }
     try {
       objects.emplace_back(i, read_elf(scope[i].second));
     } catch (const Error&) {
@@ -141,6 +157,7 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
       if (site.api == api) site.keep_return = true;
   return t;
 }
+}  // namespace
 
 namespace {
 unsigned argument_count(unsigned api) {
@@ -200,13 +217,25 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
   // Maps name files by their real path (symlinks resolved: libfoo.so.4.5.9),
   // while LD_PRELOAD and DT_NEEDED name them by link or soname: compare a
   // path by its resolved name, a bare name by soname or file name.
-  std::map<std::string, std::string> soname;
+  // Every mapped object is read once: sonames for matching, DT_NEEDED for
+  // the scope, symbols for choosing the allocator.
+  std::map<std::string, ElfInfo> elves;
   for (const auto& f : files) {
     try {
-      soname[f] = read_elf(root + f).soname;
+      elves.emplace(f, read_elf(root + f));
     } catch (const Error&) {
     }
   }
+  if (!elves.count(exe)) {
+    try {
+      elves.emplace(exe, read_elf(root + exe));
+    } catch (const Error&) {
+    }
+  }
+  auto soname = [&](const std::string& f) -> std::string {
+    auto it = elves.find(f);
+    return it == elves.end() ? std::string() : it->second.soname;
+  };
   auto match = [&](const std::string& name) -> std::string {
     if (name.find('/') != std::string::npos) {
       std::error_code ec;
@@ -217,7 +246,7 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
       return {};
     }
     for (const auto& f : files)
-      if (soname[f] == name || base_name(f) == name) return f;
+      if (soname(f) == name || base_name(f) == name) return f;
     return {};
   };
   for (const auto& p : split_preload(environ_value(pid, "LD_PRELOAD")))
@@ -226,13 +255,9 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
   while (!queue.empty()) {
     std::string cur = queue.front();
     queue.pop_front();
-    ElfInfo elf;
-    try {
-      elf = read_elf(root + cur);
-    } catch (const Error&) {
-      continue;
-    }
-    for (const auto& n : elf.needed) {
+    auto elf = elves.find(cur);
+    if (elf == elves.end()) continue;
+    for (const auto& n : elf->second.needed) {
       auto f = match(n);
       if (f.empty() || std::find(order.begin(), order.end(), f) != order.end()) continue;
       add(f);
@@ -243,7 +268,7 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
 
   std::vector<std::pair<std::string, std::string>> scope;
   for (const auto& p : order) scope.emplace_back(p, root + p);
-  return pick_allocator(scope);
+  return pick_from(scope, elves);
 }
 
 AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]) {
