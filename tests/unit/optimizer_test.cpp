@@ -98,18 +98,37 @@ TEST_CASE("estimates stay unbiased when rates change in the middle of a stream",
   CHECK(mean == Approx(truth).epsilon(0.01));
 }
 
-TEST_CASE("rates are water-filled by RMS size to spend the budget", "[optimizer]") {
+TEST_CASE("rates are water-filled so each tier's records follow the square root of its bytes", "[optimizer]") {
   TierLoad l;
   l.calls_per_s = {100000, 10000, 100};
   l.sum_sq = {100000 * 64.0 * 64, 10000 * 4096.0 * 4096, 100 * 65536.0 * 65536};
+  l.bytes_per_s = {100000 * 64.0, 10000 * 4096.0, 100 * 65536.0};
   auto r = allocate_rates(l, 2000, {0.005, 0.05, 1});
   double spend = 0;
   for (int t = 0; t < 3; ++t) spend += l.calls_per_s[t] * r[t];
   CHECK(spend == Approx(2000).epsilon(1e-3));
-  CHECK(r[2] == 1.0);                                   // the large tier is worth every record
-  CHECK(r[1] / r[0] == Approx(4096.0 / 64).epsilon(1e-3));  // the rest in proportion to RMS size
+  CHECK(r[2] == 1.0);  // a few large blocks: every one is worth a record
+  // Blocks of one size per tier: records N_t p_t in proportion to sqrt(B_t).
+  const double records_ratio = l.calls_per_s[1] * r[1] / (l.calls_per_s[0] * r[0]);
+  CHECK(records_ratio == Approx(std::sqrt(l.bytes_per_s[1] / l.bytes_per_s[0])).epsilon(1e-3));
   auto all = allocate_rates(l, 1e9, {0.005, 0.05, 1});
   CHECK(all == std::array<double, 3>{1, 1, 1});
+}
+
+TEST_CASE("the allocation evens out the tiers' relative errors compared with RMS-size rates", "[optimizer]") {
+  // A pipeline-like mix: 92% of the bytes in few huge blocks, 8% in many
+  // medium ones. Relative standard error of tier t: sqrt((1-p)/(N p)).
+  TierLoad l;
+  l.calls_per_s = {1000, 7500, 2500};
+  l.sum_sq = {1000 * 512.0 * 512, 7500 * 4096.0 * 4096, 2500 * 300000.0 * 300000};
+  l.bytes_per_s = {1000 * 512.0, 7500 * 4096.0, 2500 * 300000.0};
+  const double budget = 245;  // 2% of the calls
+  auto r = allocate_rates(l, budget, {0.005, 0.05, 1});
+  auto rel = [&](int t, double p) { return std::sqrt((1 - p) / (l.calls_per_s[t] * p)); };
+  // Plain variance would give p proportional to RMS size.
+  const double c = budget / (1000 * 512.0 + 7500 * 4096.0 + 2500 * 300000.0);
+  CHECK(rel(1, r[1]) < 0.5 * rel(1, c * 4096));        // medium sites get far more records
+  CHECK(rel(2, r[2]) < 1.2 * rel(2, c * 300000.0));   // at little cost to the huge blocks
 }
 
 TEST_CASE("the optimizer keeps a steady workload's rates and settles after a step change", "[optimizer]") {

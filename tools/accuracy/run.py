@@ -2,11 +2,14 @@
 """Accuracy, interval coverage and optimizer settling of memscope-bpf, measured
 against the workload's exact ground truth (issue 4's benchmark).
 
-  sudo tools/accuracy/run.py [--runs 10] [--scale-web 60000] [-o build/accuracy.json]
+  sudo tools/accuracy/run.py [--runs 10] [--profiles web,pipeline,game] [--mode tiers|bytes]
+                             [--no-phase | --phase-only] [-o build/accuracy.json]
 
-Part 1, per profile (web, pipeline, game): the workload runs under the agent
-with `--sampling bytes`, the byte interval chosen so that at most 2% of calls
-are sampled (computed from an untraced run's totals). For every site holding
+Part 1, per profile (web, pipeline, game; scale 400000 each, ~5 M calls): the
+workload runs under the agent with at most 2% of the allocation calls
+sampled. `--mode tiers` (default): the optimizer under `--max-sampled 2`,
+starting from rates of 1%. `--mode bytes`: `--sampling bytes` with the byte
+interval computed from an untraced run's totals. For every site holding
 at least 1% of the bytes it records the relative error of the estimate and
 whether the 95% interval covers the truth; repeated runs give the measured
 coverage.
@@ -80,16 +83,28 @@ def site_figures(report, fn):
     return est, lo, hi
 
 
-def accuracy(profile, scale, runs, max_fraction):
+def sampling_args(mode, profile, scale, max_fraction):
+    """The agent's options that keep at most max_fraction of the calls sampled."""
+    if mode == "tiers":
+        # The optimizer spreads the budget; it starts from rates that are
+        # already under it so the first interval does not break it.
+        start = str(max_fraction / 2)
+        return ["--max-sampled", str(100 * max_fraction), "--small-rate", start, "--medium-rate", start,
+                "--large-rate", start], None
     truth0 = untraced_truth(profile, scale)
     calls = sum(v["calls"] for k, v in truth0["by_api"].items() if k != "free")
     total_bytes = sum(s["bytes"] for s in truth0["sites"])
     # In bytes mode a block of s bytes is sampled with p = 1-exp(-s/I) <= s/I,
     # so I = bytes / (fraction * calls) keeps the sampled share under it.
     interval = max(1, int(total_bytes / (max_fraction * 0.9 * calls)))
+    return ["--sampling", "bytes", "--byte-interval", str(interval)], interval
+
+
+def accuracy(profile, scale, runs, max_fraction, mode):
+    agent_args, interval = sampling_args(mode, profile, scale, max_fraction)
     rows, covered, checked, worst, fractions = [], 0, 0, 0.0, []
     for run in range(runs):
-        report, truth = traced_run(profile, scale, 1 + run, ["--sampling", "bytes", "--byte-interval", str(interval)])
+        report, truth = traced_run(profile, scale, 1 + run, agent_args)
         sampled_allocs = report["sampling"]["allocation_records"]
         fractions.append(sampled_allocs / max(1, report["exact"]["allocation_calls"]))
         tot = sum(s["bytes"] for s in truth["sites"])
@@ -104,7 +119,7 @@ def accuracy(profile, scale, runs, max_fraction):
             worst = max(worst, abs(err))
             rows.append({"run": run, "site": s["function"], "share": s["bytes"] / tot, "rel_error": err,
                          "covered": inside})
-    return {"profile": profile, "scale": scale, "byte_interval": interval, "runs": runs,
+    return {"profile": profile, "scale": scale, "mode": mode, "agent_args": agent_args, "byte_interval": interval, "runs": runs,
             "sampled_fraction_max": max(fractions), "sites_checked": checked,
             "max_abs_rel_error": worst, "within_5pct": all(abs(r["rel_error"]) <= 0.05 for r in rows),
             "coverage_95": covered / max(1, checked), "rows": rows}
@@ -150,25 +165,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--max-fraction", type=float, default=0.02)
-    ap.add_argument("--scale-web", type=int, default=60000)
-    ap.add_argument("--scale-pipeline", type=int, default=20000)
-    ap.add_argument("--scale-game", type=int, default=40000)
+    ap.add_argument("--scale-web", type=int, default=400000)
+    ap.add_argument("--scale-pipeline", type=int, default=400000)
+    ap.add_argument("--scale-game", type=int, default=400000)
     ap.add_argument("--budget", type=int, default=5000)
+    ap.add_argument("--mode", choices=("tiers", "bytes"), default="tiers",
+                    help="tiers: the optimizer under --max-sampled (default); bytes: --sampling bytes at a fixed interval")
+    ap.add_argument("--profiles", default="web,pipeline,game")
     ap.add_argument("--phase-only", action="store_true", help="only the phase-change part")
+    ap.add_argument("--no-phase", action="store_true", help="skip the phase-change part")
     ap.add_argument("-o", "--output", default=os.path.join(BUILD, "accuracy.json"))
     args = ap.parse_args()
     out = {"accuracy": [], "phase_change": None}
-    profiles = () if args.phase_only else (("web", args.scale_web), ("pipeline", args.scale_pipeline),
-                                           ("game", args.scale_game))
+    scales = {"web": args.scale_web, "pipeline": args.scale_pipeline, "game": args.scale_game}
+    profiles = () if args.phase_only else [(p, scales[p]) for p in args.profiles.split(",")]
     for profile, scale in profiles:
-        res = accuracy(profile, scale, args.runs, args.max_fraction)
+        res = accuracy(profile, scale, args.runs, args.max_fraction, args.mode)
         out["accuracy"].append(res)
-        print(f"{profile:9s} interval {res['byte_interval']:>8} B  sampled <= {res['sampled_fraction_max']:.2%} of calls  "
+        print(f"{profile:9s} {args.mode} scale {scale}  sampled <= {res['sampled_fraction_max']:.2%} of calls  "
               f"sites>=1%: {res['sites_checked'] // args.runs}  max |error| {res['max_abs_rel_error']:.2%}  "
               f"all within 5%: {res['within_5pct']}  95% coverage {res['coverage_95']:.1%}", flush=True)
-    pc = phase_change(args.budget)
+    pc = None if args.no_phase else phase_change(args.budget)
     out["phase_change"] = pc
-    print(f"phase change at {pc['phase_change_at_s']:.1f}s, budget {args.budget} records/s: settled after "
+    if pc: print(f"phase change at {pc['phase_change_at_s']:.1f}s, budget {args.budget} records/s: settled after "
           f"{pc['intervals_to_settle']} interval(s); rate changes at {pc['rate_changes_at_s']}")
     json.dump(out, open(args.output, "w"), indent=2)
     print(f"written {args.output}")

@@ -55,6 +55,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-overhead", o.max_overhead_pct,
                  "Adaptive: keep the CPU added to the traced processes under PCT percent")
       ->check(CLI::Range(0.01, 1000.0));
+  app.add_option("--max-sampled", o.max_sampled_pct,
+                 "Adaptive: keep the share of allocation calls that become records under PCT percent")
+      ->check(CLI::Range(0.001, 100.0));
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -104,8 +107,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   if (sample_all) {
     o.tiers.rate = {1.0, 1.0, 1.0};
     o.tiers.by_bytes = false;
-    if (o.max_events_per_s > 0 || o.max_overhead_pct > 0) {
-      fprintf(stderr, "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events or --max-overhead (see --help)\n");
+    if (o.max_events_per_s > 0 || o.max_overhead_pct > 0 || o.max_sampled_pct > 0) {
+      fprintf(stderr, "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events, --max-overhead or --max-sampled (see --help)\n");
       exit_code = 2;
       return std::nullopt;
     }

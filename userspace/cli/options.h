@@ -22,6 +22,7 @@ struct Options {
   TierConfig tiers;
   double max_events_per_s = 0;   // 0: no budget
   double max_overhead_pct = 0;   // 0: no budget
+  double max_sampled_pct = 0;    // 0: no budget
   double control_interval_s = 1.0;
   SessionLimits limits;
   ProbeMode probe_mode = ProbeMode::Auto;

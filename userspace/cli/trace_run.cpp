@@ -180,8 +180,8 @@ int trace_run(const Options& opt) {
   uint64_t next_control = start_ns + control_ns, last_control = start_ns;
   ExactCounts control_counts{};
   double control_target_cpu = 0;
-  if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0) {
-    optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct}, probe_cost,
+  if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0 || opt.max_sampled_pct > 0) {
+    optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct}, probe_cost,
                                             opt.tiers);
     for (const auto& t : targets) control_target_cpu += std::max(0.0, process_cpu_seconds(t.process.pid));
   }
@@ -278,7 +278,7 @@ int trace_run(const Options& opt) {
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
-  report.budget = {opt.max_events_per_s, opt.max_overhead_pct};
+  report.budget = {opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct};
   report.probe_cost = probe_cost;
   session.detach_all();
   for (size_t i = 0; i < targets.size(); ++i) {

@@ -75,6 +75,7 @@ json sampling_json(const Report& r) {
   j["mode"] = r.sampling && r.sampling->current().by_bytes ? "bytes" : "tiers";
   j["adaptive"] = {{"max_events_per_s", r.budget.max_events_per_s > 0 ? json(r.budget.max_events_per_s) : json(nullptr)},
                    {"max_overhead_pct", r.budget.max_overhead_pct > 0 ? json(r.budget.max_overhead_pct) : json(nullptr)},
+                   {"max_sampled_pct", r.budget.max_sampled_pct > 0 ? json(r.budget.max_sampled_pct) : json(nullptr)},
                    {"probe_cost_ns", r.probe_cost.per_call_ns > 0 ? json(r.probe_cost.per_call_ns) : json(nullptr)},
                    {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)}};
   if (r.sampling) {

@@ -29,30 +29,35 @@ TierLoad tier_load(const ExactCounts& counts, double seconds, const TierConfig& 
       if (!c.calls) continue;
       // A class can straddle a tier boundary; its mean size decides.
       const double mean = static_cast<double>(c.bytes) / static_cast<double>(c.calls);
+      load.all_calls_per_s += c.calls / seconds;
       // Blocks that are always sampled are not the rates' to decide.
       if (tiers.always_min && !tiers.by_bytes && mean >= static_cast<double>(tiers.always_min)) continue;
       const unsigned t = tier_of(static_cast<uint64_t>(mean), tiers);
       load.calls_per_s[t] += c.calls / seconds;
       load.sum_sq[t] += c.calls * mean * mean / seconds;
+      load.bytes_per_s[t] += c.bytes / seconds;
     }
   }
   return load;
 }
 
 std::array<double, 3> allocate_rates(const TierLoad& load, double budget, const std::array<double, 3>& current) {
-  std::array<double, 3> rms{}, rate = current;
+  std::array<double, 3> shape{}, rate = current;
   double total_calls = 0;
   for (int t = 0; t < 3; ++t) {
     total_calls += load.calls_per_s[t];
-    rms[t] = load.calls_per_s[t] > 0 ? std::sqrt(load.sum_sq[t] / load.calls_per_s[t]) : 0;
+    // Zero-byte calls alone (malloc(0)) have nothing to weigh: treat their
+    // bytes as one per call so the tier still gets its minimum.
+    const double bytes = std::max(load.bytes_per_s[t], load.calls_per_s[t]);
+    shape[t] = load.calls_per_s[t] > 0 ? std::sqrt(load.sum_sq[t] / (bytes * load.calls_per_s[t])) : 0;
   }
   if (total_calls <= 0) return current;
   if (budget >= total_calls) return {1.0, 1.0, 1.0};
-  // Find c with sum_t N_t min(1, c * rms_t) = budget by bisection on log c.
+  // Find c with sum_t N_t min(1, c * shape_t) = budget by bisection on log c.
   auto spend = [&](double c) {
     double s = 0;
     for (int t = 0; t < 3; ++t)
-      if (load.calls_per_s[t] > 0) s += load.calls_per_s[t] * std::clamp(c * rms[t], kMinRate, 1.0);
+      if (load.calls_per_s[t] > 0) s += load.calls_per_s[t] * std::clamp(c * shape[t], kMinRate, 1.0);
     return s;
   };
   double lo = 1e-30, hi = 1e30;
@@ -61,7 +66,7 @@ std::array<double, 3> allocate_rates(const TierLoad& load, double budget, const 
     (spend(mid) > budget ? hi : lo) = mid;
   }
   for (int t = 0; t < 3; ++t)
-    if (load.calls_per_s[t] > 0) rate[t] = std::clamp(lo * rms[t], kMinRate, 1.0);
+    if (load.calls_per_s[t] > 0) rate[t] = std::clamp(lo * shape[t], kMinRate, 1.0);
   return rate;
 }
 
@@ -80,7 +85,9 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
     for (int t = 0; t < 3; ++t) {
       smoothed_.calls_per_s[t] += kSmoothing * (now.calls_per_s[t] - smoothed_.calls_per_s[t]);
       smoothed_.sum_sq[t] += kSmoothing * (now.sum_sq[t] - smoothed_.sum_sq[t]);
+      smoothed_.bytes_per_s[t] += kSmoothing * (now.bytes_per_s[t] - smoothed_.bytes_per_s[t]);
     }
+    smoothed_.all_calls_per_s += kSmoothing * (now.all_calls_per_s - smoothed_.all_calls_per_s);
     smoothed_target_cpu_ += kSmoothing * (cpu_now - smoothed_target_cpu_);
   }
   // A phase change moves the load by far more than noise: follow it at
@@ -95,12 +102,32 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
     smoothed_target_cpu_ = cpu_now;
   }
 
+  // Records per sampled call: a sampled block's free is a record too, and
+  // the guarantee adds some. Measured, so the budget counts every record.
+  double chosen = 0;
+  for (int t = 0; t < 3; ++t) chosen += now.calls_per_s[t] * current_.rate[t];
+  const double records_now = stats.counts.stats[MS_STAT_SAMPLED] / stats.seconds;
+  if (chosen > 0 && records_now > 0) {
+    const double f = std::clamp(records_now / chosen, 1.0, 4.0);
+    records_per_sample_ = records_per_sample_ > 0 ? records_per_sample_ + kSmoothing * (f - records_per_sample_) : f;
+  }
+  const double per_sample = records_per_sample_ > 0 ? records_per_sample_ : 2.0;
+
   // Records per second the budgets allow.
   double budget = std::numeric_limits<double>::infinity();
   std::string why;
   if (budget_.max_events_per_s > 0) {
     budget = budget_.max_events_per_s * kHeadroom;
     why = "--max-events";
+  }
+  if (budget_.max_sampled_pct > 0) {
+    // A share of the calls, whatever their rate: counted in sampled calls,
+    // turned into records like the other budgets.
+    const double by_share = budget_.max_sampled_pct / 100.0 * smoothed_.all_calls_per_s * kHeadroom * per_sample;
+    if (by_share < budget) {
+      budget = by_share;
+      why = "--max-sampled";
+    }
   }
   if (budget_.max_overhead_pct > 0 && cost_.per_record_ns > 0) {
     // CPU the probes may add per second, less what every probed call pays
@@ -124,17 +151,6 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
     }
   }
   if (!std::isfinite(budget)) return std::nullopt;
-
-  // Records per sampled call: a sampled block's free is a record too, and
-  // the guarantee adds some. Measured, so the budget counts every record.
-  double chosen = 0;
-  for (int t = 0; t < 3; ++t) chosen += now.calls_per_s[t] * current_.rate[t];
-  const double records_now = stats.counts.stats[MS_STAT_SAMPLED] / stats.seconds;
-  if (chosen > 0 && records_now > 0) {
-    const double f = std::clamp(records_now / chosen, 1.0, 4.0);
-    records_per_sample_ = records_per_sample_ > 0 ? records_per_sample_ + kSmoothing * (f - records_per_sample_) : f;
-  }
-  const double per_sample = records_per_sample_ > 0 ? records_per_sample_ : 2.0;
 
   // Stable: leave the rates alone while they spend between the low-water
   // mark and the budget; move only when the budget is broken or wasted.
@@ -163,7 +179,7 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
   d.record_budget = budget;
   d.expected_records_per_s = expected;
   char buf[256];
-  snprintf(buf, sizeof buf, "%s: budget %.0f records/s for %.0f calls/s; rates follow each tier's RMS size",
+  snprintf(buf, sizeof buf, "%s: budget %.0f records/s for %.0f calls/s; rates weigh each tier's bytes and size spread",
            why.c_str(), budget, smoothed_.calls_per_s[0] + smoothed_.calls_per_s[1] + smoothed_.calls_per_s[2]);
   d.reason = buf;
   current_ = d.config;

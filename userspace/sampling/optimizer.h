@@ -16,6 +16,7 @@ namespace memscope {
 struct OptimizerBudget {
   double max_events_per_s = 0;  // records into userspace; 0: none
   double max_overhead_pct = 0;  // CPU added to the traced processes; 0: none
+  double max_sampled_pct = 0;   // share of allocation calls that become records; 0: none
 };
 
 // Measured cost of one probe hit and of one sampled record in the traced
@@ -37,13 +38,21 @@ struct IntervalStats {
 struct TierLoad {
   std::array<double, 3> calls_per_s{};
   std::array<double, 3> sum_sq{};  // per second: sum of size^2, from class means
+  std::array<double, 3> bytes_per_s{};
+  double all_calls_per_s = 0;  // every allocation call, the always-sampled sizes too
 };
 
 TierLoad tier_load(const ExactCounts& counts, double seconds, const TierConfig& tiers);
 
-// Rates minimising sum_t V_t (1 - p_t) / p_t subject to sum_t N_t p_t <= budget
-// (records per second): p_t proportional to the tier's RMS size, capped at
-// 1 (water-filling). Tiers without calls keep their current rate.
+// Rates minimising the byte-share-weighted relative variance of the tiers'
+// byte estimates, sum_t (B_t / B) * Var_t / B_t^2 with Var_t = S2_t (1 - p_t) / p_t,
+// subject to sum_t N_t p_t <= budget (samples per second). The optimum is
+// p_t proportional to sqrt(S2_t / (B_t N_t)), capped at 1 (water-filling):
+// a tier then gets samples in proportion to sqrt(B_t (1 + CV_t^2)). Plain
+// variance (p_t proportional to RMS size) would spend nearly everything on
+// the few huge blocks and leave the sites of small and medium blocks, which
+// users read just as much, with a handful of records each. Tiers without
+// calls keep their current rate.
 std::array<double, 3> allocate_rates(const TierLoad& load, double budget, const std::array<double, 3>& current);
 
 struct Decision {
