@@ -176,24 +176,14 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 		*tier_epoch = ms_pack_tier_epoch(MS_TIER_FORCED, epoch);
 		return 1;
 	}
-	if ((__u64)bpf_get_prandom_u32() < cfg->threshold[tier]) {
-		if (since)
-			*since = 0;
-		*tier_epoch = ms_pack_tier_epoch(tier, epoch);
-		return 1;
+	if (since) {
+		int how = ms_draw_with_guarantee(since, cfg->guarantee, bpf_get_prandom_u32(), cfg->threshold[tier]);
+
+		*tier_epoch = ms_pack_tier_epoch(how == 2 ? MS_TIER_FORCED : tier, epoch);
+		return how != 0;
 	}
-	/* Whether this call is forced depends only on the calls before it, so
-	 * weighting it by 1 (its probability given that past) keeps the
-	 * estimates unbiased. */
-	if (since && cfg->guarantee) {
-		*since += 1;
-		if (*since >= cfg->guarantee) {
-			*since = 0;
-			*tier_epoch = ms_pack_tier_epoch(MS_TIER_FORCED, epoch);
-			return 1;
-		}
-	}
-	return 0;
+	*tier_epoch = ms_pack_tier_epoch(tier, epoch);
+	return (__u64)bpf_get_prandom_u32() < cfg->threshold[tier];
 }
 
 static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid, __u64 sp)

@@ -57,4 +57,24 @@ MS_INLINE __u64 neg_ln_uniform_q16(__u32 x)
 	return ((((__u64)32 << 16) - log2_q16) * 45426) >> 16;
 }
 
+/* The tier draw with the "one in every N calls" guarantee. `since` counts
+ * this CPU's calls since its last sample. Returns 0 (not sampled), 1
+ * (drawn: weighs 1/p) or 2 (forced: weighs 1). The guarantee is checked
+ * before the draw: given the past, a call it forces is sampled with
+ * probability 1, so it must weigh 1 even when the draw would have picked it
+ * too; drawing first would weigh those calls 1/p and bias estimates up. */
+MS_INLINE int ms_draw_with_guarantee(__u32 *since, __u32 guarantee, __u32 draw, __u64 threshold)
+{
+	if (guarantee && *since + 1 >= guarantee) {
+		*since = 0;
+		return 2;
+	}
+	if ((__u64)draw < threshold) {
+		*since = 0;
+		return 1;
+	}
+	*since += 1;
+	return 0;
+}
+
 #endif

@@ -171,3 +171,22 @@ TEST_CASE("dropped records make the optimizer back off", "[optimizer]") {
   CHECK(d->config.rate[0] < 1.0);
   CHECK(d->reason.find("dropped") != std::string::npos);
 }
+
+TEST_CASE("under --max-overhead the agent's own CPU per record is charged to the records", "[optimizer]") {
+  // 100k calls/s, target at one CPU, 3% budget, probes 100 ns a call: the
+  // spare 27 ms/s - 20 ms/s buys records at 1 us each, or fewer when the
+  // agent spends 1 us more on each.
+  auto budget_with_agent = [](double agent_cpu_s) {
+    TierConfig initial;
+    initial.rate = {0.5, 0.5, 0.5};
+    Optimizer opt({0, 3}, {100, 1000}, initial);
+    ExactCounts c = load(100000, 0, 0, 1.0, 100000);
+    auto d = opt.step({1.0, c, 1.0, agent_cpu_s});
+    REQUIRE(d);
+    return d->record_budget;
+  };
+  const double without = budget_with_agent(0.0);
+  const double with = budget_with_agent(0.1);  // 1 us per record of 100k
+  CHECK(without == Approx((0.03 * 0.9 * 1e9 - 100000 * 2 * 100.0) / 1000).epsilon(1e-6));
+  CHECK(with == Approx(without / 2).epsilon(1e-6));
+}

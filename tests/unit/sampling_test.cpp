@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "common/error.h"
+#include "memscope/sampling_math.h"
 #include "sampling/config_history.h"
 #include "sampling/tier_config.h"
 
@@ -50,4 +53,26 @@ TEST_CASE("each record is weighted by the rates of the slot it was chosen under"
   CHECK(h.weight(MS_TIER_FORCED, 0) == 1.0);
   CHECK(h.changes().size() == 2);
   CHECK(h.current().rate[0] == 0.5);
+}
+
+TEST_CASE("the guarantee keeps estimates unbiased at low rates", "[sampling]") {
+  // At p = 1/2000 with one call in every 1000 guaranteed, a third of the
+  // samples are forced. Drawn calls weigh 1/p, forced ones 1.
+  const double p = 1.0 / 2000;
+  const uint64_t threshold = static_cast<uint64_t>(p * 4294967296.0);
+  const int calls = 50000, seeds = 2000;
+  double mean = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    std::mt19937 rng(seed);
+    uint32_t since = 0;
+    double est = 0;
+    for (int i = 0; i < calls; ++i) {
+      const int how = ms_draw_with_guarantee(&since, 1000, static_cast<uint32_t>(rng()), threshold);
+      if (how == 1) est += static_cast<double>(4294967296.0) / static_cast<double>(threshold);
+      if (how == 2) est += 1;
+    }
+    mean += est / seeds;
+  }
+  // The standard error of the mean over seeds is about 0.45%.
+  CHECK(mean == Approx(calls).epsilon(0.015));
 }

@@ -5,7 +5,7 @@ against the workload's exact ground truth (issue 4's benchmark).
   sudo tools/accuracy/run.py [--runs 10] [--profiles web,pipeline,game] [--mode tiers|bytes]
                              [--no-phase | --phase-only] [-o build/accuracy.json]
 
-Part 1, per profile (web, pipeline, game; scale 400000 each, ~5 M calls): the
+Part 1, per profile (web, pipeline, game; scale 400000, 800000, 400000: 5-10 M calls): the
 workload runs under the agent with at most 2% of the allocation calls
 sampled. `--mode tiers` (default): the optimizer under `--max-sampled 2`,
 starting from rates of 1%. `--mode bytes`: `--sampling bytes` with the byte
@@ -166,7 +166,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--max-fraction", type=float, default=0.02)
     ap.add_argument("--scale-web", type=int, default=400000)
-    ap.add_argument("--scale-pipeline", type=int, default=400000)
+    ap.add_argument("--scale-pipeline", type=int, default=800000)
     ap.add_argument("--scale-game", type=int, default=400000)
     ap.add_argument("--budget", type=int, default=5000)
     ap.add_argument("--mode", choices=("tiers", "bytes"), default="tiers",

@@ -180,6 +180,7 @@ int trace_run(const Options& opt) {
   uint64_t next_control = start_ns + control_ns, last_control = start_ns;
   ExactCounts control_counts{};
   double control_target_cpu = 0;
+  double control_agent_cpu = process_cpu_seconds_self();
   if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0 || opt.max_sampled_pct > 0) {
     optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct}, probe_cost,
                                             opt.tiers);
@@ -235,6 +236,9 @@ int trace_run(const Options& opt) {
       stats.seconds = (now - last_control) / 1e9;
       stats.counts = counts - control_counts;
       stats.target_cpu_s = std::max(0.0, target_cpu - control_target_cpu);
+      const double agent_cpu = process_cpu_seconds_self();
+      stats.agent_cpu_s = std::max(0.0, agent_cpu - control_agent_cpu);
+      control_agent_cpu = agent_cpu;
       if (auto d = optimizer->step(stats)) {
         std::lock_guard<std::mutex> g(lock);
         TierConfig before = history.current();

@@ -112,6 +112,10 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
     records_per_sample_ = records_per_sample_ > 0 ? records_per_sample_ + kSmoothing * (f - records_per_sample_) : f;
   }
   const double per_sample = records_per_sample_ > 0 ? records_per_sample_ : 2.0;
+  if (records_now > 0 && stats.agent_cpu_s > 0) {
+    const double f = stats.agent_cpu_s * 1e9 / (records_now * stats.seconds);
+    agent_ns_per_record_ = agent_ns_per_record_ > 0 ? agent_ns_per_record_ + kSmoothing * (f - agent_ns_per_record_) : f;
+  }
 
   // Records per second the budgets allow.
   double budget = std::numeric_limits<double>::infinity();
@@ -136,7 +140,9 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
     for (int t = 0; t < 3; ++t) calls += smoothed_.calls_per_s[t];
     const double allowed_ns = budget_.max_overhead_pct / 100.0 * smoothed_target_cpu_ * 1e9 * kHeadroom;
     const double spare_ns = allowed_ns - calls * 2 /* entry and free */ * cost_.per_call_ns;
-    const double by_cost = std::max(0.0, spare_ns / cost_.per_record_ns);
+    // The agent's CPU per record counts too: it shares the CPUs with the
+    // traced processes. Measured over the last interval, smoothed.
+    const double by_cost = std::max(0.0, spare_ns / (cost_.per_record_ns + agent_ns_per_record_));
     if (by_cost < budget) {
       budget = by_cost;
       why = spare_ns <= 0 ? "--max-overhead (the probes alone use the budget: minimum rates)" : "--max-overhead";

@@ -31,7 +31,7 @@ struct IntervalStats {
   double seconds = 0;
   ExactCounts counts;       // calls in the interval (a difference of two readings)
   double target_cpu_s = 0;  // CPU the traced processes used in the interval
-  double agent_cpu_s = 0;
+  double agent_cpu_s = 0;   // the agent's own CPU in the interval (charged to records under --max-overhead)
 };
 
 // Per-tier workload figures derived from the exact size-class counts.
@@ -78,6 +78,7 @@ class Optimizer {
   TierLoad smoothed_{};
   double smoothed_target_cpu_ = 0;
   double records_per_sample_ = 0;
+  double agent_ns_per_record_ = 0;  // the agent's CPU per record received
   bool primed_ = false;
 };
 
