@@ -18,6 +18,7 @@ struct ms_config configs[MS_CONFIG_SLOTS];
 volatile __u32 current_epoch;
 __u32 next_site_id;
 __u32 max_sites;
+__u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
 
 /* Thread-local state between an allocation's entry and its return. Task
  * storage is keyed by the thread itself and goes away with it. */
@@ -89,6 +90,25 @@ struct {
 	__type(key, struct ms_live_key);
 	__type(value, __u8);
 } live SEC(".maps");
+
+/* How many blocks in `live` hash to each slot: a free whose slot is 0 was
+ * never sampled, and skips the hash delete (a bucket lock and a search that
+ * cost more than the rest of the free probe together). Counts, not bits,
+ * so that a slot empties again when its blocks are freed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 20); /* resized by the agent before load */
+	__type(key, __u32);
+	__type(value, __u32);
+} live_filter SEC(".maps");
+
+static __always_inline __u32 *live_slot(const struct ms_live_key *key)
+{
+	__u64 h = (key->ptr ^ ((__u64)key->tgid << 40)) * 0x9E3779B97F4A7C15ULL;
+	__u32 idx = (__u32)(h >> 32) & live_filter_mask;
+
+	return bpf_map_lookup_elem(&live_filter, &idx);
+}
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -249,9 +269,36 @@ static __always_inline void emit(__u32 kind, __u32 api, __u64 ptr, __u64 size,
 static __always_inline void release(__u32 api, __u64 ptr)
 {
 	struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
+	__u32 *slot = live_slot(&key);
 
-	if (bpf_map_delete_elem(&live, &key) == 0)
+	if (slot && !*slot)
+		return;
+	if (bpf_map_delete_elem(&live, &key) == 0) {
+		if (slot)
+			__sync_fetch_and_sub(slot, 1);
 		emit(MS_KIND_FREE, api, ptr, 0, MS_NO_SITE, 0);
+	}
+}
+
+/* A block that is already in `live` is one whose free was never seen (the
+ * pointer came back): it is replaced and its slot already counts it. */
+static __always_inline void remember(__u64 ptr)
+{
+	struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
+	__u8 one = 1;
+	__u32 *slot;
+	long err;
+
+	err = bpf_map_update_elem(&live, &key, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */)
+		return;
+	if (err) {
+		stat_inc(MS_STAT_LIVE_FULL);
+		return;
+	}
+	slot = live_slot(&key);
+	if (slot)
+		__sync_fetch_and_add(slot, 1);
 }
 
 /* True when this entry is the allocator calling one of its own entry points
@@ -398,14 +445,10 @@ static __always_inline int on_return(struct pt_regs *ctx)
 		break;
 	}
 	if (ptr && p->sampled) {
-		struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
-		__u8 one = 1;
-
 		/* Record first, then remember: a free can only match a block
 		 * whose record is already in the ring, so order is kept. */
 		emit(MS_KIND_ALLOC, p->api, ptr, p->size, p->site_id, p->tier_epoch);
-		if (bpf_map_update_elem(&live, &key, &one, BPF_ANY))
-			stat_inc(MS_STAT_LIVE_FULL);
+		remember(ptr);
 	}
 	return 0;
 }

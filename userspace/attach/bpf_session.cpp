@@ -61,6 +61,12 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   bpf_map__set_max_entries(skel_->maps.stacks, limits.stack_entries);
   bpf_map__set_max_entries(skel_->maps.sites, limits.max_sites);
   skel_->bss->max_sites = limits.max_sites;
+  // One filter slot per live entry (a power of two): with the table full,
+  // a free still skips the hash for every slot no live block hashes to.
+  uint32_t slots = 1;
+  while (slots < limits.live_entries && slots < (1u << 24)) slots <<= 1;
+  bpf_map__set_max_entries(skel_->maps.live_filter, slots);
+  skel_->bss->live_filter_mask = slots - 1;
   if (with_session)
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
