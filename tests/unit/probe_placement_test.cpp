@@ -1,6 +1,6 @@
 // Probe placement: hand-written byte sequences with known answers, the
 // kernel's emulation rules, and the real allocators on this machine (glibc,
-// jemalloc, tcmalloc), where every chosen site is re-verified by a second,
+// jemalloc, tcmalloc, mimalloc), where every chosen site is re-verified by a second,
 // independent checker built on objdump's disassembly.
 #include <catch2/catch.hpp>
 
@@ -584,4 +584,29 @@ TEST_CASE("placement: tcmalloc's entry points", "[placement]") {
 TEST_CASE("placement: the ELF reader refuses what it cannot read", "[placement]") {
   CHECK_THROWS_AS(choose_probe_site("/nonexistent/libc.so.6", 0, 0, 1, false), Error);
   CHECK_THROWS_AS(choose_probe_site("/lib/x86_64-linux-gnu/libc.so.6", uint64_t{1} << 40, 0, 1, false), Error);
+}
+
+TEST_CASE("placement: mimalloc's entry points", "[placement]") {
+  // malloc, calloc and realloc start with a RIP-relative load of the TLS
+  // offset (stepped out of line) and then move the arguments: offset 0.
+  // free walks past its NULL check; the aligned and array variants are a
+  // lone `jmp mi_*@plt`, which the kernel emulates.
+  auto mi = check_library("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", 0x10b70, 0x10ee0,
+                          {{"malloc", 0}, {"free", 6}, {"calloc", 0}, {"realloc", 0}, {"reallocarray", 0},
+                           {"memalign", 0}, {"aligned_alloc", 0}, {"posix_memalign", 0}, {"valloc", 0},
+                           {"pvalloc", 0}});
+  if (mi.empty()) return;
+  CHECK(mi["free"].emulated);
+  for (const char* name : {"reallocarray", "memalign", "aligned_alloc", "posix_memalign", "valloc", "pvalloc"}) {
+    INFO(name << ": `" << mi[name].instruction << "`");
+    CHECK(mi[name].instruction.rfind("jmp ", 0) == 0);
+    CHECK(mi[name].emulated);
+  }
+  // mimalloc serves C's free and C++'s delete with one function.
+  ElfInfo elf = read_elf("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2");
+  const ElfSymbol* f = elf.find_function("free", true);
+  const ElfSymbol* d = elf.find_function("_ZdlPv", true);
+  REQUIRE(f);
+  REQUIRE(d);
+  CHECK(f->value == d->value);
 }
