@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <set>
 
 #include "e2e/e2e_support.h"
@@ -15,21 +16,22 @@ namespace {
 
 struct Allocator {
   std::string name;  // as in the library's file name: libjemalloc
+  std::string build; // the workload linked against it (tools/workload/CMakeLists.txt)
   std::string lib;   // the shared object tools/setup.sh installs
   std::set<std::string> from_libc;  // entry points it lacks, which glibc serves
 };
 
 const std::vector<Allocator> kAllocators = {
-    {"libtcmalloc_minimal", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", {"reallocarray"}},
-    {"libjemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", {"reallocarray", "pvalloc"}},
-    {"libmimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", {}},
+    {"libtcmalloc_minimal", "memscope-workload-tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", {"reallocarray"}},
+    {"libjemalloc", "memscope-workload-jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", {"reallocarray", "pvalloc"}},
+    {"libmimalloc", "memscope-workload-mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", {}},
 };
 
 // The mixed profile under `a`, with every call recorded and with default
 // sampling (where session probes skip most returns): counted exactly.
 void check_allocator(const Allocator& a, const std::vector<std::string>& launcher, const std::string& workload) {
   for (const char* how : {"--sample-all", ""}) {
-    INFO(a.name << " agent option: " << how);
+    INFO(workload << " " << a.name << " agent option: " << how);
     std::vector<std::string> agent;
     if (*how) agent.push_back(how);
     TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent, launcher,
@@ -59,4 +61,48 @@ TEST_CASE("preloaded tcmalloc and jemalloc and mimalloc: probed where they serve
     REQUIRE(access(a.lib.c_str(), R_OK) == 0);
     check_allocator(a, {"/usr/bin/env", "LD_PRELOAD=" + a.lib}, kWorkload);
   }
+}
+
+TEST_CASE("linked against tcmalloc and jemalloc and mimalloc: probed where they serve malloc and counted exactly",
+          "[e2e][allocators]") {
+  // The workload linked normally (DT_NEEDED ahead of libc) against each.
+  for (const Allocator& a : kAllocators) {
+    const std::string workload = kWorkloadDir + "/" + a.build;
+    REQUIRE(access(workload.c_str(), X_OK) == 0);
+    check_allocator(a, {}, workload);
+  }
+}
+
+TEST_CASE("statically linked allocator: found in the executable's symbol table and counted exactly",
+          "[e2e][allocators]") {
+  // Linked -static against glibc: no dynamic symbols at all, malloc is in
+  // .symtab only.
+  const std::string workload = kWorkloadDir + "/memscope-workload-static";
+  REQUIRE(access(workload.c_str(), X_OK) == 0);
+  for (const char* how : {"--sample-all", ""}) {
+    INFO("agent option: " << how);
+    std::vector<std::string> agent;
+    if (*how) agent.push_back(how);
+    TracedRun traced =
+        trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent, {}, workload);
+    const json& r = traced.report;
+    CHECK(r["targets"][0]["allocator"] == workload);
+    CHECK(r["probes"].size() >= 9);
+    for (const auto& p : r["probes"]) CHECK(p["path"] == workload);
+    check_exact(r, traced.truth);
+    CHECK(r["sites"].size() > 0);
+    CHECK(r["sites"][0]["frames"][0]["function"].get<std::string>().rfind("site_", 0) == 0);
+    CHECK(traced.leftovers.empty());
+  }
+
+  // Stripped of .symtab, nothing names its allocator: one line says so.
+  const std::string stripped = temp_path("workload-static-stripped");
+  REQUIRE(run({"/usr/bin/strip", "-o", stripped, workload}).exit_code == 0);
+  Result r = run({kAgent, "--", stripped, "--scale", "1"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("stripped of its symbol table") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  unlink(stripped.c_str());
+  CHECK(memscope_programs().empty());
 }

@@ -11,6 +11,8 @@ namespace memscope::test {
 
 inline const std::string kAgent = MEMSCOPE_BIN;
 inline const std::string kWorkload = WORKLOAD_BIN;
+// Where the workload's builds against other allocators are.
+inline const std::string kWorkloadDir = kWorkload.substr(0, kWorkload.rfind('/'));
 inline const std::string kSchema = MEMSCOPE_SCHEMA;
 
 nlohmann::json load_json(const std::string& path);

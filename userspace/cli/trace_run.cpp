@@ -54,8 +54,8 @@ TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
   t.allocator = find_allocator(pid, t.process.exe);
   place_probes(t.allocator, placement);
   if (t.allocator.sites.empty())
-    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm +
-                "): no allocator to probe: no object in the process defines malloc");
+    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm + "): no allocator to probe: " +
+                (t.allocator.why_none.empty() ? "no object in the process defines malloc" : t.allocator.why_none));
   return t;
 }
 
@@ -113,7 +113,8 @@ int trace_run(const Options& opt) {
     t.allocator = find_allocator_for_command(path, environ);
     place_probes(t.allocator, opt.placement);
     if (t.allocator.sites.empty())
-      throw Error(path + ": no allocator to probe: neither it nor its libraries define malloc");
+      throw Error(path + ": no allocator to probe: " +
+                  (t.allocator.why_none.empty() ? "neither it nor its libraries define malloc" : t.allocator.why_none));
     child = std::make_unique<LaunchedCommand>(opt.command);
     t.process.pid = t.process.ns_pid = child->pid();
     t.process.exe = path;

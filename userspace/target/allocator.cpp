@@ -110,16 +110,25 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
     } catch (const Error&) {
     }
   }
-  // A static executable has no dynamic symbols: its own allocator is found
-  // in its symbol table.
-  auto static_exe = [&](size_t i, const ElfInfo& elf) { return i == 0 && elf.interp.empty() && elf.needed.empty(); };
+  // The executable's own calls reach the allocator linked into it whether
+  // or not it exports it (a static executable has no dynamic symbols at
+  // all): its symbol table counts too. A library's hidden definitions serve
+  // only itself.
   auto definer = [&](const std::string& name) -> std::pair<size_t, const ElfSymbol*> {
     for (const auto& [i, elf] : objects)
-      if (const ElfSymbol* sym = elf.find_function(name, !static_exe(i, elf))) return {i, sym};
+      if (const ElfSymbol* sym = elf.find_function(name, i != 0)) return {i, sym};
     return {0, nullptr};
   };
   auto [main_index, main_malloc] = definer("malloc");
-  if (!main_malloc) return {};
+  if (!main_malloc) {
+    AllocatorTarget none;
+    if (!objects.empty() && objects[0].first == 0) {
+      const ElfInfo& exe = objects[0].second;
+      if (exe.interp.empty() && exe.needed.empty() && !exe.has_symtab)
+        none.why_none = "it is statically linked and stripped of its symbol table (.symtab), where its malloc would be found";
+    }
+    return none;
+  }
 
   AllocatorTarget t;
   t.path = scope[main_index].first;
