@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <set>
 
 #include "e2e/e2e_support.h"
@@ -105,4 +107,80 @@ TEST_CASE("statically linked allocator: found in the executable's symbol table a
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   unlink(stripped.c_str());
   CHECK(memscope_programs().empty());
+}
+
+TEST_CASE("C++ new and delete: their own counters and the calling function first in the stack", "[e2e][allocators]") {
+  // site_game_entity calls operator new, site_game_particles operator
+  // new[]; they go back through sized operator delete and operator
+  // delete[]. Under glibc libstdc++ serves the operators (and calls malloc
+  // and free, counted once, inside them); a preloaded jemalloc serves its
+  // own.
+  struct Case {
+    std::string name, object;
+    std::vector<std::string> launcher;
+  };
+  const std::vector<Case> cases = {
+      {"glibc", "libstdc++.so", {}},
+      {"jemalloc", "libjemalloc.so", {"/usr/bin/env", "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}}};
+  for (const Case& c : cases) {
+    INFO(c.name);
+    TracedRun run = trace_workload_by_pid({"--profile", "game", "--scale", "200", "--threads", "2"}, {"--sample-all"},
+                                          c.launcher);
+    const json& r = run.report;
+    const json& truth = run.truth;
+    check_exact(r, truth);
+    for (const char* api : {"operator new", "operator new[]", "operator delete", "operator delete[]"}) {
+      INFO(api);
+      CHECK(truth["by_api"][api]["calls"].get<uint64_t>() > 0);
+      CHECK(r["exact"]["by_api"][api]["calls"] == truth["by_api"][api]["calls"]);
+      CHECK(!r["exact"]["by_api"][api].contains("counted_as"));
+    }
+    for (const auto& p : r["probes"]) {
+      const std::string api = p["api"];
+      if (api.rfind("operator", 0) == 0) {
+        INFO(p.dump());
+        CHECK(p["path"].get<std::string>().find(c.object) != std::string::npos);
+      }
+    }
+    if (c.name == "glibc") CHECK(r["sampling"]["nested_calls"].get<uint64_t>() > 0);  // malloc inside new
+    for (const char* fn : {"site_game_entity", "site_game_particles"}) {
+      INFO(fn);
+      uint64_t calls = 0, bytes = 0;
+      for (const auto& s : truth["sites"])
+        if (s["function"] == fn) calls = s["calls"], bytes = s["bytes"];
+      REQUIRE(calls > 0);
+      SiteEstimate e = site_estimate(r, fn);
+      CHECK(e.sites >= 1);
+      CHECK(e.count == Approx(static_cast<double>(calls)).margin(1e-6));
+      CHECK(e.bytes == Approx(static_cast<double>(bytes)).margin(1e-6));
+      CHECK(e.live_count == Approx(0).margin(1e-6));  // every delete matched its new
+    }
+    // No site starts inside the C++ runtime or the allocator.
+    for (const auto& s : r["sites"]) {
+      if (s["frames"].empty()) continue;
+      const std::string f0 = s["frames"][0]["function"];
+      INFO(f0);
+      CHECK(f0.rfind("operator new", 0) != 0);
+    }
+    CHECK(run.leftovers.empty());
+  }
+}
+
+TEST_CASE("two targets, one without an allocator: a warning names it and the other is traced exactly",
+          "[e2e][allocators]") {
+  Child bare({NO_ALLOCATOR_BIN});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "200", "--threads", "2"},
+                                        {"-p", std::to_string(bare.pid())});
+  INFO(run.agent_err);
+  const std::string warning = "memscope-bpf: warning: PID " + std::to_string(bare.pid()) + " (";
+  const auto at = run.agent_err.find(warning);
+  REQUIRE(at != std::string::npos);
+  const std::string line = run.agent_err.substr(at, run.agent_err.find('\n', at) - at);
+  CHECK(line.find("no allocator to probe") != std::string::npos);
+  CHECK(line.find("not traced") != std::string::npos);
+  REQUIRE(run.report["targets"].size() == 1);
+  CHECK(run.report["targets"][0]["pid"] == run.truth["pid"]);
+  check_exact(run.report, run.truth);
+  CHECK(run.leftovers.empty());
 }

@@ -158,7 +158,9 @@ void analyse(const std::string& open_path, const std::vector<const ProbeSite*>& 
       const cs_x86& x = insn->detail->x86;
       if (x.op_count != 1 || x.operands[0].type != X86_OP_IMM) continue;
       const uint64_t to = static_cast<uint64_t>(x.operands[0].imm);
-      if (auto e = entry_at.find(to); e != entry_at.end() && e->second != site->api) enters = true;
+      // Another probed address, even of the same entry point (libstdc++'s
+      // nothrow operator new calls the plain one).
+      if (entry_at.count(to) && to != site->vaddr) enters = true;
       if (const Section* plt = section_of(code.plt, to)) {
         const std::string sym = plt_target(cs, code, *plt, to);
         if (!sym.empty() && entry_names.count(sym) && sym != site->symbol) enters = true;
