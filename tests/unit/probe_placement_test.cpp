@@ -1,6 +1,6 @@
 // Probe placement: hand-written byte sequences with known answers, the
 // kernel's emulation rules, and the real allocators on this machine (glibc,
-// jemalloc, tcmalloc, mimalloc), where every chosen site is re-verified by a second,
+// jemalloc, tcmalloc, mimalloc, libstdc++'s C++ operators), where every chosen site is re-verified by a second,
 // independent checker built on objdump's disassembly.
 #include <catch2/catch.hpp>
 
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "target/api_names.h"
 #include "target/elf_file.h"
 #include "target/probe_placement.h"
 
@@ -327,17 +328,20 @@ TEST_CASE("placement: what Linux 6.18 emulates, single-steps and refuses", "[pla
 namespace {
 
 struct Entry {
-  const char* symbol;
+  std::string symbol;
   unsigned args;
   bool skip;
 };
 
-const std::vector<Entry> kEntries = {
-    {"malloc", 1, false},         {"free", 1, true},           {"calloc", 2, false},
-    {"realloc", 2, false},        {"reallocarray", 3, false},  {"memalign", 2, false},
-    {"aligned_alloc", 2, false},  {"posix_memalign", 3, false}, {"valloc", 1, false},
-    {"pvalloc", 1, false},
-};
+// Every symbol the agent probes (the C++ operators' variants too), with the
+// arguments it reads and whether a NULL first argument skips the call.
+const std::vector<Entry> kEntries = [] {
+  std::vector<Entry> out;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (std::string_view s : api_symbols(api))
+      out.push_back({std::string(s), api_argument_count(api), ms_api_frees(api) != 0});
+  return out;
+}();
 
 bool file_exists(const std::string& path) {
   struct stat st;
@@ -579,6 +583,31 @@ TEST_CASE("placement: tcmalloc's entry points", "[placement]") {
   REQUIRE(m);
   REQUIRE(t);
   CHECK(m->value == t->value);
+}
+
+TEST_CASE("placement: libstdc++'s operator new and delete", "[placement]") {
+  // What the agent probes for C++ under glibc: every variant, each re-checked
+  // independently.
+  const std::string path = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+  if (!file_exists(path)) {
+    WARN(path << " is not installed: skipped");
+    return;
+  }
+  ElfInfo elf = read_elf(path);
+  int placed = 0;
+  for (const Entry& e : kEntries) {
+    if (e.symbol.rfind("_Z", 0) != 0) continue;
+    const ElfSymbol* sym = elf.find_function(e.symbol, true);
+    if (!sym) continue;
+    auto off = elf.vaddr_to_offset(sym->value);
+    REQUIRE(off);
+    Placement p = choose_probe_site(path, *off, sym->value, e.args, e.skip);
+    INFO(e.symbol << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
+    verify_independently(path, sym->value, e, p);
+    CHECK(p.emulated);  // endbr64 is not emulated, what follows it is
+    ++placed;
+  }
+  CHECK(placed == 20);
 }
 
 TEST_CASE("placement: the ELF reader refuses what it cannot read", "[placement]") {
