@@ -1,7 +1,8 @@
 // Probe placement: hand-written byte sequences with known answers, the
 // kernel's emulation rules, and the real allocators on this machine (glibc,
-// jemalloc, tcmalloc, mimalloc, libstdc++'s C++ operators), where every chosen site is re-verified by a second,
-// independent checker built on objdump's disassembly.
+// jemalloc, tcmalloc, mimalloc, libstdc++'s C++ operators), where every
+// chosen site is re-verified by a second, independent checker built on
+// objdump's disassembly.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
