@@ -176,6 +176,9 @@ bool pvalloc_usable() {
         Dl_info m{}, p{};
         void* malloc_sym = dlsym(RTLD_DEFAULT, "malloc");
         void* pvalloc_sym = dlsym(RTLD_DEFAULT, "pvalloc");
+        // A -static build has no dynamic symbols to look up: glibc's libc.a,
+        // linked in whole, serves both.
+        if (!malloc_sym && !pvalloc_sym) return true;
         if (!malloc_sym || !pvalloc_sym || !dladdr(malloc_sym, &m) || !dladdr(pvalloc_sym, &p)) return false;
         return m.dli_fname && p.dli_fname && std::string_view(m.dli_fname) == p.dli_fname;
     }();
