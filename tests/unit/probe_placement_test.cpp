@@ -494,19 +494,12 @@ struct Expected {
   uint64_t offset;
 };
 
-// Places every entry point `path` defines; checks each independently; checks
-// the hand-verified offsets when the library is the build they were read from
-// (recognised by its malloc and free addresses), else warns.
-std::map<std::string, Placement> check_library(const std::string& path, uint64_t known_malloc, uint64_t known_free,
-                                               const std::vector<Expected>& expected) {
+// Places every probed symbol `path` defines and checks each independently;
+// `vaddrs` gets their addresses.
+std::map<std::string, Placement> place_all(const std::string& path, std::map<std::string, uint64_t>& vaddrs) {
   std::map<std::string, Placement> out;
-  if (!file_exists(path)) {
-    WARN(path << " is not installed (tools/setup.sh installs it): skipped");
-    return out;
-  }
   REQUIRE(!run("objdump --version").empty());
   ElfInfo elf = read_elf(path);
-  std::map<std::string, uint64_t> vaddrs;
   for (const Entry& e : kEntries) {
     const ElfSymbol* sym = elf.find_function(e.symbol, true);
     if (!sym) continue;
@@ -517,6 +510,20 @@ std::map<std::string, Placement> check_library(const std::string& path, uint64_t
     vaddrs[e.symbol] = sym->value;
     out[e.symbol] = p;
   }
+  return out;
+}
+
+// place_all, then the hand-verified offsets when the library is the build
+// they were read from (recognised by its malloc and free addresses), else a
+// warning.
+std::map<std::string, Placement> check_library(const std::string& path, uint64_t known_malloc, uint64_t known_free,
+                                               const std::vector<Expected>& expected) {
+  if (!file_exists(path)) {
+    WARN(path << " is not installed (tools/setup.sh installs it): skipped");
+    return {};
+  }
+  std::map<std::string, uint64_t> vaddrs;
+  std::map<std::string, Placement> out = place_all(path, vaddrs);
   REQUIRE(out.count("malloc"));
   REQUIRE(out.count("free"));
   if (vaddrs["malloc"] != known_malloc || vaddrs["free"] != known_free) {
@@ -594,21 +601,14 @@ TEST_CASE("placement: libstdc++'s operator new and delete", "[placement]") {
     WARN(path << " is not installed: skipped");
     return;
   }
-  ElfInfo elf = read_elf(path);
-  int placed = 0;
-  for (const Entry& e : kEntries) {
-    if (e.symbol.rfind("_Z", 0) != 0) continue;
-    const ElfSymbol* sym = elf.find_function(e.symbol, true);
-    if (!sym) continue;
-    auto off = elf.vaddr_to_offset(sym->value);
-    REQUIRE(off);
-    Placement p = choose_probe_site(path, *off, sym->value, e.args, e.skip);
-    INFO(e.symbol << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
-    verify_independently(path, sym->value, e, p);
+  std::map<std::string, uint64_t> vaddrs;
+  auto placed = place_all(path, vaddrs);
+  CHECK(placed.size() == 20);  // 4 + 4 + 6 + 6 variants, and nothing of C's
+  for (auto& [name, p] : placed) {
+    INFO(name << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
+    CHECK(name.rfind("_Z", 0) == 0);
     CHECK(p.emulated);  // endbr64 is not emulated, what follows it is
-    ++placed;
   }
-  CHECK(placed == 20);
 }
 
 TEST_CASE("placement: the ELF reader refuses what it cannot read", "[placement]") {
