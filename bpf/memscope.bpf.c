@@ -343,6 +343,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	case MS_API_MALLOC:
 	case MS_API_VALLOC:
 	case MS_API_PVALLOC:
+	case MS_API_NEW:
+	case MS_API_NEW_ARRAY:
 		size = a0;
 		break;
 	case MS_API_CALLOC:
@@ -399,22 +401,40 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	return 0;
 }
 
+/* free, operator delete, operator delete[]. One that may enter another
+ * entry point (libstdc++'s delete calls free) keeps its return, so that the
+ * inner call finds the depth set and is counted once. */
 static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 ptr = PT_REGS_PARM1(ctx);
+	__u32 api = cookie_api(cookie);
+	__u64 ptr = PT_REGS_PARM1(ctx), sp = entry_sp(ctx, cookie);
+	int keep = (cookie & MS_COOKIE_KEEP_RETURN) != 0;
 	struct pending *p;
 
 	if (!ptr)
 		return 1; /* free(NULL) does nothing; not counted */
-	p = bpf_task_storage_get(&pending, task, 0, 0);
-	if (nested(p, entry_sp(ctx, cookie))) {
+	p = bpf_task_storage_get(&pending, task, 0, keep ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (nested(p, sp)) {
 		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
-		return 1;
+		if (!keep)
+			return 1;
+		p->depth += 1; /* its return must undo the depth */
+		return 0;
 	}
-	count_call(MS_API_FREE, 0);
-	release(MS_API_FREE, ptr);
-	return 1;
+	count_call(api, 0);
+	release(api, ptr);
+	if (!keep || !p)
+		return 1;
+	p->sp = sp;
+	p->size = 0;
+	p->arg = 0;
+	p->api = api;
+	p->depth = 1;
+	p->sampled = 0; /* nothing to record at its return */
+	p->tier_epoch = 0;
+	p->site_id = MS_NO_SITE;
+	return 0;
 }
 
 static __always_inline int on_return(struct pt_regs *ctx)
@@ -460,7 +480,7 @@ int ms_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
-	if (cookie_api(cookie) == MS_API_FREE)
+	if (ms_api_frees(cookie_api(cookie)))
 		return on_free(ctx, cookie);
 	return on_entry(ctx, cookie, 0);
 }
@@ -483,7 +503,7 @@ int ms_session(struct pt_regs *ctx)
 
 	if (bpf_session_is_return())
 		return on_return(ctx);
-	if (cookie_api(cookie) == MS_API_FREE)
+	if (ms_api_frees(cookie_api(cookie)))
 		return on_free(ctx, cookie);
 	return on_entry(ctx, cookie, 1);
 }

@@ -19,7 +19,9 @@
 
 /* Allocator entry points. The order is the report's order; where two entry
  * points share one address (glibc's aligned_alloc and memalign) the earlier
- * one here takes the calls. */
+ * one here takes the calls. The C++ operators come after C's: each stands for
+ * all its mangled variants (sized, nothrow, align_val_t); new takes its size
+ * as malloc does, delete its pointer as free does. */
 enum ms_api {
 	MS_API_MALLOC = 0,
 	MS_API_CALLOC,
@@ -31,8 +33,19 @@ enum ms_api {
 	MS_API_MEMALIGN,
 	MS_API_VALLOC,
 	MS_API_PVALLOC,
+	MS_API_NEW,           /* operator new */
+	MS_API_NEW_ARRAY,     /* operator new[] */
+	MS_API_DELETE,        /* operator delete */
+	MS_API_DELETE_ARRAY,  /* operator delete[] */
 	MS_API_COUNT
 };
+MS_STATIC_ASSERT(MS_API_COUNT <= 64, "the record packs the api in 6 bits");
+
+/* Entry points that release a block (and request no bytes). */
+static inline int ms_api_frees(__u32 api)
+{
+	return api == MS_API_FREE || api == MS_API_DELETE || api == MS_API_DELETE_ARRAY;
+}
 
 /* Size tiers. MS_TIER_FORCED marks a call taken by the "one in every N"
  * guarantee: it was certain to be sampled, so its weight is 1. */

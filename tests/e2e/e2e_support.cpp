@@ -104,13 +104,27 @@ std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
   return out;
 }
 
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> folded;
+  for (auto& [api, t] : truth["by_api"].items()) {
+    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
+    folded[as].first += t["calls"].get<uint64_t>();
+    folded[as].second += t["bytes"].get<uint64_t>();
+  }
+  for (auto& [api, t] : folded) {
+    INFO("api " << api);
+    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
+    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
+  }
+}
+
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
-                                const std::vector<std::string>& launcher) {
+                                const std::vector<std::string>& launcher, const std::string& workload) {
   TracedRun r;
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
   std::vector<std::string> wl_argv = launcher;
-  wl_argv.insert(wl_argv.end(), {kWorkload, "--truth", truth, "--wait-start", "--wait-exit"});
+  wl_argv.insert(wl_argv.end(), {workload, "--truth", truth, "--wait-start", "--wait-exit"});
   wl_argv.insert(wl_argv.end(), workload_args.begin(), workload_args.end());
   Child wl(wl_argv);
   REQUIRE(wl.wait_for("ready", 30s));

@@ -11,6 +11,8 @@ namespace memscope::test {
 
 inline const std::string kAgent = MEMSCOPE_BIN;
 inline const std::string kWorkload = WORKLOAD_BIN;
+// Where the workload's builds against other allocators are.
+inline const std::string kWorkloadDir = kWorkload.substr(0, kWorkload.rfind('/'));
 inline const std::string kSchema = MEMSCOPE_SCHEMA;
 
 nlohmann::json load_json(const std::string& path);
@@ -47,10 +49,17 @@ struct TracedRun {
   std::vector<uint32_t> programs_left;
   int agent_exit = -1;
 };
-// `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."}).
+// `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."});
+// `workload` is the binary (a build of it linked against another allocator).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
-                                const std::vector<std::string>& launcher = {});
+                                const std::vector<std::string>& launcher = {},
+                                const std::string& workload = kWorkload);
+
+// Every exact.by_api counter equals the truth: calls, and bytes but for
+// free, with the truth folded the way the report folds entry points that
+// share one address (glibc's memalign is aligned_alloc).
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
 
 }  // namespace memscope::test
 

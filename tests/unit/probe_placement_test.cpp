@@ -1,7 +1,8 @@
 // Probe placement: hand-written byte sequences with known answers, the
 // kernel's emulation rules, and the real allocators on this machine (glibc,
-// jemalloc, tcmalloc), where every chosen site is re-verified by a second,
-// independent checker built on objdump's disassembly.
+// jemalloc, tcmalloc, mimalloc, libstdc++'s C++ operators), where every
+// chosen site is re-verified by a second, independent checker built on
+// objdump's disassembly.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "target/api_names.h"
 #include "target/elf_file.h"
 #include "target/probe_placement.h"
 
@@ -327,17 +329,20 @@ TEST_CASE("placement: what Linux 6.18 emulates, single-steps and refuses", "[pla
 namespace {
 
 struct Entry {
-  const char* symbol;
+  std::string symbol;
   unsigned args;
   bool skip;
 };
 
-const std::vector<Entry> kEntries = {
-    {"malloc", 1, false},         {"free", 1, true},           {"calloc", 2, false},
-    {"realloc", 2, false},        {"reallocarray", 3, false},  {"memalign", 2, false},
-    {"aligned_alloc", 2, false},  {"posix_memalign", 3, false}, {"valloc", 1, false},
-    {"pvalloc", 1, false},
-};
+// Every symbol the agent probes (the C++ operators' variants too), with the
+// arguments it reads and whether a NULL first argument skips the call.
+const std::vector<Entry> kEntries = [] {
+  std::vector<Entry> out;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (std::string_view s : api_symbols(api))
+      out.push_back({std::string(s), api_argument_count(api), ms_api_frees(api) != 0});
+  return out;
+}();
 
 bool file_exists(const std::string& path) {
   struct stat st;
@@ -489,19 +494,12 @@ struct Expected {
   uint64_t offset;
 };
 
-// Places every entry point `path` defines; checks each independently; checks
-// the hand-verified offsets when the library is the build they were read from
-// (recognised by its malloc and free addresses), else warns.
-std::map<std::string, Placement> check_library(const std::string& path, uint64_t known_malloc, uint64_t known_free,
-                                               const std::vector<Expected>& expected) {
+// Places every probed symbol `path` defines and checks each independently;
+// `vaddrs` gets their addresses.
+std::map<std::string, Placement> place_all(const std::string& path, std::map<std::string, uint64_t>& vaddrs) {
   std::map<std::string, Placement> out;
-  if (!file_exists(path)) {
-    WARN(path << " is not installed (tools/setup.sh installs it): skipped");
-    return out;
-  }
   REQUIRE(!run("objdump --version").empty());
   ElfInfo elf = read_elf(path);
-  std::map<std::string, uint64_t> vaddrs;
   for (const Entry& e : kEntries) {
     const ElfSymbol* sym = elf.find_function(e.symbol, true);
     if (!sym) continue;
@@ -512,6 +510,20 @@ std::map<std::string, Placement> check_library(const std::string& path, uint64_t
     vaddrs[e.symbol] = sym->value;
     out[e.symbol] = p;
   }
+  return out;
+}
+
+// place_all, then the hand-verified offsets when the library is the build
+// they were read from (recognised by its malloc and free addresses), else a
+// warning.
+std::map<std::string, Placement> check_library(const std::string& path, uint64_t known_malloc, uint64_t known_free,
+                                               const std::vector<Expected>& expected) {
+  if (!file_exists(path)) {
+    WARN(path << " is not installed (tools/setup.sh installs it): skipped");
+    return {};
+  }
+  std::map<std::string, uint64_t> vaddrs;
+  std::map<std::string, Placement> out = place_all(path, vaddrs);
   REQUIRE(out.count("malloc"));
   REQUIRE(out.count("free"));
   if (vaddrs["malloc"] != known_malloc || vaddrs["free"] != known_free) {
@@ -581,7 +593,50 @@ TEST_CASE("placement: tcmalloc's entry points", "[placement]") {
   CHECK(m->value == t->value);
 }
 
+TEST_CASE("placement: libstdc++'s operator new and delete", "[placement]") {
+  // What the agent probes for C++ under glibc: every variant, each re-checked
+  // independently.
+  const std::string path = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+  if (!file_exists(path)) {
+    WARN(path << " is not installed: skipped");
+    return;
+  }
+  std::map<std::string, uint64_t> vaddrs;
+  auto placed = place_all(path, vaddrs);
+  CHECK(placed.size() == 20);  // 4 + 4 + 6 + 6 variants, and nothing of C's
+  for (auto& [name, p] : placed) {
+    INFO(name << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
+    CHECK(name.rfind("_Z", 0) == 0);
+    CHECK(p.emulated);  // endbr64 is not emulated, what follows it is
+  }
+}
+
 TEST_CASE("placement: the ELF reader refuses what it cannot read", "[placement]") {
   CHECK_THROWS_AS(choose_probe_site("/nonexistent/libc.so.6", 0, 0, 1, false), Error);
   CHECK_THROWS_AS(choose_probe_site("/lib/x86_64-linux-gnu/libc.so.6", uint64_t{1} << 40, 0, 1, false), Error);
+}
+
+TEST_CASE("placement: mimalloc's entry points", "[placement]") {
+  // malloc, calloc and realloc start with a RIP-relative load of the TLS
+  // offset (stepped out of line) and then move the arguments: offset 0.
+  // free walks past its NULL check; the aligned and array variants are a
+  // lone `jmp mi_*@plt`, which the kernel emulates.
+  auto mi = check_library("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", 0x10b70, 0x10ee0,
+                          {{"malloc", 0}, {"free", 6}, {"calloc", 0}, {"realloc", 0}, {"reallocarray", 0},
+                           {"memalign", 0}, {"aligned_alloc", 0}, {"posix_memalign", 0}, {"valloc", 0},
+                           {"pvalloc", 0}});
+  if (mi.empty()) return;
+  CHECK(mi["free"].emulated);
+  for (const char* name : {"reallocarray", "memalign", "aligned_alloc", "posix_memalign", "valloc", "pvalloc"}) {
+    INFO(name << ": `" << mi[name].instruction << "`");
+    CHECK(mi[name].instruction.rfind("jmp ", 0) == 0);
+    CHECK(mi[name].emulated);
+  }
+  // mimalloc serves C's free and C++'s delete with one function.
+  ElfInfo elf = read_elf("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2");
+  const ElfSymbol* f = elf.find_function("free", true);
+  const ElfSymbol* d = elf.find_function("_ZdlPv", true);
+  REQUIRE(f);
+  REQUIRE(d);
+  CHECK(f->value == d->value);
 }

@@ -108,3 +108,27 @@ TEST_CASE("smart placement moves glibc's free past its NULL check and keeps retu
     if (s.api == MS_API_FREE) CHECK(s.offset > entry.sites[i].offset);
   }
 }
+
+TEST_CASE("C++ operators: every variant probed in libstdc++, and each keeps its return since it enters malloc or free") {
+  auto self = read_process(getpid());
+  AllocatorTarget t = find_allocator(getpid(), self.exe);
+  size_t cxx_sites = 0;
+  for (unsigned api : {MS_API_NEW, MS_API_NEW_ARRAY, MS_API_DELETE, MS_API_DELETE_ARRAY}) {
+    INFO(api_name(api));
+    CHECK(t.counted_as[api] == api);
+    CHECK(std::find(t.missing.begin(), t.missing.end(), api) == t.missing.end());
+    for (const ProbeSite& s : t.sites) {
+      if (s.api != api) continue;
+      INFO(s.symbol);
+      ++cxx_sites;
+      CHECK(s.path.find("libstdc++.so") != std::string::npos);
+      CHECK(s.keep_return);
+      const auto& variants = api_symbols(api);
+      CHECK(std::find(variants.begin(), variants.end(), s.symbol) != variants.end());
+    }
+  }
+  CHECK(cxx_sites == 20);  // libstdc++ 12 defines all 4 + 4 + 6 + 6 variants
+  CHECK(api_name(MS_API_DELETE_ARRAY) == "operator delete[]");
+  CHECK(!api_allocates(MS_API_DELETE));
+  CHECK(api_allocates(MS_API_NEW_ARRAY));
+}

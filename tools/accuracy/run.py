@@ -92,7 +92,7 @@ def sampling_args(mode, profile, scale, max_fraction):
         return ["--max-sampled", str(100 * max_fraction), "--small-rate", start, "--medium-rate", start,
                 "--large-rate", start], None
     truth0 = untraced_truth(profile, scale)
-    calls = sum(v["calls"] for k, v in truth0["by_api"].items() if k != "free")
+    calls = truth0["totals"]["alloc_calls"]
     total_bytes = sum(s["bytes"] for s in truth0["sites"])
     # In bytes mode a block of s bytes is sampled with p = 1-exp(-s/I) <= s/I,
     # so I = bytes / (fraction * calls) keeps the sampled share under it.

@@ -8,20 +8,26 @@
 //                                                     (kept across frames, freed at phase end)
 //   site_game_texture               malloc   1 in 100 frames, 4-16 MiB, freed 2 frames later
 //   site_game_audio_page            pvalloc  1 in 50 frames, 1000-9000 B, freed at frame end
+//   site_game_entity                operator new    1x  48-256 B, sized operator delete at frame end
+//   site_game_particles             operator new[]  1x  64-512 B, operator delete[] at frame end
 // (+ site_leak_session_cache every 4th iteration, see worker.cpp)
 //
 // Measured at the defaults (--scale 1000 --threads 2 --seed 1); the exact
 // values of any run are in its --truth file.
 //   site                              calls      bytes   share
-//   site_game_texture                    10   99866644   53.1%
-//   site_game_render_buffer_resize     2000   82090522   43.7%
-//   site_game_frame_object            96641    3868703    2.1%
-//   site_game_frame_scratch            1000    1264864    0.7%
-//   site_leak_session_cache             250     630464    0.3%
+//   site_game_texture                    10  116955648   57.2%
+//   site_game_render_buffer_resize     2000   81089390   39.7%
+//   site_game_frame_object            95131    3809940    1.9%
+//   site_game_frame_scratch            1000    1298272    0.6%
+//   site_leak_session_cache             250     654461    0.3%
+//   site_game_particles                1000     289344    0.1%
+//   site_game_entity                   1000     156349    0.1%
 //   site_game_render_buffer_create        4     139318    0.1%
-//   site_game_audio_page                 20     119622    0.1%
-//   free                              97675
-// Total: 99925 allocation calls + 97675 frees = 197600 calls, 187980137 bytes.
+//   site_game_audio_page                 20      98029    0.0%
+//   free                              96165
+//   operator delete                    1000
+//   operator delete[]                  1000
+// Total: 100415 allocation calls + 98165 frees = 198580 calls, 204490751 bytes.
 // This profile is call-heavy (~5x web): use a smaller --scale (e.g. 200) when
 // the tracer is slow.
 #include "worker.h"
@@ -54,6 +60,15 @@ void game_iteration(ThreadCtx& c, std::uint64_t idx) {
         c.game_objects[i] = track_new(c, SITE_GAME_FRAME_OBJECT, site_game_frame_object(n), n);
         fill(c, c.game_objects[i]);
     }
+
+    // One C++ entity object and one particle array (new / new[]), deleted at
+    // frame end.
+    std::size_t entity_bytes = c.rng.range(48, 256);
+    Block entity = track_new(c, SITE_GAME_ENTITY, site_game_entity(entity_bytes), entity_bytes);
+    fill(c, entity);
+    std::size_t particle_bytes = c.rng.range(4, 32) * 16;
+    Block particles = track_new(c, SITE_GAME_PARTICLES, site_game_particles(particle_bytes), particle_bytes);
+    fill(c, particles);
 
     // Per-frame scratch array.
     std::size_t count = c.rng.range(16, 64);
@@ -90,6 +105,8 @@ void game_iteration(ThreadCtx& c, std::uint64_t idx) {
     }
 
     retire(c, scratch);
+    retire(c, particles);
+    retire(c, entity);
     for (int i = 0; i < objects; ++i) retire(c, c.game_objects[i]);
     c.game_frames += 1;
 }

@@ -8,7 +8,7 @@ namespace memscope::workload {
 void aggregate(const ThreadCtx* ctxs, unsigned count, Truth& t) {
     t = Truth{};
     std::uint64_t h = 0x6d656d73636f7065ULL;  // "memscope"
-    std::uint64_t free_calls = 0;
+    std::uint64_t free_calls = 0, delete_calls = 0, delete_array_calls = 0;
     for (unsigned i = 0; i < count; ++i) {
         const ThreadCtx& c = ctxs[i];
         for (unsigned s = 0; s < SITE_COUNT; ++s) {
@@ -18,6 +18,8 @@ void aggregate(const ThreadCtx* ctxs, unsigned count, Truth& t) {
             t.sites[s].live_bytes += c.sites[s].live_bytes;
         }
         free_calls += c.free_calls;
+        delete_calls += c.delete_calls;
+        delete_array_calls += c.delete_array_calls;
         t.null_realloc_calls += c.null_realloc_calls;
         t.null_realloc_bytes += c.null_realloc_bytes;
         t.null_reallocarray_calls += c.null_reallocarray_calls;
@@ -33,7 +35,9 @@ void aggregate(const ThreadCtx* ctxs, unsigned count, Truth& t) {
         t.alloc_bytes += t.sites[s].bytes;
     }
     t.api[static_cast<unsigned>(Api::Free)].calls = free_calls;
-    t.api[static_cast<unsigned>(Api::Free)].bytes = 0;
+    t.api[static_cast<unsigned>(Api::OperatorDelete)].calls = delete_calls;
+    t.api[static_cast<unsigned>(Api::OperatorDeleteArray)].calls = delete_array_calls;
+    t.free_calls = free_calls + delete_calls + delete_array_calls;
     t.checksum = hash_mix(h, t.alloc_calls);
 }
 
@@ -66,8 +70,8 @@ bool format_truth(const Truth& t, const Options& o, long pid, TextBuffer& b) {
 
     b.append("  \"totals\": {\"alloc_calls\": ").append_u64(t.alloc_calls);
     b.append(", \"alloc_bytes\": ").append_u64(t.alloc_bytes);
-    b.append(", \"free_calls\": ").append_u64(t.api[static_cast<unsigned>(Api::Free)].calls);
-    b.append(", \"calls\": ").append_u64(t.alloc_calls + t.api[static_cast<unsigned>(Api::Free)].calls);
+    b.append(", \"free_calls\": ").append_u64(t.free_calls);
+    b.append(", \"calls\": ").append_u64(t.alloc_calls + t.free_calls);
     b.append("},\n");
 
     // glibc implements realloc(NULL, n) as an internal call to malloc and

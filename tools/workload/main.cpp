@@ -78,7 +78,7 @@ void print_verbose(const Truth& t, const Options& o, const ThreadCtx* ctxs, std:
     b.append(" scale=").append_u64(o.scale).append(" threads=").append_u64(o.threads);
     b.append(" seed=").append_u64(o.seed).append(" phase_us=").append_u64(phase_ns / 1000).append("\n");
     b.append("memscope-workload: alloc_calls=").append_u64(t.alloc_calls);
-    b.append(" free_calls=").append_u64(t.api[static_cast<unsigned>(Api::Free)].calls);
+    b.append(" free_calls=").append_u64(t.free_calls);
     b.append(" alloc_bytes=").append_u64(t.alloc_bytes).append("\n");
     for (unsigned a = 0; a < kApiCount; ++a) {
         b.append("memscope-workload:   ").append(api_name(static_cast<Api>(a)));
@@ -180,7 +180,7 @@ int run(const Options& o) {
         b.append(" threads=").append_u64(o.threads);
         b.append(" seed=").append_u64(o.seed);
         b.append(" alloc_calls=").append_u64(g_truth.alloc_calls);
-        b.append(" free_calls=").append_u64(g_truth.api[static_cast<unsigned>(Api::Free)].calls);
+        b.append(" free_calls=").append_u64(g_truth.free_calls);
         b.append(" alloc_bytes=").append_u64(g_truth.alloc_bytes);
         b.append("\n");
         if (!write_all(1, b.data(), b.size())) exit_code = 1;

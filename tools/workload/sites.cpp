@@ -21,6 +21,10 @@ const char* api_name(Api api) {
         case Api::Memalign: return "memalign";
         case Api::Valloc: return "valloc";
         case Api::Pvalloc: return "pvalloc";
+        case Api::OperatorNew: return "operator new";
+        case Api::OperatorNewArray: return "operator new[]";
+        case Api::OperatorDelete: return "operator delete";
+        case Api::OperatorDeleteArray: return "operator delete[]";
         case Api::Count: break;
     }
     return "?";
@@ -172,6 +176,9 @@ bool pvalloc_usable() {
         Dl_info m{}, p{};
         void* malloc_sym = dlsym(RTLD_DEFAULT, "malloc");
         void* pvalloc_sym = dlsym(RTLD_DEFAULT, "pvalloc");
+        // A -static build has no dynamic symbols to look up: glibc's libc.a,
+        // linked in whole, serves both.
+        if (!malloc_sym && !pvalloc_sym) return true;
         if (!malloc_sym || !pvalloc_sym || !dladdr(malloc_sym, &m) || !dladdr(pvalloc_sym, &p)) return false;
         return m.dli_fname && p.dli_fname && std::string_view(m.dli_fname) == p.dli_fname;
     }();
@@ -181,6 +188,20 @@ bool pvalloc_usable() {
 
 MEMSCOPE_SITE void* site_game_audio_page(std::size_t size) {
     void* p = pvalloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+// C++: a plain operator new call (as `new T` makes for a T of `size` bytes)
+// and a new-expression for an array of bytes (operator new[]).
+MEMSCOPE_SITE void* site_game_entity(std::size_t size) {
+    void* p = ::operator new(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_game_particles(std::size_t size) {
+    void* p = new unsigned char[size];
     MEMSCOPE_ESCAPE(p);
     return p;
 }
@@ -196,5 +217,17 @@ MEMSCOPE_SITE void* site_leak_session_cache(std::size_t size) {
 MEMSCOPE_SITE void release_block(void* ptr) {
     MEMSCOPE_ESCAPE(ptr);
     free(ptr);
+    asm volatile("" ::: "memory");
+}
+
+MEMSCOPE_SITE void release_object(void* ptr, std::size_t size) {
+    MEMSCOPE_ESCAPE(ptr);
+    ::operator delete(ptr, size);
+    asm volatile("" ::: "memory");
+}
+
+MEMSCOPE_SITE void release_array(void* ptr) {
+    MEMSCOPE_ESCAPE(ptr);
+    delete[] static_cast<unsigned char*>(ptr);
     asm volatile("" ::: "memory");
 }

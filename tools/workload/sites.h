@@ -11,7 +11,8 @@
 //     the target is built with -fno-optimize-sibling-calls),
 //   * always calls the same API.
 // Every free() of the phase is made by release_block(), which calls free()
-// directly on a non-NULL pointer.
+// directly on a non-NULL pointer; blocks from operator new / new[] go back
+// through release_object() / release_array() (operator delete / delete[]).
 //
 // Expected volume per site at the default options
 // (--scale 1000 --threads 2 --seed 1) is documented in web.cpp, pipeline.cpp,
@@ -35,12 +36,16 @@ enum class Api : std::uint8_t {
     Memalign,
     Valloc,
     Pvalloc,
+    OperatorNew,
+    OperatorNewArray,
+    OperatorDelete,
+    OperatorDeleteArray,
     Count
 };
 
 constexpr std::size_t kApiCount = static_cast<std::size_t>(Api::Count);
 
-// JSON key of an API in by_api ("malloc", "posix_memalign", ...).
+// JSON key of an API in by_api ("malloc", "posix_memalign", "operator new", ...).
 const char* api_name(Api api);
 
 // False when pvalloc is served by another object than malloc (jemalloc has
@@ -74,6 +79,8 @@ bool pvalloc_usable();
     X(SITE_GAME_RENDER_BUFFER_RESIZE, site_game_render_buffer_resize, Api::Realloc) \
     X(SITE_GAME_TEXTURE, site_game_texture, Api::Malloc)                            \
     X(SITE_GAME_AUDIO_PAGE, site_game_audio_page, Api::Pvalloc)                     \
+    X(SITE_GAME_ENTITY, site_game_entity, Api::OperatorNew)                         \
+    X(SITE_GAME_PARTICLES, site_game_particles, Api::OperatorNewArray)              \
     /* deliberate leak (all profiles, every 4th iteration) */                       \
     X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)
 
@@ -125,11 +132,17 @@ void* site_game_render_buffer_create(std::size_t size);                        /
 void* site_game_render_buffer_resize(void* ptr, std::size_t size);             // realloc
 void* site_game_texture(std::size_t size);                                     // malloc
 void* site_game_audio_page(std::size_t size);                                  // pvalloc
+void* site_game_entity(std::size_t size);                                      // operator new
+void* site_game_particles(std::size_t size);                                   // operator new[] (bytes)
 
 // leak
 void* site_leak_session_cache(std::size_t size);                               // malloc
 
 // The only free() of the measured phase.  ptr must not be NULL.
 void release_block(void* ptr);
+// The only operator delete (sized, as a C++14 compiler calls it for a
+// complete type) and operator delete[] of the measured phase.
+void release_object(void* ptr, std::size_t size);
+void release_array(void* ptr);
 
 }  // extern "C"

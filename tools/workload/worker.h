@@ -71,6 +71,8 @@ struct alignas(64) ThreadCtx {
 
     SiteCounters sites[SITE_COUNT];
     std::uint64_t free_calls = 0;
+    std::uint64_t delete_calls = 0;        // operator delete
+    std::uint64_t delete_array_calls = 0;  // operator delete[]
     // realloc()/reallocarray() calls with a NULL pointer (glibc forwards these
     // to malloc internally; reported separately for tracer debugging).
     std::uint64_t null_realloc_calls = 0;
@@ -168,15 +170,27 @@ inline void fill(ThreadCtx& c, const Block& b) {
     }
 }
 
-// Hash the block, then free it through release_block().
+// Hash the block, then give it back the way it was allocated: operator
+// delete / delete[] for the C++ sites, free() for the others.
 inline void retire(ThreadCtx& c, Block& b) {
     if (!b.ptr) fatal("retire of an empty block", b.site);
     absorb(c, b.ptr, b.size);
     SiteCounters& s = c.sites[b.site];
     s.live_count -= 1;
     s.live_bytes -= static_cast<std::int64_t>(b.size);
-    c.free_calls += 1;
-    release_block(b.ptr);
+    switch (kSites[b.site].api) {
+        case Api::OperatorNew:
+            c.delete_calls += 1;
+            release_object(b.ptr, b.size);
+            break;
+        case Api::OperatorNewArray:
+            c.delete_array_calls += 1;
+            release_array(b.ptr);
+            break;
+        default:
+            c.free_calls += 1;
+            release_block(b.ptr);
+    }
     b = Block{};
 }
 

@@ -19,7 +19,14 @@ ms_count ExactCounts::api_total(unsigned api) const {
 uint64_t ExactCounts::allocation_calls() const {
   uint64_t n = 0;
   for (unsigned a = 0; a < MS_API_COUNT; ++a)
-    if (a != MS_API_FREE) n += api_total(a).calls;
+    if (!ms_api_frees(a)) n += api_total(a).calls;
+  return n;
+}
+
+uint64_t ExactCounts::free_calls() const {
+  uint64_t n = 0;
+  for (unsigned a = 0; a < MS_API_COUNT; ++a)
+    if (ms_api_frees(a)) n += api_total(a).calls;
   return n;
 }
 

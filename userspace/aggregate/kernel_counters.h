@@ -13,7 +13,8 @@ struct ExactCounts {
   std::array<uint64_t, MS_STAT_COUNT> stats{};
 
   ms_count api_total(unsigned api) const;
-  uint64_t allocation_calls() const;  // every entry point but free
+  uint64_t allocation_calls() const;  // every entry point but free and the deletes
+  uint64_t free_calls() const;        // free and the deletes
 };
 
 ExactCounts read_exact_counts(int counts_fd, int stats_fd);

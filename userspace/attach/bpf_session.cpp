@@ -128,7 +128,7 @@ void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
 
 void BpfSession::note_probe(const AttachedProbe& p) {
   for (const auto& q : probes_)
-    if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path) return;
+    if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path && q.offset == p.offset) return;
   probes_.push_back(p);
 }
 
@@ -164,7 +164,7 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet
   for (const ProbeSite& s : alloc.sites) {
     const ProbeSite* site = &s;
     for (bool ret : {false, true}) {
-      if (ret && !api_allocates(site->api)) continue;
+      if (ret && !api_allocates(site->api) && !site->keep_return) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
                   .bpf_cookie = ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), .retprobe = ret);

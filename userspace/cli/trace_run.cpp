@@ -54,8 +54,8 @@ TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
   t.allocator = find_allocator(pid, t.process.exe);
   place_probes(t.allocator, placement);
   if (t.allocator.sites.empty())
-    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm +
-                "): no allocator to probe: no object in the process defines malloc");
+    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm + "): no allocator to probe: " +
+                (t.allocator.why_none.empty() ? "no object in the process defines malloc" : t.allocator.why_none));
   return t;
 }
 
@@ -92,8 +92,23 @@ void write_report(const Report& report, const std::string& output) {
 int trace_run(const Options& opt) {
   check_privileges();
 
+  // With several targets, one that cannot be traced (no allocator found,
+  // probes refused) is named in a warning and the others are traced; alone,
+  // it is an error.
+  const size_t wanted = opt.pids.size() + (opt.command.empty() ? 0 : 1);
+  auto skip_or_throw = [&](const Error& e) {
+    if (wanted == 1) throw e;
+    fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
+  };
   std::vector<TargetReport> targets;
-  for (pid_t pid : opt.pids) targets.push_back(resolve_pid(pid, opt.placement));
+  for (pid_t pid : opt.pids) {
+    try {
+      targets.push_back(resolve_pid(pid, opt.placement));
+    } catch (const Error& e) {
+      skip_or_throw(e);
+    }
+  }
+  if (targets.empty() && opt.command.empty()) throw Error("none of the processes given can be traced");
 
   // Signals are taken through a signalfd so that Ctrl-C always ends in a
   // clean final report; the launched command gets the default mask back.
@@ -113,7 +128,8 @@ int trace_run(const Options& opt) {
     t.allocator = find_allocator_for_command(path, environ);
     place_probes(t.allocator, opt.placement);
     if (t.allocator.sites.empty())
-      throw Error(path + ": no allocator to probe: neither it nor its libraries define malloc");
+      throw Error(path + ": no allocator to probe: " +
+                  (t.allocator.why_none.empty() ? "neither it nor its libraries define malloc" : t.allocator.why_none));
     child = std::make_unique<LaunchedCommand>(opt.command);
     t.process.pid = t.process.ns_pid = child->pid();
     t.process.exe = path;
@@ -131,10 +147,18 @@ int trace_run(const Options& opt) {
   ConfigHistory history;
   const uint64_t start_ns = monotonic_ns();
   session.publish(history.next(opt.tiers, 0.0, "initial settings"));
-  for (const auto& t : targets) {
-    if (opt.verbose) describe_probes(t);
-    session.attach(t.process.pid, t.allocator);
+  for (auto t = targets.begin(); t != targets.end();) {
+    if (opt.verbose) describe_probes(*t);
+    try {
+      session.attach(t->process.pid, t->allocator);
+      ++t;
+    } catch (const Error& e) {
+      if (child && t->process.pid == child->pid()) throw;  // the command is not left running untraced
+      skip_or_throw(e);
+      t = targets.erase(t);
+    }
   }
+  if (targets.empty()) throw Error("none of the processes given can be traced");
 
   Aggregator aggregator(history);
   aggregator.limit_live(opt.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory

@@ -51,7 +51,7 @@ json exact_json(const Report& r) {
   for (unsigned k = 0; k < MS_SIZE_CLASSES; ++k) {
     uint64_t calls = 0, bytes = 0;
     for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-      if (api == MS_API_FREE) continue;
+      if (ms_api_frees(api)) continue;
       calls += r.exact.by_api_class[api][k].calls;
       bytes += r.exact.by_api_class[api][k].bytes;
     }
@@ -66,7 +66,7 @@ json exact_json(const Report& r) {
           {"size_classes", classes},
           {"allocation_calls", alloc_calls},
           {"allocation_bytes", alloc_bytes},
-          {"free_calls", r.exact.api_total(MS_API_FREE).calls}};
+          {"free_calls", r.exact.free_calls()}};
 }
 
 json sampling_json(const Report& r) {

@@ -35,7 +35,7 @@ void print_rate_change(FILE* out, double elapsed_s, const TierConfig& from, cons
 
 void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& d,
                     double est_live_bytes, uint64_t records_total, const TierConfig& rates) {
-  uint64_t allocs = d.allocation_calls(), frees = d.api_total(MS_API_FREE).calls;
+  uint64_t allocs = d.allocation_calls(), frees = d.free_calls();
   uint64_t bytes = 0;
   for (unsigned a = 0; a < MS_API_COUNT; ++a) bytes += d.api_total(a).bytes;
   fprintf(out,

@@ -23,7 +23,7 @@ TierLoad tier_load(const ExactCounts& counts, double seconds, const TierConfig& 
   TierLoad load;
   if (seconds <= 0) return load;
   for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-    if (api == MS_API_FREE) continue;
+    if (ms_api_frees(api)) continue;
     for (unsigned k = 0; k < MS_SIZE_CLASSES; ++k) {
       const ms_count& c = counts.by_api_class[api][k];
       if (!c.calls) continue;

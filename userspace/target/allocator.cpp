@@ -110,69 +110,87 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
     } catch (const Error&) {
     }
   }
-  // A static executable has no dynamic symbols: its own allocator is found
-  // in its symbol table.
-  auto static_exe = [&](size_t i, const ElfInfo& elf) { return i == 0 && elf.interp.empty() && elf.needed.empty(); };
+  // The executable's own calls reach the allocator linked into it whether
+  // or not it exports it (a static executable has no dynamic symbols at
+  // all): its symbol table counts too. A library's hidden definitions serve
+  // only itself.
   auto definer = [&](const std::string& name) -> std::pair<size_t, const ElfSymbol*> {
     for (const auto& [i, elf] : objects)
-      if (const ElfSymbol* sym = elf.find_function(name, !static_exe(i, elf))) return {i, sym};
+      if (const ElfSymbol* sym = elf.find_function(name, i != 0)) return {i, sym};
     return {0, nullptr};
   };
   auto [main_index, main_malloc] = definer("malloc");
-  if (!main_malloc) return {};
+  if (!main_malloc) {
+    AllocatorTarget none;
+    if (!objects.empty() && objects[0].first == 0) {
+      const ElfInfo& exe = objects[0].second;
+      if (exe.interp.empty() && exe.needed.empty() && !exe.has_symtab)
+        none.why_none = "it is statically linked and stripped of its symbol table (.symtab), where its malloc would be found";
+    }
+    return none;
+  }
 
   AllocatorTarget t;
   t.path = scope[main_index].first;
   t.open_path = scope[main_index].second;
+  // Every symbol of every entry point, bound where the linker binds it;
+  // symbols at one address share one probe.
   for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-    auto [i, sym] = definer(std::string(api_name(api)));
-    if (!sym) {
-      t.missing.push_back(api);
-      continue;
+    bool defined = false;
+    for (std::string_view symbol : api_symbols(api)) {
+      auto [i, sym] = definer(std::string(symbol));
+      if (!sym) continue;
+      defined = true;
+      const std::string& open_path = scope[i].second;
+      auto same = std::find_if(t.sites.begin(), t.sites.end(),
+                               [&](const ProbeSite& s) { return s.vaddr == sym->value && s.open_path == open_path; });
+      if (same != t.sites.end()) {
+        if (same->api != api && std::find(same->aliases.begin(), same->aliases.end(), api) == same->aliases.end())
+          same->aliases.push_back(api);
+        continue;
+      }
+      const ElfInfo& elf = std::find_if(objects.begin(), objects.end(), [&](const auto& o) { return o.first == i; })->second;
+      auto offset = elf.vaddr_to_offset(sym->value);
+      if (!offset) continue;
+      ProbeSite site;
+      site.api = api;
+      site.symbol = sym->name;
+      site.vaddr = sym->value;
+      site.offset = *offset;
+      site.path = scope[i].first;
+      site.open_path = open_path;
+      site.placement = "function entry";
+      t.sites.push_back(site);
     }
-    const std::string& open_path = scope[i].second;
-    auto same = std::find_if(t.sites.begin(), t.sites.end(),
-                             [&](const ProbeSite& s) { return s.vaddr == sym->value && s.open_path == open_path; });
-    if (same != t.sites.end()) {
-      same->aliases.push_back(api);
-      t.counted_as[api] = same->api;
-      continue;
-    }
-    const ElfInfo& elf = std::find_if(objects.begin(), objects.end(), [&](const auto& o) { return o.first == i; })->second;
-    auto offset = elf.vaddr_to_offset(sym->value);
-    if (!offset) continue;
-    ProbeSite site;
-    site.api = api;
-    site.symbol = sym->name;
-    site.vaddr = sym->value;
-    site.offset = *offset;
-    site.path = scope[i].first;
-    site.open_path = open_path;
-    site.placement = "function entry";
-    t.sites.push_back(site);
-    t.counted_as[api] = api;
+    if (!defined) t.missing.push_back(api);
+    else t.counted_as[api] = api;
+  }
+  // One probe counts under one entry point: where entry points share an
+  // address (glibc's memalign is aligned_alloc; tcmalloc's operator delete
+  // is free), all the calls of each go to the first in the list, whichever
+  // of its variants was called, so that every counter is whole.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& site : t.sites)
+      for (unsigned a : site.aliases) {
+        unsigned to = std::min(t.counted_as[a], t.counted_as[site.api]);
+        for (unsigned x : {a, site.api})
+          if (t.counted_as[x] != to) {
+            t.counted_as[x] = to;
+            changed = true;
+          }
+      }
+  }
+  for (auto& site : t.sites) {
+    const unsigned own = site.api;
+    site.api = t.counted_as[own];
+    if (own != site.api) site.aliases.push_back(own);
+    std::erase(site.aliases, site.api);
   }
   for (unsigned api : apis_entering_others(t))
     for (auto& site : t.sites)
       if (site.api == api) site.keep_return = true;
   return t;
-}
-}  // namespace
-
-namespace {
-unsigned argument_count(unsigned api) {
-  switch (api) {
-    case MS_API_CALLOC:
-    case MS_API_REALLOC:
-    case MS_API_ALIGNED_ALLOC:
-    case MS_API_MEMALIGN:
-      return 2;
-    case MS_API_REALLOCARRAY:
-    case MS_API_POSIX_MEMALIGN:
-      return 3;
-    default:
-      return 1;
-  }
 }
 }  // namespace
 
@@ -182,15 +200,15 @@ void place_probes(AllocatorTarget& target, PlacementMode mode) {
       site.placement = "offset 0 (--placement entry)";
       continue;
     }
-    const bool is_free = site.api == MS_API_FREE;
+    const bool is_free = ms_api_frees(site.api);
     Placement p;
     try {
-      p = choose_probe_site(site.open_path, site.offset, site.vaddr, argument_count(site.api), is_free);
+      p = choose_probe_site(site.open_path, site.offset, site.vaddr, api_argument_count(site.api), is_free);
     } catch (const std::exception& e) {
       site.placement = std::string("offset 0: ") + e.what();
       continue;
     }
-    if (!is_free && p.stack_delta != 0) {
+    if ((!is_free || site.keep_return) && p.stack_delta != 0) {
       site.placement = "offset 0: the first cheap site (+" + std::to_string(p.offset) +
                        ") is past a push, where a return probe cannot sit";
       continue;

@@ -35,6 +35,9 @@ struct AllocatorTarget {
   // api -> the api whose probe counts its calls (itself, or the alias that
   // shares its address).
   std::map<unsigned, unsigned> counted_as;
+  // When no object serves malloc: why, if more is known than that (a
+  // static executable stripped of its symbol table).
+  std::string why_none;
 };
 
 // For a running process: the lookup scope from its maps, executable and

@@ -86,7 +86,10 @@ ElfInfo read_elf(const std::string& path) {
     GElf_Shdr shdr;
     if (!gelf_getshdr(scn, &shdr)) continue;
     if (shdr.sh_type == SHT_DYNSYM) read_symbols(elf.get(), scn, shdr, true, info);
-    else if (shdr.sh_type == SHT_SYMTAB) read_symbols(elf.get(), scn, shdr, false, info);
+    else if (shdr.sh_type == SHT_SYMTAB) {
+      info.has_symtab = true;
+      read_symbols(elf.get(), scn, shdr, false, info);
+    }
     else if (shdr.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       size_t count = shdr.sh_entsize ? shdr.sh_size / shdr.sh_entsize : 0;

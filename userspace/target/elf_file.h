@@ -28,6 +28,7 @@ struct ElfInfo {
   std::vector<std::string> needed;
   std::vector<ElfSegment> segments;
   std::vector<ElfSymbol> functions;  // defined functions (FUNC, IFUNC)
+  bool has_symtab = false;            // .symtab present (not stripped)
 
   // File offset of a virtual address, for uprobe attachment.
   std::optional<uint64_t> vaddr_to_offset(uint64_t vaddr) const;

@@ -24,7 +24,7 @@ struct ObjectCode {
   std::vector<Section> text;            // executable sections, PLT ones included
   std::vector<Section> plt;             // .plt, .plt.sec, .plt.got
   std::map<uint64_t, std::string> got;  // GOT slot -> symbol its relocation names
-  std::map<std::string, uint64_t> defined;  // dynamic function symbols -> address
+  std::map<std::string, uint64_t> defined;  // global function symbols -> address
   std::map<std::string, uint64_t> sizes;
 };
 
@@ -42,10 +42,12 @@ ObjectCode read_code(const std::string& path) {
   }
   std::vector<std::string> dynsym_names;
   Elf_Scn* scn = nullptr;
-  // Pass 1: symbols, so relocations can be named.
+  // Pass 1: symbols, so relocations can be named; the symbol table too
+  // (sizes and aliases of a static executable's allocator).
   while ((scn = elf_nextscn(elf, scn)) != nullptr) {
     GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize) continue;
+    if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || !sh.sh_entsize) continue;
+    const bool dynamic = sh.sh_type == SHT_DYNSYM;
     Elf_Data* d = elf_getdata(scn, nullptr);
     for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; ++i) {
       GElf_Sym sym;
@@ -53,7 +55,8 @@ ObjectCode read_code(const std::string& path) {
       const char* n = elf_strptr(elf, sh.sh_link, sym.st_name);
       std::string name = n ? n : "";
       if (auto at = name.find('@'); at != std::string::npos) name.resize(at);
-      dynsym_names.push_back(name);
+      if (dynamic) dynsym_names.push_back(name);
+      else if (GELF_ST_BIND(sym.st_info) == STB_LOCAL) continue;  // a file's own helper, not an entry point
       if (sym.st_shndx != SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_FUNC && !name.empty()) {
         out.defined[name] = sym.st_value;
         out.sizes[name] = sym.st_size;
@@ -155,7 +158,9 @@ void analyse(const std::string& open_path, const std::vector<const ProbeSite*>& 
       const cs_x86& x = insn->detail->x86;
       if (x.op_count != 1 || x.operands[0].type != X86_OP_IMM) continue;
       const uint64_t to = static_cast<uint64_t>(x.operands[0].imm);
-      if (auto e = entry_at.find(to); e != entry_at.end() && e->second != site->api) enters = true;
+      // Another probed address, even of the same entry point (libstdc++'s
+      // nothrow operator new calls the plain one).
+      if (entry_at.count(to) && to != site->vaddr) enters = true;
       if (const Section* plt = section_of(code.plt, to)) {
         const std::string sym = plt_target(cs, code, *plt, to);
         if (!sym.empty() && entry_names.count(sym) && sym != site->symbol) enters = true;
