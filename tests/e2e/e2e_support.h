@@ -47,6 +47,23 @@ struct TracedRun {
   std::vector<uint32_t> programs_left;
   int agent_exit = -1;
 };
+// Checks the exact counters of `report` (the whole report, or one of its
+// processes[]) against the workload's ground truth: calls and bytes per
+// entry point, folded the way the report folds entry points that share one
+// address (glibc's memalign is aligned_alloc).
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
+
+// Several workloads, each waiting at its start, attached by PID together.
+struct MultiRun {
+  nlohmann::json report;
+  std::vector<nlohmann::json> truths;  // in the order of `workloads`
+  std::vector<pid_t> pids;
+  std::string agent_err;
+  std::vector<uint32_t> programs_left;
+};
+MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& workloads,
+                                const std::vector<std::string>& agent_args);
+
 // `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."}).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,

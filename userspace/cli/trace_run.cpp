@@ -19,6 +19,7 @@
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "aggregate/kernel_sites.h"
+#include "aggregate/process_counters.h"
 #include "aggregate/ring_drainer.h"
 #include "attach/bpf_session.h"
 #include "attach/probe_calibration.h"
@@ -69,6 +70,15 @@ void describe_probes(const TargetReport& t) {
   for (unsigned m : t.allocator.missing)
     fprintf(stderr, "memscope-bpf:   %-15s not defined by %s\n", std::string(api_name(m)).c_str(),
             t.allocator.path.c_str());
+}
+
+ProbeCost calibrate_quietly(const Options& opt) {
+  try {
+    return calibrate_probe_cost(opt.limits, opt.probe_mode);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n", e.what());
+    return {};
+  }
 }
 
 void write_report(const Report& report, const std::string& output) {
@@ -275,15 +285,26 @@ int trace_run(const Options& opt) {
   drainer.stop();
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
+  const auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
+  report.process_stats = read_process_stats(session.proc_stats_fd());
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
   report.budget = {opt.max_events_per_s, opt.max_overhead_pct};
-  report.probe_cost = probe_cost;
   session.detach_all();
+  // The per-hit cost turns each process's probe hits into an estimate of
+  // the time they added; measured now, after the targets are detached,
+  // unless the optimizer needed it at start.
+  if (probe_cost.per_hit_ns <= 0) probe_cost = calibrate_quietly(opt);
+  report.probe_cost = probe_cost;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
     targets[i].exited = gone[i];
+    if (auto it = per_process.find(targets[i].process.pid); it != per_process.end()) {
+      targets[i].exact = it->second.exact;
+      targets[i].entry_hits = it->second.entry_hits;
+      targets[i].return_hits = it->second.return_hits;
+    }
   }
   report.targets = targets;
   report.duration_s = (stop_ns - start_ns) / 1e9;
