@@ -1,5 +1,9 @@
 // Several processes at once: each one's own exact counts, sites and leaks in
 // processes[], checked against its own ground truth.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_support.h"
@@ -7,6 +11,7 @@
 
 using namespace memscope::test;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 TEST_CASE("two PIDs: per-process exact counts and sites and leak equal each one's ground truth", "[e2e][processes]") {
   MultiRun run = trace_workloads_by_pid({{"--profile", "web", "--scale", "400", "--threads", "2"},
@@ -46,4 +51,49 @@ TEST_CASE("two PIDs: per-process exact counts and sites and leak equal each one'
   CHECK(r["exact"]["allocation_calls"] == calls);
   CHECK(r["processes"][0]["exact"]["allocation_calls"] != r["processes"][1]["exact"]["allocation_calls"]);
   CHECK(run.programs_left.empty());
+}
+
+TEST_CASE("a process that exits mid-trace keeps its data and its symbols even with its binary deleted", "[e2e][processes]") {
+  // A copy of the workload, deleted while it runs: once it has exited its
+  // sites can only resolve from what the agent kept while it lived.
+  const std::string copy = temp_path("memscope-workload-copy"), report = temp_path("report.json");
+  const std::string t1 = temp_path("truth1.json"), t2 = temp_path("truth2.json");
+  REQUIRE(run({"/bin/cp", kWorkload, copy}).exit_code == 0);
+  Child leaving({copy, "--truth", t1, "--wait-start", "--profile", "web", "--scale", "200", "--threads", "2"});
+  Child staying({kWorkload, "--truth", t2, "--wait-start", "--wait-exit", "--profile", "game", "--scale", "100"});
+  REQUIRE(leaving.wait_for("ready", 30s));
+  REQUIRE(staying.wait_for("ready", 30s));
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(leaving.pid()), "-p", std::to_string(staying.pid()),
+                                "--sample-all", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("tracing PID " + std::to_string(staying.pid()), 30s));
+  REQUIRE(unlink(copy.c_str()) == 0);
+  leaving.signal(SIGUSR1);
+  staying.signal(SIGUSR1);
+  REQUIRE(leaving.wait(120s) != -1);
+  REQUIRE(staying.wait_for("done", 120s));
+  agent.signal(SIGINT);
+  const int st = agent.wait(120s);
+  INFO(agent.err());
+  REQUIRE((st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  const json r = load_json(report);
+  CHECK(schema_errors(r, kSchema) == "");
+  REQUIRE(r["processes"].size() == 2);
+  const json& gone = r["processes"][0];
+  CHECK(gone["pid"] == leaving.pid());
+  CHECK(gone["exited"] == true);
+  CHECK(r["processes"][1]["exited"] == false);
+  const json truth = load_json(t1);
+  check_exact(gone, truth);
+  for (const auto& s : truth["sites"]) {
+    if (s["calls"].get<uint64_t>() == 0) continue;
+    INFO(s["function"]);
+    SiteEstimate e = site_estimate(gone, s["function"]);  // resolved by name: symbols kept
+    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
+  }
+  check_exact(r["processes"][1], load_json(t2));
+  staying.signal(SIGUSR1);
+  REQUIRE(staying.wait(60s) != -1);
+  for (const auto& f : {report, t1, t2}) unlink(f.c_str());
 }
