@@ -107,3 +107,38 @@ TEST_CASE("a process that exits mid-trace keeps its data and its symbols even wi
   REQUIRE(staying.wait(60s) != -1);
   for (const auto& f : {report, t1, t2}) unlink(f.c_str());
 }
+
+TEST_CASE("threads by the thousand: 1000 short-lived threads allocate and every call is counted", "[e2e][processes]") {
+  TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "1000", "--threads", "2", "--churn", "1000"},
+                                        {"--sample-all"});
+  const json& r = run.report;
+  const json& truth = run.truth;
+  CHECK(schema_errors(r, kSchema) == "");
+  CHECK(r["sampling"]["dropped_events"] == 0);
+  // Every allocation call has its record: the counters and the records agree.
+  double recorded = 0, glibc_own = 0;
+  for (const auto& s : r["sites"]) {
+    recorded += s["estimated"]["count"].get<double>();
+    if (s["frames"].empty() || s["frames"][0]["function"].get<std::string>().rfind("site_", 0) != 0)
+      glibc_own += s["estimated"]["count"].get<double>();
+  }
+  CHECK(recorded == Approx(r["exact"]["allocation_calls"].get<double>()).margin(1e-6));
+  // The workload's own calls exactly; besides them only glibc's own for the
+  // new threads (a DTV calloc for each new stack; each exiting thread frees
+  // its cache through free).
+  for (auto& [api, t] : truth["by_api"].items()) {
+    INFO(api);
+    const uint64_t got = r["exact"]["by_api"][api]["calls"];
+    if (api == "free") CHECK(got >= t["calls"].get<uint64_t>());
+    else if (api == "calloc") CHECK(got == t["calls"].get<uint64_t>() + static_cast<uint64_t>(glibc_own));
+    else CHECK(got == t["calls"].get<uint64_t>());
+  }
+  for (const auto& s : truth["sites"]) {
+    if (s["calls"].get<uint64_t>() == 0) continue;
+    INFO(s["function"]);
+    CHECK(site_estimate(r, s["function"]).count == Approx(s["calls"].get<double>()).margin(1e-6));
+  }
+  CHECK(r["threads"].size() > 1000);  // every thread's calls, by thread
+  CHECK(run.leftovers.empty());
+  CHECK(run.programs_left.empty());
+}
