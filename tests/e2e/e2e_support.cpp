@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/schema_check.h"
 #include "target/proc_maps.h"
 
 namespace memscope::test {
@@ -165,6 +166,26 @@ void check_exact(const nlohmann::json& report, const nlohmann::json& truth) {
   }
 }
 
+void check_sites_exact(const nlohmann::json& report, const nlohmann::json& truth) {
+  for (const auto& s : truth["sites"]) {
+    if (s["calls"].get<uint64_t>() == 0) continue;
+    INFO(s["function"]);
+    SiteEstimate e = site_estimate(report, s["function"]);
+    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
+    CHECK(e.bytes == Approx(s["bytes"].get<double>()).margin(1e-6));
+  }
+}
+
+nlohmann::json stop_agent(Child& agent, const std::string& report_path) {
+  agent.signal(SIGINT);
+  const int st = agent.wait(120s);
+  INFO(agent.err());
+  REQUIRE((st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  nlohmann::json r = load_json(report_path);
+  CHECK(schema_errors(r, kSchema) == "");
+  return r;
+}
+
 MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& workloads,
                                 const std::vector<std::string>& agent_args) {
   MultiRun r;
@@ -187,12 +208,8 @@ MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& wor
   for (pid_t pid : r.pids) REQUIRE(agent.wait_for("tracing PID " + std::to_string(pid), 30s));
   for (auto& w : wls) w->signal(SIGUSR1);
   for (auto& w : wls) REQUIRE(w->wait_for("done", 300s));
-  agent.signal(SIGINT);
-  const int st = agent.wait(120s);
+  r.report = stop_agent(agent, report);
   r.agent_err = agent.err();
-  INFO(r.agent_err);
-  REQUIRE((st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0));
-  r.report = load_json(report);
   for (const auto& t : truths) r.truths.push_back(load_json(t));
   r.programs_left = still_loaded(program_ids(r.agent_err));
   for (auto& w : wls) {

@@ -53,6 +53,14 @@ struct TracedRun {
 // address (glibc's memalign is aligned_alloc).
 void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
 
+// Every site of the workload's phase in `report` (or one of its
+// processes[]), exactly: calls and bytes, as with --sample-all.
+void check_sites_exact(const nlohmann::json& report, const nlohmann::json& truth);
+
+// Ends a running agent with SIGINT, requires a clean exit, and returns its
+// report read from `report_path`, checked against the schema.
+nlohmann::json stop_agent(Child& agent, const std::string& report_path);
+
 // Several workloads, each waiting at its start, attached by PID together.
 struct MultiRun {
   nlohmann::json report;

@@ -41,13 +41,7 @@ const json* process_entry(const json& report, pid_t pid) {
 // sites, exactly (every call recorded), and its exact counters hold at least
 // the phase (they saw its start-up too, when traced from its start).
 void check_phase(const json& p, const json& truth) {
-  for (const auto& s : truth["sites"]) {
-    if (s["calls"].get<uint64_t>() == 0) continue;
-    INFO(s["function"]);
-    SiteEstimate e = site_estimate(p, s["function"]);
-    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
-    CHECK(e.bytes == Approx(s["bytes"].get<double>()).margin(1e-6));
-  }
+  check_sites_exact(p, truth);
   uint64_t phase_allocs = 0;
   for (auto& [api, t] : truth["by_api"].items())
     if (api != "free") phase_allocs += t["calls"].get<uint64_t>();
@@ -104,12 +98,7 @@ TEST_CASE("comm: a workload started after the agent is traced by name", "[e2e][f
   Child other({"/bin/sleep", "5"});
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait_for("done", 120s));
-  agent.signal(SIGINT);
-  const int st = agent.wait(120s);
-  INFO(agent.err());
-  REQUIRE(exit_code(st) == 0);
-  const json r = load_json(report);
-  CHECK(schema_errors(r, kSchema) == "");
+  const json r = stop_agent(agent, report);
   REQUIRE(r["processes"].size() == 1);
   const json& p = r["processes"][0];
   CHECK(p["pid"] == wl.pid());
@@ -144,12 +133,7 @@ TEST_CASE("exec: a traced shell that execs a workload under jemalloc is probed a
   REQUIRE(agent.wait_for("(memscope-worklo) through " + jemalloc, 30s));
   sh.signal(SIGUSR1);
   REQUIRE(sh.wait_for("done", 120s));
-  agent.signal(SIGINT);
-  const int st = agent.wait(120s);
-  INFO(agent.err());
-  REQUIRE(exit_code(st) == 0);
-  const json r = load_json(report);
-  CHECK(schema_errors(r, kSchema) == "");
+  const json r = stop_agent(agent, report);
   REQUIRE(r["processes"].size() == 1);
   const json& p = r["processes"][0];
   CHECK(p["exe"] == kWorkload);
@@ -172,12 +156,7 @@ TEST_CASE("all: every process is traced and reported on its own and the agent ne
   REQUIRE(agent.wait_for("--all: probing", 60s));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait_for("done", 120s));
-  agent.signal(SIGINT);
-  const int st = agent.wait(120s);
-  INFO(agent.err());
-  REQUIRE(exit_code(st) == 0);
-  const json r = load_json(report);
-  CHECK(schema_errors(r, kSchema) == "");
+  const json r = stop_agent(agent, report);
   const json* p = process_entry(r, wl.pid());
   REQUIRE(p);
   check_exact(*p, load_json(truth_path));  // attached before its phase: exact
