@@ -258,7 +258,11 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   }
 }
 
-std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& events) {
+std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batch) {
+  // New children first: each runs untraced until its probes are attached,
+  // while resolving an exec (the linker's --list) takes milliseconds.
+  std::vector<ms_proc_event> events(batch);
+  std::stable_partition(events.begin(), events.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
   std::vector<pid_t> fresh;
   for (const auto& e : events) {
     const pid_t pid = static_cast<pid_t>(e.pid);

@@ -54,7 +54,7 @@ class ProcessTracker {
   void scan();
   // Handles fork, exec and exit events; returns the processes newly traced
   // or re-probed (their symbols need a snapshot).
-  std::vector<pid_t> handle(const std::vector<ms_proc_event>& events);
+  std::vector<pid_t> handle(const std::vector<ms_proc_event>& batch);
   void mark_exited(pid_t pid);
 
   std::vector<TargetReport>& targets() { return targets_; }
