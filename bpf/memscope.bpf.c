@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memscope/record.h"
 #include "memscope/sampling_math.h"
+#include "processes.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -145,6 +146,7 @@ static __always_inline void count_call(__u32 api, __u64 size)
 		c->calls += 1;
 		c->bytes += size;
 	}
+	proc_count(api, size);
 }
 
 /* Bytes mode, as heapprofd and tcmalloc sample: each thread counts down an
@@ -480,6 +482,8 @@ int ms_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
+	if (!proc_hit(0))
+		return 0;
 	if (ms_api_frees(cookie_api(cookie)))
 		return on_free(ctx, cookie);
 	return on_entry(ctx, cookie, 0);
@@ -488,6 +492,8 @@ int ms_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_return(struct pt_regs *ctx)
 {
+	if (!proc_hit(1))
+		return 0;
 	return on_return(ctx);
 }
 
@@ -501,6 +507,8 @@ int ms_session(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
+	if (!proc_hit(bpf_session_is_return()))
+		return 1; /* the agent itself (--all): not traced */
 	if (bpf_session_is_return())
 		return on_return(ctx);
 	if (ms_api_frees(cookie_api(cookie)))

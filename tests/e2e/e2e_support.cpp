@@ -8,9 +8,11 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
+#include "support/schema_check.h"
 #include "target/proc_maps.h"
 
 namespace memscope::test {
@@ -104,20 +106,6 @@ std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
   return out;
 }
 
-void check_exact(const nlohmann::json& report, const nlohmann::json& truth) {
-  std::map<std::string, std::pair<uint64_t, uint64_t>> folded;
-  for (auto& [api, t] : truth["by_api"].items()) {
-    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
-    folded[as].first += t["calls"].get<uint64_t>();
-    folded[as].second += t["bytes"].get<uint64_t>();
-  }
-  for (auto& [api, t] : folded) {
-    INFO("api " << api);
-    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
-    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
-  }
-}
-
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
                                 const std::vector<std::string>& launcher, const std::string& workload) {
@@ -152,6 +140,83 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
   REQUIRE(wl.wait(60s) != -1);
   r.workload_out = wl.out();
   unlink(truth.c_str());
+  unlink(report.c_str());
+  return r;
+}
+
+namespace {
+// Truth per API, folded the way the report folds entry points that share
+// one address (glibc's memalign is aligned_alloc).
+std::map<std::string, std::pair<uint64_t, uint64_t>> folded_truth(const nlohmann::json& report, const nlohmann::json& truth) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+  for (auto& [api, t] : truth["by_api"].items()) {
+    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
+    out[as].first += t["calls"].get<uint64_t>();
+    out[as].second += t["bytes"].get<uint64_t>();
+  }
+  return out;
+}
+}  // namespace
+
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth) {
+  for (auto& [api, t] : folded_truth(report, truth)) {
+    INFO("api " << api);
+    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
+    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
+  }
+}
+
+void check_sites_exact(const nlohmann::json& report, const nlohmann::json& truth) {
+  for (const auto& s : truth["sites"]) {
+    if (s["calls"].get<uint64_t>() == 0) continue;
+    INFO(s["function"]);
+    SiteEstimate e = site_estimate(report, s["function"]);
+    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
+    CHECK(e.bytes == Approx(s["bytes"].get<double>()).margin(1e-6));
+  }
+}
+
+nlohmann::json stop_agent(Child& agent, const std::string& report_path) {
+  agent.signal(SIGINT);
+  const int st = agent.wait(120s);
+  INFO(agent.err());
+  REQUIRE((st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  nlohmann::json r = load_json(report_path);
+  CHECK(schema_errors(r, kSchema) == "");
+  return r;
+}
+
+MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& workloads,
+                                const std::vector<std::string>& agent_args) {
+  MultiRun r;
+  const std::string report = temp_path("report.json");
+  std::vector<std::string> truths;
+  std::vector<std::unique_ptr<Child>> wls;
+  std::vector<std::string> ag_argv{kAgent, "-o", report, "--top", "0", "-v"};
+  for (size_t i = 0; i < workloads.size(); ++i) {
+    truths.push_back(temp_path("truth" + std::to_string(i) + ".json"));
+    std::vector<std::string> argv{kWorkload, "--truth", truths.back(), "--wait-start", "--wait-exit"};
+    argv.insert(argv.end(), workloads[i].begin(), workloads[i].end());
+    wls.push_back(std::make_unique<Child>(argv));
+    REQUIRE(wls.back()->wait_for("ready", 30s));
+    r.pids.push_back(wls.back()->pid());
+    ag_argv.insert(ag_argv.end(), {"-p", std::to_string(wls.back()->pid())});
+  }
+  ag_argv.insert(ag_argv.end(), agent_args.begin(), agent_args.end());
+  for (const auto& a : probe_mode_args()) ag_argv.push_back(a);
+  Child agent(ag_argv);
+  for (pid_t pid : r.pids) REQUIRE(agent.wait_for("tracing PID " + std::to_string(pid), 30s));
+  for (auto& w : wls) w->signal(SIGUSR1);
+  for (auto& w : wls) REQUIRE(w->wait_for("done", 300s));
+  r.report = stop_agent(agent, report);
+  r.agent_err = agent.err();
+  for (const auto& t : truths) r.truths.push_back(load_json(t));
+  r.programs_left = still_loaded(program_ids(r.agent_err));
+  for (auto& w : wls) {
+    w->signal(SIGUSR1);
+    REQUIRE(w->wait(60s) != -1);
+  }
+  for (const auto& t : truths) unlink(t.c_str());
   unlink(report.c_str());
   return r;
 }

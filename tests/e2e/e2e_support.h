@@ -49,17 +49,40 @@ struct TracedRun {
   std::vector<uint32_t> programs_left;
   int agent_exit = -1;
 };
+// The truth's entry points that release blocks: free and the C++ deletes.
+inline bool frees_blocks(const std::string& api) { return api == "free" || api.rfind("operator delete", 0) == 0; }
+
+// Checks the exact counters of `report` (the whole report, or one of its
+// processes[]) against the workload's ground truth: calls and bytes per
+// entry point, folded the way the report folds entry points that share one
+// address (glibc's memalign is aligned_alloc).
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
+
+// Every site of the workload's phase in `report` (or one of its
+// processes[]), exactly: calls and bytes, as with --sample-all.
+void check_sites_exact(const nlohmann::json& report, const nlohmann::json& truth);
+
+// Ends a running agent with SIGINT, requires a clean exit, and returns its
+// report read from `report_path`, checked against the schema.
+nlohmann::json stop_agent(Child& agent, const std::string& report_path);
+
+// Several workloads, each waiting at its start, attached by PID together.
+struct MultiRun {
+  nlohmann::json report;
+  std::vector<nlohmann::json> truths;  // in the order of `workloads`
+  std::vector<pid_t> pids;
+  std::string agent_err;
+  std::vector<uint32_t> programs_left;
+};
+MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& workloads,
+                                const std::vector<std::string>& agent_args);
+
 // `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."});
 // `workload` is the binary (a build of it linked against another allocator).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
                                 const std::vector<std::string>& launcher = {},
                                 const std::string& workload = kWorkload);
-
-// Every exact.by_api counter equals the truth: calls, and bytes but for
-// free, with the truth folded the way the report folds entry points that
-// share one address (glibc's memalign is aligned_alloc).
-void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
 
 }  // namespace memscope::test
 

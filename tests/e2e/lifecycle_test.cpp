@@ -45,13 +45,7 @@ TEST_CASE("attach by command: traced from the first allocation with output uncha
     std::string as = r["exact"]["by_api"][api].value("counted_as", api);
     CHECK(r["exact"]["by_api"][as]["calls"].get<uint64_t>() >= v["calls"].get<uint64_t>());
   }
-  for (const auto& s : t["sites"]) {
-    if (s["calls"].get<uint64_t>() == 0) continue;
-    INFO(s["function"]);
-    SiteEstimate e = site_estimate(r, s["function"]);
-    CHECK(e.count == Approx(s["calls"].get<double>()).margin(1e-6));
-    CHECK(e.bytes == Approx(s["bytes"].get<double>()).margin(1e-6));
-  }
+  check_sites_exact(r, t);
   CHECK(leak_estimate(r, t["leak"]["function"]).live_bytes == Approx(t["leak"]["live_bytes"].get<double>()));
   CHECK(memscope_programs().empty());
   unlink(report.c_str());

@@ -63,3 +63,26 @@ TEST_CASE("malformed options are usage errors with exit code 2") {
   CHECK_FALSE(parse({"-p", "1", "--small-below", "9000"}, code));
   CHECK(code == 2);
 }
+
+TEST_CASE("--comm and --follow-children and --all choose processes and --all stands alone") {
+  int code;
+  auto o = parse({"--comm", "nginx", "--comm", "redis-server", "--placement", "entry"}, code);
+  REQUIRE(o);
+  CHECK(o->follow.comms == std::vector<std::string>{"nginx", "redis-server"});
+  CHECK(o->follow.placement == PlacementMode::Entry);
+  CHECK(o->following());
+  o = parse({"-p", "7", "--follow-children"}, code);
+  REQUIRE(o);
+  CHECK(o->follow.children);
+  o = parse({"--all"}, code);
+  REQUIRE(o);
+  CHECK(o->follow.all);
+  CHECK_FALSE(parse({"--all", "-p", "7"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"--all", "--comm", "x"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"--comm", "a/b"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"--follow-children"}, code));  // nothing to follow from
+  CHECK(code == 2);
+}

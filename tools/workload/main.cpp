@@ -39,12 +39,39 @@ Truth g_truth;
 char g_truth_buf[256 * 1024];
 char g_line_buf[4096];
 
+void say(const char* msg);
+
+void* churn_main(void* arg) {
+    run_iterations(*static_cast<ThreadCtx*>(arg));
+    return nullptr;
+}
+
+// The worker's iterations split over `c.churn` threads, one at a time: the
+// worker waits in join, so they share its context without a race.
+void run_churned(ThreadCtx& c) {
+    const std::uint64_t begin = c.begin, end = c.end, n = c.churn;
+    for (std::uint64_t j = 0; j < n; ++j) {
+        c.begin = begin + (end - begin) * j / n;
+        c.end = begin + (end - begin) * (j + 1) / n;
+        pthread_t t;
+        if (pthread_create(&t, nullptr, churn_main, &c) != 0) {
+            say("pthread_create failed");
+            _exit(1);
+        }
+        pthread_join(t, nullptr);
+    }
+    c.begin = end;  // no iterations left: run_phase makes the end-of-phase frees
+    run_phase(c);
+    c.begin = begin;
+}
+
 void* worker_main(void* arg) {
     ThreadCtx& c = *static_cast<ThreadCtx*>(arg);
     warm_up_allocator();
     pthread_barrier_wait(&g_ready);
     pthread_barrier_wait(&g_start);
-    run_phase(c);
+    if (c.churn) run_churned(c);
+    else run_phase(c);
     pthread_barrier_wait(&g_end);
     // Stay alive (thread exit frees TLS/tcache) until main is done reporting.
     pthread_barrier_wait(&g_release);
@@ -117,6 +144,7 @@ int run(const Options& o) {
         c->leak = o.leak;
         c->begin = o.scale * i / o.threads;
         c->end = o.scale * (i + 1) / o.threads;
+        c->churn = o.churn * (i + 1) / o.threads - o.churn * i / o.threads;
         c->rng.state = hash_mix(o.seed + i, 0x6c6f61645f67656eULL);
         c->hash = hash_mix(0, i);
     }

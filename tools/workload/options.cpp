@@ -28,6 +28,10 @@ const char kUsage[] =
     "  --wait-exit      after the phase (and the truth file) write 'done' to stderr and\n"
     "                   wait for SIGUSR1 before exiting\n"
     "  --no-leak        disable the deliberate leak site (site_leak_session_cache)\n"
+    "  --churn N        run the iterations on N short-lived threads instead, created and\n"
+    "                   joined one after another by the workers (threads by the thousand);\n"
+    "                   glibc's own calls for them (each exiting thread frees its cache)\n"
+    "                   are not in the truth\n"
     "  --verbose        print phase statistics on stderr\n"
     "  --help           show this text\n"
     "\n"
@@ -158,6 +162,13 @@ ParseResult parse_options(int argc, char** argv, Options& o) {
         } else if (flag("--wait-exit")) {
             if (!no_value()) return ParseResult::Error;
             o.wait_exit = true;
+        } else if (flag("--churn")) {
+            const char* v = need_value();
+            if (!v) return ParseResult::Error;
+            if (!parse_u64(v, o.churn) || o.churn > kMaxScale) {
+                error_line("invalid --churn '", v, "'");
+                return ParseResult::Error;
+            }
         } else if (flag("--no-leak")) {
             if (!no_value()) return ParseResult::Error;
             o.leak = false;

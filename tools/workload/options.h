@@ -19,6 +19,7 @@ struct Options {
     bool wait_exit = false;
     bool leak = true;
     bool verbose = false;
+    std::uint64_t churn = 0;      // short-lived threads that run the iterations, created and joined in turn
 };
 
 enum class ParseResult { Ok, Help, Error };

@@ -41,7 +41,7 @@ void leak_session_cache(ThreadCtx& c) {
 // (k%3==1) or game (k%3==2) with profile-local index k/3.  At the defaults
 // mixed makes 44441 allocation calls + 42149 frees (free and the deletes) = 86590 calls,
 // 294786904 bytes.
-void run_phase(ThreadCtx& c) {
+void run_iterations(ThreadCtx& c) {
     for (std::uint64_t k = c.begin; k < c.end; ++k) {
         switch (c.profile) {
             case Profile::Web: web_iteration(c, k); break;
@@ -57,6 +57,10 @@ void run_phase(ThreadCtx& c) {
         }
         if (c.leak && k % 4 == 0) leak_session_cache(c);
     }
+}
+
+void run_phase(ThreadCtx& c) {
+    run_iterations(c);
     web_finish(c);
     pipeline_finish(c);
     game_finish(c);

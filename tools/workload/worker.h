@@ -66,6 +66,7 @@ struct alignas(64) ThreadCtx {
     bool leak = true;
     std::uint64_t begin = 0;  // global iteration range [begin, end)
     std::uint64_t end = 0;
+    std::uint64_t churn = 0;  // short-lived threads that run this worker's iterations (0: it runs them)
     Rng rng;
     std::uint64_t hash = 0;   // content hash of this thread's work
 
@@ -220,6 +221,8 @@ void game_finish(ThreadCtx& c);  // frees render buffers and a pending texture
 // Runs this thread's whole share of the measured phase (iterations, leak,
 // end-of-phase cleanup).
 void run_phase(ThreadCtx& c);
+// The iterations [begin, end) alone, without the end-of-phase frees.
+void run_iterations(ThreadCtx& c);
 
 // Calls every allocation API once outside of the phase so that arenas,
 // tcache and any lazy initialisation exist before the tracer starts counting.

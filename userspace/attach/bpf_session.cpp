@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -67,6 +68,7 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   while (slots < limits.live_entries && slots < (1u << 24)) slots <<= 1;
   bpf_map__set_max_entries(skel_->maps.live_filter, slots);
   skel_->bss->live_filter_mask = slots - 1;
+  skel_->bss->agent_tgid = static_cast<uint32_t>(getpid());
   if (with_session)
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
@@ -113,7 +115,27 @@ void BpfSession::publish(const ms_config& config) {
   __atomic_store_n(&skel_->bss->current_epoch, slot, __ATOMIC_RELEASE);
 }
 
-void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
+void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) { attach_links(pid, alloc); }
+
+// PID 0 means no filter to a uprobe-multi link, -1 to a perf-event uprobe.
+void BpfSession::attach_everywhere(const AllocatorTarget& alloc) { attach_links(session_ ? 0 : -1, alloc); }
+
+void BpfSession::watch_processes(uint32_t follow) {
+  __atomic_store_n(&skel_->bss->proc_follow, follow, __ATOMIC_RELEASE);
+  for (bpf_program* prog : {skel_->progs.ms_proc_fork, skel_->progs.ms_proc_exec, skel_->progs.ms_proc_exit}) {
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) throw Error(std::string("cannot attach the process tracepoints: ") + strerror(errno));
+    links_.links.push_back(link);
+  }
+}
+
+void BpfSession::follow(pid_t pid) {
+  const uint32_t key = static_cast<uint32_t>(pid);
+  const uint8_t one = 1;
+  bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &key, &one, BPF_ANY);
+}
+
+void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   LinkSet set;
   try {
     if (session_) attach_session(pid, alloc, set);
@@ -126,7 +148,8 @@ void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
   links_.fds.insert(links_.fds.end(), set.fds.begin(), set.fds.end());
 }
 
-void BpfSession::note_probe(const AttachedProbe& p) {
+void BpfSession::note_probe(AttachedProbe p) {
+  p.pid = std::max<pid_t>(p.pid, 0);  // 0: every process (--all)
   for (const auto& q : probes_)
     if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path && q.offset == p.offset) return;
   probes_.push_back(p);
@@ -202,6 +225,10 @@ int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
 int BpfSession::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
 int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
 int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
+int BpfSession::proc_counts_fd() const { return bpf_map__fd(skel_->maps.proc_counts); }
+int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits); }
+int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
+int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

@@ -30,7 +30,7 @@ struct SessionLimits {
 };
 
 struct AttachedProbe {
-  pid_t pid = 0;
+  pid_t pid = 0;  // 0: every process that maps the object (--all)
   unsigned api = 0;
   std::string symbol;
   std::string path;
@@ -55,6 +55,15 @@ class BpfSession {
   // filters by PID, so other processes mapping the same library are not
   // trapped). Throws Error naming the entry point that failed.
   void attach(pid_t pid, const AllocatorTarget& alloc);
+  // Probes every entry point of `alloc` in every process that maps its
+  // objects (--all): one unfiltered link per object. The agent's own traps
+  // are dropped by the programs.
+  void attach_everywhere(const AllocatorTarget& alloc);
+  // Starts the process tracepoints reporting per `follow` (MS_FOLLOW_*
+  // bits); their events arrive on proc_events_fd().
+  void watch_processes(uint32_t follow);
+  // Reports the forks (under MS_FOLLOW_FORKS) and the exit of `pid`.
+  void follow(pid_t pid);
   void detach_all();
 
   int events_fd() const;
@@ -62,6 +71,10 @@ class BpfSession {
   int stats_fd() const;
   int sites_fd() const;
   int stacks_fd() const;
+  int proc_counts_fd() const;
+  int proc_hits_fd() const;
+  int proc_stats_fd() const;
+  int proc_events_fd() const;
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
@@ -73,9 +86,10 @@ class BpfSession {
     std::vector<bpf_link*> links;  // classic: libbpf perf-event links
     std::vector<int> fds;          // session: raw uprobe-multi links
   };
+  void attach_links(pid_t pid, const AllocatorTarget& alloc);
   void attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
-  void note_probe(const AttachedProbe& p);
+  void note_probe(AttachedProbe p);
   static void release(LinkSet& set);
 
   memscope_bpf* skel_ = nullptr;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "aggregate/process_counters.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "sampling/config_history.h"
@@ -73,9 +74,14 @@ ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode) {
     session.publish(history.next(none, 0, "calibration"));
     session.attach(child, alloc);
     const double probed = run();
+    const auto hits = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd())[child].hits();
     session.publish(history.next(TierConfig::sample_all(), 0, "calibration"));
     const double sampled = run();
     cost.per_call_ns = std::max(0.0, (probed - bare) / (2.0 * kPairs));
+    // Every trap of the probed loop, whatever the mechanism made of it
+    // (entry only, entry and return): the cost of one. The time is that of
+    // the fastest of kRounds loops; the hits are those of all of them.
+    if (hits) cost.per_hit_ns = std::max(0.0, (probed - bare) / (static_cast<double>(hits) / kRounds));
     // Every malloc and its free leave a record when everything is sampled.
     cost.per_record_ns = std::max(1.0, (sampled - probed) / (2.0 * kPairs));
   } catch (...) {

@@ -21,6 +21,13 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
         return digits && s.size() < 10 && std::stol(s) > 0 ? "" : "'" + s + "' is not a process ID";
       });
+  app.add_option("--comm", o.follow.comms,
+                 "Trace every process named NAME (its comm), running now or started later (repeatable)");
+  app.add_flag("--follow-children", o.follow.children,
+               "Also trace the processes the traced ones fork, and their children, as they appear");
+  app.add_flag("--all", o.follow.all,
+               "Trace every process on the machine that uses an allocator (system-wide; every process mapping a "
+               "probed object pays for its traps)");
   app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
   app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
       ->check(CLI::NonNegativeNumber);
@@ -96,11 +103,24 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (o.pids.empty() && o.command.empty()) {
-    fprintf(stderr, "memscope-bpf: error: nothing to trace: give --pid PID or -- COMMAND [ARGS...] (see --help)\n");
+  if (o.pids.empty() && o.command.empty() && !o.follow.all && o.follow.comms.empty()) {
+    fprintf(stderr, "memscope-bpf: error: nothing to trace: give --pid PID, --comm NAME, --all or -- COMMAND [ARGS...] (see --help)\n");
     exit_code = 2;
     return std::nullopt;
   }
+  for (const auto& name : o.follow.comms)
+    if (name.empty() || name.find('/') != std::string::npos) {
+      fprintf(stderr, "memscope-bpf: error: --comm '%s' is not a process name (see --help)\n", name.c_str());
+      exit_code = 2;
+      return std::nullopt;
+    }
+  if (o.follow.all && (!o.pids.empty() || !o.follow.comms.empty())) {
+    fprintf(stderr, "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
+    exit_code = 2;
+    return std::nullopt;
+  }
+  o.follow.placement = o.placement;
+  o.follow.verbose = o.verbose;
   o.tiers.medium_min = small_below;
   o.tiers.large_min = large_above + 1;
   o.tiers.by_bytes = sampling == "bytes";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attach/bpf_session.h"
+#include "follow/process_tracker.h"
 #include "target/allocator.h"
 #include "sampling/tier_config.h"
 
@@ -28,6 +29,8 @@ struct Options {
   ProbeMode probe_mode = ProbeMode::Auto;
   PlacementMode placement = PlacementMode::Smart;
   bool verbose = false;
+  FollowOptions follow;  // --comm, --follow-children, --all (placement and verbose copied in)
+  bool following() const { return follow.all || follow.children || !follow.comms.empty(); }
 };
 
 // Parses argv. On --help/--version prints and returns the exit code in

@@ -14,16 +14,20 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "aggregate/kernel_sites.h"
+#include "aggregate/process_counters.h"
 #include "aggregate/ring_drainer.h"
 #include "attach/bpf_session.h"
 #include "attach/probe_calibration.h"
 #include "sampling/optimizer.h"
 #include "cli/launcher.h"
+#include "follow/proc_events.h"
+#include "follow/process_tracker.h"
 #include "cli/privileges.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -47,16 +51,29 @@ struct Fd {
   }
 };
 
-TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
-  if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
-  TargetReport t;
-  t.process = read_process(pid);
-  t.allocator = find_allocator(pid, t.process.exe);
-  place_probes(t.allocator, placement);
-  if (t.allocator.sites.empty())
-    throw Error("PID " + std::to_string(pid) + " (" + t.process.comm + "): no allocator to probe: " +
-                (t.allocator.why_none.empty() ? "no object in the process defines malloc" : t.allocator.why_none));
-  return t;
+void announce(const TargetReport& t) {
+  fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
+          t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+}
+
+// --all: processes that called the allocator but were never listed (a
+// fork whose event was lost): in the report all the same, with what is
+// still known of them.
+void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, ProcessCounts>& counts) {
+  std::set<pid_t> listed;
+  for (const auto& t : targets) listed.insert(t.process.pid);
+  for (const auto& [pid, c] : counts) {
+    if (listed.count(pid) || c.hits() == 0) continue;
+    TargetReport t;
+    try {
+      t.process = read_process(pid);
+    } catch (const Error&) {
+      t.process.pid = t.process.ns_pid = pid;
+      t.process.comm = "[exited]";
+      t.exited = true;
+    }
+    targets.push_back(std::move(t));
+  }
 }
 
 void describe_probes(const TargetReport& t) {
@@ -69,6 +86,15 @@ void describe_probes(const TargetReport& t) {
   for (unsigned m : t.allocator.missing)
     fprintf(stderr, "memscope-bpf:   %-15s not defined by %s\n", std::string(api_name(m)).c_str(),
             t.allocator.path.c_str());
+}
+
+ProbeCost calibrate_quietly(const Options& opt) {
+  try {
+    return calibrate_probe_cost(opt.limits, opt.probe_mode);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n", e.what());
+    return {};
+  }
 }
 
 void write_report(const Report& report, const std::string& output) {
@@ -92,23 +118,20 @@ void write_report(const Report& report, const std::string& output) {
 int trace_run(const Options& opt) {
   check_privileges();
 
-  // With several targets, one that cannot be traced (no allocator found,
-  // probes refused) is named in a warning and the others are traced; alone,
-  // it is an error.
-  const size_t wanted = opt.pids.size() + (opt.command.empty() ? 0 : 1);
-  auto skip_or_throw = [&](const Error& e) {
-    if (wanted == 1) throw e;
-    fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
-  };
+  // Targets given by PID are resolved before anything is loaded: a bad PID
+  // is an error on its own, and a warning when other targets remain.
   std::vector<TargetReport> targets;
+  std::string first_error;
   for (pid_t pid : opt.pids) {
     try {
-      targets.push_back(resolve_pid(pid, opt.placement));
+      targets.push_back(resolve_target(pid, opt.placement));
     } catch (const Error& e) {
-      skip_or_throw(e);
+      if (opt.pids.size() == 1 && opt.command.empty() && !opt.following()) throw;
+      if (first_error.empty()) first_error = e.what();
+      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
     }
   }
-  if (targets.empty() && opt.command.empty()) throw Error("none of the processes given can be traced");
+  if (targets.empty() && !opt.pids.empty() && opt.command.empty() && !opt.following()) throw Error(first_error);
 
   // Signals are taken through a signalfd so that Ctrl-C always ends in a
   // clean final report; the launched command gets the default mask back.
@@ -147,18 +170,26 @@ int trace_run(const Options& opt) {
   ConfigHistory history;
   const uint64_t start_ns = monotonic_ns();
   session.publish(history.next(opt.tiers, 0.0, "initial settings"));
-  for (auto t = targets.begin(); t != targets.end();) {
-    if (opt.verbose) describe_probes(*t);
+  ProcessTracker tracker(session, opt.follow);
+  for (auto& t : targets) {
+    if (opt.verbose) describe_probes(t);
+    const pid_t pid = t.process.pid;
     try {
-      session.attach(t->process.pid, t->allocator);
-      ++t;
+      tracker.add(std::move(t));
     } catch (const Error& e) {
-      if (child && t->process.pid == child->pid()) throw;  // the command is not left running untraced
-      skip_or_throw(e);
-      t = targets.erase(t);
+      // One target of several whose probes are refused is a warning; the
+      // command is never left running untraced, and a lone target fails.
+      if ((child && pid == child->pid()) || (targets.size() == 1 && !opt.following())) throw;
+      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
     }
   }
-  if (targets.empty()) throw Error("none of the processes given can be traced");
+  if (tracker.targets().empty() && !opt.following()) throw Error("none of the processes given can be traced");
+  // The tracepoints report from here; processes already running are found
+  // after, so that none started in between is missed (one seen twice is
+  // probed once).
+  session.watch_processes(tracker.follow_bits());
+  ProcEventReader proc_events(session.proc_events_fd());
+  tracker.scan();
 
   Aggregator aggregator(history);
   aggregator.limit_live(opt.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory
@@ -166,20 +197,25 @@ int trace_run(const Options& opt) {
   Fd new_sites(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   RingDrainer drainer(session.events_fd(), aggregator, lock, new_sites.fd);
   drainer.start();
-  std::vector<pid_t> target_pids;
-  for (const auto& t : targets) target_pids.push_back(t.process.pid);
-  const AgentCostMeter agent_cost(target_pids);  // the report's `agent`: cost from here to the end
+  const AgentCostMeter agent_cost(tracker.live_pids());  // the report's `agent`: cost from here to the end
 
   Symbolizer symbolizer;
-  std::vector<std::unique_ptr<Fd>> pidfds;
-  for (const auto& t : targets) {
+  for (const auto& t : tracker.targets()) {
     if (child && t.process.pid == child->pid()) continue;
     symbolizer.snapshot(t.process.pid);
-    pidfds.push_back(std::make_unique<Fd>(static_cast<int>(syscall(SYS_pidfd_open, t.process.pid, 0))));
   }
-  for (const auto& t : targets)
-    fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
-            t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+  if (opt.follow.all)
+    fprintf(stderr,
+            "memscope-bpf: --all: probing %zu processes through %zu objects; every process that maps them traps on "
+            "each allocator call\n",
+            tracker.targets().size(), tracker.objects_probed());
+  for (const auto& name : opt.follow.comms)
+    fprintf(stderr, "memscope-bpf: following processes named %s, started now or later\n", name.c_str());
+  std::map<pid_t, std::string> announced;  // the program each PID was last announced running
+  for (const auto& t : tracker.targets()) {
+    if (!opt.follow.all || opt.verbose) announce(t);
+    announced[t.process.pid] = t.process.exe;
+  }
   if (opt.verbose) fprintf(stderr, "memscope-bpf: probes attached as %s\n", session.mechanism());
   if (opt.verbose) {
     fprintf(stderr, "memscope-bpf: BPF program ids:");
@@ -208,11 +244,11 @@ int trace_run(const Options& opt) {
   if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0 || opt.max_sampled_pct > 0) {
     optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct}, probe_cost,
                                             opt.tiers);
-    for (const auto& t : targets) control_target_cpu += std::max(0.0, process_cpu_seconds(t.process.pid));
+    for (pid_t pid : tracker.live_pids()) control_target_cpu += std::max(0.0, process_cpu_seconds(pid));
   }
-  size_t exited = 0;
   int child_status = 0;
-  std::vector<bool> gone(targets.size(), false);
+  bool child_gone = false;
+  uint32_t sites_seen = 0;  // site ids below this have had their process's maps read
   std::string why = "";
   while (why.empty()) {
     uint64_t now = monotonic_ns();
@@ -220,8 +256,7 @@ int trace_run(const Options& opt) {
     if (end_ns) wake = std::min(wake, end_ns);
     if (next_interval) wake = std::min(wake, next_interval);
     if (optimizer) wake = std::min(wake, next_control);
-    std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}};
-    for (const auto& p : pidfds) fds.push_back({p->fd, POLLIN, 0});
+    std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}, {proc_events.poll_fd(), POLLIN, 0}};
     int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
     poll(fds.data(), fds.size(), timeout_ms);
 
@@ -230,32 +265,48 @@ int trace_run(const Options& opt) {
       if (si.ssi_signo == SIGINT) why = "interrupted";
       if (si.ssi_signo == SIGTERM) why = "terminated";
     }
-    if (child && !gone.back() && child->reap(child_status)) {
-      gone.back() = true;
-      ++exited;
+    if (child && !child_gone && child->reap(child_status)) {
+      child_gone = true;
+      tracker.mark_exited(child->pid());
     }
-    for (size_t i = 0, p = 0; i < targets.size(); ++i) {
-      if (child && i == targets.size() - 1) break;
-      if (!gone[i] && (fds[2 + p].revents & POLLIN)) {
-        gone[i] = true;
-        ++exited;
-      }
-      ++p;
+    for (pid_t pid : tracker.handle(proc_events.read())) {
+      symbolizer.snapshot(pid);
+      for (const auto& t : tracker.targets())
+        if (t.process.pid == pid && (!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
+          announce(t);
+          announced[pid] = t.process.exe;
+        }
     }
-    if (exited == targets.size() && why.empty()) why = targets.size() == 1 ? "the target exited" : "all targets exited";
+    // An exit event lost to a full ring must not keep the trace waiting.
+    for (pid_t pid : tracker.live_pids())
+      if (!process_alive(pid)) tracker.mark_exited(pid);
+    const size_t live = tracker.live_pids().size();
+    if (live == 0 && !tracker.waits_for_new() && why.empty())
+      why = tracker.targets().size() == 1 ? "the target exited" : "all targets exited";
     now = monotonic_ns();
     if (end_ns && now >= end_ns && why.empty()) why = "duration reached";
 
     uint64_t new_site_events;
     if (read(new_sites.fd, &new_site_events, sizeof new_site_events) == sizeof new_site_events) {
-      for (size_t i = 0; i < targets.size(); ++i)
-        if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
+      // Only the processes that brought new sites: their maps now, while
+      // they live, so that the sites resolve after they exit.
+      std::set<pid_t> with_new;
+      {
+        std::lock_guard<std::mutex> g(lock);
+        uint32_t next = sites_seen;
+        for (const auto& [id, s] : aggregator.sites())
+          if (id >= sites_seen) {
+            with_new.insert(static_cast<pid_t>(s.tgid));
+            next = std::max(next, id + 1);
+          }
+        sites_seen = next;
+      }
+      for (pid_t pid : with_new) symbolizer.snapshot(pid);
     }
     if (optimizer && now >= next_control) {
       ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
       double target_cpu = 0;
-      for (size_t i = 0; i < targets.size(); ++i)
-        if (!gone[i]) target_cpu += std::max(0.0, process_cpu_seconds(targets[i].process.pid));
+      for (pid_t pid : tracker.live_pids()) target_cpu += std::max(0.0, process_cpu_seconds(pid));
       IntervalStats stats;
       stats.seconds = (now - last_control) / 1e9;
       stats.counts = counts - control_counts;
@@ -298,22 +349,35 @@ int trace_run(const Options& opt) {
   const uint64_t stop_ns = monotonic_ns();
   fprintf(stderr, "memscope-bpf: %s; writing the report\n", why.c_str());
 
-  // Final state: drain, read the counters and stacks while the maps exist,
-  // then detach before the (possibly slow) symbolization.
+  // Final state: detach first, so that the counters stop together (the
+  // processes' own add up to the totals) and nothing more is trapped
+  // during the (possibly slow) symbolization; then drain and read the
+  // counters and stacks, whose maps live as long as the session.
+  session.detach_all();
   drainer.stop();
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
+  const auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
+  report.process_stats = read_process_stats(session.proc_stats_fd());
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
   report.budget = {opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct};
+  // The per-hit cost turns each process's probe hits into an estimate of
+  // the time they added; measured now, after the targets are detached,
+  // unless the optimizer needed it at start.
+  if (probe_cost.per_hit_ns <= 0) probe_cost = calibrate_quietly(opt);
   report.probe_cost = probe_cost;
-  session.detach_all();
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (!gone[i]) symbolizer.snapshot(targets[i].process.pid);
-    targets[i].exited = gone[i];
+  report.targets = std::move(tracker.targets());
+  if (opt.follow.all) add_unlisted(report.targets, per_process);
+  for (auto& t : report.targets) {
+    if (!t.exited) symbolizer.snapshot(t.process.pid);
+    if (auto it = per_process.find(t.process.pid); it != per_process.end()) {
+      t.exact = it->second.exact;
+      t.entry_hits = it->second.entry_hits;
+      t.return_hits = it->second.return_hits;
+    }
   }
-  report.targets = targets;
   report.duration_s = (stop_ns - start_ns) / 1e9;
   report.sampling = &history;
   report.records = aggregator.counters();
@@ -322,7 +386,7 @@ int trace_run(const Options& opt) {
   write_report(report, opt.output);
   print_final(stderr, report, opt.top);
   if (opt.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt.output.c_str());
-  if (child && !gone.back()) {
+  if (child && !child_gone && !child->reap(child_status)) {
     // The command outlives the trace (Ctrl-C, --duration): it keeps running
     // untraced, as a tracer must never end its target.
     fprintf(stderr, "memscope-bpf: command PID %d keeps running untraced\n", child->pid());

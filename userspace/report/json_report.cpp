@@ -24,18 +24,16 @@ json frames_json(const std::vector<Frame>& frames) {
   return out;
 }
 
-json exact_json(const Report& r) {
+// `targets`: the processes whose probes the counts come from.
+json exact_json(const ExactCounts& exact, const std::vector<const TargetReport*>& targets) {
   json by_api = json::object();
   // Entry points that share an address with an earlier one are counted
   // under that one; say so instead of reporting a silent zero.
   std::map<unsigned, unsigned> counted_as;
-  std::vector<unsigned> missing;
-  for (const auto& t : r.targets) {
-    for (auto [api, as] : t.allocator.counted_as) counted_as.emplace(api, as);
-    for (unsigned m : t.allocator.missing) missing.push_back(m);
-  }
+  for (const TargetReport* t : targets)
+    for (auto [api, as] : t->allocator.counted_as) counted_as.emplace(api, as);
   for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-    ms_count c = r.exact.api_total(api);
+    ms_count c = exact.api_total(api);
     json e = {{"calls", c.calls}, {"bytes", c.bytes}};
     auto it = counted_as.find(api);
     if (it != counted_as.end() && it->second != api) e["counted_as"] = api_name(it->second);
@@ -43,7 +41,7 @@ json exact_json(const Report& r) {
     for (auto [a, as] : counted_as)
       if (as == api && a != api) aliases.push_back(api_name(a));
     if (!aliases.empty()) e["aliases"] = aliases;
-    if (it == counted_as.end() && !r.targets.empty()) e["probed"] = false;
+    if (it == counted_as.end() && !targets.empty()) e["probed"] = false;
     by_api[std::string(api_name(api))] = e;
   }
   json classes = json::array();
@@ -52,8 +50,8 @@ json exact_json(const Report& r) {
     uint64_t calls = 0, bytes = 0;
     for (unsigned api = 0; api < MS_API_COUNT; ++api) {
       if (ms_api_frees(api)) continue;
-      calls += r.exact.by_api_class[api][k].calls;
-      bytes += r.exact.by_api_class[api][k].bytes;
+      calls += exact.by_api_class[api][k].calls;
+      bytes += exact.by_api_class[api][k].bytes;
     }
     alloc_calls += calls;
     alloc_bytes += bytes;
@@ -66,7 +64,7 @@ json exact_json(const Report& r) {
           {"size_classes", classes},
           {"allocation_calls", alloc_calls},
           {"allocation_bytes", alloc_bytes},
-          {"free_calls", r.exact.free_calls()}};
+          {"free_calls", exact.free_calls()}};
 }
 
 json sampling_json(const Report& r) {
@@ -77,7 +75,8 @@ json sampling_json(const Report& r) {
                    {"max_overhead_pct", r.budget.max_overhead_pct > 0 ? json(r.budget.max_overhead_pct) : json(nullptr)},
                    {"max_sampled_pct", r.budget.max_sampled_pct > 0 ? json(r.budget.max_sampled_pct) : json(nullptr)},
                    {"probe_cost_ns", r.probe_cost.per_call_ns > 0 ? json(r.probe_cost.per_call_ns) : json(nullptr)},
-                   {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)}};
+                   {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)},
+                   {"hit_cost_ns", r.probe_cost.per_hit_ns > 0 ? json(r.probe_cost.per_hit_ns) : json(nullptr)}};
   if (r.sampling) {
     const TierConfig& c = r.sampling->current();
     if (c.by_bytes) j["byte_interval"] = c.byte_interval;
@@ -108,6 +107,8 @@ json sampling_json(const Report& r) {
   j["site_table_full"] = st[MS_STAT_SITE_FULL];
   j["nested_calls"] = st[MS_STAT_NESTED];
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
+  j["process_table_full"] = r.process_stats[MS_PROC_STAT_FULL];
+  j["process_events_lost"] = r.process_stats[MS_PROC_STAT_EVENTS_LOST];
   j["quality"] = {{"bytes_within_5pct", r.quality_bytes_within_5pct},
                   {"definition", "share of estimated bytes in sites whose 95% interval is within 5% of the estimate"}};
   return j;
@@ -132,6 +133,63 @@ json estimated_json(const SiteStats& s) {
             {"live_bytes", interval(s.live_bytes, s.var_live_bytes, 0)}}}};
 }
 
+json sites_json(const std::vector<SiteReport>& list) {
+  json sites = json::array();
+  for (const auto& s : list)
+    sites.push_back({{"pid", s.pid},
+                     {"frames", frames_json(s.frames)},
+                     {"stack_truncated", s.truncated_stack},
+                     {"estimated", estimated_json(s.estimated)},
+                     {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
+  return sites;
+}
+
+json leaks_json(const std::vector<SiteReport>& list) {
+  json leaks = json::array();
+  for (const auto& s : list)
+    leaks.push_back({{"pid", s.pid},
+                     {"frames", frames_json(s.frames)},
+                     {"estimated",
+                      {{"live_count", s.estimated.live_count},
+                       {"live_bytes", s.estimated.live_bytes},
+                       {"ci95",
+                        {{"live_count", interval(s.estimated.live_count, s.estimated.var_live_count,
+                                                 static_cast<double>(s.estimated.sampled_live))},
+                         {"live_bytes", interval(s.estimated.live_bytes, s.estimated.var_live_bytes, 0)}}}}},
+                     {"sampled_live", s.estimated.sampled_live},
+                     {"oldest_age_s", s.oldest_live_age_s}});
+  return leaks;
+}
+
+json target_json(const TargetReport& t) {
+  return {{"pid", t.process.pid},
+          {"ns_pid", t.process.ns_pid},
+          {"comm", t.process.comm},
+          {"exe", t.process.exe},
+          {"allocator", t.allocator.path},
+          {"exited", t.exited},
+          {"estimated", estimated_json(t.estimated)}};
+}
+
+// Each process with its own exact counts, sites and leaks, and what the
+// probes cost it: hits counted by the kernel, time estimated from the
+// per-hit cost measured on this host.
+json processes_json(const Report& r) {
+  json out = json::array();
+  for (const auto& t : r.targets) {
+    json p = target_json(t);
+    p["exact"] = exact_json(t.exact, {&t});
+    p["sites"] = sites_json(t.sites);
+    p["leaks"] = leaks_json(t.leaks);
+    p["totals"] = {{"sites", t.total_sites}, {"leak_sites", t.total_leak_sites}};
+    const uint64_t hits = t.entry_hits + t.return_hits;
+    p["probe_hits"] = {{"entries", t.entry_hits}, {"returns", t.return_hits}, {"total", hits}};
+    p["added_time_s"] = r.probe_cost.per_hit_ns > 0 ? json(hits * r.probe_cost.per_hit_ns / 1e9) : json(nullptr);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 }  // namespace
 
 json to_json(const Report& r) {
@@ -140,17 +198,14 @@ json to_json(const Report& r) {
   j["tool"] = {{"name", "memscope-bpf"}, {"version", "0.1.0"}};
   j["mechanism"] = r.mechanism;
   json targets = json::array();
-  for (const auto& t : r.targets)
-    targets.push_back({{"pid", t.process.pid},
-                       {"ns_pid", t.process.ns_pid},
-                       {"comm", t.process.comm},
-                       {"exe", t.process.exe},
-                       {"allocator", t.allocator.path},
-                       {"exited", t.exited},
-                       {"estimated", estimated_json(t.estimated)}});
+  std::vector<const TargetReport*> all;
+  for (const auto& t : r.targets) {
+    targets.push_back(target_json(t));
+    all.push_back(&t);
+  }
   j["targets"] = targets;
   j["duration_s"] = r.duration_s;
-  j["exact"] = exact_json(r);
+  j["exact"] = exact_json(r.exact, all);
   j["sampling"] = sampling_json(r);
   json probes = json::array();
   for (const auto& p : r.probes)
@@ -164,28 +219,9 @@ json to_json(const Report& r) {
                       {"kind", p.kind}});
   j["probes"] = probes;
 
-  json sites = json::array();
-  for (const auto& s : r.sites)
-    sites.push_back({{"pid", s.pid},
-                     {"frames", frames_json(s.frames)},
-                     {"stack_truncated", s.truncated_stack},
-                     {"estimated", estimated_json(s.estimated)},
-                     {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
-  j["sites"] = sites;
-  json leaks = json::array();
-  for (const auto& s : r.leaks)
-    leaks.push_back({{"pid", s.pid},
-                     {"frames", frames_json(s.frames)},
-                     {"estimated",
-                      {{"live_count", s.estimated.live_count},
-                       {"live_bytes", s.estimated.live_bytes},
-                       {"ci95",
-                        {{"live_count", interval(s.estimated.live_count, s.estimated.var_live_count,
-                                                 static_cast<double>(s.estimated.sampled_live))},
-                         {"live_bytes", interval(s.estimated.live_bytes, s.estimated.var_live_bytes, 0)}}}}},
-                     {"sampled_live", s.estimated.sampled_live},
-                     {"oldest_age_s", s.oldest_live_age_s}});
-  j["leaks"] = leaks;
+  j["sites"] = sites_json(r.sites);
+  j["leaks"] = leaks_json(r.leaks);
+  j["processes"] = processes_json(r);
   json threads = json::array();
   for (const auto& t : r.threads)
     threads.push_back({{"pid", t.tgid},

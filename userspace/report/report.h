@@ -10,6 +10,7 @@
 #include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
+#include "aggregate/process_counters.h"
 #include "attach/bpf_session.h"
 #include "sampling/config_history.h"
 #include "sampling/optimizer.h"
@@ -18,13 +19,6 @@
 #include "target/process.h"
 
 namespace memscope {
-
-struct TargetReport {
-  ProcessInfo process;
-  AllocatorTarget allocator;
-  bool exited = false;
-  SiteStats estimated;  // the sum of its sites
-};
 
 struct SiteReport {
   uint32_t pid = 0;
@@ -35,10 +29,24 @@ struct SiteReport {
   bool truncated_stack = false;
 };
 
+// A traced process: what it is, and its own share of everything the report
+// holds (processes[] in the JSON, with targets[] its identity).
+struct TargetReport {
+  ProcessInfo process;
+  AllocatorTarget allocator;
+  bool exited = false;
+  SiteStats estimated;  // the sum of its sites
+  ExactCounts exact;    // its own calls, counted by the kernel per process
+  uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
+  std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
+  size_t total_sites = 0, total_leak_sites = 0;
+};
+
 struct Report {
   std::vector<TargetReport> targets;
   double duration_s = 0;
   ExactCounts exact;
+  std::array<uint64_t, MS_PROC_STAT_COUNT> process_stats{};  // the per-process bookkeeping's health
   const ConfigHistory* sampling = nullptr;
   RecordCounters records;
   std::vector<AttachedProbe> probes;

@@ -96,6 +96,19 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
     return a.estimated.live_bytes != b.estimated.live_bytes ? a.estimated.live_bytes > b.estimated.live_bytes
                                                             : a.site_id < b.site_id;
   });
+  // Each process's own lists, cut by --top on their own.
+  auto own = [&](const std::vector<SiteReport>& all, pid_t pid, size_t& total) {
+    std::vector<SiteReport> mine;
+    for (const auto& s : all)
+      if (s.pid == static_cast<uint32_t>(pid)) mine.push_back(s);
+    total = mine.size();
+    if (options.top && mine.size() > options.top) mine.resize(options.top);
+    return mine;
+  };
+  for (auto& t : report.targets) {
+    t.sites = own(sites, t.process.pid, t.total_sites);
+    t.leaks = own(leaks, t.process.pid, t.total_leak_sites);
+  }
   report.total_sites = sites.size();
   report.total_leak_sites = leaks.size();
   if (options.top && sites.size() > options.top) sites.resize(options.top);

@@ -24,6 +24,7 @@ struct OptimizerBudget {
 struct ProbeCost {
   double per_call_ns = 0;
   double per_record_ns = 0;
+  double per_hit_ns = 0;  // one trap (entry or return), counted by the kernel during the measurement
 };
 
 // What one control interval measured.

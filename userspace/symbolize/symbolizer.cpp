@@ -49,6 +49,8 @@ bool Symbolizer::snapshot(pid_t pid) {
       // now (exec, dlclose): resolve them again.
       if (auto it = maps_.find(pid); it == maps_.end() || it->second.size() != maps.size())
         std::erase_if(resolved_, [pid](const auto& e) { return e.first.first == pid; });
+      for (const Mapping& m : maps)
+        if (m.executable && !m.path.empty()) module_for(pid, m);
       maps_[pid] = std::move(maps);
     }
   } catch (const Error&) {
@@ -56,19 +58,20 @@ bool Symbolizer::snapshot(pid_t pid) {
   return has_snapshot(pid);
 }
 
-Symbolizer::Module* Symbolizer::module_for(pid_t pid, const std::string& path) {
-  // Prefer the file as the process sees it; fall back to the host path once
-  // the process (and with it /proc/PID/root) is gone.
+Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
+  const std::string& path = map.path;
+  const std::string key = map.inode ? map.dev + ":" + std::to_string(map.inode) : path;
+  auto it = modules_.find(key);
+  if (it != modules_.end()) return it->second.get();
+  // The file as the process sees it; the host path once the process (and
+  // with it /proc/PID/root) is gone.
   std::string open_path = proc_root(pid) + path;
   if (!std::filesystem::exists(open_path)) open_path = path;
-  auto it = modules_.find(open_path);
-  if (it != modules_.end()) return it->second.get();
-
   auto m = std::make_unique<Module>();
   try {
     m->elf = read_elf(open_path);
   } catch (const Error&) {
-    modules_[open_path] = nullptr;
+    modules_[key] = nullptr;
     return nullptr;
   }
   m->dwfl = dwfl_begin(&kOfflineCallbacks);
@@ -80,7 +83,7 @@ Symbolizer::Module* Symbolizer::module_for(pid_t pid, const std::string& path) {
     dwfl_report_end(m->dwfl, nullptr, nullptr);
   }
   Module* raw = m.get();
-  modules_[open_path] = std::move(m);
+  modules_[key] = std::move(m);
   return raw;
 }
 
@@ -102,7 +105,7 @@ Frame Symbolizer::resolve(pid_t pid, uint64_t address) {
   const Mapping* map = find_mapping(mi->second, address);
   if (!map || map->path.empty()) return f;
   f.module = std::filesystem::path(map->path).filename().string();
-  Module* mod = module_for(pid, map->path);
+  Module* mod = module_for(pid, *map);
   if (!mod) return f;
   auto vaddr = mod->elf.offset_to_vaddr(address - map->start + map->offset);
   if (!vaddr) return f;

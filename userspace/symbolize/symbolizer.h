@@ -22,7 +22,10 @@ class Symbolizer {
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
 
-  // Re-reads /proc/PID/maps; keeps the previous snapshot if the process is
+  // Re-reads /proc/PID/maps and opens every executable object it maps
+  // while the process lives (through its /proc/PID/root), so that its
+  // addresses still resolve after it has exited, in a container or with
+  // the file since replaced. Keeps the previous snapshot if the process is
   // gone. Returns false when no snapshot exists at all.
   bool snapshot(pid_t pid);
   bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
@@ -32,12 +35,14 @@ class Symbolizer {
 
  private:
   struct Module;
-  Module* module_for(pid_t pid, const std::string& path);
+  Module* module_for(pid_t pid, const Mapping& map);
   Frame resolve(pid_t pid, uint64_t address);
 
   std::map<pid_t, std::vector<Mapping>> maps_;
   // Sites share most of their frames; each address is resolved once.
   std::map<std::pair<pid_t, uint64_t>, Frame> resolved_;
+  // By file identity (device and inode from the maps), so that one object
+  // mapped by many processes is read once; nullptr: could not be read.
   std::map<std::string, std::unique_ptr<Module>> modules_;
 };
 

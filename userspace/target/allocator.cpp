@@ -40,16 +40,9 @@ std::vector<std::string> split_preload(const std::string& value) {
 }
 
 std::string environ_value(pid_t pid, const std::string& key) {
-  auto env = read_file("/proc/" + std::to_string(pid) + "/environ");
-  if (!env) return {};
-  std::string prefix = key + "=";
-  size_t pos = 0;
-  while (pos < env->size()) {
-    size_t end = env->find('\0', pos);
-    if (end == std::string::npos) end = env->size();
-    if (env->compare(pos, prefix.size(), prefix) == 0) return env->substr(pos + prefix.size(), end - pos - prefix.size());
-    pos = end + 1;
-  }
+  const std::string prefix = key + "=";
+  for (const auto& e : process_environ(pid))
+    if (e.compare(0, prefix.size(), prefix) == 0) return e.substr(prefix.size());
   return {};
 }
 

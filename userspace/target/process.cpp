@@ -21,6 +21,31 @@ std::string proc_root(pid_t pid) { return "/proc/" + std::to_string(pid) + "/roo
 
 bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
+pid_t parent_of(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat->substr(close + 2));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+std::vector<std::string> process_environ(pid_t pid) {
+  std::vector<std::string> out;
+  auto env = read_file("/proc/" + std::to_string(pid) + "/environ");
+  if (!env) return out;
+  for (size_t at = 0; at < env->size();) {
+    size_t end = env->find('\0', at);
+    if (end == std::string::npos) end = env->size();
+    if (end > at) out.push_back(env->substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
 double process_cpu_seconds(pid_t pid) {
   auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
   if (!stat) return -1;

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace memscope {
 
@@ -22,6 +23,12 @@ ProcessInfo read_process(pid_t pid);
 std::string proc_root(pid_t pid);
 
 bool process_alive(pid_t pid);
+
+// The parent's PID, or 0 when the process is gone.
+pid_t parent_of(pid_t pid);
+
+// The process's environment, one "NAME=value" per entry (empty when gone).
+std::vector<std::string> process_environ(pid_t pid);
 
 // User plus system CPU seconds the process has used (all its threads), or
 // a negative value when it is gone.

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Per-process counting and process events, included once by memscope.bpf.c.
+ * Kept in its own file so that the allocator probes and the process
+ * bookkeeping change independently.
+ *
+ * - Exact counters per (process, entry point, size class) and probe hits
+ *   per process: the report's processes[].
+ * - The agent's own process is never counted: with --all the probes are not
+ *   filtered by PID, so its traps reach these programs and are dropped here.
+ * - sched_process_fork/exec/exit tell the agent about new processes and
+ *   about processes leaving, through a small ring buffer of their own (it
+ *   wakes the agent, unlike the record ring). */
+#include "memscope/processes.h"
+
+/* Set by the agent before load. */
+__u32 agent_tgid;
+/* MS_FOLLOW_* bits, set by the agent before it attaches the tracepoints. */
+volatile __u32 proc_follow;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 16);  /* processes x entry points */
+	__type(key, struct ms_proc_key);
+	__type(value, struct ms_proc_counts);
+} proc_counts SEC(".maps");
+
+/* Zeros to create a process's counters from: a 1 KiB value does not fit on
+ * the BPF stack. Never written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_proc_counts);
+} proc_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, struct ms_proc_hits);
+} proc_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_PROC_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_stats SEC(".maps");
+
+static __always_inline void proc_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&proc_stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* Processes whose forks (MS_FOLLOW_FORKS) and exits are reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, __u8);
+} followed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} proc_events SEC(".maps");
+
+/* Counts one probe hit for the current process; returns 0 for the agent
+ * itself, whose calls are not traced. */
+static __always_inline int proc_hit(int is_return)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ms_proc_hits *h, zero = {};
+
+	if (tgid == agent_tgid)
+		return 0;
+	h = bpf_map_lookup_elem(&proc_hits, &tgid);
+	if (!h) {
+		bpf_map_update_elem(&proc_hits, &tgid, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&proc_hits, &tgid);
+		if (!h)
+			return 1;
+	}
+	if (is_return)
+		h->returns += 1;
+	else
+		h->entries += 1;
+	return 1;
+}
+
+static __always_inline void proc_count(__u32 api, __u64 size)
+{
+	struct ms_proc_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .api = api };
+	struct ms_proc_counts *c;
+	__u32 k = size_class(size), zero = 0;
+
+	c = bpf_map_lookup_elem(&proc_counts, &key);
+	if (!c) {
+		struct ms_proc_counts *z = bpf_map_lookup_elem(&proc_zero, &zero);
+
+		if (!z)
+			return;
+		/* Another CPU may create it first: then this finds theirs. */
+		bpf_map_update_elem(&proc_counts, &key, z, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&proc_counts, &key);
+		if (!c) {
+			proc_stat_inc(MS_PROC_STAT_FULL);
+			return;
+		}
+	}
+	if (k < MS_SIZE_CLASSES) {
+		c->by_class[k].calls += 1;
+		c->by_class[k].bytes += size;
+	}
+}
+
+static __always_inline void proc_event(__u32 kind, struct task_struct *p, __u32 parent)
+{
+	struct ms_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+
+	if (!e) {
+		proc_stat_inc(MS_PROC_STAT_EVENTS_LOST);
+		return;
+	}
+	e->kind = kind;
+	e->pid = p->tgid;
+	e->parent = parent;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ms_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 follow = proc_follow;
+	__u8 one = 1;
+
+	if (child->pid != child->tgid)
+		return 0; /* a new thread, not a new process */
+	if (follow & MS_FOLLOW_ALL_FORKS) {
+		proc_event(MS_PROC_FORK, child, ptgid);
+		return 0;
+	}
+	if (!(follow & MS_FOLLOW_FORKS) || !bpf_map_lookup_elem(&followed, &ptgid))
+		return 0;
+	/* Followed from here on, so that a grandchild forked before the agent
+	 * has handled this event is reported too. */
+	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+	proc_event(MS_PROC_FORK, child, ptgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+
+	if ((proc_follow & MS_FOLLOW_ALL_EXECS) || bpf_map_lookup_elem(&followed, &tgid))
+		proc_event(MS_PROC_EXEC, p, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_proc_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	/* The last thread of the group: `live` was counted down before this
+	 * tracepoint. */
+	if (p->signal->live.counter != 0)
+		return 0;
+	if (!(proc_follow & MS_FOLLOW_ALL_FORKS) && !bpf_map_lookup_elem(&followed, &tgid))
+		return 0;
+	bpf_map_delete_elem(&followed, &tgid);
+	proc_event(MS_PROC_EXIT, p, 0);
+	return 0;
+}

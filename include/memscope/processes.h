@@ -1,0 +1,58 @@
+/* Per-process state shared by the BPF programs and the agent: exact
+ * counters and probe hits keyed by process, and the process events (fork,
+ * exec, exit) that let the agent follow new processes. Kept apart from
+ * record.h so that the per-call record layout stays what it is. */
+#ifndef MEMSCOPE_PROCESSES_H
+#define MEMSCOPE_PROCESSES_H
+
+#include "memscope/record.h"
+
+/* Exact counters of one process and one entry point, per log2 size class:
+ * the key is (tgid, api) so that adding entry points never grows a value
+ * past what a per-CPU map may hold. */
+struct ms_proc_key {
+	__u32 tgid;
+	__u32 api;
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_key) == 8, "ms_proc_key layout");
+
+struct ms_proc_counts {
+	struct ms_count by_class[MS_SIZE_CLASSES];
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_counts) == 16 * MS_SIZE_CLASSES, "ms_proc_counts layout");
+
+/* Traps taken in one process: what the probes cost it, in hits. */
+struct ms_proc_hits {
+	__u64 entries;  /* entry probes run (every call, nested and free(NULL) too) */
+	__u64 returns;  /* return probes run */
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_hits) == 16, "ms_proc_hits layout");
+
+enum ms_proc_event_kind {
+	MS_PROC_FORK = 1,  /* a new process (not a thread); parent is its parent */
+	MS_PROC_EXEC = 2,  /* the process runs a new program */
+	MS_PROC_EXIT = 3,  /* the process's last thread is gone */
+};
+
+struct ms_proc_event {
+	__u32 kind;
+	__u32 pid;     /* tgid, host PID */
+	__u32 parent;  /* fork: the parent's tgid */
+	__u32 pad;
+	char comm[16];
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_event) == 32, "ms_proc_event layout");
+
+/* Health counters of the per-process bookkeeping (the proc_stats array). */
+enum ms_proc_stat {
+	MS_PROC_STAT_FULL = 0,      /* calls not counted per process: proc_counts full (still in the totals) */
+	MS_PROC_STAT_EVENTS_LOST,   /* process events lost: proc_events ring full */
+	MS_PROC_STAT_COUNT
+};
+
+/* What the process tracepoints report (bits of `proc_follow`). */
+#define MS_FOLLOW_FORKS 1u      /* forks of followed processes */
+#define MS_FOLLOW_ALL_FORKS 2u  /* every fork on the machine (--all) */
+#define MS_FOLLOW_ALL_EXECS 4u  /* every exec on the machine (--all, --comm) */
+
+#endif

@@ -1,0 +1,58 @@
+#include "aggregate/process_counters.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <vector>
+
+namespace memscope {
+namespace {
+
+// Visits every key of a hash map with its per-CPU values.
+template <typename Key, typename Value, typename F>
+void for_each_percpu(int fd, F&& visit) {
+  const int ncpu = libbpf_num_possible_cpus();
+  std::vector<Value> values(ncpu);
+  Key key{}, next{};
+  const Key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(fd, &key, values.data()) == 0) visit(key, values);
+  }
+}
+
+}  // namespace
+
+std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd) {
+  std::map<pid_t, ProcessCounts> out;
+  for_each_percpu<ms_proc_key, ms_proc_counts>(counts_fd, [&](const ms_proc_key& k, const std::vector<ms_proc_counts>& v) {
+    if (k.api >= MS_API_COUNT) return;
+    auto& dst = out[static_cast<pid_t>(k.tgid)].exact.by_api_class[k.api];
+    for (const auto& cpu : v)
+      for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
+        dst[c].calls += cpu.by_class[c].calls;
+        dst[c].bytes += cpu.by_class[c].bytes;
+      }
+  });
+  for_each_percpu<uint32_t, ms_proc_hits>(hits_fd, [&](uint32_t tgid, const std::vector<ms_proc_hits>& v) {
+    auto& dst = out[static_cast<pid_t>(tgid)];
+    for (const auto& cpu : v) {
+      dst.entry_hits += cpu.entries;
+      dst.return_hits += cpu.returns;
+    }
+  });
+  return out;
+}
+
+std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd) {
+  std::array<uint64_t, MS_PROC_STAT_COUNT> out{};
+  std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());
+  for (uint32_t i = 0; i < MS_PROC_STAT_COUNT; ++i) {
+    if (bpf_map_lookup_elem(stats_fd, &i, per_cpu.data())) continue;
+    for (uint64_t v : per_cpu) out[i] += v;
+  }
+  return out;
+}
+
+}  // namespace memscope

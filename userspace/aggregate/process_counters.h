@@ -1,0 +1,25 @@
+// The kernel's per-process counters, summed over CPUs: exact calls and
+// bytes per entry point and size class, and the probe hits each process
+// took (what tracing cost it, in traps).
+#pragma once
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+
+#include "aggregate/kernel_counters.h"
+#include "memscope/processes.h"
+
+namespace memscope {
+
+struct ProcessCounts {
+  ExactCounts exact;  // by_api_class only; the health counters are global
+  uint64_t entry_hits = 0, return_hits = 0;
+  uint64_t hits() const { return entry_hits + return_hits; }
+};
+
+std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd);
+std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd);
+
+}  // namespace memscope

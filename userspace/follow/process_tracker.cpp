@@ -1,0 +1,298 @@
+#include "follow/process_tracker.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "target/process.h"
+
+namespace memscope {
+namespace {
+
+void warn(pid_t pid, const std::string& comm, const std::string& why) {
+  fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, comm.c_str(), why.c_str());
+}
+
+// Placed probes for a running process; throws Error naming it when nothing
+// in it defines malloc.
+AllocatorTarget resolve_running(const ProcessInfo& info, PlacementMode placement) {
+  AllocatorTarget alloc = find_allocator(info.pid, info.exe);
+  place_probes(alloc, placement);
+  if (alloc.sites.empty())
+    throw Error("PID " + std::to_string(info.pid) + " (" + info.comm + "): no allocator to probe: " +
+                (alloc.why_none.empty() ? "no object in the process defines malloc" : alloc.why_none));
+  return alloc;
+}
+
+std::string file_identity(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+}  // namespace
+
+TargetReport resolve_target(pid_t pid, PlacementMode placement) {
+  if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
+  TargetReport t;
+  t.process = read_process(pid);
+  t.allocator = resolve_running(t.process, placement);
+  return t;
+}
+
+ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
+    : session_(session), options_(options) {}
+
+uint32_t ProcessTracker::follow_bits() const {
+  uint32_t bits = 0;
+  if (options_.children || !options_.comms.empty()) bits |= MS_FOLLOW_FORKS;
+  if (options_.all) bits |= MS_FOLLOW_ALL_FORKS;
+  if (options_.all || !options_.comms.empty()) bits |= MS_FOLLOW_ALL_EXECS;
+  return bits;
+}
+
+TargetReport* ProcessTracker::find(pid_t pid) {
+  auto it = index_.find(pid);
+  return it == index_.end() ? nullptr : &targets_[it->second];
+}
+
+bool ProcessTracker::wanted(const std::string& comm) const {
+  for (const auto& name : options_.comms)
+    if (name.substr(0, 15) == comm) return true;  // comm holds 15 characters
+  return false;
+}
+
+
+void ProcessTracker::add(TargetReport target) {
+  probe(target.process.pid, target.allocator);
+  if (!options_.all) session_.follow(target.process.pid);
+  index_[target.process.pid] = targets_.size();
+  targets_.push_back(std::move(target));
+}
+
+bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
+  try {
+    probe(info.pid, alloc);
+  } catch (const Error& e) {
+    warn(info.pid, info.comm, e.what());
+    return false;
+  }
+  if (!options_.all) session_.follow(info.pid);
+  if (TargetReport* t = find(info.pid)) {
+    t->process = info;
+    t->allocator = alloc;
+  } else {
+    TargetReport fresh;
+    fresh.process = info;
+    fresh.allocator = alloc;
+    index_[info.pid] = targets_.size();
+    targets_.push_back(std::move(fresh));
+  }
+  // Gone before it was followed: its exit event was never sent.
+  if (!process_alive(info.pid)) mark_exited(info.pid);
+  return true;
+}
+
+void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
+  const pid_t scope = options_.all ? 0 : pid;
+  AllocatorTarget fresh = alloc;
+  fresh.sites.clear();
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> keys;
+  for (const ProbeSite& s : alloc.sites) {
+    const std::string& path = s.open_path.empty() ? alloc.open_path : s.open_path;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) throw Error("cannot open " + path);
+    auto key = std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), s.offset, scope);
+    if (probed_.count(key)) continue;
+    fresh.sites.push_back(s);
+    keys.push_back(key);
+  }
+  if (fresh.sites.empty()) return;
+  if (scope) session_.attach(pid, fresh);
+  else session_.attach_everywhere(fresh);
+  probed_.insert(keys.begin(), keys.end());
+}
+
+void ProcessTracker::scan() {
+  if (!options_.all && options_.comms.empty()) return;
+  std::vector<std::string> skipped;
+  DIR* proc = opendir("/proc");
+  if (!proc) throw Error("cannot list /proc");
+  while (dirent* d = readdir(proc)) {
+    const pid_t pid = atoi(d->d_name);
+    if (pid <= 0 || pid == getpid() || find(pid) || parent_of(pid) == getpid()) continue;
+    ProcessInfo info;
+    try {
+      info = read_process(pid);  // kernel threads and vanished processes end here
+    } catch (const Error&) {
+      continue;
+    }
+    if (!options_.all && !wanted(info.comm)) continue;
+    try {
+      AllocatorTarget alloc = resolve_running(info, options_.placement);
+      trace(info, alloc);
+    } catch (const Error& e) {
+      // With --all most of these are programs without malloc (static, Go):
+      // one line names them all.
+      if (options_.all) skipped.push_back(std::to_string(pid) + " (" + info.comm + ")");
+      else warn(pid, info.comm, e.what());
+    }
+  }
+  closedir(proc);
+  if (!skipped.empty()) {
+    std::string list;
+    for (size_t i = 0; i < skipped.size() && i < 20; ++i) list += (i ? ", " : "") + skipped[i];
+    if (skipped.size() > 20) list += ", ...";
+    fprintf(stderr, "memscope-bpf: warning: %zu processes not traced (no allocator found or probed): %s\n",
+            skipped.size(), list.c_str());
+  }
+}
+
+std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std::string& why) {
+  // Right after exec only the program and the dynamic linker are mapped:
+  // the libraries it is about to load are found the way the command's are,
+  // through the linker's own --list, with the process's environment.
+  char buf[4096];
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) {
+    why = "gone";
+    return std::nullopt;
+  }
+  std::string exe(buf, static_cast<size_t>(n));
+  // The file as the host sees it when it is the same one, else through /proc.
+  if (file_identity(exe) != file_identity(link)) exe = link;
+  std::vector<std::string> env = process_environ(pid);
+  std::string key = file_identity(link);
+  for (const auto& e : env)
+    if (e.rfind("LD_PRELOAD=", 0) == 0 || e.rfind("LD_LIBRARY_PATH=", 0) == 0) key += "|" + e;
+  if (auto it = exec_cache_.find(key); it != exec_cache_.end()) return it->second;
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  try {
+    AllocatorTarget alloc = find_allocator_for_command(exe, envp.data());
+    place_probes(alloc, options_.placement);
+    if (alloc.sites.empty()) {
+      why = exe + ": no allocator to probe: neither it nor its libraries define malloc";
+      return std::nullopt;
+    }
+    exec_cache_[key] = alloc;
+    return alloc;
+  } catch (const Error& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
+  if (parent == getpid() || find(child)) return;  // the agent's own helpers
+  const TargetReport* from = find(parent);
+  const bool take = options_.all || (options_.children && from) || wanted(comm);
+  if (!take) return;
+  ProcessInfo info;
+  try {
+    info = read_process(child);
+  } catch (const Error&) {
+    // Just forked, /proc may not show it yet: it is its parent's copy.
+    info.pid = info.ns_pid = child;
+    info.comm = comm;
+    if (from) info.exe = from->process.exe;
+    if (!process_alive(child)) {
+      // Gone already. With --all its calls were trapped all the same:
+      // keep what the event said of it.
+      if (options_.all && from) {
+        TargetReport gone;
+        gone.process = info;
+        gone.allocator = from->allocator;
+        gone.exited = true;
+        index_[child] = targets_.size();
+        targets_.push_back(std::move(gone));
+      }
+      return;
+    }
+  }
+  // A child starts as a copy of its parent: same objects, same allocator.
+  std::optional<AllocatorTarget> alloc;
+  if (from) alloc = from->allocator;
+  else {
+    try {
+      alloc = resolve_running(info, options_.placement);
+    } catch (const Error& e) {
+      warn(child, info.comm, e.what());
+      return;
+    }
+  }
+  if (trace(info, *alloc)) fresh.push_back(child);
+}
+
+void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
+  TargetReport* known = find(pid);
+  if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
+  if (!known && !options_.all && !wanted(comm)) return;
+  ProcessInfo info;
+  try {
+    info = read_process(pid);
+  } catch (const Error&) {
+    if (known) known->process.comm = comm;  // gone already: the event still names the program
+    return;
+  }
+  std::string why;
+  auto alloc = resolve_after_exec(pid, why);
+  if (!alloc) {
+    if (known) fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
+                       info.exe.c_str(), why.c_str());
+    else if (!options_.all) warn(pid, info.comm, why);
+    return;
+  }
+  if (trace(info, *alloc)) {
+    fresh.push_back(pid);
+    if (options_.verbose)
+      fprintf(stderr, "memscope-bpf: PID %d runs %s: probing %s\n", pid, info.exe.c_str(), alloc->path.c_str());
+  }
+}
+
+std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batch) {
+  // New children first: each runs untraced until its probes are attached,
+  // while resolving an exec (the linker's --list) takes milliseconds.
+  std::vector<ms_proc_event> events(batch);
+  std::stable_partition(events.begin(), events.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
+  std::vector<pid_t> fresh;
+  for (const auto& e : events) {
+    const pid_t pid = static_cast<pid_t>(e.pid);
+    const std::string comm(e.comm, strnlen(e.comm, sizeof e.comm));
+    switch (e.kind) {
+      case MS_PROC_FORK: on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh); break;
+      case MS_PROC_EXEC: on_exec(pid, comm, fresh); break;
+      case MS_PROC_EXIT: mark_exited(pid); break;
+    }
+  }
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
+  return fresh;
+}
+
+void ProcessTracker::mark_exited(pid_t pid) {
+  if (TargetReport* t = find(pid)) t->exited = true;
+}
+
+std::vector<pid_t> ProcessTracker::live_pids() const {
+  std::vector<pid_t> out;
+  for (const auto& t : targets_)
+    if (!t.exited) out.push_back(t.process.pid);
+  return out;
+}
+
+size_t ProcessTracker::objects_probed() const {
+  std::set<std::pair<uint64_t, uint64_t>> objects;
+  for (const auto& [dev, ino, offset, scope] : probed_) objects.emplace(dev, ino);
+  return objects.size();
+}
+
+}  // namespace memscope

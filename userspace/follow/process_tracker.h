@@ -1,0 +1,87 @@
+// Which processes are traced, as they come and go: the targets given up
+// front (-p, the command), and with --follow-children, --comm or --all the
+// processes the sched tracepoints report while tracing runs. Chosen by PID
+// or name, a process gets links filtered to its PID, so nothing else traps;
+// with --all each object is probed once for every process that maps it.
+// A process that cannot be probed is named in a warning and left out; the
+// others are traced.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "attach/bpf_session.h"
+#include "memscope/processes.h"
+#include "report/report.h"
+#include "target/allocator.h"
+
+namespace memscope {
+
+struct FollowOptions {
+  std::vector<std::string> comms;  // --comm NAME (repeatable)
+  bool children = false;           // --follow-children
+  bool all = false;                // --all
+  PlacementMode placement = PlacementMode::Smart;
+  bool verbose = false;
+};
+
+// Resolves a running process given by PID and places its probes. Throws
+// Error with a one-line reason (no such process, kernel thread, the agent
+// itself, nothing defines malloc).
+TargetReport resolve_target(pid_t pid, PlacementMode placement);
+
+class ProcessTracker {
+ public:
+  ProcessTracker(BpfSession& session, const FollowOptions& options);
+
+  // What the tracepoints must report (MS_FOLLOW_* bits).
+  uint32_t follow_bits() const;
+  // True when new processes may still come (--comm, --all): the trace then
+  // does not end when the traced ones have all exited.
+  bool waits_for_new() const { return options_.all || !options_.comms.empty(); }
+
+  // Probes a target resolved up front (-p, or the command held before
+  // exec). Throws Error when it cannot be probed.
+  void add(TargetReport target);
+  // --comm and --all: the matching processes already running. Warns about
+  // those that cannot be probed.
+  void scan();
+  // Handles fork, exec and exit events; returns the processes newly traced
+  // or re-probed (their symbols need a snapshot).
+  std::vector<pid_t> handle(const std::vector<ms_proc_event>& batch);
+  void mark_exited(pid_t pid);
+
+  std::vector<TargetReport>& targets() { return targets_; }
+  const std::vector<TargetReport>& targets() const { return targets_; }
+  std::vector<pid_t> live_pids() const;
+  size_t objects_probed() const;
+
+ private:
+  TargetReport* find(pid_t pid);
+  bool wanted(const std::string& comm) const;
+  // Probes `alloc` for `pid` (or everywhere with --all), only the sites not
+  // already probed; registers the target. Warns and returns false on failure.
+  bool trace(const ProcessInfo& info, const AllocatorTarget& alloc);
+  void probe(pid_t pid, const AllocatorTarget& alloc);
+  std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
+  void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
+  void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
+
+  BpfSession& session_;
+  FollowOptions options_;
+  std::vector<TargetReport> targets_;
+  std::map<pid_t, size_t> index_;
+  // (device, inode, file offset, PID or 0 for every process): probed already.
+  std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
+  // A program's allocator after exec, by executable and the environment
+  // variables that change the linker's choice.
+  std::map<std::string, AllocatorTarget> exec_cache_;
+};
+
+}  // namespace memscope
