@@ -134,7 +134,7 @@ static __always_inline int mul_overflows(__u64 n, __u64 size)
 	return low + (cross << 32) < low;
 }
 
-static __always_inline void count_call(__u32 api, __u64 size)
+static __always_inline void count_call(__u32 api, __u64 size, __u64 cookie)
 {
 	__u32 idx = api * MS_SIZE_CLASSES + size_class(size);
 	struct ms_count *c;
@@ -146,7 +146,7 @@ static __always_inline void count_call(__u32 api, __u64 size)
 		c->calls += 1;
 		c->bytes += size;
 	}
-	proc_count(api, size);
+	proc_count(api, size, cookie);
 }
 
 /* Bytes mode, as heapprofd and tcmalloc sample: each thread counts down an
@@ -380,7 +380,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 		stat_inc(MS_STAT_NESTED);
 		return 0; /* its return must undo the depth */
 	}
-	count_call(api, size);
+	count_call(api, size, cookie);
 	if (!p)
 		return 1;
 	sampled = !overflow && decide(p, size, &tier_epoch);
@@ -424,7 +424,7 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 		p->depth += 1; /* its return must undo the depth */
 		return 0;
 	}
-	count_call(api, 0);
+	count_call(api, 0, cookie);
 	release(api, ptr);
 	if (!keep || !p)
 		return 1;
@@ -482,7 +482,7 @@ int ms_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
-	if (!proc_hit(0))
+	if (!proc_hit(0, cookie))
 		return 0;
 	if (ms_api_frees(cookie_api(cookie)))
 		return on_free(ctx, cookie);
@@ -492,7 +492,7 @@ int ms_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_return(struct pt_regs *ctx)
 {
-	if (!proc_hit(1))
+	if (!proc_hit(1, bpf_get_attach_cookie(ctx)))
 		return 0;
 	return on_return(ctx);
 }
@@ -507,7 +507,7 @@ int ms_session(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
-	if (!proc_hit(bpf_session_is_return()))
+	if (!proc_hit(bpf_session_is_return(), cookie))
 		return 1; /* the agent itself (--all): not traced */
 	if (bpf_session_is_return())
 		return on_return(ctx);

@@ -69,22 +69,42 @@ struct {
 	__uint(max_entries, 256 << 10);
 } proc_events SEC(".maps");
 
+/* The same, for processes with a slot (their links carry it in the
+ * cookie): index [slot * MS_API_COUNT + api] and [slot]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_PROC_SLOTS * MS_API_COUNT);
+	__type(key, __u32);
+	__type(value, struct ms_proc_counts);
+} proc_slot_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_PROC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ms_proc_hits);
+} proc_slot_hits SEC(".maps");
+
 /* Counts one probe hit for the current process; returns 0 for the agent
  * itself, whose calls are not traced. */
-static __always_inline int proc_hit(int is_return)
+static __always_inline int proc_hit(int is_return, __u64 cookie)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot = ms_cookie_slot(cookie);
 	struct ms_proc_hits *h, zero = {};
 
 	if (tgid == agent_tgid)
 		return 0;
-	h = bpf_map_lookup_elem(&proc_hits, &tgid);
-	if (!h) {
-		bpf_map_update_elem(&proc_hits, &tgid, &zero, BPF_NOEXIST);
+	if (slot) {
+		h = bpf_map_lookup_elem(&proc_slot_hits, &slot);
+	} else {
 		h = bpf_map_lookup_elem(&proc_hits, &tgid);
-		if (!h)
-			return 1;
+		if (!h) {
+			bpf_map_update_elem(&proc_hits, &tgid, &zero, BPF_NOEXIST);
+			h = bpf_map_lookup_elem(&proc_hits, &tgid);
+		}
 	}
+	if (!h)
+		return 1;
 	if (is_return)
 		h->returns += 1;
 	else
@@ -92,12 +112,22 @@ static __always_inline int proc_hit(int is_return)
 	return 1;
 }
 
-static __always_inline void proc_count(__u32 api, __u64 size)
+static __always_inline void proc_count(__u32 api, __u64 size, __u64 cookie)
 {
 	struct ms_proc_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .api = api };
 	struct ms_proc_counts *c;
-	__u32 k = size_class(size), zero = 0;
+	__u32 k = size_class(size), zero = 0, slot = ms_cookie_slot(cookie);
 
+	if (slot) {
+		__u32 idx = slot * MS_API_COUNT + api;
+
+		c = bpf_map_lookup_elem(&proc_slot_counts, &idx);
+		if (c && k < MS_SIZE_CLASSES) {
+			c->by_class[k].calls += 1;
+			c->by_class[k].bytes += size;
+		}
+		return;
+	}
 	c = bpf_map_lookup_elem(&proc_counts, &key);
 	if (!c) {
 		struct ms_proc_counts *z = bpf_map_lookup_elem(&proc_zero, &zero);

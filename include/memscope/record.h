@@ -167,6 +167,21 @@ static inline __u64 ms_cookie(__u32 api, __u32 stack_delta, int keep_return)
 	return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8) | (keep_return ? MS_COOKIE_KEEP_RETURN : 0);
 }
 
+/* The probed process's slot in the per-process arrays (1..MS_PROC_SLOTS-1;
+ * 0: none, counted through the per-process hash instead). Links filtered to
+ * one process carry it, so its counters cost an array index, not a hash
+ * lookup, on every call. */
+#define MS_PROC_SLOTS 16
+#define MS_COOKIE_SLOT_SHIFT 32
+static inline __u64 ms_cookie_with_slot(__u64 cookie, __u32 slot)
+{
+	return cookie | ((__u64)(slot < MS_PROC_SLOTS ? slot : 0) << MS_COOKIE_SLOT_SHIFT);
+}
+static inline __u32 ms_cookie_slot(__u64 cookie)
+{
+	return (__u32)(cookie >> MS_COOKIE_SLOT_SHIFT) & 0xffff;
+}
+
 /* Attach types of kernels newer than the build machine's uapi headers. */
 #define MS_BPF_TRACE_UPROBE_MULTI 48
 #define MS_BPF_TRACE_UPROBE_SESSION 57

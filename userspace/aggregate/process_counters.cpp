@@ -45,6 +45,31 @@ std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd) {
   return out;
 }
 
+void add_slot_counts(std::map<pid_t, ProcessCounts>& out, int slot_counts_fd, int slot_hits_fd,
+                     const std::map<pid_t, uint32_t>& slots) {
+  const int ncpu = libbpf_num_possible_cpus();
+  std::vector<ms_proc_counts> counts(ncpu);
+  std::vector<ms_proc_hits> hits(ncpu);
+  for (const auto& [pid, slot] : slots) {
+    if (slot == 0 || slot >= MS_PROC_SLOTS) continue;
+    ProcessCounts& dst = out[pid];
+    for (uint32_t api = 0; api < MS_API_COUNT; ++api) {
+      const uint32_t idx = slot * MS_API_COUNT + api;
+      if (bpf_map_lookup_elem(slot_counts_fd, &idx, counts.data())) continue;
+      for (const auto& cpu : counts)
+        for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
+          dst.exact.by_api_class[api][c].calls += cpu.by_class[c].calls;
+          dst.exact.by_api_class[api][c].bytes += cpu.by_class[c].bytes;
+        }
+    }
+    if (bpf_map_lookup_elem(slot_hits_fd, &slot, hits.data()) == 0)
+      for (const auto& cpu : hits) {
+        dst.entry_hits += cpu.entries;
+        dst.return_hits += cpu.returns;
+      }
+  }
+}
+
 std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd) {
   std::array<uint64_t, MS_PROC_STAT_COUNT> out{};
   std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());

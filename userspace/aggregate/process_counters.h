@@ -20,6 +20,10 @@ struct ProcessCounts {
 };
 
 std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd);
+// Adds the counters of processes that had a slot (see ms_cookie_with_slot):
+// the per-process arrays, indexed by slot, for each PID in `slots`.
+void add_slot_counts(std::map<pid_t, ProcessCounts>& out, int slot_counts_fd, int slot_hits_fd,
+                     const std::map<pid_t, uint32_t>& slots);
 std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd);
 
 }  // namespace memscope

@@ -167,7 +167,8 @@ void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet
     std::vector<uint64_t> offsets, cookies;
     for (const ProbeSite* site : group) {
       offsets.push_back(site->offset);
-      cookies.push_back(ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return));
+      cookies.push_back(ms_cookie_with_slot(
+          ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), alloc.proc_slot));
     }
     const std::string& shown = group.front()->path.empty() ? alloc.path : group.front()->path;
     int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_session), MS_BPF_TRACE_UPROBE_SESSION, open_path,
@@ -190,7 +191,9 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet
       if (ret && !api_allocates(site->api) && !site->keep_return) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), .retprobe = ret);
+                  .bpf_cookie = ms_cookie_with_slot(
+                      ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), alloc.proc_slot),
+                  .retprobe = ret);
       // Sites of allocating entry points are only ever moved past
       // instructions that leave the stack pointer alone, so the return
       // probe can hijack the return address at the same offset.
@@ -227,6 +230,8 @@ int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
 int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
 int BpfSession::proc_counts_fd() const { return bpf_map__fd(skel_->maps.proc_counts); }
 int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits); }
+int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }
+int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
 int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 

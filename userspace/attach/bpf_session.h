@@ -73,6 +73,8 @@ class BpfSession {
   int stacks_fd() const;
   int proc_counts_fd() const;
   int proc_hits_fd() const;
+  int proc_slot_counts_fd() const;
+  int proc_slot_hits_fd() const;
   int proc_stats_fd() const;
   int proc_events_fd() const;
   std::vector<uint32_t> program_ids() const;

@@ -357,7 +357,8 @@ int trace_run(const Options& opt) {
   drainer.stop();
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
-  const auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
+  auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
+  add_slot_counts(per_process, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
   report.process_stats = read_process_stats(session.proc_stats_fd());
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();

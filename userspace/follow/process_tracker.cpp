@@ -114,7 +114,14 @@ void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     keys.push_back(key);
   }
   if (fresh.sites.empty()) return;
-  if (scope) session_.attach(pid, fresh);
+  if (scope) {
+    // A process probed on its own links gets a slot while slots last: its
+    // counters are then an array index away on every call.
+    auto [it, fresh_slot] = slots_.try_emplace(pid, 0);
+    if (fresh_slot && next_slot_ < MS_PROC_SLOTS) it->second = next_slot_++;
+    fresh.proc_slot = it->second;
+    session_.attach(pid, fresh);
+  }
   else session_.attach_everywhere(fresh);
   probed_.insert(keys.begin(), keys.end());
 }

@@ -59,6 +59,8 @@ class ProcessTracker {
 
   std::vector<TargetReport>& targets() { return targets_; }
   const std::vector<TargetReport>& targets() const { return targets_; }
+  // PID -> its slot in the kernel's per-process arrays (see ms_cookie_with_slot).
+  const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
   size_t objects_probed() const;
 
@@ -79,6 +81,8 @@ class ProcessTracker {
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
+  std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
+  uint32_t next_slot_ = 1;
   // A program's allocator after exec, by executable and the environment
   // variables that change the linker's choice.
   std::map<std::string, AllocatorTarget> exec_cache_;

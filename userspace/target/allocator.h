@@ -38,6 +38,9 @@ struct AllocatorTarget {
   // When no object serves malloc: why, if more is known than that (a
   // static executable stripped of its symbol table).
   std::string why_none;
+  // The process's slot in the kernel's per-process arrays, carried in the
+  // cookie of probes filtered to that process (0: none).
+  uint32_t proc_slot = 0;
 };
 
 // For a running process: the lookup scope from its maps, executable and
