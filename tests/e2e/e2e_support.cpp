@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -28,6 +29,20 @@ std::vector<std::string> probe_mode_args() {
   if (const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE"); mode && *mode) args.insert(args.end(), {"--probe-mode", mode});
   if (const char* p = getenv("MEMSCOPE_TEST_PLACEMENT"); p && *p) args.insert(args.end(), {"--placement", p});
   return args;
+}
+
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> folded;
+  for (auto& [api, t] : truth["by_api"].items()) {
+    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
+    folded[as].first += t["calls"].get<uint64_t>();
+    folded[as].second += t["bytes"].get<uint64_t>();
+  }
+  for (auto& [api, t] : folded) {
+    INFO("api " << api);
+    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
+    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
+  }
 }
 
 namespace {

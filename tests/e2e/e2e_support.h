@@ -20,6 +20,11 @@ nlohmann::json load_json(const std::string& path);
 // under each attach mechanism and probe placement.
 std::vector<std::string> probe_mode_args();
 
+// The report's exact per-API counters equal the workload's truth (folded
+// the way the report folds entry points that share one address: glibc's
+// memalign is aligned_alloc).
+void check_exact(const nlohmann::json& report, const nlohmann::json& truth);
+
 // Estimated figures of every report site whose innermost frame is
 // `function`, summed.
 struct SiteEstimate {

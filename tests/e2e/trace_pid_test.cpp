@@ -14,26 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-// Truth per API, folded the way the report folds entry points that share
-// one address (glibc's memalign is aligned_alloc).
-std::map<std::string, std::pair<uint64_t, uint64_t>> folded_truth(const json& report, const json& truth) {
-  std::map<std::string, std::pair<uint64_t, uint64_t>> out;
-  for (auto& [api, t] : truth["by_api"].items()) {
-    std::string as = report["exact"]["by_api"][api].value("counted_as", api);
-    out[as].first += t["calls"].get<uint64_t>();
-    out[as].second += t["bytes"].get<uint64_t>();
-  }
-  return out;
-}
-
-void check_exact(const json& report, const json& truth) {
-  for (auto& [api, t] : folded_truth(report, truth)) {
-    INFO("api " << api);
-    CHECK(report["exact"]["by_api"][api]["calls"].get<uint64_t>() == t.first);
-    if (api != "free") CHECK(report["exact"]["by_api"][api]["bytes"].get<uint64_t>() == t.second);
-  }
-}
-
 // Each site holding at least `share` of the bytes: the estimate lies within
 // `max_rel` of the truth and within 4 standard errors of its own 95%
 // interval (so the interval is neither missing nor absurdly narrow).

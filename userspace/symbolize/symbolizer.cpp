@@ -1,6 +1,9 @@
 #include "symbolize/symbolizer.h"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -36,10 +39,41 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+std::string file_key(const Mapping& m) { return m.dev + ":" + std::to_string(m.inode); }
+
+// `path` opened read-only if it is the mapped file itself.
+int open_if_same(const std::string& path, const Mapping& m) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != m.inode)) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 Symbolizer::Symbolizer() = default;
-Symbolizer::~Symbolizer() = default;
+Symbolizer::~Symbolizer() {
+  modules_.clear();
+  for (const auto& [key, fd] : held_)
+    if (fd >= 0) close(fd);
+}
+
+void Symbolizer::hold_file(pid_t pid, const Mapping& map) {
+  if (map.path.empty() || held_.count(file_key(map))) return;
+  // The path as the process sees it, through its root; if that now names
+  // another file (replaced, deleted), the mapping itself.
+  int fd = open_if_same(proc_root(pid) + map.path, map);
+  if (fd < 0) {
+    char range[64];
+    snprintf(range, sizeof range, "/%llx-%llx", static_cast<unsigned long long>(map.start),
+             static_cast<unsigned long long>(map.end));
+    fd = open_if_same("/proc/" + std::to_string(pid) + "/map_files" + range, map);
+  }
+  held_[file_key(map)] = fd;
+}
 
 bool Symbolizer::snapshot(pid_t pid) {
   try {
@@ -49,6 +83,7 @@ bool Symbolizer::snapshot(pid_t pid) {
       // now (exec, dlclose): resolve them again.
       if (auto it = maps_.find(pid); it == maps_.end() || it->second.size() != maps.size())
         std::erase_if(resolved_, [pid](const auto& e) { return e.first.first == pid; });
+      for (const auto& m : maps) hold_file(pid, m);
       maps_[pid] = std::move(maps);
     }
   } catch (const Error&) {
@@ -56,31 +91,35 @@ bool Symbolizer::snapshot(pid_t pid) {
   return has_snapshot(pid);
 }
 
-Symbolizer::Module* Symbolizer::module_for(pid_t pid, const std::string& path) {
-  // Prefer the file as the process sees it; fall back to the host path once
-  // the process (and with it /proc/PID/root) is gone.
-  std::string open_path = proc_root(pid) + path;
-  if (!std::filesystem::exists(open_path)) open_path = path;
-  auto it = modules_.find(open_path);
+Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
+  const std::string key = file_key(map);
+  auto it = modules_.find(key);
   if (it != modules_.end()) return it->second.get();
 
+  // The descriptor held since the snapshot; else the file as the process
+  // sees it, or the host's path once the process is gone.
+  std::string open_path;
+  if (auto held = held_.find(key); held != held_.end() && held->second >= 0)
+    open_path = "/proc/self/fd/" + std::to_string(held->second);
+  else if (open_path = proc_root(pid) + map.path; !std::filesystem::exists(open_path))
+    open_path = map.path;
   auto m = std::make_unique<Module>();
   try {
     m->elf = read_elf(open_path);
   } catch (const Error&) {
-    modules_[open_path] = nullptr;
+    modules_[key] = nullptr;
     return nullptr;
   }
   m->dwfl = dwfl_begin(&kOfflineCallbacks);
   if (m->dwfl) {
     dwfl_report_begin(m->dwfl);
-    std::string name = std::filesystem::path(path).filename().string();
+    std::string name = std::filesystem::path(map.path).filename().string();
     // Base 0: module addresses are the file's own virtual addresses.
     m->mod = dwfl_report_elf(m->dwfl, name.c_str(), open_path.c_str(), -1, 0, false);
     dwfl_report_end(m->dwfl, nullptr, nullptr);
   }
   Module* raw = m.get();
-  modules_[open_path] = std::move(m);
+  modules_[key] = std::move(m);
   return raw;
 }
 
@@ -102,7 +141,7 @@ Frame Symbolizer::resolve(pid_t pid, uint64_t address) {
   const Mapping* map = find_mapping(mi->second, address);
   if (!map || map->path.empty()) return f;
   f.module = std::filesystem::path(map->path).filename().string();
-  Module* mod = module_for(pid, map->path);
+  Module* mod = module_for(pid, *map);
   if (!mod) return f;
   auto vaddr = mod->elf.offset_to_vaddr(address - map->start + map->offset);
   if (!vaddr) return f;

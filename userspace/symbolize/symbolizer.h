@@ -1,7 +1,9 @@
 // Turns return addresses into functions, modules and source lines with
 // elfutils: libdwfl over each object file (and its separate debug info when
-// installed), keyed by the process's mappings. Mappings are snapshotted
-// while the process lives, so sites still resolve after it has exited.
+// installed), keyed by the process's mappings. Mappings are snapshotted,
+// and their files opened, while the process lives, so sites still resolve
+// after it has exited, even when its files exist only in its own mount
+// namespace (a container's root goes away with its last process).
 #pragma once
 #include <sys/types.h>
 
@@ -22,8 +24,9 @@ class Symbolizer {
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
 
-  // Re-reads /proc/PID/maps; keeps the previous snapshot if the process is
-  // gone. Returns false when no snapshot exists at all.
+  // Re-reads /proc/PID/maps and opens the files newly mapped; keeps the
+  // previous snapshot if the process is gone. Returns false when no
+  // snapshot exists at all.
   bool snapshot(pid_t pid);
   bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
 
@@ -32,12 +35,16 @@ class Symbolizer {
 
  private:
   struct Module;
-  Module* module_for(pid_t pid, const std::string& path);
+  void hold_file(pid_t pid, const Mapping& map);
+  Module* module_for(pid_t pid, const Mapping& map);
   Frame resolve(pid_t pid, uint64_t address);
 
   std::map<pid_t, std::vector<Mapping>> maps_;
   // Sites share most of their frames; each address is resolved once.
   std::map<std::pair<pid_t, uint64_t>, Frame> resolved_;
+  // By file identity (device:inode as the maps show it), not by path: the
+  // same path names different files in different mount namespaces.
+  std::map<std::string, int> held_;  // open descriptors, -1 when it could not be opened
   std::map<std::string, std::unique_ptr<Module>> modules_;
 };
 
