@@ -454,3 +454,167 @@ int ms_session(struct pt_regs *ctx)
 		return on_free(ctx, cookie);
 	return on_entry(ctx, cookie, 1);
 }
+
+/* ---- Memory beyond malloc: anonymous mmap/munmap and brk ----------------
+ * Syscall tracepoints, for the processes in vm_procs only. A munmap counts
+ * as anonymous when it starts at a region an anonymous mmap returned while
+ * traced (exact for glibc's mmapped chunks, unmapped whole); the rest is
+ * counted apart. Calls are counted at exit, when they succeeded. */
+#include "memscope/vm_counts.h"
+
+#define MS_MAP_ANONYMOUS 0x20
+#define MS_PAGE_SIZE 4096ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ms_vm_counts);
+} vm_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ms_vm_region_key);
+	__type(value, __u64);
+} vm_regions SEC(".maps");
+
+/* A syscall between its entry and its exit, by thread. */
+struct vm_call {
+	__u64 addr;
+	__u64 len;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct vm_call);
+} vm_calls SEC(".maps");
+
+static __always_inline __u64 vm_pages(__u64 len)
+{
+	return (len + MS_PAGE_SIZE - 1) & ~(MS_PAGE_SIZE - 1);
+}
+
+static __always_inline struct ms_vm_counts *vm_traced(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&vm_procs, &tgid);
+}
+
+static __always_inline void vm_enter(__u64 addr, __u64 len)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vm_call c = { .addr = addr, .len = len };
+
+	bpf_map_update_elem(&vm_calls, &id, &c, BPF_ANY);
+}
+
+/* The call this thread entered, taken out of the table. */
+static __always_inline int vm_exit(struct vm_call *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vm_call *c = bpf_map_lookup_elem(&vm_calls, &id);
+
+	if (!c)
+		return 0;
+	*out = *c;
+	bpf_map_delete_elem(&vm_calls, &id);
+	return 1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int ms_vm_mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if ((ctx->args[3] & MS_MAP_ANONYMOUS) && vm_traced())
+		vm_enter(0, ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int ms_vm_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ms_vm_counts *v = vm_traced();
+	struct vm_call c;
+
+	if (!v || !vm_exit(&c) || (__u64)ctx->ret >= (__u64)-4095)
+		return 0;
+	__u64 len = vm_pages(c.len);
+	struct ms_vm_region_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .start = ctx->ret };
+
+	__sync_fetch_and_add(&v->mmap_calls, 1);
+	__sync_fetch_and_add(&v->mmap_bytes, len);
+	if (bpf_map_update_elem(&vm_regions, &key, &len, BPF_ANY))
+		__sync_fetch_and_add(&v->untracked_mmaps, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int ms_vm_munmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (vm_traced())
+		vm_enter(ctx->args[0], ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int ms_vm_munmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ms_vm_counts *v = vm_traced();
+	struct vm_call c;
+
+	if (!v || !vm_exit(&c) || ctx->ret != 0)
+		return 0;
+	__u64 len = vm_pages(c.len);
+	struct ms_vm_region_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .start = c.addr };
+	__u64 *region = bpf_map_lookup_elem(&vm_regions, &key);
+
+	if (!region) {
+		__sync_fetch_and_add(&v->other_munmap_calls, 1);
+		__sync_fetch_and_add(&v->other_munmap_bytes, len);
+		return 0;
+	}
+	__u64 rest = *region > len ? *region - len : 0;
+
+	if (len > *region)
+		len = *region;
+	__sync_fetch_and_add(&v->munmap_calls, 1);
+	__sync_fetch_and_add(&v->munmap_bytes, len);
+	bpf_map_delete_elem(&vm_regions, &key);
+	if (rest) {
+		/* Its head unmapped: the region now starts after it. */
+		key.start += len;
+		bpf_map_update_elem(&vm_regions, &key, &rest, BPF_ANY);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_brk")
+int ms_vm_brk_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (vm_traced())
+		vm_enter(ctx->args[0], 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int ms_vm_brk_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ms_vm_counts *v = vm_traced();
+	struct vm_call c;
+
+	if (!v || !vm_exit(&c))
+		return 0;
+	/* brk returns the break, moved or not. */
+	__u64 now = ctx->ret;
+	__u64 before = __sync_lock_test_and_set(&v->brk, now);
+
+	__sync_fetch_and_add(&v->brk_calls, 1);
+	if (now > before)
+		__sync_fetch_and_add(&v->brk_grow_bytes, now - before);
+	else
+		__sync_fetch_and_add(&v->brk_shrink_bytes, before - now);
+	return 0;
+}

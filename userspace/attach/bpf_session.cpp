@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "memscope.skel.h"
+#include "memscope/vm_counts.h"
 #include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "target/api_names.h"
@@ -189,13 +190,36 @@ void BpfSession::release(LinkSet& set) {
   set.fds.clear();
 }
 
-void BpfSession::detach_all() { release(links_); }
+void BpfSession::detach_all() {
+  release(links_);
+  vm_attached_ = false;
+}
+
+void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
+  if (!vm_attached_) {
+    // Exits before entries: an entry whose exit is not watched yet would
+    // leave a stale call behind.
+    for (bpf_program* p : {skel_->progs.ms_vm_mmap_exit, skel_->progs.ms_vm_munmap_exit, skel_->progs.ms_vm_brk_exit,
+                           skel_->progs.ms_vm_mmap_enter, skel_->progs.ms_vm_munmap_enter, skel_->progs.ms_vm_brk_enter}) {
+      bpf_link* link = bpf_program__attach(p);
+      if (!link) throw Error(std::string("cannot attach to the syscall tracepoints for mmap, munmap and brk: ") + strerror(errno));
+      links_.links.push_back(link);
+    }
+    vm_attached_ = true;
+  }
+  ms_vm_counts counts{};
+  counts.brk = brk;
+  uint32_t key = static_cast<uint32_t>(pid);
+  if (bpf_map_update_elem(vm_fd(), &key, &counts, BPF_NOEXIST) != 0 && errno != EEXIST)
+    throw Error("cannot follow the mmap and brk calls of PID " + std::to_string(pid) + ": " + strerror(errno));
+}
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
 int BpfSession::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
 int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
 int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
+int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

@@ -57,11 +57,17 @@ class BpfSession {
   void attach(pid_t pid, const AllocatorTarget& alloc);
   void detach_all();
 
+  // Counts the process's anonymous mmap/munmap and its brk calls from now
+  // on (`brk`: its current break). The syscall tracepoints are attached on
+  // first use. Throws Error when they cannot be.
+  void follow_vm(pid_t pid, uint64_t brk);
+
   int events_fd() const;
   int counts_fd() const;
   int stats_fd() const;
   int sites_fd() const;
   int stacks_fd() const;
+  int vm_fd() const;  // ms_vm_counts by tgid
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
@@ -82,6 +88,7 @@ class BpfSession {
   bool session_ = false;
   int load_error_ = 0;
   LinkSet links_;
+  bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
 };
 

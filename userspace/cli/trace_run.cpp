@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -32,6 +33,7 @@
 #include "report/text_summary.h"
 #include "symbolize/symbolizer.h"
 #include "target/api_names.h"
+#include "target/process_memory.h"
 
 extern char** environ;
 
@@ -57,6 +59,34 @@ TargetReport resolve_pid(pid_t pid, PlacementMode placement) {
     throw Error("PID " + std::to_string(pid) + " (" + t.process.comm +
                 "): no allocator to probe: no object in the process defines malloc");
   return t;
+}
+
+// Memory beside the allocator's view: syscall counters from now on, and
+// the heap's start for the timeline. A launched command gets its break at
+// its first brk call (after exec), so none is given here.
+void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
+  uint64_t brk = 0;
+  if (!launched) {
+    if (auto b = read_program_break(t.process.pid)) {
+      t.memory.start_brk = b->start;
+      brk = b->current;
+    }
+  }
+  session.follow_vm(t.process.pid, brk);
+  t.memory.followed = true;
+}
+
+// One timeline sample per live target, with the heap its sampled blocks
+// still hold (estimated).
+void sample_memory(std::vector<TargetReport>& targets, const std::vector<bool>& gone, const BpfSession& session,
+                   const Aggregator& aggregator, std::mutex& lock, double t_s) {
+  std::map<uint32_t, double> live;
+  {
+    std::lock_guard<std::mutex> g(lock);
+    for (const auto& [id, s] : aggregator.sites()) live[s.tgid] += s.live_bytes;
+  }
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (!gone[i]) targets[i].memory.sample(session.vm_fd(), targets[i].process.pid, t_s, live[targets[i].process.pid]);
 }
 
 void describe_probes(const TargetReport& t) {
@@ -135,6 +165,8 @@ int trace_run(const Options& opt) {
     if (opt.verbose) describe_probes(t);
     session.attach(t.process.pid, t.allocator);
   }
+  for (auto& t : targets) follow_memory(session, t, child && t.process.pid == child->pid());
+  std::vector<bool> gone(targets.size(), false);
 
   Aggregator aggregator(history);
   aggregator.limit_live(opt.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory
@@ -153,6 +185,11 @@ int trace_run(const Options& opt) {
     symbolizer.snapshot(t.process.pid);
     pidfds.push_back(std::make_unique<Fd>(static_cast<int>(syscall(SYS_pidfd_open, t.process.pid, 0))));
   }
+  // The timeline's first sample, before anyone is told tracing has begun
+  // (a launched command has not exec'd yet: it starts at the next).
+  std::vector<bool> not_started = gone;
+  if (child) not_started.back() = true;
+  sample_memory(targets, not_started, session, aggregator, lock, (monotonic_ns() - start_ns) / 1e9);
   for (const auto& t : targets)
     fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
             t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
@@ -187,13 +224,16 @@ int trace_run(const Options& opt) {
   }
   size_t exited = 0;
   int child_status = 0;
-  std::vector<bool> gone(targets.size(), false);
+  // The memory timeline follows -i, or takes a sample a second without it.
+  const uint64_t memory_ns = interval_ns ? interval_ns : 1'000'000'000;
+  uint64_t next_memory = start_ns + memory_ns;
   std::string why = "";
   while (why.empty()) {
     uint64_t now = monotonic_ns();
     uint64_t wake = now + 1'000'000'000;
     if (end_ns) wake = std::min(wake, end_ns);
     if (next_interval) wake = std::min(wake, next_interval);
+    wake = std::min(wake, next_memory);
     if (optimizer) wake = std::min(wake, next_control);
     std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}};
     for (const auto& p : pidfds) fds.push_back({p->fd, POLLIN, 0});
@@ -246,6 +286,10 @@ int trace_run(const Options& opt) {
       last_control = now;
       next_control = now + control_ns;
     }
+    if (now >= next_memory) {
+      sample_memory(targets, gone, session, aggregator, lock, (now - start_ns) / 1e9);
+      next_memory += memory_ns;
+    }
     if (next_interval && now >= next_interval) {
       ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
       double live = 0;
@@ -273,6 +317,7 @@ int trace_run(const Options& opt) {
   // Final state: drain, read the counters and stacks while the maps exist,
   // then detach before the (possibly slow) symbolization.
   drainer.stop();
+  sample_memory(targets, gone, session, aggregator, lock, (stop_ns - start_ns) / 1e9);
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());

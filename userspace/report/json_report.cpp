@@ -131,6 +131,25 @@ json estimated_json(const SiteStats& s) {
             {"live_bytes", interval(s.live_bytes, s.var_live_bytes, 0)}}}};
 }
 
+
+json memory_json(const MemoryTrack& m) {
+  const ms_vm_counts& v = m.vm;
+  json timeline = json::array();
+  for (const auto& s : m.timeline)
+    timeline.push_back({{"t", s.t_s},
+                        {"rss_bytes", s.rss_bytes},
+                        {"rss_anon_bytes", s.rss_anon_bytes},
+                        {"heap_live_bytes_estimated", s.heap_live_bytes},
+                        {"mapped_anon_bytes", s.mapped_anon_bytes},
+                        {"brk_bytes", s.brk_bytes}});
+  return {{"exact",
+           {{"mmap_anon", {{"calls", v.mmap_calls}, {"bytes", v.mmap_bytes}}},
+            {"munmap_anon", {{"calls", v.munmap_calls}, {"bytes", v.munmap_bytes}}},
+            {"munmap_other", {{"calls", v.other_munmap_calls}, {"bytes", v.other_munmap_bytes}}},
+            {"brk", {{"calls", v.brk_calls}, {"grow_bytes", v.brk_grow_bytes}, {"shrink_bytes", v.brk_shrink_bytes}}},
+            {"untracked_mmaps", v.untracked_mmaps}}},
+          {"timeline", timeline}};
+}
 }  // namespace
 
 json to_json(const Report& r) {
@@ -139,7 +158,7 @@ json to_json(const Report& r) {
   j["tool"] = {{"name", "memscope-bpf"}, {"version", "0.1.0"}};
   j["mechanism"] = r.mechanism;
   json targets = json::array();
-  for (const auto& t : r.targets)
+  for (const auto& t : r.targets) {
     targets.push_back({{"pid", t.process.pid},
                        {"ns_pid", t.process.ns_pid},
                        {"comm", t.process.comm},
@@ -147,6 +166,8 @@ json to_json(const Report& r) {
                        {"allocator", t.allocator.path},
                        {"exited", t.exited},
                        {"estimated", estimated_json(t.estimated)}});
+    if (t.memory.followed) targets.back()["memory"] = memory_json(t.memory);
+  }
   j["targets"] = targets;
   j["duration_s"] = r.duration_s;
   j["exact"] = exact_json(r);

@@ -10,6 +10,7 @@
 #include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
+#include "aggregate/memory_track.h"
 #include "attach/bpf_session.h"
 #include "sampling/config_history.h"
 #include "sampling/optimizer.h"
@@ -24,6 +25,7 @@ struct TargetReport {
   AllocatorTarget allocator;
   bool exited = false;
   SiteStats estimated;  // the sum of its sites
+  MemoryTrack memory;
 };
 
 struct SiteReport {
