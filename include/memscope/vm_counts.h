@@ -1,5 +1,5 @@
 /* Memory a traced process takes from the kernel besides the allocator's
- * calls: anonymous mmap/munmap and brk, counted exactly by the syscall
+ * calls: anonymous mmap/munmap and brk, counted exactly at the raw syscall
  * tracepoints. Shared by the BPF programs and the agent. */
 #ifndef MEMSCOPE_VM_COUNTS_H
 #define MEMSCOPE_VM_COUNTS_H
@@ -9,7 +9,8 @@
 #endif
 
 /* One per traced process, keyed by tgid; the agent inserts it (which is
- * what makes the process traced) with `brk` set to the current break. */
+ * what makes the process traced) with `brk` set to the current break, or 0
+ * when unknown: the first brk call then sets it without counting a move. */
 struct ms_vm_counts {
 	__u64 mmap_calls;          /* successful mmaps with MAP_ANONYMOUS */
 	__u64 mmap_bytes;          /* their lengths, rounded up to pages */

@@ -52,10 +52,16 @@ TEST_CASE("containers: a target in its own mount and PID namespaces traced by ho
   }
   char dir_template[] = "/tmp/memscope-ns-XXXXXX";
   REQUIRE(mkdtemp(dir_template));
+  struct RemoveDir {
+    const char* path;
+    ~RemoveDir() { rmdir(path); }
+  } remove_dir{dir_template};
   const std::string dir = dir_template, libc = host_libc();
   REQUIRE(!libc.empty());
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
-  Child ns({unshare, "--mount", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", kInNamespace, "sh", dir, kWorkload,
+  // --kill-child: the namespace's processes die with unshare, whatever
+  // ends this test (they would otherwise outlive it, holding its files).
+  Child ns({unshare, "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", kInNamespace, "sh", dir, kWorkload,
             libc, "--truth", truth, "--wait-start", "--wait-exit", "--profile", "web", "--scale", "300", "--threads", "2"});
   REQUIRE(ns.wait_for("ready", 30s));
   const pid_t pid = only_child(ns.pid());
@@ -66,7 +72,9 @@ TEST_CASE("containers: a target in its own mount and PID namespaces traced by ho
   std::vector<std::string> ag_argv{kAgent, "-p", std::to_string(pid), "-o", report, "--top", "0", "-v", "--sample-all"};
   for (const auto& a : probe_mode_args()) ag_argv.push_back(a);
   Child agent(ag_argv);
-  REQUIRE(agent.wait_for("tracing PID", 30s));
+  const bool tracing = agent.wait_for("tracing PID", 30s);
+  INFO(agent.err());
+  REQUIRE(tracing);
   // The workload is its namespace's init, and unshare forwards no signals:
   // signal it by host PID. Killed once its phase is done (so that nothing
   // runs after the truth was taken), it ends the namespace and unmounts
@@ -76,9 +84,7 @@ TEST_CASE("containers: a target in its own mount and PID namespaces traced by ho
   kill(pid, SIGKILL);
   CHECK(ns.wait(60s) != -1);
   CHECK(exit_code(agent.wait(60s)) == 0);
-  INFO(agent.err());
   CHECK(agent.err().find("the target exited") != std::string::npos);
-  rmdir(dir.c_str());
 
   const json r = load_json(report), t = load_json(truth);
   CHECK(schema_errors(r, kSchema) == "");

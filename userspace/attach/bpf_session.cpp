@@ -197,12 +197,11 @@ void BpfSession::detach_all() {
 
 void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
   if (!vm_attached_) {
-    // Exits before entries: an entry whose exit is not watched yet would
-    // leave a stale call behind.
-    for (bpf_program* p : {skel_->progs.ms_vm_mmap_exit, skel_->progs.ms_vm_munmap_exit, skel_->progs.ms_vm_brk_exit,
-                           skel_->progs.ms_vm_mmap_enter, skel_->progs.ms_vm_munmap_enter, skel_->progs.ms_vm_brk_enter}) {
+    // Exit before entry: an entry whose exit is not watched yet would leave
+    // a call behind.
+    for (bpf_program* p : {skel_->progs.ms_vm_exit, skel_->progs.ms_vm_enter}) {
       bpf_link* link = bpf_program__attach(p);
-      if (!link) throw Error(std::string("cannot attach to the syscall tracepoints for mmap, munmap and brk: ") + strerror(errno));
+      if (!link) throw Error(std::string("cannot attach to the mmap, munmap and brk syscalls: ") + strerror(errno));
       links_.links.push_back(link);
     }
     vm_attached_ = true;

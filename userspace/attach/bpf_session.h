@@ -58,8 +58,8 @@ class BpfSession {
   void detach_all();
 
   // Counts the process's anonymous mmap/munmap and its brk calls from now
-  // on (`brk`: its current break). The syscall tracepoints are attached on
-  // first use. Throws Error when they cannot be.
+  // on (`brk`: its current break, 0 if unknown). The raw syscall
+  // tracepoints are attached on first use; throws Error when they cannot be.
   void follow_vm(pid_t pid, uint64_t brk);
 
   int events_fd() const;

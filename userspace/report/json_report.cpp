@@ -135,20 +135,25 @@ json estimated_json(const SiteStats& s) {
 json memory_json(const MemoryTrack& m) {
   const ms_vm_counts& v = m.vm;
   json timeline = json::array();
-  for (const auto& s : m.timeline)
+  for (const auto& s : m.timeline) {
     timeline.push_back({{"t", s.t_s},
                         {"rss_bytes", s.rss_bytes},
                         {"rss_anon_bytes", s.rss_anon_bytes},
-                        {"heap_live_bytes_estimated", s.heap_live_bytes},
-                        {"mapped_anon_bytes", s.mapped_anon_bytes},
-                        {"brk_bytes", s.brk_bytes}});
-  return {{"exact",
+                        {"heap_live_bytes_estimated", s.heap_live_bytes}});
+    if (m.followed) {  // measured only where the syscalls were followed
+      timeline.back()["mapped_anon_bytes"] = s.mapped_anon_bytes;
+      timeline.back()["brk_bytes"] = s.brk_bytes;
+    }
+  }
+  json out = {{"timeline", timeline}};
+  if (!m.followed) return out;
+  out["exact"] =
            {{"mmap_anon", {{"calls", v.mmap_calls}, {"bytes", v.mmap_bytes}}},
             {"munmap_anon", {{"calls", v.munmap_calls}, {"bytes", v.munmap_bytes}}},
             {"munmap_other", {{"calls", v.other_munmap_calls}, {"bytes", v.other_munmap_bytes}}},
             {"brk", {{"calls", v.brk_calls}, {"grow_bytes", v.brk_grow_bytes}, {"shrink_bytes", v.brk_shrink_bytes}}},
-            {"untracked_mmaps", v.untracked_mmaps}}},
-          {"timeline", timeline}};
+            {"untracked_mmaps", v.untracked_mmaps}};
+  return out;
 }
 }  // namespace
 
@@ -166,7 +171,7 @@ json to_json(const Report& r) {
                        {"allocator", t.allocator.path},
                        {"exited", t.exited},
                        {"estimated", estimated_json(t.estimated)}});
-    if (t.memory.followed) targets.back()["memory"] = memory_json(t.memory);
+    targets.back()["memory"] = memory_json(t.memory);
   }
   j["targets"] = targets;
   j["duration_s"] = r.duration_s;
