@@ -9,6 +9,7 @@
 #include "target/elf_file.h"
 #include "target/process.h"
 #include "target/proc_maps.h"
+#include "target/process_memory.h"
 
 using namespace memscope;
 
@@ -107,4 +108,19 @@ TEST_CASE("smart placement moves glibc's free past its NULL check and keeps retu
     CHECK(!s.placement.empty());
     if (s.api == MS_API_FREE) CHECK(s.offset > entry.sites[i].offset);
   }
+}
+
+TEST_CASE("this process's resident memory and program break are read from /proc") {
+  void* volatile touched = malloc(64);  // the heap exists
+  auto rss = read_resident_memory(getpid());
+  REQUIRE(rss);
+  CHECK(rss->rss_bytes > 0);
+  CHECK(rss->rss_anon_bytes <= rss->rss_bytes);
+  auto brk = read_program_break(getpid());
+  REQUIRE(brk);
+  CHECK(brk->start > 0);
+  CHECK(brk->current >= brk->start);
+  CHECK(brk->current == reinterpret_cast<uintptr_t>(sbrk(0)));  // glibc keeps the break page-aligned
+  free(touched);
+  CHECK(!read_resident_memory(999999999));
 }
