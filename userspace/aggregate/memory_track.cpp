@@ -6,9 +6,12 @@
 
 namespace memscope {
 
-bool MemoryTrack::sample(int vm_fd, pid_t pid, double t_s, double heap_live_bytes) {
+void MemoryTrack::read_counters(int vm_fd, pid_t pid) {
   uint32_t key = static_cast<uint32_t>(pid);
   if (followed) bpf_map_lookup_elem(vm_fd, &key, &vm);
+}
+
+bool MemoryTrack::sample(pid_t pid, double t_s, double heap_live_bytes) {
   // A launched command's heap start is read once it has called brk: before
   // that it may not have exec'd yet.
   if (!start_brk && vm.brk)

@@ -27,9 +27,11 @@ struct MemoryTrack {
   ms_vm_counts vm{};      // the latest reading
   std::vector<MemorySample> timeline;
 
-  // Reads the counters and /proc now and appends a sample; false (and
-  // nothing appended) when the process is gone.
-  bool sample(int vm_fd, pid_t pid, double t_s, double heap_live_bytes);
+  // Reads the kernel's counters (they outlive the process).
+  void read_counters(int vm_fd, pid_t pid);
+  // Reads /proc now and appends a sample with the counters last read;
+  // false (and nothing appended) when the process is gone.
+  bool sample(pid_t pid, double t_s, double heap_live_bytes);
 };
 
 }  // namespace memscope

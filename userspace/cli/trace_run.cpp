@@ -76,8 +76,8 @@ void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
   t.memory.followed = true;
 }
 
-// One timeline sample per live target, with the heap its sampled blocks
-// still hold (estimated).
+// The counters of every target, and one timeline sample per live target
+// with the heap its sampled blocks still hold (estimated).
 void sample_memory(std::vector<TargetReport>& targets, const std::vector<bool>& gone, const BpfSession& session,
                    const Aggregator& aggregator, std::mutex& lock, double t_s) {
   std::map<uint32_t, double> live;
@@ -85,8 +85,11 @@ void sample_memory(std::vector<TargetReport>& targets, const std::vector<bool>& 
     std::lock_guard<std::mutex> g(lock);
     for (const auto& [id, s] : aggregator.sites()) live[s.tgid] += s.live_bytes;
   }
-  for (size_t i = 0; i < targets.size(); ++i)
-    if (!gone[i]) targets[i].memory.sample(session.vm_fd(), targets[i].process.pid, t_s, live[targets[i].process.pid]);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    MemoryTrack& m = targets[i].memory;
+    m.read_counters(session.vm_fd(), targets[i].process.pid);
+    if (!gone[i]) m.sample(targets[i].process.pid, t_s, live[targets[i].process.pid]);
+  }
 }
 
 void describe_probes(const TargetReport& t) {
@@ -202,6 +205,9 @@ int trace_run(const Options& opt) {
   if (child) {
     child->release();
     symbolizer.snapshot(child->pid());
+    std::vector<bool> others(targets.size(), true);
+    others.back() = false;  // the command's first sample, just after its exec
+    sample_memory(targets, others, session, aggregator, lock, (monotonic_ns() - start_ns) / 1e9);
   }
 
   // Wait for the end, printing interval summaries and keeping symbol
