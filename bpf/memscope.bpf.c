@@ -456,10 +456,11 @@ int ms_session(struct pt_regs *ctx)
 }
 
 /* ---- Memory beyond malloc: anonymous mmap/munmap and brk ----------------
- * Raw syscall tracepoints (attached by name: no tracefs needed; fentry on
- * the syscall functions is refused on some hosts). They fire for every
- * syscall, so the syscall number is checked first, then whether the
- * process is in vm_procs. A munmap counts as anonymous when it starts at a
+ * Raw syscall tracepoints: attached by name, so no tracefs is needed, and
+ * they exist where kprobes do not (kernels without CONFIG_KPROBES, like
+ * the one this was measured on, which also refuses fentry on the syscall
+ * functions). They fire for every syscall, so the syscall number is
+ * checked first, then whether the process is in vm_procs. A munmap counts as anonymous when it starts at a
  * region an anonymous mmap returned while traced (exact for glibc's
  * mmapped chunks, unmapped whole); the rest is counted apart. Only
  * successful calls count. x86-64 syscall numbers and registers. */
