@@ -63,3 +63,13 @@ TEST_CASE("malformed options are usage errors with exit code 2") {
   CHECK_FALSE(parse({"-p", "1", "--small-below", "9000"}, code));
   CHECK(code == 2);
 }
+
+TEST_CASE("syscall counting is on unless --no-syscall-counts") {
+  int code;
+  auto o = parse({"-p", "1"}, code);
+  REQUIRE(o);
+  CHECK(o->syscall_counts);
+  o = parse({"-p", "1", "--no-syscall-counts"}, code);
+  REQUIRE(o);
+  CHECK(!o->syscall_counts);
+}

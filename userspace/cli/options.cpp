@@ -79,6 +79,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ->transform(CLI::CheckedTransformer(placements, CLI::ignore_case))
       ->default_str("smart");
   app.add_flag("-v,--verbose", o.verbose, "Say more on stderr (probe sites, libbpf warnings)");
+  app.add_flag("!--no-syscall-counts", o.syscall_counts,
+               "Do not count mmap, munmap and brk (their tracepoints slow every syscall on the host while tracing)");
 
   try {
     app.parse(argc, argv);

@@ -27,6 +27,7 @@ struct Options {
   ProbeMode probe_mode = ProbeMode::Auto;
   PlacementMode placement = PlacementMode::Smart;
   bool verbose = false;
+  bool syscall_counts = true;  // --no-syscall-counts: no mmap/munmap/brk counters (they slow every syscall)
 };
 
 // Parses argv. On --help/--version prints and returns the exit code in

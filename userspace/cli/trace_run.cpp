@@ -168,7 +168,8 @@ int trace_run(const Options& opt) {
     if (opt.verbose) describe_probes(t);
     session.attach(t.process.pid, t.allocator);
   }
-  for (auto& t : targets) follow_memory(session, t, child && t.process.pid == child->pid());
+  if (opt.syscall_counts)
+    for (auto& t : targets) follow_memory(session, t, child && t.process.pid == child->pid());
   std::vector<bool> gone(targets.size(), false);
 
   Aggregator aggregator(history);
