@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <sstream>
 #include <thread>
 

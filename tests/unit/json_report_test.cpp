@@ -72,3 +72,26 @@ TEST_CASE("the schema rejects a report missing a required key") {
   j["schema"] = "something/else";
   CHECK(schema_errors(j, MEMSCOPE_SCHEMA) != "");
 }
+
+TEST_CASE("a target's memory section: exact syscall counters and a timeline within the schema") {
+  ConfigHistory h;
+  h.next(TierConfig{}, 0, "initial settings");
+  Report r = sample_report(h);
+  MemoryTrack& m = r.targets[0].memory;
+  CHECK(to_json(r)["targets"][0]["memory"]["timeline"].empty());
+  CHECK(!to_json(r)["targets"][0]["memory"].contains("exact"));  // not followed: no counters to show
+  m.followed = true;
+  m.vm.mmap_calls = 8;
+  m.vm.mmap_bytes = 8 << 20;
+  m.vm.brk_grow_bytes = 4096;
+  m.timeline.push_back({0.5, 3 << 20, 1 << 20, 2500.5, 8 << 20, 135168});
+  nlohmann::json j = to_json(r)["targets"][0]["memory"];
+  CHECK(j["exact"]["mmap_anon"]["calls"] == 8);
+  CHECK(j["exact"]["mmap_anon"]["bytes"] == 8 << 20);
+  CHECK(j["exact"]["brk"]["grow_bytes"] == 4096);
+  CHECK(j["timeline"][0]["t"] == 0.5);
+  CHECK(j["timeline"][0]["rss_anon_bytes"] == 1 << 20);
+  CHECK(j["timeline"][0]["heap_live_bytes_estimated"] == 2500.5);
+  CHECK(j["timeline"][0]["brk_bytes"] == 135168);
+  CHECK(schema_errors(to_json(r), MEMSCOPE_SCHEMA) == "");
+}

@@ -86,3 +86,13 @@ TEST_CASE("--comm and --follow-children and --all choose processes and --all sta
   CHECK_FALSE(parse({"--follow-children"}, code));  // nothing to follow from
   CHECK(code == 2);
 }
+
+TEST_CASE("syscall counting is off unless --syscall-counts") {
+  int code;
+  auto o = parse({"-p", "1"}, code);
+  REQUIRE(o);
+  CHECK(!o->syscall_counts);
+  o = parse({"-p", "1", "--syscall-counts"}, code);
+  REQUIRE(o);
+  CHECK(o->syscall_counts);
+}

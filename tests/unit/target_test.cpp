@@ -9,6 +9,7 @@
 #include "target/elf_file.h"
 #include "target/process.h"
 #include "target/proc_maps.h"
+#include "target/process_memory.h"
 
 using namespace memscope;
 
@@ -131,4 +132,19 @@ TEST_CASE("C++ operators: every variant probed in libstdc++, and each keeps its 
   CHECK(api_name(MS_API_DELETE_ARRAY) == "operator delete[]");
   CHECK(!api_allocates(MS_API_DELETE));
   CHECK(api_allocates(MS_API_NEW_ARRAY));
+}
+
+TEST_CASE("this process's resident memory and program break are read from /proc") {
+  void* volatile touched = malloc(64);  // the heap exists
+  auto rss = read_resident_memory(getpid());
+  REQUIRE(rss);
+  CHECK(rss->rss_bytes > 0);
+  CHECK(rss->rss_anon_bytes <= rss->rss_bytes);
+  auto brk = read_program_break(getpid());
+  REQUIRE(brk);
+  CHECK(brk->start > 0);
+  CHECK(brk->current >= brk->start);
+  CHECK(brk->current == reinterpret_cast<uintptr_t>(sbrk(0)));  // glibc keeps the break page-aligned
+  free(touched);
+  CHECK(!read_resident_memory(999999999));
 }

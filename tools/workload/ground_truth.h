@@ -27,6 +27,8 @@ struct Truth {
     std::uint64_t null_reallocarray_calls = 0;
     std::uint64_t null_reallocarray_bytes = 0;
     std::uint64_t checksum = 0;
+    std::uint64_t brk_start = 0;  // the program break before the phase
+    std::uint64_t brk_end = 0;    // and after it
 };
 
 // Sums per-thread counters (and combines per-thread hashes in thread-index

@@ -174,7 +174,10 @@ int run(const Options& o) {
     }
 
     // ------------------------------------------------ measured phase -----
+    const std::uintptr_t brk_start = reinterpret_cast<std::uintptr_t>(sbrk(0));
     const std::uint64_t t0 = now_ns();
+    // The workers are parked: ctxs[0] is the main thread's until the barrier.
+    if (o.large_blocks) large_blocks_phase(ctxs[0], o.large_blocks);
     pthread_barrier_wait(&g_start);
     pthread_barrier_wait(&g_end);
     const std::uint64_t t1 = now_ns();
@@ -182,6 +185,8 @@ int run(const Options& o) {
 
     int exit_code = 0;
     aggregate(ctxs, o.threads, g_truth);
+    g_truth.brk_start = brk_start;
+    g_truth.brk_end = reinterpret_cast<std::uintptr_t>(sbrk(0));
 
     if (o.truth_path) {
         TextBuffer json(g_truth_buf, sizeof g_truth_buf);

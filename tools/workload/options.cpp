@@ -32,6 +32,9 @@ const char kUsage[] =
     "                   joined one after another by the workers (threads by the thousand);\n"
     "                   glibc's own calls for them (each exiting thread frees its cache)\n"
     "                   are not in the truth\n"
+    "  --large-blocks N  first in the phase, on one thread: N blocks of 1 MiB and up\n"
+    "                   (glibc serves each with its own mmap), and N blocks of 64 KiB\n"
+    "                   from the heap (the break grows, then shrinks); all freed (max 64)\n"
     "  --verbose        print phase statistics on stderr\n"
     "  --help           show this text\n"
     "\n"
@@ -172,6 +175,15 @@ ParseResult parse_options(int argc, char** argv, Options& o) {
         } else if (flag("--no-leak")) {
             if (!no_value()) return ParseResult::Error;
             o.leak = false;
+        } else if (flag("--large-blocks")) {
+            const char* v = need_value();
+            if (!v) return ParseResult::Error;
+            std::uint64_t n = 0;
+            if (!parse_u64(v, n) || n > kMaxLargeBlocks) {
+                error_line("invalid --large-blocks '", v, "' (expected 0 to 64)");
+                return ParseResult::Error;
+            }
+            o.large_blocks = static_cast<unsigned>(n);
         } else if (flag("--verbose") || flag("-v")) {
             if (!no_value()) return ParseResult::Error;
             o.verbose = true;

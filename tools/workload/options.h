@@ -9,6 +9,8 @@ enum class Profile : std::uint8_t { Web, Pipeline, Game, Mixed };
 
 const char* profile_name(Profile p);
 
+constexpr unsigned kMaxLargeBlocks = 64;
+
 struct Options {
     Profile profile = Profile::Web;
     std::uint64_t scale = 1000;   // iterations (requests / batches / frames), split across threads
@@ -20,6 +22,7 @@ struct Options {
     bool leak = true;
     bool verbose = false;
     std::uint64_t churn = 0;      // short-lived threads that run the iterations, created and joined in turn
+    unsigned large_blocks = 0;  // --large-blocks: blocks glibc maps, and as many heap blocks
 };
 
 enum class ParseResult { Ok, Help, Error };

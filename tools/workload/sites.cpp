@@ -213,6 +213,19 @@ MEMSCOPE_SITE void* site_leak_session_cache(std::size_t size) {
     return p;
 }
 
+// ---------------------------------------------------- beyond malloc ---
+MEMSCOPE_SITE void* site_large_mapped_block(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void* site_large_heap_block(std::size_t size) {
+    void* p = malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
 // ------------------------------------------------------------------ free ---
 MEMSCOPE_SITE void release_block(void* ptr) {
     MEMSCOPE_ESCAPE(ptr);

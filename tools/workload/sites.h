@@ -82,7 +82,10 @@ bool pvalloc_usable();
     X(SITE_GAME_ENTITY, site_game_entity, Api::OperatorNew)                         \
     X(SITE_GAME_PARTICLES, site_game_particles, Api::OperatorNewArray)              \
     /* deliberate leak (all profiles, every 4th iteration) */                       \
-    X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)
+    X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)           \
+    /* memory beyond malloc (--large-blocks) */                                     \
+    X(SITE_LARGE_MAPPED_BLOCK, site_large_mapped_block, Api::Malloc)               \
+    X(SITE_LARGE_HEAP_BLOCK, site_large_heap_block, Api::Malloc)
 
 enum SiteId : std::uint16_t {
 #define MEMSCOPE_X(id, fn, api) id,
@@ -137,6 +140,10 @@ void* site_game_particles(std::size_t size);                                   /
 
 // leak
 void* site_leak_session_cache(std::size_t size);                               // malloc
+
+// memory beyond malloc
+void* site_large_mapped_block(std::size_t size);                               // malloc
+void* site_large_heap_block(std::size_t size);                                 // malloc
 
 // The only free() of the measured phase.  ptr must not be NULL.
 void release_block(void* ptr);

@@ -66,6 +66,22 @@ void run_phase(ThreadCtx& c) {
     game_finish(c);
 }
 
+void large_blocks_phase(ThreadCtx& c, unsigned n) {
+    Block mapped[kMaxLargeBlocks], heap[kMaxLargeBlocks];
+    for (unsigned i = 0; i < n; ++i) {
+        std::size_t size = (std::size_t{1} << 20) + i * (std::size_t{64} << 10);
+        mapped[i] = track_new(c, SITE_LARGE_MAPPED_BLOCK, site_large_mapped_block(size), size);
+        fill(c, mapped[i]);  // resident: the RSS shows it
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        std::size_t size = std::size_t{64} << 10;
+        heap[i] = track_new(c, SITE_LARGE_HEAP_BLOCK, site_large_heap_block(size), size);
+        fill(c, heap[i]);
+    }
+    for (unsigned i = n; i-- > 0;) retire(c, heap[i]);
+    for (unsigned i = 0; i < n; ++i) retire(c, mapped[i]);
+}
+
 void warm_up_allocator() {
     // Runs before the phase (not counted): initialises this thread's arena and
     // tcache and touches every entry point once.

@@ -228,4 +228,11 @@ void run_iterations(ThreadCtx& c);
 // tcache and any lazy initialisation exist before the tracer starts counting.
 void warm_up_allocator();
 
+// --large-blocks: n blocks of 1 MiB + i * 64 KiB, held together so that
+// glibc maps each with mmap whatever its threshold does when one is freed,
+// and n heap blocks of 64 KiB, freed before the mapped ones (their free
+// raises glibc's trim threshold) so that the break moves back. Counted
+// under c, which must not run meanwhile.
+void large_blocks_phase(ThreadCtx& c, unsigned n);
+
 }  // namespace memscope::workload

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "memscope.skel.h"
+#include "memscope/vm_counts.h"
 #include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "target/api_names.h"
@@ -221,7 +222,28 @@ void BpfSession::release(LinkSet& set) {
   set.fds.clear();
 }
 
-void BpfSession::detach_all() { release(links_); }
+void BpfSession::detach_all() {
+  release(links_);
+  vm_attached_ = false;
+}
+
+void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
+  if (!vm_attached_) {
+    // Exit before entry: an entry whose exit is not watched yet would leave
+    // a call behind.
+    for (bpf_program* p : {skel_->progs.ms_vm_exit, skel_->progs.ms_vm_enter}) {
+      bpf_link* link = bpf_program__attach(p);
+      if (!link) throw Error(std::string("cannot attach to the mmap, munmap and brk syscalls: ") + strerror(errno));
+      links_.links.push_back(link);
+    }
+    vm_attached_ = true;
+  }
+  ms_vm_counts counts{};
+  counts.brk = brk;
+  uint32_t key = static_cast<uint32_t>(pid);
+  if (bpf_map_update_elem(vm_fd(), &key, &counts, BPF_NOEXIST) != 0 && errno != EEXIST)
+    throw Error("cannot follow the mmap and brk calls of PID " + std::to_string(pid) + ": " + strerror(errno));
+}
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
@@ -234,6 +256,7 @@ int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.pro
 int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
 int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
+int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

@@ -66,6 +66,11 @@ class BpfSession {
   void follow(pid_t pid);
   void detach_all();
 
+  // Counts the process's anonymous mmap/munmap and its brk calls from now
+  // on (`brk`: its current break, 0 if unknown). The raw syscall
+  // tracepoints are attached on first use; throws Error when they cannot be.
+  void follow_vm(pid_t pid, uint64_t brk);
+
   int events_fd() const;
   int counts_fd() const;
   int stats_fd() const;
@@ -77,6 +82,7 @@ class BpfSession {
   int proc_slot_hits_fd() const;
   int proc_stats_fd() const;
   int proc_events_fd() const;
+  int vm_fd() const;  // ms_vm_counts by tgid
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
@@ -98,6 +104,7 @@ class BpfSession {
   bool session_ = false;
   int load_error_ = 0;
   LinkSet links_;
+  bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
 };
 

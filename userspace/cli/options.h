@@ -31,6 +31,7 @@ struct Options {
   bool verbose = false;
   FollowOptions follow;  // --comm, --follow-children, --all (placement and verbose copied in)
   bool following() const { return follow.all || follow.children || !follow.comms.empty(); }
+  bool syscall_counts = false;  // --syscall-counts: mmap/munmap/brk counters (they slow every syscall on the host)
 };
 
 // Parses argv. On --help/--version prints and returns the exit code in

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -36,6 +37,7 @@
 #include "report/text_summary.h"
 #include "symbolize/symbolizer.h"
 #include "target/api_names.h"
+#include "target/process_memory.h"
 
 extern char** environ;
 
@@ -73,6 +75,37 @@ void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, Proc
       t.exited = true;
     }
     targets.push_back(std::move(t));
+  }
+}
+
+// Memory beside the allocator's view: syscall counters from now on, and
+// the heap's start for the timeline. A launched command gets its break at
+// its first brk call (after exec), so none is given here.
+void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
+  uint64_t brk = 0;
+  if (!launched) {
+    if (auto b = read_program_break(t.process.pid)) {
+      t.memory.start_brk = b->start;
+      brk = b->current;
+    }
+  }
+  session.follow_vm(t.process.pid, brk);
+  t.memory.followed = true;
+}
+
+// The counters of every target, and one timeline sample per live target
+// with the heap its sampled blocks still hold (estimated).
+void sample_memory(std::vector<TargetReport>& targets, pid_t not_started, const BpfSession& session,
+                   const Aggregator& aggregator, std::mutex& lock, double t_s) {
+  std::map<uint32_t, double> live;
+  {
+    std::lock_guard<std::mutex> g(lock);
+    for (const auto& [id, s] : aggregator.sites()) live[s.tgid] += s.live_bytes;
+  }
+  for (auto& t : targets) {
+    if (!t.memory.followed && t.memory.timeline.empty() && t.exited) continue;
+    t.memory.read_counters(session.vm_fd(), t.process.pid);
+    if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
   }
 }
 
@@ -190,6 +223,11 @@ int trace_run(const Options& opt) {
   session.watch_processes(tracker.follow_bits());
   ProcEventReader proc_events(session.proc_events_fd());
   tracker.scan();
+  if (opt.syscall_counts) {
+    fprintf(stderr, "memscope-bpf: --syscall-counts: every syscall of every process on this host pays ~150 ns while "
+                    "tracing runs\n");
+    for (auto& t : tracker.targets()) follow_memory(session, t, child && t.process.pid == child->pid());
+  }
 
   Aggregator aggregator(history);
   aggregator.limit_live(opt.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory
@@ -204,6 +242,10 @@ int trace_run(const Options& opt) {
     if (child && t.process.pid == child->pid()) continue;
     symbolizer.snapshot(t.process.pid);
   }
+  // The timeline's first sample, before anyone is told tracing has begun
+  // (a launched command has not exec'd yet: it starts at the next).
+  sample_memory(tracker.targets(), child ? child->pid() : 0, session, aggregator, lock,
+                (monotonic_ns() - start_ns) / 1e9);
   if (opt.follow.all)
     fprintf(stderr,
             "memscope-bpf: --all: probing %zu processes through %zu objects; every process that maps them traps on "
@@ -225,6 +267,9 @@ int trace_run(const Options& opt) {
   if (child) {
     child->release();
     symbolizer.snapshot(child->pid());
+    // The command's first sample, just after its exec.
+    for (auto& t : tracker.targets())
+      if (t.process.pid == child->pid() && !t.exited) t.memory.sample(t.process.pid, (monotonic_ns() - start_ns) / 1e9, 0);
   }
 
   // Wait for the end, printing interval summaries and keeping symbol
@@ -249,12 +294,16 @@ int trace_run(const Options& opt) {
   int child_status = 0;
   bool child_gone = false;
   uint32_t sites_seen = 0;  // site ids below this have had their process's maps read
+  // The memory timeline follows -i, or takes a sample a second without it.
+  const uint64_t memory_ns = interval_ns ? interval_ns : 1'000'000'000;
+  uint64_t next_memory = start_ns + memory_ns;
   std::string why = "";
   while (why.empty()) {
     uint64_t now = monotonic_ns();
     uint64_t wake = now + 1'000'000'000;
     if (end_ns) wake = std::min(wake, end_ns);
     if (next_interval) wake = std::min(wake, next_interval);
+    wake = std::min(wake, next_memory);
     if (optimizer) wake = std::min(wake, next_control);
     std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}, {proc_events.poll_fd(), POLLIN, 0}};
     int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
@@ -271,6 +320,9 @@ int trace_run(const Options& opt) {
     }
     for (pid_t pid : tracker.handle(proc_events.read())) {
       symbolizer.snapshot(pid);
+      if (opt.syscall_counts)
+        for (auto& t : tracker.targets())
+          if (t.process.pid == pid && !t.memory.followed) follow_memory(session, t, false);
       for (const auto& t : tracker.targets())
         if (t.process.pid == pid && (!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
           announce(t);
@@ -325,6 +377,10 @@ int trace_run(const Options& opt) {
       last_control = now;
       next_control = now + control_ns;
     }
+    if (now >= next_memory) {
+      sample_memory(tracker.targets(), 0, session, aggregator, lock, (now - start_ns) / 1e9);
+      next_memory += memory_ns;
+    }
     if (next_interval && now >= next_interval) {
       ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
       double live = 0;
@@ -355,6 +411,7 @@ int trace_run(const Options& opt) {
   // counters and stacks, whose maps live as long as the session.
   session.detach_all();
   drainer.stop();
+  sample_memory(tracker.targets(), 0, session, aggregator, lock, (stop_ns - start_ns) / 1e9);
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
   auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());

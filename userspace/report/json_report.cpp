@@ -133,6 +133,30 @@ json estimated_json(const SiteStats& s) {
             {"live_bytes", interval(s.live_bytes, s.var_live_bytes, 0)}}}};
 }
 
+json memory_json(const MemoryTrack& m) {
+  const ms_vm_counts& v = m.vm;
+  json timeline = json::array();
+  for (const auto& s : m.timeline) {
+    timeline.push_back({{"t", s.t_s},
+                        {"rss_bytes", s.rss_bytes},
+                        {"rss_anon_bytes", s.rss_anon_bytes},
+                        {"heap_live_bytes_estimated", s.heap_live_bytes}});
+    if (m.followed) {  // measured only where the syscalls were followed
+      timeline.back()["mapped_anon_bytes"] = s.mapped_anon_bytes;
+      timeline.back()["brk_bytes"] = s.brk_bytes;
+    }
+  }
+  json out = {{"timeline", timeline}};
+  if (!m.followed) return out;
+  out["exact"] =
+           {{"mmap_anon", {{"calls", v.mmap_calls}, {"bytes", v.mmap_bytes}}},
+            {"munmap_anon", {{"calls", v.munmap_calls}, {"bytes", v.munmap_bytes}}},
+            {"munmap_other", {{"calls", v.other_munmap_calls}, {"bytes", v.other_munmap_bytes}}},
+            {"brk", {{"calls", v.brk_calls}, {"grow_bytes", v.brk_grow_bytes}, {"shrink_bytes", v.brk_shrink_bytes}}},
+            {"untracked_mmaps", v.untracked_mmaps}};
+  return out;
+}
+
 json sites_json(const std::vector<SiteReport>& list) {
   json sites = json::array();
   for (const auto& s : list)
@@ -168,7 +192,8 @@ json target_json(const TargetReport& t) {
           {"exe", t.process.exe},
           {"allocator", t.allocator.path},
           {"exited", t.exited},
-          {"estimated", estimated_json(t.estimated)}};
+          {"estimated", estimated_json(t.estimated)},
+          {"memory", memory_json(t.memory)}};
 }
 
 // Each process with its own exact counts, sites and leaks, and what the

@@ -11,6 +11,7 @@
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "aggregate/process_counters.h"
+#include "aggregate/memory_track.h"
 #include "attach/bpf_session.h"
 #include "sampling/config_history.h"
 #include "sampling/optimizer.h"
@@ -40,6 +41,7 @@ struct TargetReport {
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
   size_t total_sites = 0, total_leak_sites = 0;
+  MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
 };
 
 struct Report {

@@ -60,9 +60,24 @@ std::string where(const SiteReport& s) {
 }  // namespace
 
 void print_final(FILE* out, const Report& r, size_t top) {
-  for (const auto& t : r.targets)
+  for (const auto& t : r.targets) {
     fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, t.process.comm.c_str(),
             t.allocator.path.c_str(), t.exited ? " [exited]" : "");
+    const MemoryTrack& m = t.memory;
+    if (m.followed)
+      fprintf(out, "  memory: anonymous mmap %llu (%s), munmap %llu (%s) + %llu other; brk %llu calls, +%s -%s\n",
+              static_cast<unsigned long long>(m.vm.mmap_calls), human_bytes(static_cast<double>(m.vm.mmap_bytes)).c_str(),
+              static_cast<unsigned long long>(m.vm.munmap_calls), human_bytes(static_cast<double>(m.vm.munmap_bytes)).c_str(),
+              static_cast<unsigned long long>(m.vm.other_munmap_calls), static_cast<unsigned long long>(m.vm.brk_calls),
+              human_bytes(static_cast<double>(m.vm.brk_grow_bytes)).c_str(),
+              human_bytes(static_cast<double>(m.vm.brk_shrink_bytes)).c_str());
+    if (!m.timeline.empty()) {
+      const MemorySample& s = m.timeline.back();
+      fprintf(out, "  at %.1f s: RSS %s (anonymous %s), live heap (est.) %s\n", s.t_s,
+              human_bytes(static_cast<double>(s.rss_bytes)).c_str(),
+              human_bytes(static_cast<double>(s.rss_anon_bytes)).c_str(), human_bytes(s.heap_live_bytes).c_str());
+    }
+  }
   fprintf(out, "  traced %.2f s; exact calls:", r.duration_s);
   for (unsigned a = 0; a < MS_API_COUNT; ++a) {
     ms_count c = r.exact.api_total(a);

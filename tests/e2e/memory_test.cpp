@@ -1,0 +1,71 @@
+// Memory beyond malloc: the workload's large blocks are served by glibc
+// with one anonymous mmap each and its 64 KiB blocks grow and shrink the
+// break; the report's syscall counters and timeline must show exactly that.
+#include <catch2/catch.hpp>
+
+#include "e2e/e2e_support.h"
+#include "support/schema_check.h"
+
+using namespace memscope::test;
+using nlohmann::json;
+
+namespace {
+uint64_t site_bytes(const json& truth, const std::string& function) {
+  for (const auto& s : truth["sites"])
+    if (s["function"] == function) return s["bytes"];
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS timeline", "[e2e][memory]") {
+  const unsigned blocks = 8;
+  TracedRun run = trace_workload_by_pid(
+      {"--profile", "web", "--scale", "300", "--threads", "2", "--large-blocks", std::to_string(blocks)}, {"-i", "0.2", "--syscall-counts"});
+  const json& r = run.report;
+  const json& t = run.truth;
+  INFO(run.agent_err);
+  CHECK(schema_errors(r, kSchema) == "");
+  check_exact(r, t);
+  REQUIRE(r["targets"][0].contains("memory"));
+  const json& m = r["targets"][0]["memory"];
+  const json& ex = m["exact"];
+
+  // One mmap and one munmap per large block, and no others: the web
+  // profile's blocks are far below glibc's mmap threshold, and its arenas
+  // and thread stacks were made before tracing began. Each mapping is the
+  // block plus glibc's header, rounded up to pages.
+  const uint64_t mapped = site_bytes(t, "site_large_mapped_block");
+  CHECK(mapped > 0);
+  CHECK(ex["mmap_anon"]["calls"] == blocks);
+  CHECK(ex["munmap_anon"]["calls"] == blocks);
+  CHECK(ex["mmap_anon"]["bytes"].get<uint64_t>() > mapped);
+  CHECK(ex["mmap_anon"]["bytes"].get<uint64_t>() <= mapped + blocks * 4096);
+  CHECK(ex["munmap_anon"]["bytes"] == ex["mmap_anon"]["bytes"]);
+  CHECK(ex["untracked_mmaps"] == 0);
+
+  // The heap blocks grow the break by at least their bytes, and their
+  // frees move it back; the counters add up to how far sbrk(0) moved.
+  const uint64_t grow = ex["brk"]["grow_bytes"], shrink = ex["brk"]["shrink_bytes"];
+  CHECK(ex["brk"]["calls"].get<uint64_t>() >= 2);
+  CHECK(grow >= site_bytes(t, "site_large_heap_block"));
+  CHECK(shrink > 0);
+  CHECK(grow - shrink == t["brk_end"].get<uint64_t>() - t["brk_start"].get<uint64_t>());
+
+  // The timeline: from before the phase to after it, in time order, with
+  // the process resident and the break where sbrk(0) says it is.
+  const json& tl = m["timeline"];
+  REQUIRE(tl.size() >= 2);
+  for (size_t i = 0; i < tl.size(); ++i) {
+    INFO("sample " << i);
+    CHECK(tl[i]["rss_bytes"].get<uint64_t>() > 0);
+    CHECK(tl[i]["rss_anon_bytes"].get<uint64_t>() <= tl[i]["rss_bytes"].get<uint64_t>());
+    CHECK(tl[i]["heap_live_bytes_estimated"].get<double>() >= 0);
+    if (i) CHECK(tl[i]["t"].get<double>() >= tl[i - 1]["t"].get<double>());
+  }
+  const json &first = tl.front(), &last = tl.back();
+  CHECK(first["mapped_anon_bytes"] == 0);
+  CHECK(last["mapped_anon_bytes"] == 0);  // every large block was unmapped
+  CHECK(last["brk_bytes"].get<uint64_t>() - first["brk_bytes"].get<uint64_t>() ==
+        t["brk_end"].get<uint64_t>() - t["brk_start"].get<uint64_t>());
+  CHECK(run.programs_left.empty());
+}
