@@ -35,23 +35,8 @@ mkdir -p "$OUT"
 for b in "$AGENT" "$WORKLOAD"; do [ -x "$b" ] || { echo "run.sh: $b not built" >&2; exit 1; }; done
 command -v jq >/dev/null || { echo "run.sh: needs jq (apt-get install jq)" >&2; exit 1; }
 
-# Processes this script started, ended on any exit (a failed attach would
-# otherwise leave the workload parked before its phase).
-started=()
-cleanup() {
-  local p
-  for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
+source "$(dirname "$0")/lib.sh"
 now() { date +%s.%N; }
-wait_for() {  # FILE PATTERN TIMEOUT_S
-  local deadline=$(( $(date +%s) + $3 ))
-  until grep -q "$2" "$1" 2>/dev/null; do
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "run.sh: timed out waiting for '$2' in $1" >&2; return 1; }
-    sleep 0.02
-  done
-}
 
 # One traced run; prints one JSON line of measured figures.
 run_once() {  # NAME SCALE AGENT_FLAGS...

@@ -28,20 +28,7 @@ mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "web_memory.sh: needs root" >&2; exit 77; }
 command -v jq >/dev/null || { echo "web_memory.sh: needs jq (apt-get install jq)" >&2; exit 1; }
 
-started=()
-cleanup() {
-  local p
-  for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-wait_for() {
-  local deadline=$(( $(date +%s) + $3 ))
-  until grep -q "$2" "$1" 2>/dev/null; do
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "web_memory.sh: timed out waiting for '$2'" >&2; return 1; }
-    sleep 0.02
-  done
-}
+source "$(dirname "$0")/lib.sh"
 
 "$BUILD/memscope-workload" --profile web --threads 2 --scale "$SCALE" --wait-start --wait-exit \
   >"$OUT/workload.out" 2>"$OUT/workload.err" &

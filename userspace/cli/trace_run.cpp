@@ -103,7 +103,6 @@ void sample_memory(std::vector<TargetReport>& targets, pid_t not_started, const 
     for (const auto& [id, s] : aggregator.sites()) live[s.tgid] += s.live_bytes;
   }
   for (auto& t : targets) {
-    if (!t.memory.followed && t.memory.timeline.empty() && t.exited) continue;
     t.memory.read_counters(session.vm_fd(), t.process.pid);
     if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
   }
