@@ -17,6 +17,12 @@ char LICENSE[] SEC("license") = "GPL";
  * a whole slot, then publishes its index; readers never see a torn config. */
 struct ms_config configs[MS_CONFIG_SLOTS];
 volatile __u32 current_epoch;
+/* Duty cycle: non-zero between windows. The allocating probes are detached
+ * then; the flag covers the moments around attach and detach, so that
+ * exactly the calls between the agent's two counter readings are counted
+ * (which is what scales the estimates). realloc stays attached and only
+ * releases its old block. */
+volatile __u32 window_closed;
 __u32 next_site_id;
 __u32 max_sites;
 __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
@@ -380,10 +386,16 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 		stat_inc(MS_STAT_NESTED);
 		return 0; /* its return must undo the depth */
 	}
-	count_call(api, size, cookie);
-	if (!p)
-		return 1;
-	sampled = !overflow && decide(p, size, &tier_epoch);
+	if (window_closed) {
+		if (!ms_api_releases(api) || !p)
+			return 1;
+		sampled = 0; /* only its old block matters */
+	} else {
+		count_call(api, size, cookie);
+		if (!p)
+			return 1;
+		sampled = !overflow && decide(p, size, &tier_epoch);
+	}
 	/* A realloc may free a block and may re-enter malloc or free: its
 	 * return is always needed. Others need it only when sampled. */
 	if (api == MS_API_REALLOC || api == MS_API_REALLOCARRAY)

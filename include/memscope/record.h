@@ -47,6 +47,13 @@ static inline int ms_api_frees(__u32 api)
 	return api == MS_API_FREE || api == MS_API_DELETE || api == MS_API_DELETE_ARRAY;
 }
 
+/* Entry points that can release a sampled block: their probes stay attached
+ * between duty-cycle windows, so that no sampled block's end is missed. */
+static inline int ms_api_releases(__u32 api)
+{
+	return ms_api_frees(api) || api == MS_API_REALLOC || api == MS_API_REALLOCARRAY;
+}
+
 /* Size tiers. MS_TIER_FORCED marks a call taken by the "one in every N"
  * guarantee: it was certain to be sampled, so its weight is 1. */
 enum ms_tier {

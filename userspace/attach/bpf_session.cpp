@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -137,16 +138,67 @@ void BpfSession::follow(pid_t pid) {
 }
 
 void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
-  LinkSet set;
+  AllocatorTarget always = alloc, windowed = alloc;
+  if (split_) {
+    always.sites.clear();
+    windowed.sites.clear();
+    for (const ProbeSite& s : alloc.sites) (ms_api_releases(s.api) ? always : windowed).sites.push_back(s);
+  } else {
+    windowed.sites.clear();
+  }
+  LinkSet set, extra;
   try {
-    if (session_) attach_session(pid, alloc, set);
-    else attach_classic(pid, alloc, set);
+    attach_set(pid, always, set);
+    if (window_open_) attach_set(pid, windowed, extra);
   } catch (...) {
     release(set);
+    release(extra);
     throw;
   }
-  links_.links.insert(links_.links.end(), set.links.begin(), set.links.end());
-  links_.fds.insert(links_.fds.end(), set.fds.begin(), set.fds.end());
+  move_links(set, links_);
+  move_links(extra, window_links_);
+  if (!windowed.sites.empty()) windowed_.emplace_back(pid, std::move(windowed));
+}
+
+void BpfSession::attach_set(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
+  if (alloc.sites.empty()) return;
+  if (session_) attach_session(pid, alloc, set);
+  else attach_classic(pid, alloc, set);
+}
+
+void BpfSession::move_links(LinkSet& from, LinkSet& to) {
+  to.links.insert(to.links.end(), from.links.begin(), from.links.end());
+  to.fds.insert(to.fds.end(), from.fds.begin(), from.fds.end());
+  from.links.clear();
+  from.fds.clear();
+}
+
+void BpfSession::open_window() {
+  if (window_open_) return;
+  // A process gone since the last window takes its entry with it.
+  std::vector<std::pair<pid_t, AllocatorTarget>> kept;
+  for (auto& [pid, alloc] : windowed_) {
+    LinkSet set;
+    try {
+      attach_set(pid, alloc, set);
+    } catch (const Error&) {
+      release(set);
+      if (pid > 0 && kill(pid, 0) != 0) continue;
+      throw;
+    }
+    move_links(set, window_links_);
+    kept.emplace_back(pid, std::move(alloc));
+  }
+  windowed_ = std::move(kept);
+  __atomic_store_n(&skel_->bss->window_closed, 0, __ATOMIC_RELEASE);
+  window_open_ = true;
+}
+
+void BpfSession::close_window() {
+  if (!window_open_) return;
+  __atomic_store_n(&skel_->bss->window_closed, 1, __ATOMIC_RELEASE);
+  release(window_links_);
+  window_open_ = false;
 }
 
 void BpfSession::note_probe(AttachedProbe p) {
@@ -223,6 +275,7 @@ void BpfSession::release(LinkSet& set) {
 }
 
 void BpfSession::detach_all() {
+  release(window_links_);
   release(links_);
   vm_attached_ = false;
 }

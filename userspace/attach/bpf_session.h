@@ -66,6 +66,18 @@ class BpfSession {
   void follow(pid_t pid);
   void detach_all();
 
+  // Duty cycle. After split_windowed(), attach() keeps the probes of the
+  // entry points that only allocate apart from those that can release a
+  // block (free, the deletes, realloc), which stay attached throughout.
+  // open_window() attaches the former and then lets the programs count;
+  // close_window() stops the counting and then detaches them, so that the
+  // calls counted are exactly those between the two flag changes.
+  void split_windowed() { split_ = true; }
+  bool windowed() const { return split_; }
+  void open_window();
+  void close_window();
+  bool window_open() const { return window_open_; }
+
   // Counts the process's anonymous mmap/munmap and its brk calls from now
   // on (`brk`: its current break, 0 if unknown). The raw syscall
   // tracepoints are attached on first use; throws Error when they cannot be.
@@ -95,6 +107,8 @@ class BpfSession {
     std::vector<int> fds;          // session: raw uprobe-multi links
   };
   void attach_links(pid_t pid, const AllocatorTarget& alloc);
+  void attach_set(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
+  static void move_links(LinkSet& from, LinkSet& to);
   void attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void note_probe(AttachedProbe p);
@@ -104,6 +118,10 @@ class BpfSession {
   bool session_ = false;
   int load_error_ = 0;
   LinkSet links_;
+  bool split_ = false;
+  bool window_open_ = true;
+  std::vector<std::pair<pid_t, AllocatorTarget>> windowed_;  // what open_window() attaches
+  LinkSet window_links_;
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
 };

@@ -65,6 +65,22 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-sampled", o.max_sampled_pct,
                  "Adaptive: keep the share of allocation calls that become records under PCT percent")
       ->check(CLI::Range(0.001, 100.0));
+  std::string duty;
+  app.add_option("--duty-cycle", duty,
+                 "Attach the allocating probes for WINDOW seconds in every PERIOD (e.g. 1/30); free, delete and "
+                 "realloc stay attached; estimates are scaled by the share of work the windows covered")
+      ->check([](const std::string& s) -> std::string {
+        double w = 0, p = 0;
+        char slash = 0;
+        return sscanf(s.c_str(), "%lf%c%lf", &w, &slash, &p) == 3 && slash == '/' && w >= 0.05 && p >= w
+                   ? ""
+                   : "'" + s + "' is not WINDOW/PERIOD in seconds (WINDOW >= 0.05, PERIOD >= WINDOW)";
+      });
+  app.add_option("--duty-window", o.max_overhead_window_s,
+                 "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
+                 "optimizer cycles them (0: never cycle)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -121,6 +137,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     fprintf(stderr, "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
     exit_code = 2;
     return std::nullopt;
+  }
+  if (!duty.empty()) {
+    char slash;
+    sscanf(duty.c_str(), "%lf%c%lf", &o.duty_window_s, &slash, &o.duty_period_s);
+    if (o.max_overhead_pct > 0) {
+      fprintf(stderr, "memscope-bpf: error: --duty-cycle fixes the windows; --max-overhead chooses them: give one (see --help)\n");
+      exit_code = 2;
+      return std::nullopt;
+    }
   }
   o.follow.placement = o.placement;
   o.follow.verbose = o.verbose;

@@ -25,6 +25,11 @@ struct Options {
   double max_overhead_pct = 0;   // 0: no budget
   double max_sampled_pct = 0;    // 0: no budget
   double control_interval_s = 1.0;
+  // Duty cycle: the allocating probes attached WINDOW seconds in every
+  // PERIOD (--duty-cycle), or windows of duty_window_s whose period
+  // --max-overhead chooses (--duty-window; 0 turns that off).
+  double duty_window_s = 0, duty_period_s = 0;
+  double max_overhead_window_s = 1.0;
   SessionLimits limits;
   ProbeMode probe_mode = ProbeMode::Auto;
   PlacementMode placement = PlacementMode::Smart;

@@ -196,6 +196,29 @@ json target_json(const TargetReport& t) {
           {"memory", memory_json(t.memory)}};
 }
 
+// Allocation calls and bytes a process made, estimated from those counted
+// inside the windows over the coverage.
+json duty_process_json(const Report& r, const TargetReport& t) {
+  auto c = r.duty.coverage.find(t.process.pid);
+  if (!r.duty.enabled || c == r.duty.coverage.end()) return nullptr;
+  double calls = 0, bytes = 0;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api) {
+    if (ms_api_frees(api)) continue;
+    calls += static_cast<double>(t.exact.api_total(api).calls);
+    bytes += static_cast<double>(t.exact.api_total(api).bytes);
+  }
+  const double k = c->second.value > 0 ? 1.0 / c->second.value : 1.0;
+  return {{"coverage", c->second.value},
+          {"clock", c->second.clock},
+          {"coverage_by_frees", c->second.by_frees},
+          {"coverage_by_user_cpu", c->second.by_user_cpu},
+          {"frees_in_windows", c->second.frees_in_windows},
+          {"frees_total", c->second.frees_total},
+          {"user_cpu_in_windows_s", c->second.user_cpu_in_windows_s},
+          {"user_cpu_total_s", c->second.user_cpu_total_s},
+          {"allocations_estimated", {{"calls", calls * k}, {"bytes", bytes * k}}}};
+}
+
 // Each process with its own exact counts, sites and leaks, and what the
 // probes cost it: hits counted by the kernel, time estimated from the
 // per-hit cost measured on this host.
@@ -210,9 +233,21 @@ json processes_json(const Report& r) {
     const uint64_t hits = t.entry_hits + t.return_hits;
     p["probe_hits"] = {{"entries", t.entry_hits}, {"returns", t.return_hits}, {"total", hits}};
     p["added_time_s"] = r.probe_cost.per_hit_ns > 0 ? json(hits * r.probe_cost.per_hit_ns / 1e9) : json(nullptr);
+    p["duty_cycle"] = duty_process_json(r, t);
     out.push_back(std::move(p));
   }
   return out;
+}
+
+json duty_json(const Report& r) {
+  if (!r.duty.enabled) return nullptr;
+  return {{"chosen_by", r.duty.chosen_by},
+          {"window_s", r.duty.window_s},
+          {"period_s", r.duty.period_s},
+          {"windows", r.duty.windows},
+          {"open_s", r.duty.open_s},
+          {"total_s", r.duty.total_s},
+          {"reason", r.duty.last_reason}};
 }
 
 }  // namespace
@@ -232,6 +267,7 @@ json to_json(const Report& r) {
   j["duration_s"] = r.duration_s;
   j["exact"] = exact_json(r.exact, all);
   j["sampling"] = sampling_json(r);
+  j["duty_cycle"] = duty_json(r);
   json probes = json::array();
   for (const auto& p : r.probes)
     probes.push_back({{"pid", p.pid},

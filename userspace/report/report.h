@@ -14,6 +14,7 @@
 #include "aggregate/memory_track.h"
 #include "attach/bpf_session.h"
 #include "sampling/config_history.h"
+#include "sampling/duty_cycle.h"
 #include "sampling/optimizer.h"
 #include "symbolize/frame.h"
 #include "target/allocator.h"
@@ -64,6 +65,7 @@ struct Report {
   OptimizerBudget budget;  // zeros: the optimizer did not run
   ProbeCost probe_cost;    // measured when --max-overhead asked for it
   AgentCost agent;         // what the run cost the agent, and the targets' CPU meanwhile
+  DutyCycleReport duty;    // enabled: allocating probes attached for windows only
 };
 
 }  // namespace memscope

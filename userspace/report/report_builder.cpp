@@ -36,6 +36,24 @@ void add_into(SiteStats& into, const SiteStats& s) {
   into.sampled_live += s.sampled_live;
 }
 
+// Calls between duty-cycle windows are not seen: the windows' estimates
+// stand for the share of work they covered. The coverage is treated as
+// known, so variances scale by its square.
+SiteStats scaled(SiteStats s, const std::map<uint32_t, double>& scale) {
+  auto it = scale.find(s.tgid);
+  if (it == scale.end() || it->second == 1.0) return s;
+  const double k = it->second;
+  s.count *= k;
+  s.bytes *= k;
+  s.live_count *= k;
+  s.live_bytes *= k;
+  s.var_count *= k * k;
+  s.var_bytes *= k * k;
+  s.var_live_count *= k * k;
+  s.var_live_bytes *= k * k;
+  return s;
+}
+
 }  // namespace
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks,
@@ -61,7 +79,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.frames = std::move(frames);
       r.truncated_stack = truncated;
     }
-    add_into(r.estimated, s);
+    add_into(r.estimated, scaled(s, options.scale));
     if (auto o = oldest.find(id); o != oldest.end() && options.end_time_ns > o->second)
       r.oldest_live_age_s = std::max(r.oldest_live_age_s, static_cast<double>(options.end_time_ns - o->second) / 1e9);
   }
@@ -79,7 +97,16 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
   }
   report.quality_bytes_within_5pct = all_bytes > 0 ? precise_bytes / all_bytes : 1.0;
 
-  for (const auto& [key, t] : aggregator.threads()) report.threads.push_back(t);
+  for (const auto& [key, t] : aggregator.threads()) {
+    ThreadStats th = t;
+    if (auto k = options.scale.find(t.tgid); k != options.scale.end()) {
+      th.count *= k->second;
+      th.bytes *= k->second;
+      th.var_count *= k->second * k->second;
+      th.var_bytes *= k->second * k->second;
+    }
+    report.threads.push_back(th);
+  }
   std::sort(report.threads.begin(), report.threads.end(),
             [](const ThreadStats& a, const ThreadStats& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid; });
   if (options.top && report.threads.size() > options.top) report.threads.resize(options.top);

@@ -46,11 +46,14 @@ std::vector<std::string> process_environ(pid_t pid) {
   return out;
 }
 
-double process_cpu_seconds(pid_t pid) {
+namespace {
+
+// utime and stime of /proc/PID/stat in seconds; false when gone.
+bool read_cpu_times(pid_t pid, double& user, double& system) {
   auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return -1;
+  if (!stat) return false;
   auto close = stat->rfind(')');
-  if (close == std::string::npos) return -1;
+  if (close == std::string::npos) return false;
   std::istringstream rest(stat->substr(close + 2));
   std::string field;
   double utime = 0, stime = 0;
@@ -59,7 +62,22 @@ double process_cpu_seconds(pid_t pid) {
     if (i == 14) utime = std::stod(field);
     if (i == 15) stime = std::stod(field);
   }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  user = utime / tick;
+  system = stime / tick;
+  return true;
+}
+
+}  // namespace
+
+double process_cpu_seconds(pid_t pid) {
+  double user, system;
+  return read_cpu_times(pid, user, system) ? user + system : -1;
+}
+
+double process_user_cpu_seconds(pid_t pid) {
+  double user, system;
+  return read_cpu_times(pid, user, system) ? user : -1;
 }
 
 ProcessInfo read_process(pid_t pid) {

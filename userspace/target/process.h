@@ -33,5 +33,7 @@ std::vector<std::string> process_environ(pid_t pid);
 // User plus system CPU seconds the process has used (all its threads), or
 // a negative value when it is gone.
 double process_cpu_seconds(pid_t pid);
+// Its user-mode CPU time alone (uprobe traps are kernel time); -1 when gone.
+double process_user_cpu_seconds(pid_t pid);
 
 }  // namespace memscope

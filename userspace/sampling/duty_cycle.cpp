@@ -1,0 +1,154 @@
+#include "sampling/duty_cycle.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace memscope {
+
+Coverage coverage_of(uint64_t frees_in_windows, uint64_t frees_total, double cpu_in_windows, double cpu_total) {
+  Coverage c;
+  c.frees_in_windows = frees_in_windows;
+  c.frees_total = std::max(frees_total, frees_in_windows);
+  c.user_cpu_in_windows_s = cpu_in_windows;
+  c.user_cpu_total_s = std::max(cpu_total, cpu_in_windows);
+  c.by_frees = c.frees_total ? static_cast<double>(c.frees_in_windows) / static_cast<double>(c.frees_total) : 0;
+  c.by_user_cpu = c.user_cpu_total_s > 0 ? c.user_cpu_in_windows_s / c.user_cpu_total_s : 0;
+  if (c.frees_in_windows >= kMinFreesForClock) {
+    c.value = c.by_frees;
+    c.clock = "frees";
+  } else if (c.by_user_cpu > 0) {
+    c.value = c.by_user_cpu;
+    c.clock = "user_cpu";
+  } else {
+    // Neither clock moved inside a window: nothing was counted there either,
+    // and there is nothing to scale.
+    c.value = 1;
+    c.clock = "none";
+  }
+  return c;
+}
+
+double duty_fraction(double budget, double in_window, double between, double min_fraction) {
+  if (in_window <= budget) return 1.0;
+  if (between >= budget || in_window <= between) return min_fraction;
+  return std::clamp((budget - between) / (in_window - between), min_fraction, 1.0);
+}
+
+DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction)
+    : budget_(budget), per_hit_ns_(per_hit_ns), per_record_ns_(per_record_ns), min_fraction_(min_fraction) {}
+
+double DutyPlanner::cost_of(const CostSample& s) const {
+  if (s.cpu_s <= 0) return 0;
+  return (s.hits * per_hit_ns_ + s.records * per_record_ns_) / (s.cpu_s * 1e9);
+}
+
+void DutyPlanner::window(const CostSample& s) {
+  if (s.cpu_s <= 0) return;
+  in_window_ = cost_of(s);
+  traps_in_window_ = cost_of({s.hits, 0, 0, s.cpu_s});
+  if (between_measured_) return;
+  // No gap seen yet: what the release probes alone would cost, from their
+  // calls in the window, over the CPU the window took less the allocating
+  // probes' share.
+  const double release_ns = s.release_calls * per_hit_ns_;
+  const double other_ns = std::max(0.0, (s.hits > s.release_calls ? s.hits - s.release_calls : 0) * per_hit_ns_ +
+                                            s.records * per_record_ns_);
+  const double cpu_without_ns = std::max(s.cpu_s * 1e9 - other_ns, release_ns);
+  between_ = cpu_without_ns > 0 ? release_ns / cpu_without_ns : 0;
+}
+
+void DutyPlanner::between(const CostSample& s) {
+  if (s.cpu_s <= 0) return;
+  between_ = cost_of(s);
+  between_measured_ = true;
+}
+
+std::optional<double> DutyPlanner::fraction() const {
+  if (in_window_ < 0) return std::nullopt;
+  if (traps_in_window_ <= budget_ && !between_measured_) return 1.0;
+  return duty_fraction(budget_, in_window_, std::max(0.0, between_), min_fraction_);
+}
+
+DutyCycle::DutyCycle(double window_s, double period_s, std::string chosen_by, uint64_t start_ns)
+    : window_s_(window_s), period_s_(std::max(period_s, window_s)), chosen_by_(std::move(chosen_by)),
+      start_ns_(start_ns), opened_ns_(start_ns) {
+  next_change_ns_ = period_s_ > window_s_ ? start_ns + static_cast<uint64_t>(window_s_ * 1e9) : 0;
+}
+
+void DutyCycle::saw(const WorkClocks& clocks) {
+  for (const auto& [pid, c] : clocks) {
+    if (c.user_cpu_s < 0) continue;
+    first_cpu_.try_emplace(pid, c.user_cpu_s);
+    last_cpu_[pid] = c.user_cpu_s;
+  }
+}
+
+void DutyCycle::opened(uint64_t now_ns, const WorkClocks& clocks) {
+  saw(clocks);
+  open_ = true;
+  opened_ns_ = now_ns;
+  at_open_ = clocks;
+  next_change_ns_ = period_s_ > window_s_ ? now_ns + static_cast<uint64_t>(window_s_ * 1e9) : 0;
+}
+
+void DutyCycle::closed(uint64_t now_ns, const WorkClocks& clocks) {
+  saw(clocks);
+  for (const auto& [pid, c] : clocks) {
+    WorkClock& sum = in_windows_[pid];
+    auto o = at_open_.find(pid);
+    // A process first counted inside this window started its counters at 0.
+    const uint64_t frees_open = o == at_open_.end() ? 0 : o->second.frees;
+    sum.frees += c.frees >= frees_open ? c.frees - frees_open : 0;
+    if (sum.user_cpu_s < 0) sum.user_cpu_s = 0;
+    if (o != at_open_.end() && o->second.user_cpu_s >= 0 && c.user_cpu_s >= o->second.user_cpu_s)
+      sum.user_cpu_s += c.user_cpu_s - o->second.user_cpu_s;
+  }
+  open_ = false;
+  ++windows_;
+  open_s_ += (now_ns - opened_ns_) / 1e9;
+  next_change_ns_ = opened_ns_ + static_cast<uint64_t>(period_s_ * 1e9);
+  if (next_change_ns_ <= now_ns) next_change_ns_ = now_ns + 1;
+}
+
+void DutyCycle::set_fraction(double fraction, const std::string& why) {
+  fraction = std::clamp(fraction, 1e-6, 1.0);
+  reason_ = why;
+  period_s_ = window_s_ / fraction;
+  if (open_) next_change_ns_ = fraction >= 1.0 ? 0 : opened_ns_ + static_cast<uint64_t>(window_s_ * 1e9);
+  else next_change_ns_ = opened_ns_ + static_cast<uint64_t>(period_s_ * 1e9);
+}
+
+DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final) const {
+  DutyCycleReport r;
+  r.enabled = true;
+  r.chosen_by = chosen_by_;
+  r.window_s = window_s_;
+  r.period_s = period_s_;
+  r.last_reason = reason_;
+  r.windows = windows_ + (open_ ? 1 : 0);
+  r.open_s = open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0);
+  r.total_s = (now_ns - start_ns_) / 1e9;
+  for (const auto& [pid, reading] : final) {
+    // A process gone keeps the user CPU of its last reading.
+    WorkClock c = reading;
+    if (c.user_cpu_s < 0)
+      if (auto l = last_cpu_.find(pid); l != last_cpu_.end()) c.user_cpu_s = l->second;
+    WorkClock in{};
+    if (auto s = in_windows_.find(pid); s != in_windows_.end()) in = s->second;
+    in.user_cpu_s = std::max(0.0, in.user_cpu_s);
+    if (open_) {
+      auto o = at_open_.find(pid);
+      const uint64_t frees_open = o == at_open_.end() ? 0 : o->second.frees;
+      in.frees += c.frees >= frees_open ? c.frees - frees_open : 0;
+      if (o != at_open_.end() && o->second.user_cpu_s >= 0 && c.user_cpu_s >= o->second.user_cpu_s)
+        in.user_cpu_s += c.user_cpu_s - o->second.user_cpu_s;
+    }
+    double cpu_total = 0;
+    if (auto f = first_cpu_.find(pid); f != first_cpu_.end() && c.user_cpu_s >= f->second)
+      cpu_total = c.user_cpu_s - f->second;
+    r.coverage[pid] = coverage_of(in.frees, c.frees, in.user_cpu_s, cpu_total);
+  }
+  return r;
+}
+
+}  // namespace memscope
