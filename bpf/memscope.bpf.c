@@ -23,6 +23,10 @@ volatile __u32 current_epoch;
  * (which is what scales the estimates). realloc stays attached and only
  * releases its old block. */
 volatile __u32 window_closed;
+/* Raised as each window closes: a pending call of an allocating entry point
+ * from an earlier window lost its return with its probes, and must not
+ * make the thread's next calls look nested. */
+volatile __u32 window_gen;
 __u32 next_site_id;
 __u32 max_sites;
 __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
@@ -40,6 +44,7 @@ struct pending {
 	__u8 armed;        /* bytes_left holds a draw */
 	__u8 sampled;
 	__u8 tier_epoch;
+	__u16 window;      /* window_gen at the outer entry */
 };
 
 struct {
@@ -316,7 +321,7 @@ static __always_inline int nested(struct pending *p, __u64 sp)
 {
 	if (!p || !p->depth)
 		return 0;
-	if (sp <= p->sp)
+	if (sp <= p->sp && (p->window == (__u16)window_gen || ms_api_releases(p->api)))
 		return 1;
 	stat_inc(MS_STAT_STALE_PENDING);
 	p->depth = 0;
@@ -409,6 +414,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	p->arg = arg;
 	p->api = api;
 	p->depth = 1;
+	p->window = (__u16)window_gen;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
 	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32, sp) : MS_NO_SITE;
@@ -445,6 +451,7 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 	p->arg = 0;
 	p->api = api;
 	p->depth = 1;
+	p->window = (__u16)window_gen;
 	p->sampled = 0; /* nothing to record at its return */
 	p->tier_epoch = 0;
 	p->site_id = MS_NO_SITE;

@@ -12,6 +12,8 @@
 #include <cstdarg>
 #include <cstring>
 #include <map>
+#include <chrono>
+#include <thread>
 
 #include "common/error.h"
 #include "memscope.skel.h"
@@ -86,7 +88,7 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   return true;
 }
 
-BpfSession::BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose) {
+BpfSession::BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose) : verbose_(verbose) {
   libbpf_set_print(verbose ? verbose_print : quiet_print);
   // The kernel accounts BPF memory to the memory cgroup; RLIMIT_MEMLOCK
   // cannot be raised here and need not be.
@@ -175,6 +177,7 @@ void BpfSession::move_links(LinkSet& from, LinkSet& to) {
 
 void BpfSession::open_window() {
   if (window_open_) return;
+  finish_detaching();
   // A process gone since the last window takes its entry with it.
   std::vector<std::pair<pid_t, AllocatorTarget>> kept;
   for (auto& [pid, alloc] : windowed_) {
@@ -197,8 +200,42 @@ void BpfSession::open_window() {
 void BpfSession::close_window() {
   if (!window_open_) return;
   __atomic_store_n(&skel_->bss->window_closed, 1, __ATOMIC_RELEASE);
-  release(window_links_);
+  __atomic_add_fetch(&skel_->bss->window_gen, 1, __ATOMIC_RELEASE);
   window_open_ = false;
+  // The flag has stopped the counting; taking the probes down waits for
+  // the kernel's grace periods, one per perf-event link (~0.1 s each with
+  // classic probes here). Done off this thread and in parallel, so the
+  // agent's loop never waits for it.
+  finish_detaching();
+  LinkSet going;
+  move_links(window_links_, going);
+  closing_ = true;
+  detaching_ = std::thread([this, set = std::move(going)]() mutable {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t n = set.links.size() + set.fds.size();
+    release_parallel(set);
+    if (verbose_)
+      fprintf(stderr, "memscope-bpf: window's %zu probe links taken down in %.0f ms\n", n,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    closing_ = false;
+  });
+}
+
+void BpfSession::finish_detaching() {
+  if (detaching_.joinable()) detaching_.join();
+}
+
+void BpfSession::release_parallel(LinkSet& set) {
+  std::vector<std::thread> workers;
+  constexpr size_t kWorkers = 8;
+  for (size_t w = 0; w < kWorkers; ++w)
+    workers.emplace_back([&set, w] {
+      for (size_t i = w; i < set.links.size(); i += kWorkers) bpf_link__destroy(set.links[i]);
+      for (size_t i = w; i < set.fds.size(); i += kWorkers) close(set.fds[i]);
+    });
+  for (auto& t : workers) t.join();
+  set.links.clear();
+  set.fds.clear();
 }
 
 void BpfSession::note_probe(AttachedProbe p) {
@@ -275,8 +312,9 @@ void BpfSession::release(LinkSet& set) {
 }
 
 void BpfSession::detach_all() {
-  release(window_links_);
-  release(links_);
+  finish_detaching();
+  release_parallel(window_links_);
+  release_parallel(links_);
   vm_attached_ = false;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "memscope/record.h"
@@ -77,6 +79,9 @@ class BpfSession {
   void open_window();
   void close_window();
   bool window_open() const { return window_open_; }
+  // The last window's probes are still being taken down: opening the next
+  // now would wait for that.
+  bool window_closing() const { return closing_.load(); }
 
   // Counts the process's anonymous mmap/munmap and its brk calls from now
   // on (`brk`: its current break, 0 if unknown). The raw syscall
@@ -113,6 +118,8 @@ class BpfSession {
   void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void note_probe(AttachedProbe p);
   static void release(LinkSet& set);
+  static void release_parallel(LinkSet& set);
+  void finish_detaching();
 
   memscope_bpf* skel_ = nullptr;
   bool session_ = false;
@@ -122,6 +129,9 @@ class BpfSession {
   bool window_open_ = true;
   std::vector<std::pair<pid_t, AllocatorTarget>> windowed_;  // what open_window() attaches
   LinkSet window_links_;
+  std::thread detaching_;  // taking the last window's probes down
+  std::atomic<bool> closing_{false};
+  bool verbose_ = false;
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
 };

@@ -361,7 +361,12 @@ int trace_run(const Options& opt) {
     if (next_interval) wake = std::min(wake, next_interval);
     wake = std::min(wake, next_memory);
     if (optimizer || planner) wake = std::min(wake, next_control);
-    if (duty && duty->next_change_ns()) wake = std::min(wake, duty->next_change_ns());
+    if (duty && duty->next_change_ns()) {
+      wake = std::min(wake, duty->next_change_ns());
+      // A window is due while the last one's probes are still going away
+      // (classic probes: one grace period each): look again shortly.
+      if (!duty->open() && session.window_closing()) wake = std::max(wake, now + 20'000'000);
+    }
     std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}, {proc_events.poll_fd(), POLLIN, 0}};
     int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
     poll(fds.data(), fds.size(), timeout_ms);
@@ -412,7 +417,8 @@ int trace_run(const Options& opt) {
       }
       for (pid_t pid : with_new) symbolizer.snapshot(pid);
     }
-    if (duty && duty->next_change_ns() && now >= duty->next_change_ns()) {
+    if (duty && duty->next_change_ns() && now >= duty->next_change_ns() &&
+        (duty->open() || !session.window_closing())) {
       if (duty->open()) {
         Reading r = read_costs(session, tracker);
         duty->closed(now, r.clocks);
@@ -423,7 +429,11 @@ int trace_run(const Options& opt) {
         Reading gap_end = read_costs(session, tracker);
         if (planner) planner->between(gap_end.cost - at_change.cost);
         try {
+          const uint64_t t0 = monotonic_ns();
           session.open_window();
+          if (opt.verbose)
+            fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n",
+                    (t0 - start_ns) / 1e9, (monotonic_ns() - t0) / 1e6);
         } catch (const Error& e) {
           fprintf(stderr, "memscope-bpf: warning: a window could not open: %s\n", e.what());
         }

@@ -1,0 +1,97 @@
+#include "sampling/duty_cycle.h"
+
+#include <catch2/catch.hpp>
+
+using namespace memscope;
+
+namespace {
+constexpr uint64_t kSec = 1'000'000'000;
+}
+
+TEST_CASE("coverage: the free clock when enough frees fell in windows, else user CPU", "[duty]") {
+  Coverage c = coverage_of(2000, 8000, 0.5, 1.0);
+  CHECK(c.clock == "frees");
+  CHECK(c.value == Approx(0.25));
+  CHECK(c.by_user_cpu == Approx(0.5));
+  c = coverage_of(10, 40, 0.3, 1.2);
+  CHECK(c.clock == "user_cpu");
+  CHECK(c.value == Approx(0.25));
+  c = coverage_of(0, 0, 0, 0);
+  CHECK(c.clock == "none");
+  CHECK(c.value == 1);
+}
+
+TEST_CASE("duty fraction: keeps the average cost at the budget", "[duty]") {
+  CHECK(duty_fraction(0.03, 0.02, 0.0, 0.01) == 1.0);             // fits attached
+  CHECK(duty_fraction(0.03, 0.50, 0.05, 0.01) == Approx(0.01));   // the release probes alone exceed it
+  const double f = duty_fraction(0.03, 0.50, 0.01, 0.001);
+  CHECK(f * 0.50 + (1 - f) * 0.01 == Approx(0.03));
+}
+
+TEST_CASE("duty cycle: a fixed schedule opens and closes on time and sums the clocks of its windows", "[duty]") {
+  DutyCycle d(1.0, 4.0, "--duty-cycle", 0);
+  d.opened(0, {{7, {0, 10.0}}});
+  CHECK(d.open());
+  CHECK(d.next_change_ns() == 1 * kSec);
+  d.closed(1 * kSec, {{7, {100, 10.5}}});
+  CHECK(!d.open());
+  CHECK(d.next_change_ns() == 4 * kSec);
+  d.opened(4 * kSec, {{7, {400, 12.0}}});
+  CHECK(d.next_change_ns() == 5 * kSec);
+  d.closed(5 * kSec, {{7, {500, 12.5}}});
+  // 200 of 1000 frees fell in windows: below the free clock's minimum, so
+  // user CPU decides (1.0 of 4.0 s), and both are reported.
+  DutyCycleReport r = d.finish(8 * kSec, {{7, {1000, 14.0}}});
+  CHECK(r.windows == 2);
+  CHECK(r.open_s == Approx(2.0));
+  CHECK(r.total_s == Approx(8.0));
+  const Coverage& c = r.coverage.at(7);
+  CHECK(c.frees_in_windows == 200);
+  CHECK(c.frees_total == 1000);
+  CHECK(c.by_frees == Approx(0.2));
+  CHECK(c.by_user_cpu == Approx(0.25));
+  CHECK(c.clock == "user_cpu");
+}
+
+TEST_CASE("duty cycle: a process first counted inside a window, and a window open at the end", "[duty]") {
+  DutyCycle d(1.0, 2.0, "--duty-cycle", 0);
+  d.opened(0, {});
+  d.closed(1 * kSec, {{9, {3000, 1.0}}});  // its counters started in this window
+  d.opened(2 * kSec, {{9, {5000, 2.0}}});
+  DutyCycleReport r = d.finish(static_cast<uint64_t>(2.5 * kSec), {{9, {6000, -1}}});  // gone: last CPU kept
+  CHECK(r.windows == 2);
+  const Coverage& c = r.coverage.at(9);
+  CHECK(c.frees_in_windows == 4000);
+  CHECK(c.by_frees == Approx(4000.0 / 6000.0));
+  CHECK(c.clock == "frees");
+}
+
+TEST_CASE("duty cycle under --max-overhead: open until a fraction is set, then cycling", "[duty]") {
+  DutyCycle d(1.0, 1.0, "--max-overhead", 0);
+  d.opened(0, {});
+  CHECK(d.next_change_ns() == 0);  // attached until the planner says otherwise
+  d.set_fraction(0.1, "test");
+  CHECK(d.fraction() == Approx(0.1));
+  CHECK(d.next_change_ns() == 1 * kSec);
+  d.closed(1 * kSec, {});
+  CHECK(d.next_change_ns() == 10 * kSec);
+}
+
+TEST_CASE("duty planner: windows only when the traps alone exceed the budget", "[duty]") {
+  // 1 us per trap, 1 s of CPU: 10,000 traps are 1%, within a 3% budget.
+  DutyPlanner cheap(0.03, 1000, 0, 0.01);
+  CHECK(!cheap.fraction());
+  cheap.window({10000, 0, 5000, 1.0});
+  CHECK(*cheap.fraction() == 1.0);
+  // 400,000 traps are 40%; the 100,000 release calls alone are then about
+  // 100 ms of the 700 ms the process would use without the others: ~14%,
+  // over the budget: the least share of time.
+  DutyPlanner dear(0.03, 1000, 0, 0.01);
+  dear.window({400000, 0, 100000, 1.0});
+  CHECK(dear.between() == Approx(0.1 / 0.7));
+  CHECK(*dear.fraction() == Approx(0.01));
+  // Measured between windows at 1%: the share that averages 3%.
+  dear.between({10000, 0, 10000, 1.0});
+  const double f = *dear.fraction();
+  CHECK(f * dear.in_window() + (1 - f) * 0.01 == Approx(0.03));
+}
