@@ -42,7 +42,7 @@ constexpr int kRounds = 3;
 
 }  // namespace
 
-ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode) {
+ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, PlacementMode placement) {
   int go[2], out[2];
   if (pipe(go) || pipe(out)) throw Error("calibration: pipe failed");
   pid_t child = fork();
@@ -64,6 +64,7 @@ ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode) {
   try {
     const double bare = run();
     AllocatorTarget alloc = find_allocator(child, read_process(child).exe);
+    place_probes(alloc, placement);
     SessionLimits small = limits;
     small.live_entries = 1 << 16;
     BpfSession session(small, mode, false);

@@ -10,6 +10,8 @@
 namespace memscope {
 
 // Throws Error when the calibration cannot run.
-ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode);
+// Probes placed as the targets' are (`placement`): a probe at an instruction
+// the kernel cannot emulate costs several times more.
+ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, PlacementMode placement);
 
 }  // namespace memscope

@@ -156,7 +156,7 @@ void describe_probes(const TargetReport& t) {
 
 ProbeCost calibrate_quietly(const Options& opt) {
   try {
-    return calibrate_probe_cost(opt.limits, opt.probe_mode);
+    return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement);
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n", e.what());
     return {};
@@ -228,7 +228,7 @@ int trace_run(const Options& opt) {
 
   ProbeCost probe_cost;
   if (opt.max_overhead_pct > 0) {
-    probe_cost = calibrate_probe_cost(opt.limits, opt.probe_mode);
+    probe_cost = calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement);
     fprintf(stderr, "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
             probe_cost.per_call_ns, probe_cost.per_record_ns);
   }
