@@ -45,6 +45,7 @@ struct pending {
 	__u8 sampled;
 	__u8 tier_epoch;
 	__u16 window;      /* window_gen at the outer entry */
+	__u8 inner_windowed; /* nested calls of windowed entry points awaiting their return */
 };
 
 struct {
@@ -385,9 +386,16 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 		return 1;
 	}
 
+	/* Between windows the allocating entry points take no part, not even
+	 * as inner calls: their probes come and go one by one, and an entry
+	 * counted without its return would leave the thread looking nested. */
+	if (window_closed && !ms_api_releases(api))
+		return 1;
 	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (nested(p, sp)) {
 		p->depth += 1;
+		if (!ms_api_releases(api))
+			p->inner_windowed += 1;
 		stat_inc(MS_STAT_NESTED);
 		return 0; /* its return must undo the depth */
 	}
@@ -415,6 +423,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	p->api = api;
 	p->depth = 1;
 	p->window = (__u16)window_gen;
+	p->inner_windowed = 0;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
 	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32, sp) : MS_NO_SITE;
@@ -452,13 +461,14 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 	p->api = api;
 	p->depth = 1;
 	p->window = (__u16)window_gen;
+	p->inner_windowed = 0;
 	p->sampled = 0; /* nothing to record at its return */
 	p->tier_epoch = 0;
 	p->site_id = MS_NO_SITE;
 	return 0;
 }
 
-static __always_inline int on_return(struct pt_regs *ctx)
+static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pending *p;
@@ -467,6 +477,19 @@ static __always_inline int on_return(struct pt_regs *ctx)
 	p = bpf_task_storage_get(&pending, task, 0, 0);
 	if (!p || !p->depth)
 		return 0;
+	/* The return of an allocating entry point undoes only an entry that
+	 * was counted: its own outer call, or an inner call still awaited (a
+	 * duty-cycle window may have closed between its entry and return, or
+	 * its return probe may have arrived before its entry probe). */
+	if (!ms_api_releases(cookie_api(cookie))) {
+		if (p->depth == 1 && ms_api_releases(p->api))
+			return 0;
+		if (p->depth > 1) {
+			if (!p->inner_windowed)
+				return 0;
+			p->inner_windowed -= 1;
+		}
+	}
 	p->depth -= 1;
 	if (p->depth)
 		return 0; /* the allocator's own inner call */
@@ -513,7 +536,7 @@ int ms_return(struct pt_regs *ctx)
 {
 	if (!proc_hit(1, bpf_get_attach_cookie(ctx)))
 		return 0;
-	return on_return(ctx);
+	return on_return(ctx, bpf_get_attach_cookie(ctx));
 }
 
 /* Session probe (kernel 6.13+): one program for entry and return on one
@@ -529,7 +552,7 @@ int ms_session(struct pt_regs *ctx)
 	if (!proc_hit(bpf_session_is_return(), cookie))
 		return 1; /* the agent itself (--all): not traced */
 	if (bpf_session_is_return())
-		return on_return(ctx);
+		return on_return(ctx, cookie);
 	if (ms_api_frees(cookie_api(cookie)))
 		return on_free(ctx, cookie);
 	return on_entry(ctx, cookie, 1);

@@ -57,6 +57,31 @@ SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& func
   return sum_sites(report["leaks"], function);
 }
 
+int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel) {
+  double total = 0;
+  for (const auto& s : truth["sites"]) total += s["bytes"].get<double>();
+  int checked = 0;
+  for (const auto& s : truth["sites"]) {
+    const double bytes = s["bytes"];
+    if (bytes < share * total) continue;
+    const std::string fn = s["function"];
+    SiteEstimate e = site_estimate(report, fn);
+    INFO(fn << ": truth " << bytes << " estimated " << e.bytes);
+    CHECK(e.sites >= 1);
+    CHECK(std::abs(e.bytes - bytes) <= max_rel * bytes);
+    ++checked;
+  }
+  return checked;
+}
+
+void check_leak(const nlohmann::json& report, const nlohmann::json& truth, double max_rel) {
+  SiteEstimate leak = leak_estimate(report, truth["leak"]["function"]);
+  const double leak_bytes = truth["leak"]["live_bytes"];
+  INFO("leak truth " << leak_bytes << " estimated " << leak.live_bytes);
+  REQUIRE(leak.sites >= 1);
+  CHECK(std::abs(leak.live_bytes - leak_bytes) <= max_rel * leak_bytes);
+}
+
 std::vector<std::string> leftover_breakpoints(const nlohmann::json& report, pid_t pid) {
   std::vector<std::string> out;
   auto maps = read_maps(pid);

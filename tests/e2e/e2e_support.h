@@ -31,6 +31,14 @@ struct SiteEstimate {
 SiteEstimate site_estimate(const nlohmann::json& report, const std::string& function);
 SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& function);
 
+// Every truth site holding at least `share` of the bytes has a report site
+// whose estimated bytes lie within `max_rel` of the truth; returns how many
+// were checked.
+int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel);
+// The workload's deliberate leak is found with its live bytes within
+// `max_rel` of the truth.
+void check_leak(const nlohmann::json& report, const nlohmann::json& truth, double max_rel);
+
 // Reads the target's memory at every probed address in `report` and
 // returns the addresses whose bytes differ from the file's (a breakpoint
 // left behind). The process must still be alive.
