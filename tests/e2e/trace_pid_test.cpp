@@ -49,7 +49,7 @@ TEST_CASE("attach by PID: exact counts and estimates and leak and schema and cle
   // behind it: 10% is then more than 3.5 standard errors (default rates
   // would need ~20,000 leaked blocks for the same confidence).
   TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "6000", "--threads", "2"},
-                                        {"--medium-rate", "0.5", "--small-rate", "0.05"});
+                                        {"--medium-rate", "0.5", "--small-rate", "0.05", "--large-rate", "1"});
   const json& r = run.report;
   const json& truth = run.truth;
 

@@ -21,7 +21,8 @@ TEST_CASE("default tiers follow the documented thresholds") {
   ms_config k = to_kernel(c, 3);
   CHECK(k.medium_min == 1024);
   CHECK(k.large_min == 8193);
-  CHECK(k.threshold[MS_TIER_LARGE] == MS_RATE_ONE);
+  CHECK(k.threshold[MS_TIER_LARGE] == rate_to_threshold(0.1));
+  CHECK(k.always_min == 1u << 20);  // huge blocks stay certain
   CHECK(k.guarantee == 1000);
   CHECK(k.epoch == 3);
 }
