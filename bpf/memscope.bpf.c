@@ -17,16 +17,18 @@ char LICENSE[] SEC("license") = "GPL";
  * a whole slot, then publishes its index; readers never see a torn config. */
 struct ms_config configs[MS_CONFIG_SLOTS];
 volatile __u32 current_epoch;
-/* Duty cycle: non-zero between windows. The allocating probes are detached
- * then; the flag covers the moments around attach and detach, so that
- * exactly the calls between the agent's two counter readings are counted
- * (which is what scales the estimates). realloc stays attached and only
- * releases its old block. */
-volatile __u32 window_closed;
-/* Raised as each window closes: a pending call of an allocating entry point
- * from an earlier window lost its return with its probes, and must not
- * make the thread's next calls look nested. */
-volatile __u32 window_gen;
+/* Duty cycle, one word so that a probe reads a consistent pair:
+ * window number << 1 | closed. Closed between windows: the allocating
+ * probes are detached then, and the flag covers the moments around attach
+ * and detach, so that exactly the calls between the agent's readings are
+ * counted (which is what scales the estimates); realloc stays attached and
+ * only releases its old block. The number rises as each window closes: a
+ * pending call of an allocating entry point from an earlier window lost its
+ * return with its probes, and must not make the thread's next calls look
+ * nested. */
+volatile __u32 window_state;
+static __always_inline int state_closed(__u32 state) { return state & 1; }
+static __always_inline __u16 state_window(__u32 state) { return (__u16)(state >> 1); }
 __u32 next_site_id;
 __u32 max_sites;
 __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
@@ -318,11 +320,11 @@ static __always_inline void remember(__u64 ptr)
 /* True when this entry is the allocator calling one of its own entry points
  * (realloc(NULL, n) -> malloc): the stack pointer is at or below the outer
  * call's. A higher one means the outer call's return was never seen. */
-static __always_inline int nested(struct pending *p, __u64 sp)
+static __always_inline int nested(struct pending *p, __u64 sp, __u16 window)
 {
 	if (!p || !p->depth)
 		return 0;
-	if (sp <= p->sp && (p->window == (__u16)window_gen || ms_api_releases(p->api)))
+	if (sp <= p->sp && (p->window == window || ms_api_releases(p->api)))
 		return 1;
 	stat_inc(MS_STAT_STALE_PENDING);
 	p->depth = 0;
@@ -350,6 +352,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	__u64 size = 0, arg = 0;
 	int overflow = 0, tracked_old = 0;
 	struct pending *p;
+	const __u32 state = window_state;
+	const __u16 window = state_window(state);
 	__u8 tier_epoch = 0;
 	int sampled;
 
@@ -389,17 +393,24 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	/* Between windows the allocating entry points take no part, not even
 	 * as inner calls: their probes come and go one by one, and an entry
 	 * counted without its return would leave the thread looking nested. */
-	if (window_closed && !ms_api_releases(api))
+	if (state_closed(state) && !ms_api_releases(api)) {
+		/* A pending call left by an earlier window is reset here too, so
+		 * that a return probe attached before the next window opens finds
+		 * nothing to complete. */
+		p = bpf_task_storage_get(&pending, task, 0, 0);
+		if (p && p->depth && p->window != window && !ms_api_releases(p->api))
+			p->depth = 0;
 		return 1;
+	}
 	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (nested(p, sp)) {
+	if (nested(p, sp, window)) {
 		p->depth += 1;
 		if (!ms_api_releases(api))
 			p->inner_windowed += 1;
 		stat_inc(MS_STAT_NESTED);
 		return 0; /* its return must undo the depth */
 	}
-	if (window_closed) {
+	if (state_closed(state)) {
 		if (!ms_api_releases(api) || !p)
 			return 1;
 		sampled = 0; /* only its old block matters */
@@ -422,7 +433,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	p->arg = arg;
 	p->api = api;
 	p->depth = 1;
-	p->window = (__u16)window_gen;
+	p->window = window;
 	p->inner_windowed = 0;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
@@ -440,11 +451,12 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = entry_sp(ctx, cookie);
 	int keep = (cookie & MS_COOKIE_KEEP_RETURN) != 0;
 	struct pending *p;
+	const __u16 window = state_window(window_state);
 
 	if (!ptr)
 		return 1; /* free(NULL) does nothing; not counted */
 	p = bpf_task_storage_get(&pending, task, 0, keep ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (nested(p, sp)) {
+	if (nested(p, sp, window)) {
 		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
 		if (!keep)
 			return 1;
@@ -460,7 +472,7 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 	p->arg = 0;
 	p->api = api;
 	p->depth = 1;
-	p->window = (__u16)window_gen;
+	p->window = window;
 	p->inner_windowed = 0;
 	p->sampled = 0; /* nothing to record at its return */
 	p->tier_epoch = 0;
@@ -477,11 +489,22 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 	p = bpf_task_storage_get(&pending, task, 0, 0);
 	if (!p || !p->depth)
 		return 0;
-	/* The return of an allocating entry point undoes only an entry that
-	 * was counted: its own outer call, or an inner call still awaited (a
-	 * duty-cycle window may have closed between its entry and return, or
-	 * its return probe may have arrived before its entry probe). */
-	if (!ms_api_releases(cookie_api(cookie))) {
+	/* A pending allocating call from an earlier window: its return probe
+	 * went with that window, whatever returns now is not its return. */
+	if (p->window != state_window(window_state) && !ms_api_releases(p->api)) {
+		p->depth = 0;
+		return 0;
+	}
+	/* The outer call's own return: `ret` has popped the return address at
+	 * the entry stack pointer. Inner calls whose returns were lost (their
+	 * probes left with a window) are forgotten with it. x86-64. */
+	if (PT_REGS_SP(ctx) == p->sp + 8) {
+		p->depth = 1;
+		p->inner_windowed = 0;
+	} else if (!ms_api_releases(cookie_api(cookie))) {
+		/* The return of an allocating entry point undoes only an entry
+		 * that was counted: an inner call still awaited (its return probe
+		 * may have come before its entry probe, or outlived it). */
 		if (p->depth == 1 && ms_api_releases(p->api))
 			return 0;
 		if (p->depth > 1) {

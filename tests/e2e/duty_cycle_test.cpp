@@ -72,3 +72,24 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
     if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn) phantom += l["estimated"]["live_bytes"].get<double>();
   CHECK(phantom == 0);
 }
+
+TEST_CASE("duty cycle: many short windows keep frees exact and leave no thread looking nested", "[e2e][duty]") {
+  // Windows of 50 ms every 100 ms on 4 threads: hundreds of transitions,
+  // each one catching calls in flight (realloc(NULL, n) enters malloc in
+  // glibc, realloc(p, 0) enters free). Frees must stay exact and no block
+  // freed between windows may stay live.
+  TracedRun traced = trace_workload_by_pid({"--profile", "web", "--scale", "60000", "--threads", "4"},
+                                           {"--duty-cycle", "0.05/0.1"});
+  const json& r = traced.report;
+  const json& truth = traced.truth;
+  INFO(traced.agent_err.substr(0, 2000));
+  CHECK(schema_errors(r, kSchema) == "");
+  CHECK(r["duty_cycle"]["windows"].get<int>() >= 5);
+  CHECK(r["exact"]["by_api"]["free"]["calls"] == truth["by_api"]["free"]["calls"]);
+  const std::string leak_fn = truth["leak"]["function"];
+  double phantom = 0;
+  for (const auto& l : r["leaks"])
+    if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn) phantom += l["estimated"]["live_bytes"].get<double>();
+  CHECK(phantom == 0);
+  CHECK(traced.programs_left.empty());
+}

@@ -16,9 +16,12 @@ TEST_CASE("coverage: the free clock when enough frees fell in windows, else user
   c = coverage_of(10, 40, 0.3, 1.2);
   CHECK(c.clock == "user_cpu");
   CHECK(c.value == Approx(0.25));
+  c = coverage_of(30, 600, 0, 0.5);  // a quiet process: no CPU tick inside windows
+  CHECK(c.clock == "frees");
+  CHECK(c.value == Approx(0.05));
   c = coverage_of(0, 0, 0, 0);
   CHECK(c.clock == "none");
-  CHECK(c.value == 1);
+  CHECK(c.value == 0);
 }
 
 TEST_CASE("duty fraction: keeps the average cost at the budget", "[duty]") {
@@ -94,4 +97,7 @@ TEST_CASE("duty planner: windows only when the traps alone exceed the budget", "
   dear.between({10000, 0, 10000, 1.0});
   const double f = *dear.fraction();
   CHECK(f * dear.in_window() + (1 - f) * 0.01 == Approx(0.03));
+  // The load drops: the traps alone fit again, the probes may stay.
+  dear.window({20000, 0, 10000, 1.0});
+  CHECK(*dear.fraction() == 1.0);
 }

@@ -96,3 +96,23 @@ TEST_CASE("syscall counting is off unless --syscall-counts") {
   REQUIRE(o);
   CHECK(o->syscall_counts);
 }
+
+TEST_CASE("--duty-cycle is WINDOW/PERIOD and --duty-window belongs to --max-overhead") {
+  int code;
+  auto o = parse({"-p", "1", "--duty-cycle", "1/30"}, code);
+  REQUIRE(o);
+  CHECK(o->duty_window_s == 1);
+  CHECK(o->duty_period_s == 30);
+  for (const char* bad : {"1", "1/0.5", "0.01/1", "inf/inf", "1/30x", "1:30", "nan/2"}) {
+    INFO(bad);
+    CHECK_FALSE(parse({"-p", "1", "--duty-cycle", bad}, code));
+    CHECK(code == 2);
+  }
+  CHECK_FALSE(parse({"-p", "1", "--duty-cycle", "1/30", "--max-overhead", "3"}, code));
+  CHECK(code == 2);
+  CHECK_FALSE(parse({"-p", "1", "--duty-window", "0.5"}, code));
+  CHECK(code == 2);
+  o = parse({"-p", "1", "--max-overhead", "3", "--duty-window", "0.5"}, code);
+  REQUIRE(o);
+  CHECK(o->max_overhead_window_s == 0.5);
+}

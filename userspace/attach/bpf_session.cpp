@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <chrono>
+#include <system_error>
 #include <thread>
 
 #include "common/error.h"
@@ -151,7 +152,7 @@ void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   LinkSet set, extra;
   try {
     attach_set(pid, always, set);
-    if (window_open_) attach_set(pid, windowed, extra);
+    if (window_attached_) attach_set(pid, windowed, extra);
   } catch (...) {
     release(set);
     release(extra);
@@ -175,64 +176,94 @@ void BpfSession::move_links(LinkSet& from, LinkSet& to) {
   from.fds.clear();
 }
 
-void BpfSession::open_window() {
-  if (window_open_) return;
+std::vector<std::string> BpfSession::attach_window(const std::set<pid_t>& live) {
+  std::vector<std::string> warnings;
+  if (window_attached_) return warnings;
   finish_detaching();
-  // A process gone since the last window takes its entry with it.
+  // Only processes still traced: one gone (or a zombie, which classic
+  // probes refuse) is dropped, and a PID reused by another process is
+  // never probed in its place. One that fails is left out of this window
+  // with a warning; the others are attached.
   std::vector<std::pair<pid_t, AllocatorTarget>> kept;
   for (auto& [pid, alloc] : windowed_) {
+    if (pid > 0 && !live.count(pid)) continue;
     LinkSet set;
     try {
       attach_set(pid, alloc, set);
-    } catch (const Error&) {
+    } catch (const Error& e) {
       release(set);
-      if (pid > 0 && kill(pid, 0) != 0) continue;
-      throw;
+      warnings.push_back(e.what());
+      kept.emplace_back(pid, std::move(alloc));
+      continue;
     }
     move_links(set, window_links_);
     kept.emplace_back(pid, std::move(alloc));
   }
   windowed_ = std::move(kept);
-  __atomic_store_n(&skel_->bss->window_closed, 0, __ATOMIC_RELEASE);
-  window_open_ = true;
+  window_attached_ = true;
+  return warnings;
 }
 
-void BpfSession::close_window() {
-  if (!window_open_) return;
-  __atomic_store_n(&skel_->bss->window_closed, 1, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&skel_->bss->window_gen, 1, __ATOMIC_RELEASE);
-  window_open_ = false;
-  // The flag has stopped the counting; taking the probes down waits for
-  // the kernel's grace periods, one per perf-event link (~0.1 s each with
-  // classic probes here). Done off this thread and in parallel, so the
-  // agent's loop never waits for it.
+void BpfSession::count_window(bool on) {
+  const uint32_t state = __atomic_load_n(&skel_->bss->window_state, __ATOMIC_ACQUIRE);
+  // Closing also moves to the next window number, in the same store: a
+  // probe reads both together.
+  const uint32_t next = on ? (state & ~1u) : (((state >> 1) + 1) << 1 | 1u);
+  if (on == !(state & 1u)) return;
+  __atomic_store_n(&skel_->bss->window_state, next, __ATOMIC_RELEASE);
+  window_open_ = on;
+}
+
+void BpfSession::detach_window() {
+  if (window_open_) count_window(false);
+  window_attached_ = false;
+  // Taking the probes down waits for the kernel's grace periods, one per
+  // perf-event link (~0.1 s each with classic probes here, serialized by
+  // the kernel). Done off this thread, so the agent's loop never waits.
   finish_detaching();
   LinkSet going;
   move_links(window_links_, going);
-  closing_ = true;
-  detaching_ = std::thread([this, set = std::move(going)]() mutable {
-    const auto t0 = std::chrono::steady_clock::now();
-    const size_t n = set.links.size() + set.fds.size();
-    release_parallel(set);
-    if (verbose_)
-      fprintf(stderr, "memscope-bpf: window's %zu probe links taken down in %.0f ms\n", n,
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    closing_ = false;
-  });
+  if (going.links.empty() && going.fds.empty()) return;
+  try {
+    detaching_ = std::thread([this, set = std::move(going)]() mutable {
+      const auto t0 = std::chrono::steady_clock::now();
+      const size_t n = set.links.size() + set.fds.size();
+      release_parallel(set);
+      if (verbose_)
+        fprintf(stderr, "memscope-bpf: window's %zu probe links taken down in %.0f ms\n", n,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      closing_ = false;
+    });
+    closing_ = true;
+  } catch (const std::system_error&) {
+    release(going);
+  }
 }
 
 void BpfSession::finish_detaching() {
   if (detaching_.joinable()) detaching_.join();
 }
 
+// Each link destroyed by one worker only; libbpf's program and object
+// state is only read here (the feature probes ran at load).
 void BpfSession::release_parallel(LinkSet& set) {
+  const size_t n = set.links.size() + set.fds.size();
+  const size_t workers_wanted = std::min<size_t>(8, n);
+  if (workers_wanted <= 1) {
+    release(set);
+    return;
+  }
   std::vector<std::thread> workers;
-  constexpr size_t kWorkers = 8;
-  for (size_t w = 0; w < kWorkers; ++w)
-    workers.emplace_back([&set, w] {
-      for (size_t i = w; i < set.links.size(); i += kWorkers) bpf_link__destroy(set.links[i]);
-      for (size_t i = w; i < set.fds.size(); i += kWorkers) close(set.fds[i]);
-    });
+  auto part = [&set, workers_wanted](size_t w) {
+    for (size_t i = w; i < set.links.size(); i += workers_wanted) bpf_link__destroy(set.links[i]);
+    for (size_t i = w; i < set.fds.size(); i += workers_wanted) close(set.fds[i]);
+  };
+  size_t started = 0;
+  try {
+    for (; started < workers_wanted; ++started) workers.emplace_back(part, started);
+  } catch (const std::system_error&) {
+  }
+  for (size_t w = started; w < workers_wanted; ++w) part(w);  // no thread for it: here
   for (auto& t : workers) t.join();
   set.links.clear();
   set.fds.clear();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <atomic>
 #include <thread>
@@ -71,13 +72,16 @@ class BpfSession {
   // Duty cycle. After split_windowed(), attach() keeps the probes of the
   // entry points that only allocate apart from those that can release a
   // block (free, the deletes, realloc), which stay attached throughout.
-  // open_window() attaches the former and then lets the programs count;
-  // close_window() stops the counting and then detaches them, so that the
-  // calls counted are exactly those between the two flag changes.
+  // A window: attach_window() (returns a warning per process it could not
+  // probe), count_window(true) lets the programs count; count_window(false)
+  // stops them and moves to the next window number; detach_window() takes
+  // the probes down on a thread of its own. The counted calls are exactly
+  // those between the two count_window() calls.
   void split_windowed() { split_ = true; }
   bool windowed() const { return split_; }
-  void open_window();
-  void close_window();
+  std::vector<std::string> attach_window(const std::set<pid_t>& live);
+  void count_window(bool on);
+  void detach_window();
   bool window_open() const { return window_open_; }
   // The last window's probes are still being taken down: opening the next
   // now would wait for that.
@@ -126,7 +130,8 @@ class BpfSession {
   int load_error_ = 0;
   LinkSet links_;
   bool split_ = false;
-  bool window_open_ = true;
+  bool window_open_ = true;      // counting (the programs' flag)
+  bool window_attached_ = true;  // the allocating probes are in
   std::vector<std::pair<pid_t, AllocatorTarget>> windowed_;  // what open_window() attaches
   LinkSet window_links_;
   std::thread detaching_;  // taking the last window's probes down

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -72,15 +73,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ->check([](const std::string& s) -> std::string {
         double w = 0, p = 0;
         char slash = 0;
-        return sscanf(s.c_str(), "%lf%c%lf", &w, &slash, &p) == 3 && slash == '/' && w >= 0.05 && p >= w
-                   ? ""
-                   : "'" + s + "' is not WINDOW/PERIOD in seconds (WINDOW >= 0.05, PERIOD >= WINDOW)";
+        int end = 0;
+        const bool ok = sscanf(s.c_str(), "%lf%c%lf%n", &w, &slash, &p, &end) == 3 && end == static_cast<int>(s.size()) &&
+                        slash == '/' && std::isfinite(w) && std::isfinite(p) && w >= 0.05 && p >= w && p <= 86400;
+        return ok ? "" : "'" + s + "' is not WINDOW/PERIOD in seconds (WINDOW >= 0.05, WINDOW <= PERIOD <= 86400)";
       });
-  app.add_option("--duty-window", o.max_overhead_window_s,
+  CLI::Option* duty_window = app.add_option("--duty-window", o.max_overhead_window_s,
                  "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
                  "optimizer cycles them (0: never cycle)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -135,6 +137,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     }
   if (o.follow.all && (!o.pids.empty() || !o.follow.comms.empty())) {
     fprintf(stderr, "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (duty_window->count() && o.max_overhead_pct <= 0) {
+    fprintf(stderr, "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see --help)\n");
     exit_code = 2;
     return std::nullopt;
   }

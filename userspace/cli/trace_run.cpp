@@ -25,7 +25,7 @@
 #include "aggregate/ring_drainer.h"
 #include "attach/bpf_session.h"
 #include "attach/probe_calibration.h"
-#include "sampling/duty_cycle.h"
+#include "cli/duty_windows.h"
 #include "sampling/optimizer.h"
 #include "cli/launcher.h"
 #include "follow/proc_events.h"
@@ -108,38 +108,6 @@ void sample_memory(std::vector<TargetReport>& targets, pid_t not_started, const 
     t.memory.read_counters(session.vm_fd(), t.process.pid);
     if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
   }
-}
-
-// Per-process counters and the sums a duty cycle needs, read at each
-// window change.
-struct Reading {
-  WorkClocks clocks;
-  CostSample cost;
-};
-
-Reading read_costs(const BpfSession& session, const ProcessTracker& tracker) {
-  auto per = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
-  add_slot_counts(per, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
-  const ExactCounts all = read_exact_counts(session.counts_fd(), session.stats_fd());
-  Reading r;
-  for (const auto& [pid, c] : per) {
-    r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid)};
-    r.cost.hits += c.hits();
-  }
-  for (pid_t pid : tracker.live_pids()) {
-    r.clocks.try_emplace(pid, WorkClock{0, process_user_cpu_seconds(pid)});
-    r.cost.cpu_s += std::max(0.0, process_cpu_seconds(pid));
-  }
-  r.cost.records = all.stats[MS_STAT_SAMPLED];
-  r.cost.release_calls =
-      all.free_calls() + all.api_total(MS_API_REALLOC).calls + all.api_total(MS_API_REALLOCARRAY).calls;
-  return r;
-}
-
-CostSample operator-(const CostSample& a, const CostSample& b) {
-  auto sub = [](uint64_t x, uint64_t y) { return x >= y ? x - y : 0; };
-  return {sub(a.hits, b.hits), sub(a.records, b.records), sub(a.release_calls, b.release_calls),
-          std::max(0.0, a.cpu_s - b.cpu_s)};
 }
 
 void describe_probes(const TargetReport& t) {
@@ -238,26 +206,12 @@ int trace_run(const Options& opt) {
   session.publish(history.next(opt.tiers, 0.0, "initial settings"));
   ProcessTracker tracker(session, opt.follow);
   // Windows: fixed by --duty-cycle, or chosen by --max-overhead when the
-  // probes alone cost more than it allows. Either way the allocating probes
-  // are attached apart from the release probes from the start.
-  const bool adaptive_duty = opt.max_overhead_pct > 0 && opt.max_overhead_window_s > 0;
-  std::unique_ptr<DutyCycle> duty;
-  std::unique_ptr<DutyPlanner> planner;
-  if (opt.duty_window_s > 0 || adaptive_duty) {
-    session.split_windowed();
-    if (opt.duty_window_s > 0)
-      duty = std::make_unique<DutyCycle>(opt.duty_window_s, opt.duty_period_s, "--duty-cycle", start_ns);
-    else {
-      duty = std::make_unique<DutyCycle>(opt.max_overhead_window_s, opt.max_overhead_window_s, "--max-overhead",
-                                         start_ns);
-      // At least one window a minute, so that a workload's changes show.
-      planner = std::make_unique<DutyPlanner>(opt.max_overhead_pct / 100.0, probe_cost.per_hit_ns,
-                                              probe_cost.per_record_ns, opt.max_overhead_window_s / 60.0);
-    }
-    WorkClocks before;
-    for (const auto& t : targets) before[t.process.pid] = {0, process_user_cpu_seconds(t.process.pid)};
-    duty->opened(start_ns, before);
-  }
+  // probes alone cost more than it allows.
+  std::unique_ptr<DutyWindows> duty =
+      DutyWindows::make({opt.duty_window_s, opt.duty_period_s, opt.max_overhead_pct / 100.0, opt.max_overhead_window_s,
+                         opt.verbose},
+                        probe_cost, start_ns);
+  if (duty) duty->start(session, targets);
   for (auto& t : targets) {
     if (opt.verbose) describe_probes(t);
     const pid_t pid = t.process.pid;
@@ -345,8 +299,7 @@ int trace_run(const Options& opt) {
                                             opt.tiers);
     for (pid_t pid : tracker.live_pids()) control_target_cpu += std::max(0.0, process_cpu_seconds(pid));
   }
-  Reading at_change;  // counters at the last window change (or control interval before cycling)
-  bool replan = false;
+  bool was_counting = true;
   int child_status = 0;
   bool child_gone = false;
   uint32_t sites_seen = 0;  // site ids below this have had their process's maps read
@@ -360,13 +313,9 @@ int trace_run(const Options& opt) {
     if (end_ns) wake = std::min(wake, end_ns);
     if (next_interval) wake = std::min(wake, next_interval);
     wake = std::min(wake, next_memory);
-    if (optimizer || planner) wake = std::min(wake, next_control);
-    if (duty && duty->next_change_ns()) {
-      wake = std::min(wake, duty->next_change_ns());
-      // A window is due while the last one's probes are still going away
-      // (classic probes: one grace period each): look again shortly.
-      if (!duty->open() && session.window_closing()) wake = std::max(wake, now + 20'000'000);
-    }
+    if (optimizer || duty) wake = std::min(wake, next_control);
+    if (duty)
+      if (uint64_t w = duty->next_wake(now, session)) wake = std::min(wake, w);
     std::vector<pollfd> fds{{sigfd.fd, POLLIN, 0}, {new_sites.fd, POLLIN, 0}, {proc_events.poll_fd(), POLLIN, 0}};
     int timeout_ms = wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0;
     poll(fds.data(), fds.size(), timeout_ms);
@@ -417,68 +366,36 @@ int trace_run(const Options& opt) {
       }
       for (pid_t pid : with_new) symbolizer.snapshot(pid);
     }
-    if (duty && duty->next_change_ns() && now >= duty->next_change_ns() &&
-        (duty->open() || !session.window_closing())) {
-      if (duty->open()) {
-        Reading r = read_costs(session, tracker);
-        duty->closed(now, r.clocks);
-        session.close_window();
-        if (planner) planner->window(r.cost - at_change.cost);
-        at_change = r;
-      } else {
-        Reading gap_end = read_costs(session, tracker);
-        if (planner) planner->between(gap_end.cost - at_change.cost);
-        try {
-          const uint64_t t0 = monotonic_ns();
-          session.open_window();
-          if (opt.verbose)
-            fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n",
-                    (t0 - start_ns) / 1e9, (monotonic_ns() - t0) / 1e6);
-        } catch (const Error& e) {
-          fprintf(stderr, "memscope-bpf: warning: a window could not open: %s\n", e.what());
-        }
-        at_change = read_costs(session, tracker);
-        duty->opened(monotonic_ns(), at_change.clocks);
-        last_control = monotonic_ns();
+    if (duty) {
+      const DutyChange change = duty->step(now, session, tracker, now >= next_control);
+      if (change.engaged || change.disengaged) {
+        // Cycling, the windows keep the cost: inside them the rates are the
+        // user's again (minimum rates would leave the windows empty) and
+        // only the other budgets bind them. Not cycling, the rate
+        // optimizer has the overhead budget back.
+        const double overhead = change.engaged ? 0 : opt.max_overhead_pct;
+        optimizer = opt.max_events_per_s > 0 || opt.max_sampled_pct > 0 || overhead > 0
+                        ? std::make_unique<Optimizer>(
+                              OptimizerBudget{opt.max_events_per_s, overhead, opt.max_sampled_pct}, probe_cost, opt.tiers)
+                        : nullptr;
+        const char* reason = change.engaged ? "duty cycle: the windows keep the cost"
+                                            : "duty cycle off: the rates keep the cost";
+        std::lock_guard<std::mutex> g(lock);
+        TierConfig before = history.current();
+        session.publish(history.next(opt.tiers, (now - start_ns) / 1e9, reason));
+        print_rate_change(stderr, (now - start_ns) / 1e9, before, opt.tiers, reason);
+      }
+      if (duty->counting() && !was_counting) {
+        // A window's first control interval starts with it.
+        last_control = now;
         control_counts = read_exact_counts(session.counts_fd(), session.stats_fd());
+        control_target_cpu = 0;
+        for (pid_t pid : tracker.live_pids()) control_target_cpu += std::max(0.0, process_cpu_seconds(pid));
+        control_agent_cpu = process_cpu_seconds_self();
       }
-      replan = true;
+      was_counting = duty->counting();
     }
-    if (planner && duty->open() && duty->fraction() >= 1.0 && now >= next_control) {
-      // Not cycling yet: the last control interval is a window of its own.
-      Reading r = read_costs(session, tracker);
-      planner->window(r.cost - at_change.cost);
-      at_change = r;
-      replan = true;
-    }
-    if (planner && replan) {
-      replan = false;
-      if (auto f = planner->fraction(); f && std::fabs(*f - duty->fraction()) > 0.1 * duty->fraction()) {
-        char why[200];
-        snprintf(why, sizeof why,
-                 "--max-overhead: probes cost %.1f%% of the targets' CPU with the allocating probes attached, %.1f%% "
-                 "without",
-                 planner->in_window() * 100, planner->between() * 100);
-        const bool engaging = duty->fraction() >= 1.0 && *f < 1.0;
-        duty->set_fraction(*f, why);
-        fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns) / 1e9,
-                opt.max_overhead_window_s, opt.max_overhead_window_s / *f, why);
-        if (engaging && optimizer) {
-          // The windows now keep the cost: inside them the rates are the
-          // user's again (minimum rates there would leave the windows empty),
-          // and only the other budgets bind them.
-          optimizer = opt.max_events_per_s > 0 || opt.max_sampled_pct > 0
-                          ? std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, 0, opt.max_sampled_pct},
-                                                        probe_cost, opt.tiers)
-                          : nullptr;
-          std::lock_guard<std::mutex> g(lock);
-          TierConfig before = history.current();
-          session.publish(history.next(opt.tiers, (now - start_ns) / 1e9, "duty cycle: the windows keep the cost"));
-          print_rate_change(stderr, (now - start_ns) / 1e9, before, opt.tiers, "duty cycle: the windows keep the cost");
-        }
-      }
-    }
-    if (optimizer && now >= next_control && (!duty || duty->open())) {
+    if (optimizer && now >= next_control && (!duty || duty->counting())) {
       ExactCounts counts = read_exact_counts(session.counts_fd(), session.stats_fd());
       double target_cpu = 0;
       for (pid_t pid : tracker.live_pids()) target_cpu += std::max(0.0, process_cpu_seconds(pid));
@@ -499,7 +416,7 @@ int trace_run(const Options& opt) {
       control_target_cpu = target_cpu;
       last_control = now;
     }
-    if ((optimizer || planner) && now >= next_control) next_control = now + control_ns;
+    if ((optimizer || duty) && now >= next_control) next_control = now + control_ns;
     if (now >= next_memory) {
       sample_memory(tracker.targets(), 0, session, aggregator, lock, (now - start_ns) / 1e9);
       next_memory += memory_ns;
@@ -532,6 +449,7 @@ int trace_run(const Options& opt) {
   // processes' own add up to the totals) and nothing more is trapped
   // during the (possibly slow) symbolization; then drain and read the
   // counters and stacks, whose maps live as long as the session.
+  if (duty) duty->end(stop_ns, session, tracker);
   session.detach_all();
   drainer.stop();
   sample_memory(tracker.targets(), 0, session, aggregator, lock, (stop_ns - start_ns) / 1e9);

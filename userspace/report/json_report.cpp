@@ -207,7 +207,7 @@ json duty_process_json(const Report& r, const TargetReport& t) {
     calls += static_cast<double>(t.exact.api_total(api).calls);
     bytes += static_cast<double>(t.exact.api_total(api).bytes);
   }
-  const double k = c->second.value > 0 ? 1.0 / c->second.value : 1.0;
+  const double k = c->second.value > 0 ? 1.0 / c->second.value : 0.0;
   return {{"coverage", c->second.value},
           {"clock", c->second.clock},
           {"coverage_by_frees", c->second.by_frees},
@@ -216,7 +216,8 @@ json duty_process_json(const Report& r, const TargetReport& t) {
           {"frees_total", c->second.frees_total},
           {"user_cpu_in_windows_s", c->second.user_cpu_in_windows_s},
           {"user_cpu_total_s", c->second.user_cpu_total_s},
-          {"allocations_estimated", {{"calls", calls * k}, {"bytes", bytes * k}}}};
+          {"allocations_estimated",
+           c->second.value > 0 ? json{{"calls", calls * k}, {"bytes", bytes * k}} : json(nullptr)}};
 }
 
 // Each process with its own exact counts, sites and leaks, and what the

@@ -19,10 +19,15 @@ Coverage coverage_of(uint64_t frees_in_windows, uint64_t frees_total, double cpu
   } else if (c.by_user_cpu > 0) {
     c.value = c.by_user_cpu;
     c.clock = "user_cpu";
+  } else if (c.by_frees > 0) {
+    // Few frees and no CPU tick inside windows (a quiet process): the frees
+    // are still the better clock than none.
+    c.value = c.by_frees;
+    c.clock = "frees";
   } else {
-    // Neither clock moved inside a window: nothing was counted there either,
-    // and there is nothing to scale.
-    c.value = 1;
+    // Neither clock moved inside a window: the process was not seen there,
+    // and its allocations cannot be estimated.
+    c.value = 0;
     c.clock = "none";
   }
   return c;
@@ -65,7 +70,7 @@ void DutyPlanner::between(const CostSample& s) {
 
 std::optional<double> DutyPlanner::fraction() const {
   if (in_window_ < 0) return std::nullopt;
-  if (traps_in_window_ <= budget_ && !between_measured_) return 1.0;
+  if (traps_in_window_ <= budget_) return 1.0;
   return duty_fraction(budget_, in_window_, std::max(0.0, between_), min_fraction_);
 }
 

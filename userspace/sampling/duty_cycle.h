@@ -33,7 +33,7 @@ struct Coverage {
   uint64_t frees_in_windows = 0, frees_total = 0;
   double user_cpu_in_windows_s = 0, user_cpu_total_s = 0;
   double by_frees = 0, by_user_cpu = 0;
-  double value = 1;  // the one the estimates are divided by
+  double value = 1;  // the one the estimates are divided by; 0: not covered (no estimate)
   std::string clock = "frees";
 };
 

@@ -1,0 +1,73 @@
+// The duty cycle's driver in the agent's loop: opens and closes windows on
+// schedule, reads the counters around each change, and under --max-overhead
+// re-plans the windows' share of time from what they measured. The pure
+// logic (schedule, coverage, planner) is sampling/duty_cycle.h.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "attach/bpf_session.h"
+#include "follow/process_tracker.h"
+#include "sampling/duty_cycle.h"
+#include "sampling/optimizer.h"
+
+namespace memscope {
+
+struct DutySettings {
+  double window_s = 0, period_s = 0;  // --duty-cycle; 0: not fixed
+  double overhead_budget = 0;          // --max-overhead as a fraction; 0: none
+  double overhead_window_s = 0;        // --duty-window
+  bool verbose = false;
+};
+
+// What a step changed, for the caller's rate optimizer and log.
+struct DutyChange {
+  bool engaged = false, disengaged = false;  // --max-overhead started or stopped cycling
+  std::string why;
+};
+
+class DutyWindows {
+ public:
+  // nullptr when neither --duty-cycle nor --max-overhead asks for windows.
+  static std::unique_ptr<DutyWindows> make(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns);
+
+  // Before the targets are attached: splits the probes, takes the targets'
+  // clocks at the start of the first window.
+  void start(BpfSession& session, const std::vector<TargetReport>& targets);
+  // When the loop must wake next (0: nothing scheduled).
+  uint64_t next_wake(uint64_t now, const BpfSession& session) const;
+  // Opens or closes a window when one is due; `control_due`: a control
+  // interval ended (the planner measures it while not cycling yet).
+  DutyChange step(uint64_t now, BpfSession& session, const ProcessTracker& tracker, bool control_due);
+  // At the end, before the probes are detached: an open window is closed
+  // (counted up to here), so the frees of the detach are outside it.
+  void end(uint64_t now, BpfSession& session, const ProcessTracker& tracker);
+  bool counting() const { return cycle_.open(); }
+  DutyCycleReport finish(uint64_t now, const WorkClocks& final) const;
+
+ private:
+  struct Reading {
+    WorkClocks clocks;
+    std::map<pid_t, double> cpu_s;  // user and system
+    std::map<pid_t, uint64_t> hits;
+    uint64_t records = 0, release_calls = 0;
+  };
+  DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns);
+  static Reading read(const BpfSession& session, const ProcessTracker& tracker);
+  static CostSample between(const Reading& later, const Reading& earlier);
+  static WorkClocks midpoint(const Reading& a, const Reading& b);
+  DutyChange replan(uint64_t now);
+
+  DutySettings settings_;
+  uint64_t start_ns_;
+  DutyCycle cycle_;
+  std::unique_ptr<DutyPlanner> planner_;
+  Reading at_change_;
+  bool cycled_ = false;  // a window has closed: the report has windows to show
+};
+
+}  // namespace memscope
