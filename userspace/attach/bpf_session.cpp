@@ -136,6 +136,16 @@ void BpfSession::follow(pid_t pid) {
   bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &key, &one, BPF_ANY);
 }
 
+void BpfSession::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
+  // A classic uprobe in either probe mode: it fires a few times per dlopen.
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
+  bpf_link* link = bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
+  if (!link)
+    throw Error("cannot attach a uprobe to the dynamic linker's debugger hook in " + open_path + " for PID " +
+                std::to_string(pid) + ": " + strerror(errno));
+  links_.links.push_back(link);
+}
+
 void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   LinkSet set;
   try {

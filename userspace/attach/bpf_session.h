@@ -64,6 +64,12 @@ class BpfSession {
   void watch_processes(uint32_t follow);
   // Reports the forks (under MS_FOLLOW_FORKS) and the exit of `pid`.
   void follow(pid_t pid);
+  // Reports every change to the list of objects of `pid` (every process
+  // mapping the file when `pid` is 0): a uprobe on the dynamic linker's
+  // debugger hook at `offset` in `open_path` (its ld.so), whose events
+  // arrive on proc_events_fd() as MS_PROC_LINKER. Throws Error.
+  // `r_debug_delta`: where _r_debug lies from the hook (0: unknown).
+  void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();
 
   // Counts the process's anonymous mmap/munmap and its brk calls from now

@@ -207,7 +207,7 @@ int trace_run(const Options& opt) {
     if (opt.verbose) describe_probes(t);
     const pid_t pid = t.process.pid;
     try {
-      tracker.add(std::move(t));
+      tracker.add(std::move(t), !(child && pid == child->pid()));
     } catch (const Error& e) {
       // One target of several whose probes are refused is a warning; the
       // command is never left running untraced, and a lone target fails.

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,10 @@
 #include <cstring>
 #include <cstdlib>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "target/api_names.h"
+#include "target/linker_hook.h"
 #include "target/process.h"
 
 namespace memscope {
@@ -34,6 +38,21 @@ std::string file_identity(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return {};
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+using FileId = std::pair<uint64_t, uint64_t>;  // (device, inode)
+
+std::optional<FileId> id_of(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+// The maps name the device as "major:minor" in hex.
+FileId id_of(const Mapping& m) {
+  unsigned major_no = 0, minor_no = 0;
+  sscanf(m.dev.c_str(), "%x:%x", &major_no, &minor_no);
+  return {makedev(major_no, minor_no), m.inode};
 }
 
 }  // namespace
@@ -69,11 +88,12 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 }
 
 
-void ProcessTracker::add(TargetReport target) {
+void ProcessTracker::add(TargetReport target, bool started) {
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
   index_[target.process.pid] = targets_.size();
   targets_.push_back(std::move(target));
+  watch_objects(targets_.back(), started);
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
@@ -94,12 +114,13 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
     index_[info.pid] = targets_.size();
     targets_.push_back(std::move(fresh));
   }
+  watch_objects(*find(info.pid), true);
   // Gone before it was followed: its exit event was never sent.
   if (!process_alive(info.pid)) mark_exited(info.pid);
   return true;
 }
 
-void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
+size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   const pid_t scope = options_.all ? 0 : pid;
   AllocatorTarget fresh = alloc;
   fresh.sites.clear();
@@ -113,7 +134,7 @@ void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     fresh.sites.push_back(s);
     keys.push_back(key);
   }
-  if (fresh.sites.empty()) return;
+  if (fresh.sites.empty()) return 0;
   if (scope) {
     // A process probed on its own links gets a slot while slots last: its
     // counters are then an array index away on every call.
@@ -124,6 +145,85 @@ void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   }
   else session_.attach_everywhere(fresh);
   probed_.insert(keys.begin(), keys.end());
+  return fresh.sites.size();
+}
+
+void ProcessTracker::watch_objects(TargetReport& t, bool look_now) {
+  const pid_t pid = t.process.pid;
+  // What the linker loaded at start was resolved with the allocator: only
+  // objects beyond it are looked at (after exec, the new program's).
+  auto& seen = objects_seen_[pid];
+  seen.clear();
+  for (const auto& path : t.allocator.scope)
+    if (auto id = id_of(path)) seen.insert(*id);
+  watch_linker(pid);
+  if (look_now) look_for_loaded(pid, 0);
+}
+
+void ProcessTracker::watch_linker(pid_t pid) {
+  auto hook = find_linker_hook(pid);
+  if (!hook) return;  // a static executable loads nothing later
+  auto id = id_of(hook->open_path);
+  if (!id) return;
+  const pid_t scope = options_.all ? 0 : pid;
+  auto key = std::make_tuple(id->first, id->second, scope);
+  if (linkers_.count(key)) return;  // a probe on the same file keeps working across exec
+  try {
+    session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
+    linkers_.insert(key);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
+  }
+}
+
+bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
+  TargetReport* t = find(pid);
+  if (!t || t->exited) return false;
+  std::vector<Mapping> maps;
+  try {
+    maps = read_maps(pid);
+  } catch (const Error&) {
+    return false;  // gone
+  }
+  std::set<FileId> serving;  // the allocator's own objects
+  for (const ProbeSite& s : t->allocator.sites)
+    if (auto id = id_of(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);
+  auto& seen = objects_seen_[pid];
+  const std::string root = proc_root(pid);
+  bool found = false;
+  for (const Mapping& m : maps) {
+    if (m.path.empty() || !m.inode) continue;
+    const FileId id = id_of(m);
+    if (!seen.insert(id).second || serving.count(id)) continue;
+    AllocatorTarget extra;
+    try {
+      extra = object_entry_points(m.path, root + m.path);  // not ELF (locale archive, data): nothing
+    } catch (const Error&) {
+      continue;
+    }
+    if (extra.sites.empty()) continue;
+    place_probes(extra, options_.placement);
+    try {
+      probe(pid, extra);
+    } catch (const Error& e) {
+      fprintf(stderr, "memscope-bpf: warning: PID %d (%s) loaded %s: %s; its calls are not counted\n", pid,
+              t->process.comm.c_str(), m.path.c_str(), e.what());
+      continue;
+    }
+    ExtraAllocator x;
+    x.path = m.path;
+    for (const ProbeSite& s : extra.sites)
+      if (std::find(x.apis.begin(), x.apis.end(), s.api) == x.apis.end()) x.apis.push_back(s.api);
+    if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
+    if (options_.verbose)
+      fprintf(stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
+              extra.sites.size(),
+              event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str()
+                       : "");
+    t->extra_allocators.push_back(std::move(x));
+    found = true;
+  }
+  return found;
 }
 
 void ProcessTracker::scan() {
@@ -271,6 +371,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   std::vector<ms_proc_event> events(batch);
   std::stable_partition(events.begin(), events.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
   std::vector<pid_t> fresh;
+  std::map<pid_t, uint64_t> loaded;  // the linker's latest report per process
   for (const auto& e : events) {
     const pid_t pid = static_cast<pid_t>(e.pid);
     const std::string comm(e.comm, strnlen(e.comm, sizeof e.comm));
@@ -278,8 +379,12 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
       case MS_PROC_FORK: on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh); break;
       case MS_PROC_EXEC: on_exec(pid, comm, fresh); break;
       case MS_PROC_EXIT: mark_exited(pid); break;
+      case MS_PROC_LINKER: loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns); break;
     }
   }
+  // Once per process and batch: the maps show every object loaded by then.
+  for (const auto& [pid, when] : loaded)
+    if (look_for_loaded(pid, when)) fresh.push_back(pid);
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   return fresh;

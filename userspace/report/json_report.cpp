@@ -185,12 +185,25 @@ json leaks_json(const std::vector<SiteReport>& list) {
   return leaks;
 }
 
+json extra_allocators_json(const std::vector<ExtraAllocator>& extras) {
+  json out = json::array();
+  for (const auto& x : extras) {
+    json apis = json::array();
+    for (unsigned a : x.apis) apis.push_back(api_name(a));
+    out.push_back({{"path", x.path},
+                   {"entry_points", apis},
+                   {"attach_delay_s", x.attach_delay_s >= 0 ? json(x.attach_delay_s) : json(nullptr)}});
+  }
+  return out;
+}
+
 json target_json(const TargetReport& t) {
   return {{"pid", t.process.pid},
           {"ns_pid", t.process.ns_pid},
           {"comm", t.process.comm},
           {"exe", t.process.exe},
           {"allocator", t.allocator.path},
+          {"extra_allocators", extra_allocators_json(t.extra_allocators)},
           {"exited", t.exited},
           {"estimated", estimated_json(t.estimated)},
           {"memory", memory_json(t.memory)}};

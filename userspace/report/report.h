@@ -30,11 +30,24 @@ struct SiteReport {
   bool truncated_stack = false;
 };
 
+// An object that defines allocator entry points of its own beside the
+// allocator serving malloc, loaded with dlopen (RTLD_LOCAL libraries called
+// through dlsym, a libstdc++ a plugin brings): probed as well.
+struct ExtraAllocator {
+  std::string path;             // as the process sees it
+  std::vector<unsigned> apis;   // the entry points probed in it
+  // Measured: from the dynamic linker's report of the new object (in the
+  // kernel) to its probes attached; calls in between are not counted. <0:
+  // it was loaded before tracing started (no window).
+  double attach_delay_s = -1;
+};
+
 // A traced process: what it is, and its own share of everything the report
 // holds (processes[] in the JSON, with targets[] its identity).
 struct TargetReport {
   ProcessInfo process;
   AllocatorTarget allocator;
+  std::vector<ExtraAllocator> extra_allocators;
   bool exited = false;
   SiteStats estimated;  // the sum of its sites
   ExactCounts exact;    // its own calls, counted by the kernel per process

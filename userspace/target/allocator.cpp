@@ -76,9 +76,10 @@ std::string capture_output(const std::vector<std::string>& args, char* const env
 }  // namespace
 
 namespace {
-// `known`: objects already read, by the path the process sees.
+// `known`: objects already read, by the path the process sees. Without
+// `need_malloc`, the entry points found are kept even when none is malloc.
 AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
-                          const std::map<std::string, ElfInfo>& known);
+                          const std::map<std::string, ElfInfo>& known, bool need_malloc = true);
 }  // namespace
 
 AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope) {
@@ -87,7 +88,7 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
 
 namespace {
 AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
-                          const std::map<std::string, ElfInfo>& known) {
+                          const std::map<std::string, ElfInfo>& known, bool need_malloc) {
   // The dynamic linker binds each entry point separately, to the first
   // object in scope that defines it: the allocator is the one serving
   // malloc, and an entry point it lacks (tcmalloc has no reallocarray) is
@@ -113,7 +114,8 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
     return {0, nullptr};
   };
   auto [main_index, main_malloc] = definer("malloc");
-  if (!main_malloc) {
+  if (!main_malloc && !need_malloc && !objects.empty()) main_index = objects.front().first;
+  else if (!main_malloc) {
     AllocatorTarget none;
     if (!objects.empty() && objects[0].first == 0) {
       const ElfInfo& exe = objects[0].second;
@@ -275,11 +277,23 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
       queue.push_back(f);
     }
   }
+  const size_t at_start = order.size();
   for (const auto& f : files) add(f);
 
   std::vector<std::pair<std::string, std::string>> scope;
   for (const auto& p : order) scope.emplace_back(p, root + p);
-  return pick_from(scope, elves);
+  AllocatorTarget t = pick_from(scope, elves);
+  for (size_t i = 0; i < at_start; ++i) t.scope.push_back(scope[i].second);
+  return t;
+}
+
+AllocatorTarget object_entry_points(const std::string& path, const std::string& open_path) {
+  ElfInfo elf = read_elf(open_path);
+  // Slot 0 stands for the executable, whose hidden definitions would
+  // count: left empty, so that only the object's exported ones do.
+  AllocatorTarget t = pick_from({{"", ""}, {path, open_path}}, {{path, elf}}, false);
+  t.scope.clear();
+  return t;
 }
 
 AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]) {
@@ -298,7 +312,9 @@ AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* co
       if (!path.empty() && path[0] == '/' && path != exe_path) scope.emplace_back(path, path);
     }
   }
-  return pick_allocator(scope);
+  AllocatorTarget t = pick_allocator(scope);
+  for (const auto& [path, open_path] : scope) t.scope.push_back(open_path);
+  return t;
 }
 
 }  // namespace memscope
