@@ -261,7 +261,39 @@ void ProcessTracker::scan() {
   }
 }
 
+namespace {
+
+bool same_mount_namespace(pid_t pid) {
+  char mine[64] = {}, theirs[64] = {};
+  const std::string link = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  return readlink("/proc/self/ns/mnt", mine, sizeof mine - 1) > 0 &&
+         readlink(link.c_str(), theirs, sizeof theirs - 1) > 0 && strcmp(mine, theirs) == 0;
+}
+
+}  // namespace
+
 std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std::string& why) {
+  if (!same_mount_namespace(pid)) {
+    // In another mount namespace (a container) the linker's --list, run
+    // here, would search the agent's file system, and running the
+    // container's own linker as root would trust its files. Its maps say
+    // what its linker loaded once it has: resolve from them then. The hook
+    // is probed first, so that a linker that has not finished is seen to
+    // report it.
+    watch_linker(pid);
+    auto hook = find_linker_hook(pid);
+    if (hook && hook->r_debug_address && !linker_started(pid, *hook)) {
+      why.clear();
+      return std::nullopt;
+    }
+    try {
+      ProcessInfo info = read_process(pid);
+      return resolve_running(info, options_.placement);
+    } catch (const Error& e) {
+      why = e.what();
+      return std::nullopt;
+    }
+  }
   // Right after exec only the program and the dynamic linker are mapped:
   // the libraries it is about to load are found the way the command's are,
   // through the linker's own --list, with the process's environment.
@@ -352,6 +384,10 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   }
   std::string why;
   auto alloc = resolve_after_exec(pid, why);
+  if (!alloc && why.empty()) {
+    exec_pending_[pid] = comm;  // resolved when its linker reports
+    return;
+  }
   if (!alloc) {
     if (known) fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
                        info.exe.c_str(), why.c_str());
@@ -378,13 +414,23 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
     switch (e.kind) {
       case MS_PROC_FORK: on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh); break;
       case MS_PROC_EXEC: on_exec(pid, comm, fresh); break;
-      case MS_PROC_EXIT: mark_exited(pid); break;
+      case MS_PROC_EXIT:
+        exec_pending_.erase(pid);
+        mark_exited(pid);
+        break;
       case MS_PROC_LINKER: loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns); break;
     }
   }
   // Once per process and batch: the maps show every object loaded by then.
-  for (const auto& [pid, when] : loaded)
+  for (const auto& [pid, when] : loaded) {
+    if (auto it = exec_pending_.find(pid); it != exec_pending_.end()) {
+      const std::string comm = it->second;
+      exec_pending_.erase(it);
+      on_exec(pid, comm, fresh);
+      continue;
+    }
     if (look_for_loaded(pid, when)) fresh.push_back(pid);
+  }
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   return fresh;

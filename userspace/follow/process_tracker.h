@@ -83,6 +83,9 @@ class ProcessTracker {
   // entry points; `event_ns`: when the linker reported them (0: before
   // tracing). True when it found any.
   bool look_for_loaded(pid_t pid, uint64_t event_ns);
+  // Empty `why` with no result: the process runs in another mount
+  // namespace and its linker has not loaded its libraries yet; it is
+  // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
@@ -95,6 +98,9 @@ class ProcessTracker {
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
   uint32_t next_slot_ = 1;
+  // Processes that exec'd in another mount namespace, waiting for their
+  // linker's report (PID -> comm).
+  std::map<pid_t, std::string> exec_pending_;
   // (device, inode, PID or 0): dynamic linkers whose hook is probed.
   std::set<std::tuple<uint64_t, uint64_t, pid_t>> linkers_;
   // (device, inode) of the objects each process was seen to map, or loaded

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -69,13 +70,30 @@ std::optional<LinkerHook> find_linker_hook(pid_t pid) {
       auto offset = elf.vaddr_to_offset(sym->value);
       if (!offset) return std::nullopt;
       hook.offset = *offset;
-      if (uint64_t r_debug = dynamic_object(hook.open_path, "_r_debug"))
+      if (uint64_t r_debug = dynamic_object(hook.open_path, "_r_debug")) {
         hook.r_debug_delta = static_cast<int64_t>(r_debug - sym->value);
+        hook.r_debug_address = base + r_debug;  // ld.so's first segment is at vaddr 0
+      }
       return hook;
     }
   } catch (const Error&) {
   }
   return std::nullopt;
+}
+
+bool linker_started(pid_t pid, const LinkerHook& hook) {
+  if (!hook.r_debug_address) return false;
+  // struct r_debug on x86-64: int r_version; struct link_map* r_map;
+  // ElfW(Addr) r_brk; int r_state (RT_CONSISTENT is 0).
+  struct {
+    int32_t version;
+    int32_t pad;
+    uint64_t map, brk;
+    int32_t state;
+  } r{};
+  iovec local{&r, sizeof r}, remote{reinterpret_cast<void*>(hook.r_debug_address), sizeof r};
+  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof r)) return false;
+  return r.version != 0 && r.map != 0 && r.state == 0;
 }
 
 }  // namespace memscope

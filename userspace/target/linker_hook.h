@@ -19,11 +19,18 @@ struct LinkerHook {
   // file, so the same in every process): the probe reads r_state there and
   // reports only the calls that end an addition. 0: unknown, report all.
   int64_t r_debug_delta = 0;
+  uint64_t r_debug_address = 0;  // _r_debug in the process (0: unknown)
 };
 
 // The process's dynamic linker is the object mapped at its auxiliary
 // vector's AT_BASE. None for a static executable (AT_BASE is 0), a process
 // that is gone, or a linker without the hook.
 std::optional<LinkerHook> find_linker_hook(pid_t pid);
+
+// True once the process's dynamic linker has loaded the program's
+// libraries (r_version set, r_state RT_CONSISTENT, a link map): its maps
+// then hold the whole start-up scope. False while it has not run (just
+// after exec) or is loading, or when _r_debug cannot be read.
+bool linker_started(pid_t pid, const LinkerHook& hook);
 
 }  // namespace memscope
