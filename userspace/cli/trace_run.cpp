@@ -80,8 +80,10 @@ void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, Proc
 
 // Memory beside the allocator's view: syscall counters from now on, and
 // the heap's start for the timeline. A launched command gets its break at
-// its first brk call (after exec), so none is given here.
+// its first brk call (after exec), so none is given here. A process the
+// kernel's table (vm_procs) has no room for is traced without them.
 void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
+  if (t.memory.followed) return;
   uint64_t brk = 0;
   if (!launched) {
     if (auto b = read_program_break(t.process.pid)) {
@@ -89,8 +91,12 @@ void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
       brk = b->current;
     }
   }
-  session.follow_vm(t.process.pid, brk);
-  t.memory.followed = true;
+  try {
+    session.follow_vm(t.process.pid, brk);
+    t.memory.followed = true;
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: %s; its memory counters are left out\n", e.what());
+  }
 }
 
 // The counters of every target, and one timeline sample per live target
@@ -319,14 +325,17 @@ int trace_run(const Options& opt) {
     }
     for (pid_t pid : tracker.handle(proc_events.read())) {
       symbolizer.snapshot(pid);
-      if (opt.syscall_counts)
-        for (auto& t : tracker.targets())
-          if (t.process.pid == pid && !t.memory.followed) follow_memory(session, t, false);
-      for (const auto& t : tracker.targets())
-        if (t.process.pid == pid && (!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
+      for (auto& t : tracker.targets()) {
+        if (t.process.pid != pid) continue;
+        if (opt.syscall_counts) follow_memory(session, t, false);
+        // Exec: a new program, a new heap; the break is measured from its start.
+        if (announced.count(pid) && announced[pid] != t.process.exe)
+          if (auto b = read_program_break(pid)) t.memory.start_brk = b->start;
+        if ((!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
           announce(t);
           announced[pid] = t.process.exe;
         }
+      }
     }
     // An exit event lost to a full ring must not keep the trace waiting.
     for (pid_t pid : tracker.live_pids())
