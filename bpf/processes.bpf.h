@@ -58,6 +58,29 @@ static __always_inline void proc_stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* Processes that lost calls or hits to a full table: which, and how many,
+ * so that the report can say whose counters are short. Written only when a
+ * table is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, struct ms_proc_overflow);
+} proc_overflow SEC(".maps");
+
+static __always_inline void proc_overflowed(__u32 tgid, int hit)
+{
+	struct ms_proc_overflow *o = bpf_map_lookup_elem(&proc_overflow, &tgid), zero = {};
+
+	if (!o) {
+		bpf_map_update_elem(&proc_overflow, &tgid, &zero, BPF_NOEXIST);
+		o = bpf_map_lookup_elem(&proc_overflow, &tgid);
+		if (!o)
+			return;
+	}
+	__sync_fetch_and_add(hit ? &o->hits : &o->calls, 1);
+}
+
 /* Processes whose forks (MS_FOLLOW_FORKS) and exits are reported. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -105,8 +128,10 @@ static __always_inline int proc_hit(int is_return, __u64 cookie)
 			h = bpf_map_lookup_elem(&proc_hits, &tgid);
 		}
 	}
-	if (!h)
+	if (!h) {
+		proc_overflowed(tgid, 1);
 		return 1;
+	}
 	if (is_return)
 		h->returns += 1;
 	else
@@ -141,6 +166,7 @@ static __always_inline void proc_count(__u32 api, __u64 size, __u64 cookie)
 		c = bpf_map_lookup_elem(&proc_counts, &key);
 		if (!c) {
 			proc_stat_inc(MS_PROC_STAT_FULL);
+			proc_overflowed(key.tgid, 0);
 			return;
 		}
 	}

@@ -45,6 +45,14 @@ struct ms_proc_event {
 };
 MS_STATIC_ASSERT(sizeof(struct ms_proc_event) == 40, "ms_proc_event layout");
 
+/* What one process lost to full per-process tables (proc_overflow, by
+ * tgid): its calls are still in the totals. */
+struct ms_proc_overflow {
+	__u64 calls;  /* calls not in its own counters: proc_counts was full */
+	__u64 hits;   /* probe hits not counted: proc_hits was full */
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_overflow) == 16, "ms_proc_overflow layout");
+
 /* Health counters of the per-process bookkeeping (the proc_stats array). */
 enum ms_proc_stat {
 	MS_PROC_STAT_FULL = 0,      /* calls not counted per process: proc_counts full (still in the totals) */

@@ -265,6 +265,7 @@ int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits)
 int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }
 int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
 int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
+int BpfSession::proc_overflow_fd() const { return bpf_map__fd(skel_->maps.proc_overflow); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
 

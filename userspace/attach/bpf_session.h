@@ -87,6 +87,7 @@ class BpfSession {
   int proc_slot_counts_fd() const;
   int proc_slot_hits_fd() const;
   int proc_stats_fd() const;
+  int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
   int vm_fd() const;  // ms_vm_counts by tgid
   std::vector<uint32_t> program_ids() const;

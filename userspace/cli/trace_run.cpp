@@ -424,7 +424,12 @@ int trace_run(const Options& opt) {
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
   auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
   add_slot_counts(per_process, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
+  // Processes that exited: taken out of the maps then (a PID used again
+  // since adds up under it).
+  for (const auto& [pid, c] : tracker.retired()) per_process[pid] += c;
   report.process_stats = read_process_stats(session.proc_stats_fd());
+  const auto overflow = read_process_overflow(session.proc_overflow_fd());
+  report.processes_not_counted = overflow.size();
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
@@ -443,6 +448,7 @@ int trace_run(const Options& opt) {
       t.entry_hits = it->second.entry_hits;
       t.return_hits = it->second.return_hits;
     }
+    if (auto it = overflow.find(t.process.pid); it != overflow.end()) t.uncounted = it->second;
   }
   report.duration_s = (stop_ns - start_ns) / 1e9;
   report.sampling = &history;

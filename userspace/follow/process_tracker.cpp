@@ -1,5 +1,6 @@
 #include "follow/process_tracker.h"
 
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -417,6 +418,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
       case MS_PROC_EXIT:
         exec_pending_.erase(pid);
         mark_exited(pid);
+        retire(pid);
         break;
       case MS_PROC_LINKER: loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns); break;
     }
@@ -434,6 +436,16 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   return fresh;
+}
+
+void ProcessTracker::retire(pid_t pid) {
+  ProcessCounts c = take_process_counts(session_.proc_counts_fd(), session_.proc_hits_fd(), pid);
+  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
+  if (TargetReport* t = find(pid); t && t->memory.followed) {
+    t->memory.read_counters(session_.vm_fd(), pid);
+    const uint32_t key = static_cast<uint32_t>(pid);
+    bpf_map_delete_elem(session_.vm_fd(), &key);
+  }
 }
 
 void ProcessTracker::mark_exited(pid_t pid) {

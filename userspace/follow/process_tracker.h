@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "aggregate/process_counters.h"
 #include "attach/bpf_session.h"
 #include "memscope/processes.h"
 #include "report/report.h"
@@ -64,9 +65,16 @@ class ProcessTracker {
   const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
   size_t objects_probed() const;
+  // The counters of processes that exited, taken out of the kernel's
+  // per-process hash maps (see retire()).
+  const std::map<pid_t, ProcessCounts>& retired() const { return retired_; }
 
  private:
   TargetReport* find(pid_t pid);
+  // After a process's exit: its per-process hash entries (counts, hits, and
+  // its mmap/brk counters) are read and deleted, so that the tables hold
+  // the processes alive, not every one that ever ran.
+  void retire(pid_t pid);
   bool wanted(const std::string& comm) const;
   // Probes `alloc` for `pid` (or everywhere with --all), only the sites not
   // already probed; registers the target. Warns and returns false on failure.
@@ -97,6 +105,7 @@ class ProcessTracker {
   // (device, inode, file offset, PID or 0 for every process): probed already.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
+  std::map<pid_t, ProcessCounts> retired_;
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
   // linker's report (PID -> comm).

@@ -109,6 +109,7 @@ json sampling_json(const Report& r) {
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
   j["process_table_full"] = r.process_stats[MS_PROC_STAT_FULL];
   j["process_events_lost"] = r.process_stats[MS_PROC_STAT_EVENTS_LOST];
+  j["processes_not_counted"] = r.processes_not_counted;
   j["quality"] = {{"bytes_within_5pct", r.quality_bytes_within_5pct},
                   {"definition", "share of estimated bytes in sites whose 95% interval is within 5% of the estimate"}};
   return j;
@@ -222,6 +223,7 @@ json processes_json(const Report& r) {
     p["totals"] = {{"sites", t.total_sites}, {"leak_sites", t.total_leak_sites}};
     const uint64_t hits = t.entry_hits + t.return_hits;
     p["probe_hits"] = {{"entries", t.entry_hits}, {"returns", t.return_hits}, {"total", hits}};
+    p["uncounted"] = {{"calls", t.uncounted.calls}, {"hits", t.uncounted.hits}};
     p["added_time_s"] = r.probe_cost.per_hit_ns > 0 ? json(hits * r.probe_cost.per_hit_ns / 1e9) : json(nullptr);
     out.push_back(std::move(p));
   }

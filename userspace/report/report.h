@@ -52,6 +52,7 @@ struct TargetReport {
   SiteStats estimated;  // the sum of its sites
   ExactCounts exact;    // its own calls, counted by the kernel per process
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
+  ms_proc_overflow uncounted{};              // lost to full per-process tables (still in the totals)
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
   size_t total_sites = 0, total_leak_sites = 0;
   MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
@@ -62,6 +63,7 @@ struct Report {
   double duration_s = 0;
   ExactCounts exact;
   std::array<uint64_t, MS_PROC_STAT_COUNT> process_stats{};  // the per-process bookkeeping's health
+  size_t processes_not_counted = 0;  // processes that lost calls or hits to full per-process tables
   const ConfigHistory* sampling = nullptr;
   RecordCounters records;
   std::vector<AttachedProbe> probes;
