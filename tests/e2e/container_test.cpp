@@ -157,7 +157,7 @@ TEST_CASE("containers: an exec inside a mount namespace is resolved with the all
   }
   REQUIRE(state.find("State:\tT") != std::string::npos);
   REQUIRE(access(inside.c_str(), F_OK) != 0);  // the host has no such file
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--sample-all", "--top", "0", "-o", report};
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--sample-all", "--top", "0", "-o", report, "-v"};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID " + std::to_string(sh.pid()), 30s));

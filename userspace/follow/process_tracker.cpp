@@ -386,6 +386,9 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   std::string why;
   auto alloc = resolve_after_exec(pid, why);
   if (!alloc && why.empty()) {
+    if (options_.verbose)
+      fprintf(stderr, "memscope-bpf: PID %d exec'd in another mount namespace: resolved once its linker has loaded it\n",
+              pid);
     exec_pending_[pid] = comm;  // resolved when its linker reports
     return;
   }
