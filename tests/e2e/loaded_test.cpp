@@ -29,8 +29,9 @@ struct LoadedRun {
 
 // The workload attached by PID, which then opens `lib` in its phase and,
 // once the agent said it probed it, makes `calls` malloc/free pairs through
-// it; with `calls` 0 the agent is expected to find nothing to probe.
-LoadedRun trace_loading(const std::string& lib, unsigned calls) {
+// it; with `calls` 0 the agent is expected to find nothing to probe. With
+// `attach_later` the agent attaches only once the library is open.
+LoadedRun trace_loading(const std::string& lib, unsigned calls, bool attach_later = false) {
   LoadedRun r;
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
   // jemalloc's thread-local storage is initial-exec: a dlopen needs more
@@ -40,12 +41,16 @@ LoadedRun trace_loading(const std::string& lib, unsigned calls) {
             "--dlopen-wait", "100", "--dlopen-calls", std::to_string(calls), "--dlopen-calls-wait",
             calls ? "signal" : "0"});
   REQUIRE(wl.wait_for("ready", 30s));
+  if (attach_later) {
+    wl.signal(SIGUSR1);
+    REQUIRE(wl.wait_for("dlopened", 30s));
+  }
   std::vector<std::string> argv{kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--top", "0", "-v", "--sample-all"};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID", 30s));
-  wl.signal(SIGUSR1);
-  if (calls) {
+  wl.signal(SIGUSR1);  // the phase starts, or (attach_later) its calls do
+  if (calls && !attach_later) {
     // The calls start once the agent has probed the library: none is lost
     // to the window between the dlopen and the attach (measured apart).
     REQUIRE(wl.wait_for("dlopened", 30s));
@@ -113,6 +118,23 @@ TEST_CASE("dlopen: a library that defines no allocator entry point changes nothi
     const std::string path = p["path"];
     CHECK(path.find("libz") == std::string::npos);
   }
+  check_sites_exact(r, run.truth);
+  CHECK(run.leftovers.empty());
+  CHECK(run.programs_left.empty());
+}
+
+TEST_CASE("dlopen: an allocator opened before the agent attached is probed from the start", "[e2e][dlopen]") {
+  const unsigned calls = 300;
+  LoadedRun run = trace_loading(kJemalloc, calls, true);
+  const json& r = run.report;
+  INFO(run.agent_err);
+  REQUIRE(r["processes"][0]["extra_allocators"].size() == 1);
+  const json& x = r["processes"][0]["extra_allocators"][0];
+  CHECK(x["path"] == kJemalloc);
+  CHECK(x["attach_delay_s"].is_null());  // no window: it was there before tracing
+  SiteEstimate loaded = site_estimate(r, "site_loaded_block");
+  CHECK(loaded.count == calls);
+  CHECK(loaded.live_count == 0);
   check_sites_exact(r, run.truth);
   CHECK(run.leftovers.empty());
   CHECK(run.programs_left.empty());
