@@ -12,6 +12,7 @@
 
 #include "e2e/e2e_support.h"
 #include "memscope/processes.h"
+#include "memscope/vm_counts.h"
 
 using namespace memscope::test;
 using namespace std::chrono_literals;
@@ -20,7 +21,8 @@ using nlohmann::json;
 namespace {
 
 // Entries of `pids` in the agent's per-process hash maps (proc_counts,
-// proc_hits), found through the map ids its descriptors hold.
+// proc_hits, and with --syscall-counts vm_procs and vm_regions), found
+// through the map ids its descriptors hold.
 size_t entries_of(pid_t agent, const std::set<uint32_t>& pids) {
   size_t found = 0;
   const std::string fdinfo = "/proc/" + std::to_string(agent) + "/fdinfo";
@@ -48,7 +50,15 @@ size_t entries_of(pid_t agent, const std::set<uint32_t>& pids) {
           prev = &key;
           found += pids.count(key.tgid);
         }
-      } else if (name == "proc_hits") {
+      } else if (name == "vm_regions") {
+        ms_vm_region_key key{}, next{};
+        const ms_vm_region_key* prev = nullptr;
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+          key = next;
+          prev = &key;
+          found += pids.count(key.tgid);
+        }
+      } else if (name == "proc_hits" || name == "vm_procs") {
         uint32_t key = 0, next = 0;
         const uint32_t* prev = nullptr;
         while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -107,6 +117,42 @@ TEST_CASE("all: the per-process tables let go of exited processes and keep their
   CHECK(reported == pids.size());
   CHECK(r["sampling"]["processes_not_counted"] == 0);
   CHECK(r["exact"]["allocation_calls"].get<uint64_t>() == calls + r["sampling"]["process_table_full"].get<uint64_t>());
+  CHECK(memscope_programs().empty());
+  unlink(report.c_str());
+}
+
+TEST_CASE("all: the memory counters of exited processes are taken out too", "[e2e][follow]") {
+  const std::string report = temp_path("report.json");
+  std::vector<std::string> argv{kAgent, "--all", "--syscall-counts", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("--all: probing", 60s));
+  // Workloads that map memory in their phase, once the agent has had half a
+  // second to follow them: blocks glibc maps (and unmaps), and the stacks
+  // of new threads (--churn), which stay mapped until exit.
+  Result shell = run({"/bin/sh", "-c", "for i in $(seq 5); do " + kWorkload +
+                                           " --wait-start --scale 40 --threads 1 --churn 4 --large-blocks 2 >/dev/null "
+                                           "2>&1 & echo $!; sleep 0.5; kill -USR1 $!; wait; done"});
+  REQUIRE(shell.exit_code == 0);
+  std::set<uint32_t> pids;
+  std::istringstream lines(shell.out);
+  for (std::string l; std::getline(lines, l);)
+    if (!l.empty()) pids.insert(static_cast<uint32_t>(std::stoul(l)));
+  REQUIRE(pids.size() == 5);
+  size_t left = 0;
+  for (int i = 0; i < 200; ++i) {
+    left = entries_of(agent.pid(), pids);
+    if (left == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(left == 0);
+  const json r = stop_agent(agent, report);
+  // Their counters were read before they went.
+  uint64_t mmaps = 0;
+  for (const auto& p : r["processes"])
+    if (pids.count(p["pid"].get<uint32_t>()) && p["memory"].contains("exact"))
+      mmaps += p["memory"]["exact"]["mmap_anon"]["calls"].get<uint64_t>();
+  CHECK(mmaps > 0);
   CHECK(memscope_programs().empty());
   unlink(report.c_str());
 }

@@ -268,6 +268,7 @@ int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stat
 int BpfSession::proc_overflow_fd() const { return bpf_map__fd(skel_->maps.proc_overflow); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
+int BpfSession::vm_regions_fd() const { return bpf_map__fd(skel_->maps.vm_regions); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

@@ -90,6 +90,7 @@ class BpfSession {
   int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
   int vm_fd() const;  // ms_vm_counts by tgid
+  int vm_regions_fd() const;  // ms_vm_region_key -> length
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }

@@ -83,7 +83,7 @@ void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, Proc
 // its first brk call (after exec), so none is given here. A process the
 // kernel's table (vm_procs) has no room for is traced without them.
 void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
-  if (t.memory.followed) return;
+  if (t.memory.followed || t.exited) return;  // an exited one's entry would never be taken out
   uint64_t brk = 0;
   if (!launched) {
     if (auto b = read_program_break(t.process.pid)) {

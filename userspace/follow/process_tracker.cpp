@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "memscope/vm_counts.h"
 #include "target/api_names.h"
 #include "target/linker_hook.h"
 #include "target/process.h"
@@ -448,6 +449,16 @@ void ProcessTracker::retire(pid_t pid) {
     t->memory.read_counters(session_.vm_fd(), pid);
     const uint32_t key = static_cast<uint32_t>(pid);
     bpf_map_delete_elem(session_.vm_fd(), &key);
+    // The anonymous regions it never unmapped (thread stacks, arenas).
+    std::vector<ms_vm_region_key> regions;
+    ms_vm_region_key k{}, next{};
+    const ms_vm_region_key* prev = nullptr;
+    while (bpf_map_get_next_key(session_.vm_regions_fd(), prev, &next) == 0) {
+      k = next;
+      prev = &k;
+      if (k.tgid == key) regions.push_back(k);
+    }
+    for (const auto& r : regions) bpf_map_delete_elem(session_.vm_regions_fd(), &r);
   }
 }
 
