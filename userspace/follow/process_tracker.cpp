@@ -435,7 +435,10 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
       on_exec(pid, comm, fresh);
       continue;
     }
-    if (look_for_loaded(pid, when)) fresh.push_back(pid);
+    // Every dlopen of a traced process: its symbols are snapshotted too,
+    // so that frames in the new object resolve even if it exits soon after.
+    look_for_loaded(pid, when);
+    if (find(pid)) fresh.push_back(pid);
   }
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
