@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
@@ -293,6 +294,15 @@ AllocatorTarget object_entry_points(const std::string& path, const std::string& 
   // count: left empty, so that only the object's exported ones do.
   AllocatorTarget t = pick_from({{"", ""}, {path, open_path}}, {{path, elf}}, false);
   t.scope.clear();
+  // The process's allocator is probed too: an entry point here that enters
+  // one of its (a plugin's operator new calling glibc's malloc through the
+  // PLT) keeps its return, so that the inner call is counted once.
+  std::set<std::string> every_name;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (std::string_view symbol : api_symbols(api)) every_name.emplace(symbol);
+  for (unsigned api : apis_entering_others(t, every_name))
+    for (auto& site : t.sites)
+      if (site.api == api) site.keep_return = true;
   return t;
 }
 
