@@ -9,7 +9,9 @@
  *   filtered by PID, so its traps reach these programs and are dropped here.
  * - sched_process_fork/exec/exit tell the agent about new processes and
  *   about processes leaving, through a small ring buffer of their own (it
- *   wakes the agent, unlike the record ring). */
+ *   wakes the agent, unlike the record ring).
+ * - ms_linker, a uprobe on the dynamic linker's debugger hook, tells it
+ *   that a traced process loaded or unloaded objects (dlopen, dlclose). */
 #include "memscope/processes.h"
 
 /* Set by the agent before load. */
@@ -54,6 +56,29 @@ static __always_inline void proc_stat_inc(__u32 idx)
 	__u64 *v = bpf_map_lookup_elem(&proc_stats, &idx);
 	if (v)
 		*v += 1;
+}
+
+/* Processes that lost calls or hits to a full table: which, and how many,
+ * so that the report can say whose counters are short. Written only when a
+ * table is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, struct ms_proc_overflow);
+} proc_overflow SEC(".maps");
+
+static __always_inline void proc_overflowed(__u32 tgid, int hit)
+{
+	struct ms_proc_overflow *o = bpf_map_lookup_elem(&proc_overflow, &tgid), zero = {};
+
+	if (!o) {
+		bpf_map_update_elem(&proc_overflow, &tgid, &zero, BPF_NOEXIST);
+		o = bpf_map_lookup_elem(&proc_overflow, &tgid);
+		if (!o)
+			return;
+	}
+	__sync_fetch_and_add(hit ? &o->hits : &o->calls, 1);
 }
 
 /* Processes whose forks (MS_FOLLOW_FORKS) and exits are reported. */
@@ -103,8 +128,10 @@ static __always_inline int proc_hit(int is_return, __u64 cookie)
 			h = bpf_map_lookup_elem(&proc_hits, &tgid);
 		}
 	}
-	if (!h)
+	if (!h) {
+		proc_overflowed(tgid, 1);
 		return 1;
+	}
 	if (is_return)
 		h->returns += 1;
 	else
@@ -139,6 +166,7 @@ static __always_inline void proc_count(__u32 api, __u64 size, __u64 cookie)
 		c = bpf_map_lookup_elem(&proc_counts, &key);
 		if (!c) {
 			proc_stat_inc(MS_PROC_STAT_FULL);
+			proc_overflowed(key.tgid, 0);
 			return;
 		}
 	}
@@ -161,6 +189,7 @@ static __always_inline void proc_event(__u32 kind, struct task_struct *p, __u32 
 	e->parent = parent;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
+	e->time_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -209,5 +238,51 @@ int BPF_PROG(ms_proc_exit, struct task_struct *p)
 		return 0;
 	bpf_map_delete_elem(&followed, &tgid);
 	proc_event(MS_PROC_EXIT, p, 0);
+	return 0;
+}
+
+/* The dynamic linker's debugger rendezvous: ld.so calls _dl_debug_state
+ * (r_brk of struct r_debug) before and after every change to its list of
+ * objects (dlopen: r_state RT_ADD, then RT_CONSISTENT once they are
+ * mapped; dlclose: RT_DELETE, then RT_CONSISTENT). The agent probes it in
+ * each traced process's ld.so, filtered to that process (unfiltered with
+ * --all). The cookie is where _r_debug lies from the probed function (the
+ * same in every process mapping that ld.so): r_state is read there, and
+ * only an RT_CONSISTENT that follows an RT_ADD is reported, once the new
+ * objects are mapped. Each report wakes the agent, which re-reads the
+ * process's maps; the other calls cost one trap. */
+#define MS_RT_CONSISTENT 0
+#define MS_RT_ADD 1
+#define MS_R_STATE_OFFSET 24 /* r_version, r_map, r_brk, then r_state (x86-64) */
+
+/* The last r_state seen per process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, __u32);
+} linker_state SEC(".maps");
+
+SEC("uprobe")
+int ms_linker(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, state = MS_RT_CONSISTENT, *prev;
+	__s64 delta = (__s64)bpf_get_attach_cookie(ctx);
+	int report = 1;
+
+	if (tgid == agent_tgid)
+		return 0;
+	if (delta) {
+		void *r_state = (void *)(PT_REGS_IP(ctx) + delta + MS_R_STATE_OFFSET);
+
+		if (bpf_probe_read_user(&state, sizeof(state), r_state) == 0) {
+			prev = bpf_map_lookup_elem(&linker_state, &tgid);
+			/* Unknown before: report, the agent finds nothing new if nothing is. */
+			report = state == MS_RT_CONSISTENT && (!prev || *prev == MS_RT_ADD);
+			bpf_map_update_elem(&linker_state, &tgid, &state, BPF_ANY);
+		}
+	}
+	if (report)
+		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0);
 	return 0;
 }

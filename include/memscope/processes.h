@@ -32,6 +32,7 @@ enum ms_proc_event_kind {
 	MS_PROC_FORK = 1,  /* a new process (not a thread); parent is its parent */
 	MS_PROC_EXEC = 2,  /* the process runs a new program */
 	MS_PROC_EXIT = 3,  /* the process's last thread is gone */
+	MS_PROC_LINKER = 4, /* the dynamic linker changed its list of objects (dlopen, dlclose) */
 };
 
 struct ms_proc_event {
@@ -40,8 +41,17 @@ struct ms_proc_event {
 	__u32 parent;  /* fork: the parent's tgid */
 	__u32 pad;
 	char comm[16];
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC when it happened */
 };
-MS_STATIC_ASSERT(sizeof(struct ms_proc_event) == 32, "ms_proc_event layout");
+MS_STATIC_ASSERT(sizeof(struct ms_proc_event) == 40, "ms_proc_event layout");
+
+/* What one process lost to full per-process tables (proc_overflow, by
+ * tgid): its calls are still in the totals. */
+struct ms_proc_overflow {
+	__u64 calls;  /* calls not in its own counters: proc_counts was full */
+	__u64 hits;   /* probe hits not counted: proc_hits was full */
+};
+MS_STATIC_ASSERT(sizeof(struct ms_proc_overflow) == 16, "ms_proc_overflow layout");
 
 /* Health counters of the per-process bookkeeping (the proc_stats array). */
 enum ms_proc_stat {

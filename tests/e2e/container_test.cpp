@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 #include "e2e/e2e_support.h"
 #include "support/schema_check.h"
@@ -40,6 +41,18 @@ pid_t only_child(pid_t parent) {
 const char* kInNamespace = R"(dir=$1 exe=$2 libc=$3; shift 3
 mount -t tmpfs memscope-test "$dir" && cp "$exe" "$libc" "$dir"/ &&
 LD_LIBRARY_PATH="$dir" exec "$dir/${exe##*/}" "$@")";
+
+// Mounts a tmpfs over DIR, copies LIB there, stops (for the agent to attach
+// to this shell), then execs the command with that copy preloaded: a path
+// that exists only inside the namespace.
+const char* kExecInNamespace = R"(dir=$1 lib=$2; shift 2
+mount -t tmpfs memscope-test "$dir" && cp "$lib" "$dir"/ && kill -STOP $$ &&
+LD_PRELOAD="$dir/${lib##*/}" exec "$@")";
+
+bool can_unshare(const std::string& unshare) {
+  return access(unshare.c_str(), X_OK) == 0 &&
+         run({unshare, "--mount", "--pid", "--fork", "--mount-proc", "/bin/true"}).exit_code == 0;
+}
 
 }  // namespace
 
@@ -113,6 +126,58 @@ TEST_CASE("containers: a target in its own mount and PID namespaces traced by ho
     CHECK(functions.count(s["function"].get<std::string>()) == 1);
   }
   CHECK(still_loaded(program_ids(agent.err())).empty());
+  unlink(truth.c_str());
+  unlink(report.c_str());
+}
+
+TEST_CASE("containers: an exec inside a mount namespace is resolved with the allocator that exists only there",
+          "[e2e][container]") {
+  const std::string unshare = "/usr/bin/unshare", jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+  if (!can_unshare(unshare)) {
+    fprintf(stderr, "SKIPPED: unshare cannot create mount namespaces here\n");
+    std::exit(77);
+  }
+  REQUIRE(access(jemalloc.c_str(), R_OK) == 0);
+  char dir_template[] = "/tmp/memscope-ns-XXXXXX";
+  REQUIRE(mkdtemp(dir_template));
+  struct RemoveDir {
+    const char* path;
+    ~RemoveDir() { rmdir(path); }
+  } remove_dir{dir_template};
+  const std::string dir = dir_template, inside = dir + "/libjemalloc.so.2";
+  const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
+  // unshare without --fork execs the shell in its own process: the agent
+  // traces that PID, which then execs the workload inside the namespace.
+  Child sh({unshare, "--mount", "/bin/sh", "-c", kExecInNamespace, "sh", dir, jemalloc, kWorkload, "--truth", truth,
+            "--wait-start", "--wait-exit", "--profile", "mixed", "--scale", "100", "--threads", "1"});
+  std::string state;
+  for (int i = 0; i < 500 && state.find("State:\tT") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);
+    state = slurp("/proc/" + std::to_string(sh.pid()) + "/status");
+  }
+  REQUIRE(state.find("State:\tT") != std::string::npos);
+  REQUIRE(access(inside.c_str(), F_OK) != 0);  // the host has no such file
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--sample-all", "--top", "0", "-o", report, "-v"};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("tracing PID " + std::to_string(sh.pid()), 30s));
+  sh.signal(SIGCONT);
+  REQUIRE(sh.wait_for("ready", 30s));
+  const bool probed = agent.wait_for("(memscope-worklo) through " + inside, 30s);
+  INFO(agent.err());
+  REQUIRE(probed);
+  sh.signal(SIGUSR1);
+  REQUIRE(sh.wait_for("done", 120s));
+  const json r = stop_agent(agent, report);
+  REQUIRE(r["processes"].size() == 1);
+  const json& p = r["processes"][0];
+  CHECK(p["exe"] == kWorkload);
+  CHECK(p["allocator"] == inside);
+  const json t = load_json(truth);
+  check_sites_exact(p, t);
+  sh.signal(SIGUSR1);
+  CHECK(exit_code(sh.wait(60s)) == 0);
+  CHECK(memscope_programs().empty());
   unlink(truth.c_str());
   unlink(report.c_str());
 }

@@ -1,12 +1,18 @@
 // Memory beyond malloc: the workload's large blocks are served by glibc
 // with one anonymous mmap each and its 64 KiB blocks grow and shrink the
 // break; the report's syscall counters and timeline must show exactly that.
+#include <signal.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "e2e/e2e_support.h"
 #include "support/schema_check.h"
+#include "target/process_memory.h"
 
 using namespace memscope::test;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
@@ -29,6 +35,7 @@ TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS
   REQUIRE(r["targets"][0].contains("memory"));
   const json& m = r["targets"][0]["memory"];
   const json& ex = m["exact"];
+  CHECK(r["processes"][0]["memory"]["exact"] == ex);  // the process's own entry carries the same section
 
   // One mmap and one munmap per large block, and no others: the web
   // profile's blocks are far below glibc's mmap threshold, and its arenas
@@ -68,4 +75,41 @@ TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS
   CHECK(last["brk_bytes"].get<uint64_t>() - first["brk_bytes"].get<uint64_t>() ==
         t["brk_end"].get<uint64_t>() - t["brk_start"].get<uint64_t>());
   CHECK(run.programs_left.empty());
+}
+
+TEST_CASE("memory after exec: the break is measured from the new program's heap", "[e2e][memory]") {
+  const std::string report = temp_path("report.json"), truth_path = temp_path("truth.json");
+  // The shell stops itself, so that the agent follows it before its exec.
+  Child sh({"/bin/sh", "-c", "kill -STOP $$; exec " + kWorkload + " --truth " + truth_path +
+                                 " --wait-start --wait-exit --profile web --scale 50 --threads 1 --large-blocks 4"});
+  std::string state;
+  for (int i = 0; i < 500 && state.find("State:\tT") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);
+    state = slurp("/proc/" + std::to_string(sh.pid()) + "/status");
+  }
+  REQUIRE(state.find("State:\tT") != std::string::npos);
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--syscall-counts", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("tracing PID " + std::to_string(sh.pid()), 30s));
+  sh.signal(SIGCONT);
+  REQUIRE(sh.wait_for("ready", 30s));
+  REQUIRE(agent.wait_for("(memscope-worklo) through", 30s));
+  sh.signal(SIGUSR1);
+  REQUIRE(sh.wait_for("done", 120s));
+  // The workload's own heap, as the kernel has it, while it waits.
+  auto heap = memscope::read_program_break(sh.pid());
+  REQUIRE(heap);
+  const json r = stop_agent(agent, report);
+  const json t = load_json(truth_path);
+  const json& tl = r["targets"][0]["memory"]["timeline"];
+  REQUIRE(!tl.empty());
+  // The last sample is taken at the end, with the break where the phase
+  // left it: its distance from this program's heap start, not the shell's.
+  CHECK(tl.back()["brk_bytes"].get<uint64_t>() == t["brk_end"].get<uint64_t>() - heap->start);
+  sh.signal(SIGUSR1);
+  REQUIRE(sh.wait(60s) != -1);
+  CHECK(memscope_programs().empty());
+  unlink(report.c_str());
+  unlink(truth_path.c_str());
 }

@@ -93,5 +93,6 @@ TEST_CASE("a target's memory section: exact syscall counters and a timeline with
   CHECK(j["timeline"][0]["rss_anon_bytes"] == 1 << 20);
   CHECK(j["timeline"][0]["heap_live_bytes_estimated"] == 2500.5);
   CHECK(j["timeline"][0]["brk_bytes"] == 135168);
+  CHECK(to_json(r)["processes"][0]["memory"] == j);  // processes[] carry the same section
   CHECK(schema_errors(to_json(r), MEMSCOPE_SCHEMA) == "");
 }

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include "aggregate/kernel_sites.h"
 #include "symbolize/demangle.h"
@@ -49,4 +52,28 @@ TEST_CASE("site frames put the caller first and drop the probed function") {
   const uint64_t with_caller[] = {0x1000, 0x1500, 0x2000, 0};
   CHECK(site_frames(0x1500, with_caller, 4) == std::vector<uint64_t>{0x1500, 0x2000});
   CHECK(site_frames(0x1500, trace, 0) == std::vector<uint64_t>{0x1500});
+}
+
+TEST_CASE("a mapped library deleted from disk still resolves, through /proc/PID/map_files") {
+  // map_files needs CAP_SYS_ADMIN: without it the fallback has nothing to open.
+  if (geteuid() != 0) return;
+  char dir[] = "/tmp/memscope-sym-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  const std::string copy = std::string(dir) + "/libz-copy.so";
+  std::filesystem::copy_file("/usr/lib/x86_64-linux-gnu/libz.so.1", copy);
+  void* lib = dlopen(copy.c_str(), RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(lib);
+  void* fn = dlsym(lib, "deflateEnd");
+  REQUIRE(fn);
+  // Gone from every path by the time the symbolizer looks: only the
+  // mapping itself still reaches the file.
+  unlink(copy.c_str());
+  rmdir(dir);
+  Symbolizer s;
+  REQUIRE(s.snapshot(getpid()));
+  // A return address points after a call: one byte in is inside the function.
+  Frame f = s.symbolize(getpid(), reinterpret_cast<uint64_t>(fn) + 1);
+  CHECK(f.module == "libz-copy.so");
+  CHECK(f.function == "deflateEnd");
+  dlclose(lib);
 }

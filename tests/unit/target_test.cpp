@@ -7,6 +7,7 @@
 #include "target/allocator.h"
 #include "target/api_names.h"
 #include "target/elf_file.h"
+#include "target/linker_hook.h"
 #include "target/process.h"
 #include "target/proc_maps.h"
 #include "target/process_memory.h"
@@ -147,4 +148,50 @@ TEST_CASE("this process's resident memory and program break are read from /proc"
   CHECK(brk->current == reinterpret_cast<uintptr_t>(sbrk(0)));  // glibc keeps the break page-aligned
   free(touched);
   CHECK(!read_resident_memory(999999999));
+}
+
+TEST_CASE("a library loaded later is probed for the entry points it exports with or without malloc") {
+  auto has = [](const AllocatorTarget& t, unsigned api) {
+    for (const auto& s : t.sites)
+      if (s.api == api) return true;
+    return false;
+  };
+  const std::string jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+  if (access(jemalloc.c_str(), R_OK) == 0) {
+    AllocatorTarget je = object_entry_points(jemalloc, jemalloc);
+    CHECK(je.path == jemalloc);
+    CHECK(has(je, MS_API_MALLOC));
+    CHECK(has(je, MS_API_FREE));
+    for (const auto& s : je.sites) CHECK(s.open_path == jemalloc);
+  }
+  // libstdc++ brings the C++ operators only.
+  std::string libstdcxx;
+  for (const auto& m : read_maps(getpid()))
+    if (m.path.find("libstdc++.so") != std::string::npos) libstdcxx = m.path;
+  REQUIRE(!libstdcxx.empty());
+  AllocatorTarget cxx = object_entry_points(libstdcxx, libstdcxx);
+  CHECK(!has(cxx, MS_API_MALLOC));
+  CHECK(has(cxx, MS_API_NEW));
+  // They enter glibc's malloc and free through the PLT: each keeps its
+  // return, so that the inner call is counted once.
+  for (const auto& s : cxx.sites) {
+    INFO(s.symbol);
+    CHECK(s.keep_return);
+  }
+  // An object that is no allocator brings nothing.
+  CHECK(object_entry_points("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1").sites.empty());
+  CHECK_THROWS_AS(object_entry_points("/etc/hostname", "/etc/hostname"), Error);
+}
+
+TEST_CASE("the dynamic linker's debugger hook and its state are found in this process") {
+  auto hook = find_linker_hook(getpid());
+  REQUIRE(hook);
+  CHECK(hook->path.find("ld-linux") != std::string::npos);
+  ElfInfo ld = read_elf(hook->open_path);
+  const ElfSymbol* sym = ld.find_function("_dl_debug_state", true);
+  REQUIRE(sym);
+  CHECK(hook->offset == ld.vaddr_to_offset(sym->value));
+  // Its state is read from this process's own _r_debug: started long ago.
+  CHECK(hook->r_debug_address != 0);
+  CHECK(linker_started(getpid(), *hook));
 }

@@ -178,6 +178,7 @@ int run(const Options& o) {
     const std::uint64_t t0 = now_ns();
     // The workers are parked: ctxs[0] is the main thread's until the barrier.
     if (o.large_blocks) large_blocks_phase(ctxs[0], o.large_blocks);
+    if (o.dlopen_path) loaded_library_phase(ctxs[0], o);
     pthread_barrier_wait(&g_start);
     pthread_barrier_wait(&g_end);
     const std::uint64_t t1 = now_ns();

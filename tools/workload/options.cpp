@@ -35,6 +35,12 @@ const char kUsage[] =
     "  --large-blocks N  first in the phase, on one thread: N blocks of 1 MiB and up\n"
     "                   (glibc serves each with its own mmap), and N blocks of 64 KiB\n"
     "                   from the heap (the break grows, then shrinks); all freed (max 64)\n"
+    "  --dlopen LIB     first in the phase, on one thread: wait --dlopen-wait MS (200),\n"
+    "                   dlopen LIB (RTLD_NOW | RTLD_LOCAL), wait --dlopen-calls-wait MS\n"
+    "                   (200; 'signal': write 'dlopened' to stderr and wait for SIGUSR1),\n"
+    "                   then make --dlopen-calls N malloc/free pairs (0) through\n"
+    "                   LIB's own malloc and free (dlsym; site_loaded_block); the linker's\n"
+    "                   own calls for the dlopen are not in the truth\n"
     "  --verbose        print phase statistics on stderr\n"
     "  --help           show this text\n"
     "\n"
@@ -184,6 +190,28 @@ ParseResult parse_options(int argc, char** argv, Options& o) {
                 return ParseResult::Error;
             }
             o.large_blocks = static_cast<unsigned>(n);
+        } else if (flag("--dlopen")) {
+            const char* v = need_value();
+            if (!v) return ParseResult::Error;
+            if (!*v) {
+                error_line("empty --dlopen library");
+                return ParseResult::Error;
+            }
+            o.dlopen_path = v;
+        } else if (flag("--dlopen-wait") || flag("--dlopen-calls") || flag("--dlopen-calls-wait")) {
+            const bool calls = flag("--dlopen-calls"), calls_wait = flag("--dlopen-calls-wait");
+            const char* v = need_value();
+            if (!v) return ParseResult::Error;
+            if (calls_wait && std::strcmp(v, "signal") == 0) {
+                o.dlopen_calls_wait_ms = kWaitForSignal;
+                continue;
+            }
+            std::uint64_t n = 0;
+            if (!parse_u64(v, n) || n > kMaxScale) {
+                error_line("invalid value '", v, "' for a --dlopen option");
+                return ParseResult::Error;
+            }
+            (calls ? o.dlopen_calls : calls_wait ? o.dlopen_calls_wait_ms : o.dlopen_wait_ms) = n;
         } else if (flag("--verbose") || flag("-v")) {
             if (!no_value()) return ParseResult::Error;
             o.verbose = true;

@@ -23,7 +23,16 @@ struct Options {
     bool verbose = false;
     std::uint64_t churn = 0;      // short-lived threads that run the iterations, created and joined in turn
     unsigned large_blocks = 0;  // --large-blocks: blocks glibc maps, and as many heap blocks
+    // --dlopen LIB: opened in the phase (RTLD_NOW | RTLD_LOCAL) after
+    // dlopen_wait_ms, then dlopen_calls malloc/free pairs through its own
+    // dlsym'd malloc and free after dlopen_calls_wait_ms more.
+    const char* dlopen_path = nullptr;  // points into argv
+    std::uint64_t dlopen_wait_ms = 200;
+    std::uint64_t dlopen_calls = 0;
+    std::uint64_t dlopen_calls_wait_ms = 200;  // kWaitForSignal: until SIGUSR1
 };
+
+constexpr std::uint64_t kWaitForSignal = ~std::uint64_t{0};
 
 enum class ParseResult { Ok, Help, Error };
 

@@ -226,6 +226,19 @@ MEMSCOPE_SITE void* site_large_heap_block(std::size_t size) {
     return p;
 }
 
+// -------------------------------------------------- loaded library ---
+MEMSCOPE_SITE void* site_loaded_block(void* (*loaded_malloc)(std::size_t), std::size_t size) {
+    void* p = loaded_malloc(size);
+    MEMSCOPE_ESCAPE(p);
+    return p;
+}
+
+MEMSCOPE_SITE void release_loaded(void (*loaded_free)(void*), void* ptr) {
+    MEMSCOPE_ESCAPE(ptr);
+    loaded_free(ptr);
+    asm volatile("" ::: "memory");
+}
+
 // ------------------------------------------------------------------ free ---
 MEMSCOPE_SITE void release_block(void* ptr) {
     MEMSCOPE_ESCAPE(ptr);

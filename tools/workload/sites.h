@@ -85,7 +85,9 @@ bool pvalloc_usable();
     X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)           \
     /* memory beyond malloc (--large-blocks) */                                     \
     X(SITE_LARGE_MAPPED_BLOCK, site_large_mapped_block, Api::Malloc)               \
-    X(SITE_LARGE_HEAP_BLOCK, site_large_heap_block, Api::Malloc)
+    X(SITE_LARGE_HEAP_BLOCK, site_large_heap_block, Api::Malloc)                 \
+    /* a library opened in the phase (--dlopen), through its own malloc */        \
+    X(SITE_LOADED_BLOCK, site_loaded_block, Api::Malloc)
 
 enum SiteId : std::uint16_t {
 #define MEMSCOPE_X(id, fn, api) id,
@@ -145,7 +147,12 @@ void* site_leak_session_cache(std::size_t size);                               /
 void* site_large_mapped_block(std::size_t size);                               // malloc
 void* site_large_heap_block(std::size_t size);                                 // malloc
 
-// The only free() of the measured phase.  ptr must not be NULL.
+// --dlopen: `loaded_malloc` and `loaded_free` are the library's own (dlsym),
+// so that these calls reach it and nothing else.
+void* site_loaded_block(void* (*loaded_malloc)(std::size_t), std::size_t size);  // malloc
+void release_loaded(void (*loaded_free)(void*), void* ptr);
+
+// The only free() of the measured phase but release_loaded's.  ptr must not be NULL.
 void release_block(void* ptr);
 // The only operator delete (sized, as a C++14 compiler calls it for a
 // complete type) and operator delete[] of the measured phase.

@@ -234,5 +234,7 @@ void warm_up_allocator();
 // raises glibc's trim threshold) so that the break moves back. Counted
 // under c, which must not run meanwhile.
 void large_blocks_phase(ThreadCtx& c, unsigned n);
+// --dlopen: the library opened, then its own malloc/free pairs (loaded_library.cpp).
+void loaded_library_phase(ThreadCtx& c, const Options& o);
 
 }  // namespace memscope::workload

@@ -70,6 +70,56 @@ void add_slot_counts(std::map<pid_t, ProcessCounts>& out, int slot_counts_fd, in
   }
 }
 
+ProcessCounts& ProcessCounts::operator+=(const ProcessCounts& o) {
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
+      exact.by_api_class[api][c].calls += o.exact.by_api_class[api][c].calls;
+      exact.by_api_class[api][c].bytes += o.exact.by_api_class[api][c].bytes;
+    }
+  entry_hits += o.entry_hits;
+  return_hits += o.return_hits;
+  return *this;
+}
+
+ProcessCounts take_process_counts(int counts_fd, int hits_fd, pid_t pid) {
+  ProcessCounts out;
+  const int ncpu = libbpf_num_possible_cpus();
+  std::vector<ms_proc_counts> counts(ncpu);
+  for (uint32_t api = 0; api < MS_API_COUNT; ++api) {
+    const ms_proc_key key{static_cast<uint32_t>(pid), api};
+    if (bpf_map_lookup_elem(counts_fd, &key, counts.data()) != 0) continue;
+    for (const auto& cpu : counts)
+      for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
+        out.exact.by_api_class[api][c].calls += cpu.by_class[c].calls;
+        out.exact.by_api_class[api][c].bytes += cpu.by_class[c].bytes;
+      }
+    bpf_map_delete_elem(counts_fd, &key);
+  }
+  std::vector<ms_proc_hits> hits(ncpu);
+  const uint32_t tgid = static_cast<uint32_t>(pid);
+  if (bpf_map_lookup_elem(hits_fd, &tgid, hits.data()) == 0) {
+    for (const auto& cpu : hits) {
+      out.entry_hits += cpu.entries;
+      out.return_hits += cpu.returns;
+    }
+    bpf_map_delete_elem(hits_fd, &tgid);
+  }
+  return out;
+}
+
+std::map<pid_t, ms_proc_overflow> read_process_overflow(int overflow_fd) {
+  std::map<pid_t, ms_proc_overflow> out;
+  uint32_t key = 0, next = 0;
+  const uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(overflow_fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    ms_proc_overflow o{};
+    if (bpf_map_lookup_elem(overflow_fd, &key, &o) == 0) out[static_cast<pid_t>(key)] = o;
+  }
+  return out;
+}
+
 std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd) {
   std::array<uint64_t, MS_PROC_STAT_COUNT> out{};
   std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());

@@ -17,6 +17,7 @@ struct ProcessCounts {
   ExactCounts exact;  // by_api_class only; the health counters are global
   uint64_t entry_hits = 0, return_hits = 0;
   uint64_t hits() const { return entry_hits + return_hits; }
+  ProcessCounts& operator+=(const ProcessCounts& o);
 };
 
 std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd);
@@ -25,5 +26,11 @@ std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd);
 void add_slot_counts(std::map<pid_t, ProcessCounts>& out, int slot_counts_fd, int slot_hits_fd,
                      const std::map<pid_t, uint32_t>& slots);
 std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd);
+// Reads one process's counters from the per-process hash maps and deletes
+// its entries: after its exit, so that a long trace of processes coming
+// and going does not fill them.
+ProcessCounts take_process_counts(int counts_fd, int hits_fd, pid_t pid);
+// What each process lost to full per-process tables (proc_overflow).
+std::map<pid_t, ms_proc_overflow> read_process_overflow(int overflow_fd);
 
 }  // namespace memscope

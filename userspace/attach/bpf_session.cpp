@@ -140,6 +140,16 @@ void BpfSession::follow(pid_t pid) {
   bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &key, &one, BPF_ANY);
 }
 
+void BpfSession::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
+  // A classic uprobe in either probe mode: it fires a few times per dlopen.
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
+  bpf_link* link = bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
+  if (!link)
+    throw Error("cannot attach a uprobe to the dynamic linker's debugger hook in " + open_path + " for PID " +
+                std::to_string(pid) + ": " + strerror(errno));
+  links_.links.push_back(link);
+}
+
 void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   AllocatorTarget always = alloc, windowed = alloc;
   if (split_) {
@@ -377,8 +387,10 @@ int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits)
 int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }
 int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
 int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
+int BpfSession::proc_overflow_fd() const { return bpf_map__fd(skel_->maps.proc_overflow); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
+int BpfSession::vm_regions_fd() const { return bpf_map__fd(skel_->maps.vm_regions); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

@@ -67,6 +67,12 @@ class BpfSession {
   void watch_processes(uint32_t follow);
   // Reports the forks (under MS_FOLLOW_FORKS) and the exit of `pid`.
   void follow(pid_t pid);
+  // Reports every change to the list of objects of `pid` (every process
+  // mapping the file when `pid` is 0): a uprobe on the dynamic linker's
+  // debugger hook at `offset` in `open_path` (its ld.so), whose events
+  // arrive on proc_events_fd() as MS_PROC_LINKER. Throws Error.
+  // `r_debug_delta`: where _r_debug lies from the hook (0: unknown).
+  void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();
 
   // Duty cycle. After split_windowed(), attach() keeps the probes of the
@@ -102,8 +108,10 @@ class BpfSession {
   int proc_slot_counts_fd() const;
   int proc_slot_hits_fd() const;
   int proc_stats_fd() const;
+  int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
   int vm_fd() const;  // ms_vm_counts by tgid
+  int vm_regions_fd() const;  // ms_vm_region_key -> length
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }

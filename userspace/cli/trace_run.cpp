@@ -82,8 +82,10 @@ void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, Proc
 
 // Memory beside the allocator's view: syscall counters from now on, and
 // the heap's start for the timeline. A launched command gets its break at
-// its first brk call (after exec), so none is given here.
+// its first brk call (after exec), so none is given here. A process the
+// kernel's table (vm_procs) has no room for is traced without them.
 void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
+  if (t.memory.followed || t.exited) return;  // an exited one's entry would never be taken out
   uint64_t brk = 0;
   if (!launched) {
     if (auto b = read_program_break(t.process.pid)) {
@@ -91,8 +93,12 @@ void follow_memory(BpfSession& session, TargetReport& t, bool launched) {
       brk = b->current;
     }
   }
-  session.follow_vm(t.process.pid, brk);
-  t.memory.followed = true;
+  try {
+    session.follow_vm(t.process.pid, brk);
+    t.memory.followed = true;
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: %s; its memory counters are left out\n", e.what());
+  }
 }
 
 // The counters of every target, and one timeline sample per live target
@@ -216,7 +222,7 @@ int trace_run(const Options& opt) {
     if (opt.verbose) describe_probes(t);
     const pid_t pid = t.process.pid;
     try {
-      tracker.add(std::move(t));
+      tracker.add(std::move(t), !(child && pid == child->pid()));
     } catch (const Error& e) {
       // One target of several whose probes are refused is a warning; the
       // command is never left running untraced, and a lone target fails.
@@ -331,14 +337,17 @@ int trace_run(const Options& opt) {
     }
     for (pid_t pid : tracker.handle(proc_events.read())) {
       symbolizer.snapshot(pid);
-      if (opt.syscall_counts)
-        for (auto& t : tracker.targets())
-          if (t.process.pid == pid && !t.memory.followed) follow_memory(session, t, false);
-      for (const auto& t : tracker.targets())
-        if (t.process.pid == pid && (!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
+      for (auto& t : tracker.targets()) {
+        if (t.process.pid != pid) continue;
+        if (opt.syscall_counts) follow_memory(session, t, false);
+        // Exec: a new program, a new heap; the break is measured from its start.
+        if (announced.count(pid) && announced[pid] != t.process.exe)
+          if (auto b = read_program_break(pid)) t.memory.start_brk = b->start;
+        if ((!opt.follow.all || opt.verbose) && announced[pid] != t.process.exe) {
           announce(t);
           announced[pid] = t.process.exe;
         }
+      }
     }
     // An exit event lost to a full ring must not keep the trace waiting.
     for (pid_t pid : tracker.live_pids())
@@ -457,7 +466,12 @@ int trace_run(const Options& opt) {
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
   auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
   add_slot_counts(per_process, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
+  // Processes that exited: taken out of the maps then (a PID used again
+  // since adds up under it).
+  for (const auto& [pid, c] : tracker.retired()) per_process[pid] += c;
   report.process_stats = read_process_stats(session.proc_stats_fd());
+  const auto overflow = read_process_overflow(session.proc_overflow_fd());
+  report.processes_not_counted = overflow.size();
   SiteStacks stacks = read_site_stacks(session.sites_fd(), session.stacks_fd());
   report.probes = session.probes();
   report.mechanism = session.mechanism();
@@ -481,6 +495,7 @@ int trace_run(const Options& opt) {
       t.entry_hits = it->second.entry_hits;
       t.return_hits = it->second.return_hits;
     }
+    if (auto it = overflow.find(t.process.pid); it != overflow.end()) t.uncounted = it->second;
   }
   report.duration_s = (stop_ns - start_ns) / 1e9;
   report.sampling = &history;

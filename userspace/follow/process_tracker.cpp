@@ -1,7 +1,9 @@
 #include "follow/process_tracker.h"
 
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +11,11 @@
 #include <cstring>
 #include <cstdlib>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "memscope/vm_counts.h"
+#include "target/api_names.h"
+#include "target/linker_hook.h"
 #include "target/process.h"
 
 namespace memscope {
@@ -34,6 +40,21 @@ std::string file_identity(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return {};
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+using FileId = std::pair<uint64_t, uint64_t>;  // (device, inode)
+
+std::optional<FileId> id_of(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+// The maps name the device as "major:minor" in hex.
+FileId id_of(const Mapping& m) {
+  unsigned major_no = 0, minor_no = 0;
+  sscanf(m.dev.c_str(), "%x:%x", &major_no, &minor_no);
+  return {makedev(major_no, minor_no), m.inode};
 }
 
 }  // namespace
@@ -69,11 +90,12 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 }
 
 
-void ProcessTracker::add(TargetReport target) {
+void ProcessTracker::add(TargetReport target, bool started) {
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
   index_[target.process.pid] = targets_.size();
   targets_.push_back(std::move(target));
+  watch_objects(targets_.back(), started);
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
@@ -94,12 +116,13 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
     index_[info.pid] = targets_.size();
     targets_.push_back(std::move(fresh));
   }
+  watch_objects(*find(info.pid), true);
   // Gone before it was followed: its exit event was never sent.
   if (!process_alive(info.pid)) mark_exited(info.pid);
   return true;
 }
 
-void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
+size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   const pid_t scope = options_.all ? 0 : pid;
   AllocatorTarget fresh = alloc;
   fresh.sites.clear();
@@ -113,7 +136,7 @@ void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     fresh.sites.push_back(s);
     keys.push_back(key);
   }
-  if (fresh.sites.empty()) return;
+  if (fresh.sites.empty()) return 0;
   if (scope) {
     // A process probed on its own links gets a slot while slots last: its
     // counters are then an array index away on every call.
@@ -124,6 +147,85 @@ void ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   }
   else session_.attach_everywhere(fresh);
   probed_.insert(keys.begin(), keys.end());
+  return fresh.sites.size();
+}
+
+void ProcessTracker::watch_objects(TargetReport& t, bool look_now) {
+  const pid_t pid = t.process.pid;
+  // What the linker loaded at start was resolved with the allocator: only
+  // objects beyond it are looked at (after exec, the new program's).
+  auto& seen = objects_seen_[pid];
+  seen.clear();
+  for (const auto& path : t.allocator.scope)
+    if (auto id = id_of(path)) seen.insert(*id);
+  watch_linker(pid);
+  if (look_now) look_for_loaded(pid, 0);
+}
+
+void ProcessTracker::watch_linker(pid_t pid) {
+  auto hook = find_linker_hook(pid);
+  if (!hook) return;  // a static executable loads nothing later
+  auto id = id_of(hook->open_path);
+  if (!id) return;
+  const pid_t scope = options_.all ? 0 : pid;
+  auto key = std::make_tuple(id->first, id->second, scope);
+  if (linkers_.count(key)) return;  // a probe on the same file keeps working across exec
+  try {
+    session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
+    linkers_.insert(key);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
+  }
+}
+
+bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
+  TargetReport* t = find(pid);
+  if (!t || t->exited) return false;
+  std::vector<Mapping> maps;
+  try {
+    maps = read_maps(pid);
+  } catch (const Error&) {
+    return false;  // gone
+  }
+  std::set<FileId> serving;  // the allocator's own objects
+  for (const ProbeSite& s : t->allocator.sites)
+    if (auto id = id_of(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);
+  auto& seen = objects_seen_[pid];
+  const std::string root = proc_root(pid);
+  bool found = false;
+  for (const Mapping& m : maps) {
+    if (m.path.empty() || !m.inode) continue;
+    const FileId id = id_of(m);
+    if (!seen.insert(id).second || serving.count(id)) continue;
+    AllocatorTarget extra;
+    try {
+      extra = object_entry_points(m.path, root + m.path);  // not ELF (locale archive, data): nothing
+    } catch (const Error&) {
+      continue;
+    }
+    if (extra.sites.empty()) continue;
+    place_probes(extra, options_.placement);
+    try {
+      probe(pid, extra);
+    } catch (const Error& e) {
+      fprintf(stderr, "memscope-bpf: warning: PID %d (%s) loaded %s: %s; its calls are not counted\n", pid,
+              t->process.comm.c_str(), m.path.c_str(), e.what());
+      continue;
+    }
+    ExtraAllocator x;
+    x.path = m.path;
+    for (const ProbeSite& s : extra.sites)
+      if (std::find(x.apis.begin(), x.apis.end(), s.api) == x.apis.end()) x.apis.push_back(s.api);
+    if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
+    if (options_.verbose)
+      fprintf(stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
+              extra.sites.size(),
+              event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str()
+                       : "");
+    t->extra_allocators.push_back(std::move(x));
+    found = true;
+  }
+  return found;
 }
 
 void ProcessTracker::scan() {
@@ -161,7 +263,39 @@ void ProcessTracker::scan() {
   }
 }
 
+namespace {
+
+bool same_mount_namespace(pid_t pid) {
+  char mine[64] = {}, theirs[64] = {};
+  const std::string link = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  return readlink("/proc/self/ns/mnt", mine, sizeof mine - 1) > 0 &&
+         readlink(link.c_str(), theirs, sizeof theirs - 1) > 0 && strcmp(mine, theirs) == 0;
+}
+
+}  // namespace
+
 std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std::string& why) {
+  if (!same_mount_namespace(pid)) {
+    // In another mount namespace (a container) the linker's --list, run
+    // here, would search the agent's file system, and running the
+    // container's own linker as root would trust its files. Its maps say
+    // what its linker loaded once it has: resolve from them then. The hook
+    // is probed first, so that a linker that has not finished is seen to
+    // report it.
+    watch_linker(pid);
+    auto hook = find_linker_hook(pid);
+    if (hook && hook->r_debug_address && !linker_started(pid, *hook)) {
+      why.clear();
+      return std::nullopt;
+    }
+    try {
+      ProcessInfo info = read_process(pid);
+      return resolve_running(info, options_.placement);
+    } catch (const Error& e) {
+      why = e.what();
+      return std::nullopt;
+    }
+  }
   // Right after exec only the program and the dynamic linker are mapped:
   // the libraries it is about to load are found the way the command's are,
   // through the linker's own --list, with the process's environment.
@@ -252,6 +386,13 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   }
   std::string why;
   auto alloc = resolve_after_exec(pid, why);
+  if (!alloc && why.empty()) {
+    if (options_.verbose)
+      fprintf(stderr, "memscope-bpf: PID %d exec'd in another mount namespace: resolved once its linker has loaded it\n",
+              pid);
+    exec_pending_[pid] = comm;  // resolved when its linker reports
+    return;
+  }
   if (!alloc) {
     if (known) fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
                        info.exe.c_str(), why.c_str());
@@ -271,18 +412,57 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   std::vector<ms_proc_event> events(batch);
   std::stable_partition(events.begin(), events.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
   std::vector<pid_t> fresh;
+  std::map<pid_t, uint64_t> loaded;  // the linker's latest report per process
   for (const auto& e : events) {
     const pid_t pid = static_cast<pid_t>(e.pid);
     const std::string comm(e.comm, strnlen(e.comm, sizeof e.comm));
     switch (e.kind) {
       case MS_PROC_FORK: on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh); break;
       case MS_PROC_EXEC: on_exec(pid, comm, fresh); break;
-      case MS_PROC_EXIT: mark_exited(pid); break;
+      case MS_PROC_EXIT:
+        exec_pending_.erase(pid);
+        mark_exited(pid);
+        retire(pid);
+        break;
+      case MS_PROC_LINKER: loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns); break;
     }
+  }
+  // Once per process and batch: the maps show every object loaded by then.
+  for (const auto& [pid, when] : loaded) {
+    if (auto it = exec_pending_.find(pid); it != exec_pending_.end()) {
+      const std::string comm = it->second;
+      exec_pending_.erase(it);
+      on_exec(pid, comm, fresh);
+      continue;
+    }
+    // Every dlopen of a traced process: its symbols are snapshotted too,
+    // so that frames in the new object resolve even if it exits soon after.
+    look_for_loaded(pid, when);
+    if (find(pid)) fresh.push_back(pid);
   }
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   return fresh;
+}
+
+void ProcessTracker::retire(pid_t pid) {
+  ProcessCounts c = take_process_counts(session_.proc_counts_fd(), session_.proc_hits_fd(), pid);
+  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
+  if (TargetReport* t = find(pid); t && t->memory.followed) {
+    t->memory.read_counters(session_.vm_fd(), pid);
+    const uint32_t key = static_cast<uint32_t>(pid);
+    bpf_map_delete_elem(session_.vm_fd(), &key);
+    // The anonymous regions it never unmapped (thread stacks, arenas).
+    std::vector<ms_vm_region_key> regions;
+    ms_vm_region_key k{}, next{};
+    const ms_vm_region_key* prev = nullptr;
+    while (bpf_map_get_next_key(session_.vm_regions_fd(), prev, &next) == 0) {
+      k = next;
+      prev = &k;
+      if (k.tgid == key) regions.push_back(k);
+    }
+    for (const auto& r : regions) bpf_map_delete_elem(session_.vm_regions_fd(), &r);
+  }
 }
 
 void ProcessTracker::mark_exited(pid_t pid) {

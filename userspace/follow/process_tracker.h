@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "aggregate/process_counters.h"
 #include "attach/bpf_session.h"
 #include "memscope/processes.h"
 #include "report/report.h"
@@ -47,8 +48,9 @@ class ProcessTracker {
   bool waits_for_new() const { return options_.all || !options_.comms.empty(); }
 
   // Probes a target resolved up front (-p, or the command held before
-  // exec). Throws Error when it cannot be probed.
-  void add(TargetReport target);
+  // exec: `started` false, its maps are still the agent's). Throws Error
+  // when it cannot be probed.
+  void add(TargetReport target, bool started = true);
   // --comm and --all: the matching processes already running. Warns about
   // those that cannot be probed.
   void scan();
@@ -63,14 +65,35 @@ class ProcessTracker {
   const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
   size_t objects_probed() const;
+  // The counters of processes that exited, taken out of the kernel's
+  // per-process hash maps (see retire()).
+  const std::map<pid_t, ProcessCounts>& retired() const { return retired_; }
 
  private:
   TargetReport* find(pid_t pid);
+  // After a process's exit: its per-process hash entries (counts, hits, and
+  // its mmap/brk counters) are read and deleted, so that the tables hold
+  // the processes alive, not every one that ever ran.
+  void retire(pid_t pid);
   bool wanted(const std::string& comm) const;
   // Probes `alloc` for `pid` (or everywhere with --all), only the sites not
   // already probed; registers the target. Warns and returns false on failure.
   bool trace(const ProcessInfo& info, const AllocatorTarget& alloc);
-  void probe(pid_t pid, const AllocatorTarget& alloc);
+  // Returns how many sites were newly attached.
+  size_t probe(pid_t pid, const AllocatorTarget& alloc);
+  // Objects loaded after start (dlopen): the dynamic linker's hook reports
+  // each change, and the objects mapped since that define entry points of
+  // their own are probed too. watch_objects() starts this for a target
+  // (again after exec); `look_now` also takes the objects loaded before.
+  void watch_objects(TargetReport& t, bool look_now);
+  void watch_linker(pid_t pid);
+  // Probes the objects `pid` maps that were not seen before and define
+  // entry points; `event_ns`: when the linker reported them (0: before
+  // tracing). True when it found any.
+  bool look_for_loaded(pid_t pid, uint64_t event_ns);
+  // Empty `why` with no result: the process runs in another mount
+  // namespace and its linker has not loaded its libraries yet; it is
+  // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
@@ -82,7 +105,16 @@ class ProcessTracker {
   // (device, inode, file offset, PID or 0 for every process): probed already.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
+  std::map<pid_t, ProcessCounts> retired_;
   uint32_t next_slot_ = 1;
+  // Processes that exec'd in another mount namespace, waiting for their
+  // linker's report (PID -> comm).
+  std::map<pid_t, std::string> exec_pending_;
+  // (device, inode, PID or 0): dynamic linkers whose hook is probed.
+  std::set<std::tuple<uint64_t, uint64_t, pid_t>> linkers_;
+  // (device, inode) of the objects each process was seen to map, or loaded
+  // at start: only others are looked at for entry points.
+  std::map<pid_t, std::set<std::pair<uint64_t, uint64_t>>> objects_seen_;
   // A program's allocator after exec, by executable and the environment
   // variables that change the linker's choice.
   std::map<std::string, AllocatorTarget> exec_cache_;

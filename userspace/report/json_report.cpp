@@ -109,6 +109,7 @@ json sampling_json(const Report& r) {
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
   j["process_table_full"] = r.process_stats[MS_PROC_STAT_FULL];
   j["process_events_lost"] = r.process_stats[MS_PROC_STAT_EVENTS_LOST];
+  j["processes_not_counted"] = r.processes_not_counted;
   j["quality"] = {{"bytes_within_5pct", r.quality_bytes_within_5pct},
                   {"definition", "share of estimated bytes in sites whose 95% interval is within 5% of the estimate"}};
   return j;
@@ -185,12 +186,25 @@ json leaks_json(const std::vector<SiteReport>& list) {
   return leaks;
 }
 
+json extra_allocators_json(const std::vector<ExtraAllocator>& extras) {
+  json out = json::array();
+  for (const auto& x : extras) {
+    json apis = json::array();
+    for (unsigned a : x.apis) apis.push_back(api_name(a));
+    out.push_back({{"path", x.path},
+                   {"entry_points", apis},
+                   {"attach_delay_s", x.attach_delay_s >= 0 ? json(x.attach_delay_s) : json(nullptr)}});
+  }
+  return out;
+}
+
 json target_json(const TargetReport& t) {
   return {{"pid", t.process.pid},
           {"ns_pid", t.process.ns_pid},
           {"comm", t.process.comm},
           {"exe", t.process.exe},
           {"allocator", t.allocator.path},
+          {"extra_allocators", extra_allocators_json(t.extra_allocators)},
           {"exited", t.exited},
           {"estimated", estimated_json(t.estimated)},
           {"memory", memory_json(t.memory)}};
@@ -233,6 +247,7 @@ json processes_json(const Report& r) {
     p["totals"] = {{"sites", t.total_sites}, {"leak_sites", t.total_leak_sites}};
     const uint64_t hits = t.entry_hits + t.return_hits;
     p["probe_hits"] = {{"entries", t.entry_hits}, {"returns", t.return_hits}, {"total", hits}};
+    p["uncounted"] = {{"calls", t.uncounted.calls}, {"hits", t.uncounted.hits}};
     p["added_time_s"] = r.probe_cost.per_hit_ns > 0 ? json(hits * r.probe_cost.per_hit_ns / 1e9) : json(nullptr);
     p["duty_cycle"] = duty_process_json(r, t);
     out.push_back(std::move(p));

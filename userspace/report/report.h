@@ -31,15 +31,29 @@ struct SiteReport {
   bool truncated_stack = false;
 };
 
+// An object that defines allocator entry points of its own beside the
+// allocator serving malloc, loaded with dlopen (RTLD_LOCAL libraries called
+// through dlsym, a libstdc++ a plugin brings): probed as well.
+struct ExtraAllocator {
+  std::string path;             // as the process sees it
+  std::vector<unsigned> apis;   // the entry points probed in it
+  // Measured: from the dynamic linker's report of the new object (in the
+  // kernel) to its probes attached; calls in between are not counted. <0:
+  // it was loaded before tracing started (no window).
+  double attach_delay_s = -1;
+};
+
 // A traced process: what it is, and its own share of everything the report
 // holds (processes[] in the JSON, with targets[] its identity).
 struct TargetReport {
   ProcessInfo process;
   AllocatorTarget allocator;
+  std::vector<ExtraAllocator> extra_allocators;
   bool exited = false;
   SiteStats estimated;  // the sum of its sites
   ExactCounts exact;    // its own calls, counted by the kernel per process
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
+  ms_proc_overflow uncounted{};              // lost to full per-process tables (still in the totals)
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
   size_t total_sites = 0, total_leak_sites = 0;
   MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
@@ -50,6 +64,7 @@ struct Report {
   double duration_s = 0;
   ExactCounts exact;
   std::array<uint64_t, MS_PROC_STAT_COUNT> process_stats{};  // the per-process bookkeeping's health
+  size_t processes_not_counted = 0;  // processes that lost calls or hits to full per-process tables
   const ConfigHistory* sampling = nullptr;
   RecordCounters records;
   std::vector<AttachedProbe> probes;

@@ -1,6 +1,9 @@
 #include "symbolize/symbolizer.h"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -15,8 +18,10 @@ struct Symbolizer::Module {
   ElfInfo elf;
   Dwfl* dwfl = nullptr;
   Dwfl_Module* mod = nullptr;
+  int fd = -1;  // the file itself, held for libdwfl's lazy reads (debug info)
   ~Module() {
     if (dwfl) dwfl_end(dwfl);
+    if (fd >= 0) close(fd);
   }
 };
 
@@ -34,6 +39,33 @@ std::string hex(uint64_t v) {
   char buf[32];
   snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
+}
+
+std::string file_key(const Mapping& m) { return m.dev + ":" + std::to_string(m.inode); }
+
+// `path` opened read-only if it is the mapped file itself.
+int open_if_same(const std::string& path, const Mapping& m) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != m.inode)) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+// The mapped file as the process sees it, through its root; if that now
+// names another file (replaced, deleted), the mapping itself. -1 once the
+// process is gone.
+int open_mapped(pid_t pid, const Mapping& map) {
+  int fd = open_if_same(proc_root(pid) + map.path, map);
+  if (fd < 0) {
+    char range[64];
+    snprintf(range, sizeof range, "/%llx-%llx", static_cast<unsigned long long>(map.start),
+             static_cast<unsigned long long>(map.end));
+    fd = open_if_same("/proc/" + std::to_string(pid) + "/map_files" + range, map);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -59,15 +91,16 @@ bool Symbolizer::snapshot(pid_t pid) {
 }
 
 Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
-  const std::string& path = map.path;
-  const std::string key = map.inode ? map.dev + ":" + std::to_string(map.inode) : path;
+  const std::string key = map.inode ? file_key(map) : map.path;
   auto it = modules_.find(key);
   if (it != modules_.end()) return it->second.get();
-  // The file as the process sees it; the host path once the process (and
-  // with it /proc/PID/root) is gone.
-  std::string open_path = proc_root(pid) + path;
-  if (!std::filesystem::exists(open_path)) open_path = path;
+
+  // Read through a descriptor, so the file stays readable whatever happens
+  // to its path or the process's mount namespace afterwards.
+  const int fd = open_mapped(pid, map);
+  const std::string open_path = fd >= 0 ? "/proc/self/fd/" + std::to_string(fd) : map.path;
   auto m = std::make_unique<Module>();
+  m->fd = fd;
   try {
     m->elf = read_elf(open_path);
   } catch (const Error&) {
@@ -77,7 +110,7 @@ Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
   m->dwfl = dwfl_begin(&kOfflineCallbacks);
   if (m->dwfl) {
     dwfl_report_begin(m->dwfl);
-    std::string name = std::filesystem::path(path).filename().string();
+    std::string name = std::filesystem::path(map.path).filename().string();
     // Base 0: module addresses are the file's own virtual addresses.
     m->mod = dwfl_report_elf(m->dwfl, name.c_str(), open_path.c_str(), -1, 0, false);
     dwfl_report_end(m->dwfl, nullptr, nullptr);

@@ -1,7 +1,9 @@
 // Turns return addresses into functions, modules and source lines with
 // elfutils: libdwfl over each object file (and its separate debug info when
-// installed), keyed by the process's mappings. Mappings are snapshotted
-// while the process lives, so sites still resolve after it has exited.
+// installed), keyed by the process's mappings. Mappings are snapshotted,
+// and their files opened, while the process lives, so sites still resolve
+// after it has exited, even when its files exist only in its own mount
+// namespace (a container's root goes away with its last process).
 #pragma once
 #include <sys/types.h>
 
@@ -23,10 +25,11 @@ class Symbolizer {
   Symbolizer& operator=(const Symbolizer&) = delete;
 
   // Re-reads /proc/PID/maps and opens every executable object it maps
-  // while the process lives (through its /proc/PID/root), so that its
-  // addresses still resolve after it has exited, in a container or with
-  // the file since replaced. Keeps the previous snapshot if the process is
-  // gone. Returns false when no snapshot exists at all.
+  // while the process lives (through its /proc/PID/root, else its
+  // map_files entry, checked to be the mapped file), so that its addresses
+  // still resolve after it has exited, in a container whose root is gone
+  // or with the file since deleted or replaced. Keeps the previous snapshot
+  // if the process is gone. Returns false when no snapshot exists at all.
   bool snapshot(pid_t pid);
   bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
 
@@ -41,8 +44,9 @@ class Symbolizer {
   std::map<pid_t, std::vector<Mapping>> maps_;
   // Sites share most of their frames; each address is resolved once.
   std::map<std::pair<pid_t, uint64_t>, Frame> resolved_;
-  // By file identity (device and inode from the maps), so that one object
-  // mapped by many processes is read once; nullptr: could not be read.
+  // By file identity (device and inode from the maps), not by path: one
+  // object mapped by many processes is read once, and the same path names
+  // different files in different mount namespaces; nullptr: could not be read.
   std::map<std::string, std::unique_ptr<Module>> modules_;
 };
 

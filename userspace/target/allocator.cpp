@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
@@ -76,9 +77,10 @@ std::string capture_output(const std::vector<std::string>& args, char* const env
 }  // namespace
 
 namespace {
-// `known`: objects already read, by the path the process sees.
+// `known`: objects already read, by the path the process sees. Without
+// `need_malloc`, the entry points found are kept even when none is malloc.
 AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
-                          const std::map<std::string, ElfInfo>& known);
+                          const std::map<std::string, ElfInfo>& known, bool need_malloc = true);
 }  // namespace
 
 AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::string>>& scope) {
@@ -87,7 +89,7 @@ AllocatorTarget pick_allocator(const std::vector<std::pair<std::string, std::str
 
 namespace {
 AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>& scope,
-                          const std::map<std::string, ElfInfo>& known) {
+                          const std::map<std::string, ElfInfo>& known, bool need_malloc) {
   // The dynamic linker binds each entry point separately, to the first
   // object in scope that defines it: the allocator is the one serving
   // malloc, and an entry point it lacks (tcmalloc has no reallocarray) is
@@ -113,7 +115,8 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
     return {0, nullptr};
   };
   auto [main_index, main_malloc] = definer("malloc");
-  if (!main_malloc) {
+  if (!main_malloc && !need_malloc && !objects.empty()) main_index = objects.front().first;
+  else if (!main_malloc) {
     AllocatorTarget none;
     if (!objects.empty() && objects[0].first == 0) {
       const ElfInfo& exe = objects[0].second;
@@ -275,11 +278,32 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe) {
       queue.push_back(f);
     }
   }
+  const size_t at_start = order.size();
   for (const auto& f : files) add(f);
 
   std::vector<std::pair<std::string, std::string>> scope;
   for (const auto& p : order) scope.emplace_back(p, root + p);
-  return pick_from(scope, elves);
+  AllocatorTarget t = pick_from(scope, elves);
+  for (size_t i = 0; i < at_start; ++i) t.scope.push_back(scope[i].second);
+  return t;
+}
+
+AllocatorTarget object_entry_points(const std::string& path, const std::string& open_path) {
+  ElfInfo elf = read_elf(open_path);
+  // Slot 0 stands for the executable, whose hidden definitions would
+  // count: left empty, so that only the object's exported ones do.
+  AllocatorTarget t = pick_from({{"", ""}, {path, open_path}}, {{path, elf}}, false);
+  t.scope.clear();
+  // The process's allocator is probed too: an entry point here that enters
+  // one of its (a plugin's operator new calling glibc's malloc through the
+  // PLT) keeps its return, so that the inner call is counted once.
+  std::set<std::string> every_name;
+  for (unsigned api = 0; api < MS_API_COUNT; ++api)
+    for (std::string_view symbol : api_symbols(api)) every_name.emplace(symbol);
+  for (unsigned api : apis_entering_others(t, every_name))
+    for (auto& site : t.sites)
+      if (site.api == api) site.keep_return = true;
+  return t;
 }
 
 AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]) {
@@ -298,7 +322,9 @@ AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* co
       if (!path.empty() && path[0] == '/' && path != exe_path) scope.emplace_back(path, path);
     }
   }
-  return pick_allocator(scope);
+  AllocatorTarget t = pick_allocator(scope);
+  for (const auto& [path, open_path] : scope) t.scope.push_back(open_path);
+  return t;
 }
 
 }  // namespace memscope

@@ -41,6 +41,9 @@ struct AllocatorTarget {
   // The process's slot in the kernel's per-process arrays, carried in the
   // cookie of probes filtered to that process (0: none).
   uint32_t proc_slot = 0;
+  // The objects the dynamic linker loaded at start (its lookup scope), as
+  // the agent reaches them: any other object is one loaded later (dlopen).
+  std::vector<std::string> scope;
 };
 
 // For a running process: the lookup scope from its maps, executable and
@@ -50,6 +53,13 @@ AllocatorTarget find_allocator(pid_t pid, const std::string& exe);
 // For a command about to be started: the scope the dynamic linker will
 // build (its own `--list` mode), with the command's environment.
 AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* const envp[]);
+
+// The entry points one object loaded later (dlopen) defines and exports,
+// whether or not it defines malloc (a dlopen'd libstdc++ brings only the
+// C++ operators): calls through dlsym, and its own calls bound to itself,
+// reach them. No sites when it defines none; throws Error when it cannot
+// be read.
+AllocatorTarget object_entry_points(const std::string& path, const std::string& open_path);
 
 // Where probes go. Smart: on the first instruction the kernel emulates at
 // which the arguments are intact (Capstone, per binary); entry: offset 0.

@@ -174,10 +174,10 @@ void analyse(const std::string& open_path, const std::vector<const ProbeSite*>& 
 
 }  // namespace
 
-std::set<unsigned> apis_entering_others(const AllocatorTarget& target) {
+std::set<unsigned> apis_entering_others(const AllocatorTarget& target, const std::set<std::string>& also) {
   std::set<unsigned> out;
   std::map<std::string, std::vector<const ProbeSite*>> by_object;
-  std::set<std::string> names;
+  std::set<std::string> names = also;
   for (const auto& site : target.sites) {
     by_object[site.open_path.empty() ? target.open_path : site.open_path].push_back(&site);
     names.insert(site.symbol);

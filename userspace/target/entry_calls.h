@@ -15,6 +15,7 @@ namespace memscope {
 // direct call or jump to another probed entry point, or to a PLT stub that
 // resolves to one by name. Reads `target.open_path` with libelf and
 // Capstone; an unreadable file yields the empty set.
-std::set<unsigned> apis_entering_others(const AllocatorTarget& target);
+// `also`: more names that count as entry points (probed in other objects).
+std::set<unsigned> apis_entering_others(const AllocatorTarget& target, const std::set<std::string>& also = {});
 
 }  // namespace memscope
