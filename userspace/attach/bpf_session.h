@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "attach/inherited_uprobes.h"
 #include "memscope/record.h"
 #include "target/allocator.h"
 
@@ -53,8 +54,15 @@ class BpfSession {
 
   // Probes every entry point of `alloc` in process `pid` only (the kernel
   // filters by PID, so other processes mapping the same library are not
-  // trapped). Throws Error naming the entry point that failed.
+  // trapped); after inherit_children(), in its future children as well.
+  // Throws Error naming the entry point that failed.
   void attach(pid_t pid, const AllocatorTarget& alloc);
+  // From now on, attach() probes a process so that the processes it forks
+  // (and theirs) carry its probes from their first instruction: classic
+  // probes on perf events the kernel copies into every child (see
+  // inherited_uprobes.h). Session links cannot: throws Error if loaded so.
+  void inherit_children();
+  bool inherits() const { return inherited_ != nullptr; }
   // Probes every entry point of `alloc` in every process that maps its
   // objects (--all): one unfiltered link per object. The agent's own traps
   // are dropped by the programs.
@@ -86,7 +94,9 @@ class BpfSession {
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
-  const char* mechanism() const { return session_ ? "uprobe-session" : "uprobe+uretprobe"; }
+  const char* mechanism() const {
+    return session_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
+  }
 
  private:
   bool open_and_load(const SessionLimits& limits, bool with_session);
@@ -97,6 +107,7 @@ class BpfSession {
   void attach_links(pid_t pid, const AllocatorTarget& alloc);
   void attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
+  void attach_inherited(pid_t pid, const AllocatorTarget& alloc);
   void note_probe(AttachedProbe p);
   static void release(LinkSet& set);
 
@@ -106,6 +117,7 @@ class BpfSession {
   LinkSet links_;
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
+  std::unique_ptr<InheritedUprobes> inherited_;
 };
 
 }  // namespace memscope

@@ -122,6 +122,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
+  if (o.follow.children && !o.follow.all) {
+    // Children inherit classic probes only (see attach/inherited_uprobes.h).
+    if (o.probe_mode == ProbeMode::Session) {
+      fprintf(stderr, "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop --probe-mode session (see --help)\n");
+      exit_code = 2;
+      return std::nullopt;
+    }
+    o.probe_mode = ProbeMode::Classic;
+  }
   o.follow.placement = o.placement;
   o.follow.verbose = o.verbose;
   o.tiers.medium_min = small_below;

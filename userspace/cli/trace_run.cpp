@@ -58,9 +58,9 @@ void announce(const TargetReport& t) {
           t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
 }
 
-// --all: processes that called the allocator but were never listed (a
-// fork whose event was lost): in the report all the same, with what is
-// still known of them.
+// --all and inherited probes: processes that called the allocator but were
+// never listed (a fork whose event was lost): in the report all the same,
+// with what is still known of them.
 void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, ProcessCounts>& counts) {
   std::set<pid_t> listed;
   for (const auto& t : targets) listed.insert(t.process.pid);
@@ -426,7 +426,7 @@ int trace_run(const Options& opt) {
   if (probe_cost.per_hit_ns <= 0) probe_cost = calibrate_quietly(opt);
   report.probe_cost = probe_cost;
   report.targets = std::move(tracker.targets());
-  if (opt.follow.all) add_unlisted(report.targets, per_process);
+  if (opt.follow.all || tracker.inherits()) add_unlisted(report.targets, per_process);
   for (auto& t : report.targets) {
     if (!t.exited) symbolizer.snapshot(t.process.pid);
     if (auto it = per_process.find(t.process.pid); it != per_process.end()) {

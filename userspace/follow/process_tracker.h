@@ -45,6 +45,10 @@ class ProcessTracker {
   // True when new processes may still come (--comm, --all): the trace then
   // does not end when the traced ones have all exited.
   bool waits_for_new() const { return options_.all || !options_.comms.empty(); }
+  // --follow-children (without --all, which probes every process anyway):
+  // the probes are inherited, so a child is counted from its first
+  // instruction, before the agent hears of it.
+  bool inherits() const { return options_.children && !options_.all; }
 
   // Probes a target resolved up front (-p, or the command held before
   // exec). Throws Error when it cannot be probed.
@@ -73,6 +77,11 @@ class ProcessTracker {
   void probe(pid_t pid, const AllocatorTarget& alloc);
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
+  // The child of an inherit-probed parent carries the parent's probes: they
+  // are its own from now on and are never attached to it again (two sets
+  // would each run the program: every call counted twice).
+  void inherit_probes(pid_t parent, pid_t child);
+  void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
 
   BpfSession& session_;
