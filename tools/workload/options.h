@@ -10,6 +10,7 @@ enum class Profile : std::uint8_t { Web, Pipeline, Game, Mixed };
 const char* profile_name(Profile p);
 
 constexpr unsigned kMaxLargeBlocks = 64;
+constexpr unsigned kMaxForks = 64;
 
 struct Options {
     Profile profile = Profile::Web;
@@ -23,6 +24,8 @@ struct Options {
     bool verbose = false;
     std::uint64_t churn = 0;      // short-lived threads that run the iterations, created and joined in turn
     unsigned large_blocks = 0;  // --large-blocks: blocks glibc maps, and as many heap blocks
+    unsigned forks = 0;         // --fork: child processes forked at the start of the phase
+    unsigned child = 0;         // in a forked child: its index + 1 (0: the parent)
 };
 
 enum class ParseResult { Ok, Help, Error };

@@ -159,7 +159,14 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
     // detaches that program from the probe's tracepoint, for everyone
     // (measured on 6.18: every process forked after the first child's exit
     // went uncounted). Events without a program leave nothing to detach.
-    for (size_t i = 0; i < probes.size(); ++i) {
+    // Return probes first: attached into a running process, an entry seen
+    // without its return would leave the thread's call depth set, and its
+    // later calls at that stack depth would pass for the allocator's own.
+    std::vector<size_t> order;
+    for (bool ret : {true, false})
+      for (size_t i = 0; i < probes.size(); ++i)
+        if (probes[i].ret == ret) order.push_back(i);
+    for (size_t i : order) {
       int fd = open_event(defined[i].tp_id, pid, false);
       if (fd < 0)
         throw Error(errno == ESRCH ? "PID " + std::to_string(pid) + " is gone"

@@ -318,7 +318,8 @@ int trace_run(const Options& opt) {
       tracker.mark_exited(child->pid());
     }
     for (pid_t pid : tracker.handle(proc_events.read())) {
-      symbolizer.snapshot(pid);
+      if (auto parent = tracker.copy_of(pid)) symbolizer.snapshot_or_copy(pid, *parent);
+      else symbolizer.snapshot(pid);
       if (opt.syscall_counts)
         for (auto& t : tracker.targets())
           if (t.process.pid == pid && !t.memory.followed) follow_memory(session, t, false);
@@ -429,6 +430,9 @@ int trace_run(const Options& opt) {
   if (opt.follow.all || tracker.inherits()) add_unlisted(report.targets, per_process);
   for (auto& t : report.targets) {
     if (!t.exited) symbolizer.snapshot(t.process.pid);
+    // A child gone before it was ever read: its parent's mappings.
+    if (auto parent = tracker.copy_of(t.process.pid); parent && !symbolizer.has_snapshot(t.process.pid))
+      symbolizer.snapshot_or_copy(t.process.pid, *parent);
     if (auto it = per_process.find(t.process.pid); it != per_process.end()) {
       t.exact = it->second.exact;
       t.entry_hits = it->second.entry_hits;

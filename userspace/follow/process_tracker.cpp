@@ -228,6 +228,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   // is reported only then): the child has them already.
   const bool inherited = inherits() && from;
   if (inherited) inherit_probes(parent, child);
+  if (from) copies_[child] = parent;
   ProcessInfo info;
   try {
     info = read_process(child);
@@ -240,7 +241,10 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
       // Gone already. With --all or inherited probes its calls were
       // counted all the same (and its own children inherited them): keep
       // what the event said of it.
-      if ((options_.all || inherited) && from) add_exited(info, from->allocator);
+      if ((options_.all || inherited) && from) {
+        add_exited(info, from->allocator);
+        fresh.push_back(child);  // its symbols: its parent's (see Symbolizer::snapshot_or_copy)
+      }
       return;
     }
   }
@@ -259,6 +263,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 }
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
+  copies_.erase(pid);
   TargetReport* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
@@ -313,6 +318,12 @@ std::vector<pid_t> ProcessTracker::live_pids() const {
   for (const auto& t : targets_)
     if (!t.exited) out.push_back(t.process.pid);
   return out;
+}
+
+std::optional<pid_t> ProcessTracker::copy_of(pid_t pid) const {
+  auto it = copies_.find(pid);
+  if (it == copies_.end()) return std::nullopt;
+  return it->second;
 }
 
 size_t ProcessTracker::objects_probed() const {

@@ -66,6 +66,9 @@ class ProcessTracker {
   // PID -> its slot in the kernel's per-process arrays (see ms_cookie_with_slot).
   const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
+  // The process `pid` was forked from and is still a copy of (it has not
+  // exec'd since), if the agent saw the fork.
+  std::optional<pid_t> copy_of(pid_t pid) const;
   size_t objects_probed() const;
 
  private:
@@ -91,6 +94,7 @@ class ProcessTracker {
   // (device, inode, file offset, PID or 0 for every process): probed already.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
+  std::map<pid_t, pid_t> copies_;    // forked child -> parent, until the child execs
   uint32_t next_slot_ = 1;
   // A program's allocator after exec, by executable and the environment
   // variables that change the linker's choice.
