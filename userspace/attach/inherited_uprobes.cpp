@@ -6,6 +6,7 @@
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -100,6 +101,13 @@ bool agent_alive(pid_t pid) {
 InheritedUprobes::InheritedUprobes()
     : tracefs_(open_tracefs()), group_(kGroupPrefix + std::to_string(getpid())) {
   remove_stale_groups();
+  // An event per probe and thread: a traced process with many threads
+  // needs more descriptors than the usual soft limit of 1024.
+  rlimit fds{};
+  if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fds);
+  }
 }
 
 InheritedUprobes::~InheritedUprobes() {
