@@ -81,13 +81,33 @@ std::vector<pid_t> threads_of(pid_t pid) {
 
 // A counting event (no sampling, no ring buffer): it is there for its
 // filter entry, its children or its program; the program does the work.
-int open_event(int tp_id, pid_t tid, bool inherit) {
+//
+// An inherited event also asks for PERF_SAMPLE_READ (never used: nothing
+// is sampled), because that keeps the kernel from swapping the perf
+// contexts of a parent and its child at a context switch (6.12+,
+// nr_no_switch_fast). After such a swap the parent's copies of the events
+// live in the child; when the child exits they are freed, the uprobe filter
+// then holds no event for the parent's memory, and the kernel removes the
+// breakpoints from it: measured, a forked shell stopped being counted after
+// the first command it ran. `sample_read` is cleared on kernels that refuse
+// the combination (before 6.12), which do the swap all the same.
+int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
   perf_event_attr attr{};
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.size = sizeof attr;
   attr.config = static_cast<uint64_t>(tp_id);
   attr.inherit = inherit ? 1 : 0;
-  return static_cast<int>(syscall(__NR_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (inherit && sample_read) attr.sample_type = PERF_SAMPLE_READ | PERF_SAMPLE_TID;
+  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0 && errno == EINVAL && attr.sample_type) {
+    sample_read = false;
+    attr.sample_type = 0;
+    fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd >= 0)
+      fprintf(stderr, "memscope-bpf: warning: this kernel (before 6.12) may swap a traced parent's probes into a "
+                      "child; a process whose child exits may then lose its calls\n");
+  }
+  return fd;
 }
 
 bool agent_alive(pid_t pid) {
@@ -175,7 +195,7 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
       for (size_t i = 0; i < probes.size(); ++i)
         if (probes[i].ret == ret) order.push_back(i);
     for (size_t i : order) {
-      int fd = open_event(defined[i].tp_id, pid, false);
+      int fd = open_event(defined[i].tp_id, pid, false, sample_read_);
       if (fd < 0)
         throw Error(errno == ESRCH ? "PID " + std::to_string(pid) + " is gone"
                                    : "cannot open a perf event on uprobe event " + group_ + "/" + defined[i].name +
@@ -201,7 +221,7 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
         if (!done.insert(tid).second) continue;
         fresh = true;
         for (size_t i = 0; i < probes.size(); ++i) {
-          int fd = open_event(defined[i].tp_id, tid, true);
+          int fd = open_event(defined[i].tp_id, tid, true, sample_read_);
           if (fd < 0 && errno == ESRCH) break;  // the thread is gone
           if (fd < 0)
             throw Error("cannot open a perf event on uprobe event " + group_ + "/" + defined[i].name + " for thread " +

@@ -67,6 +67,7 @@ class InheritedUprobes {
   int tracefs_ = -1;  // directory fd of the tracefs root
   std::string group_;
   unsigned next_name_ = 0;
+  bool sample_read_ = true;  // see open_event()
   std::vector<std::string> names_;
   std::vector<bpf_link*> links_;  // the events carrying the programs (own their perf fd)
   std::vector<int> fds_;          // the inherited events, one per thread and probe
