@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,6 +268,35 @@ std::vector<uint32_t> memscope_programs() {
     if (out.empty()) break;
     std::this_thread::sleep_for(50ms);
   }
+  return out;
+}
+
+std::vector<std::string> uprobe_events_of(pid_t agent_pid) {
+  int root = open("/sys/kernel/tracing", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root >= 0 && faccessat(root, "uprobe_events", R_OK, 0) != 0) {
+    close(root);
+    root = -1;
+  }
+  if (root < 0) {
+    int fs = fsopen("tracefs", FSOPEN_CLOEXEC);
+    if (fs < 0) throw std::runtime_error("cannot open tracefs");
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) root = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    close(fs);
+    if (root < 0) throw std::runtime_error("cannot mount tracefs");
+  }
+  int fd = openat(root, "uprobe_events", O_RDONLY | O_CLOEXEC);
+  close(root);
+  if (fd < 0) throw std::runtime_error("cannot read uprobe_events");
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  const std::string group = ":memscope_" + std::to_string(agent_pid) + "/";
+  for (std::string line; std::getline(in, line);)
+    if (line.find(group) != std::string::npos) out.push_back(line);
   return out;
 }
 }  // namespace memscope::test

@@ -97,4 +97,7 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
 namespace memscope::test {
 // Loaded BPF programs whose names start with "ms_" (ours), by id.
 std::vector<uint32_t> memscope_programs();
+// The tracefs uprobe events of agent `agent_pid` (group memscope_PID), one
+// line each; read through a private mount of tracefs when none is mounted.
+std::vector<std::string> uprobe_events_of(pid_t agent_pid);
 }  // namespace memscope::test

@@ -87,6 +87,25 @@ TEST_CASE("--comm and --follow-children and --all choose processes and --all sta
   CHECK(code == 2);
 }
 
+TEST_CASE("following children takes classic probes, which children inherit, and refuses session ones") {
+  int code;
+  auto o = parse({"-p", "7", "--follow-children"}, code);
+  REQUIRE(o);
+  CHECK(o->probe_mode == ProbeMode::Classic);
+  o = parse({"-p", "7", "--follow-children", "--probe-mode", "classic"}, code);
+  REQUIRE(o);
+  CHECK(o->probe_mode == ProbeMode::Classic);
+  CHECK_FALSE(parse({"-p", "7", "--follow-children", "--probe-mode", "session"}, code));
+  CHECK(code == 2);
+  // --all probes every process already: the mode is left as asked.
+  o = parse({"--all", "--follow-children", "--probe-mode", "session"}, code);
+  REQUIRE(o);
+  CHECK(o->probe_mode == ProbeMode::Session);
+  o = parse({"-p", "7"}, code);
+  REQUIRE(o);
+  CHECK(o->probe_mode == ProbeMode::Auto);
+}
+
 TEST_CASE("syscall counting is off unless --syscall-counts") {
   int code;
   auto o = parse({"-p", "1"}, code);

@@ -61,6 +61,7 @@ bool format_truth(const Truth& t, const Options& o, long pid, TextBuffer& b) {
     b.append("  \"leak_enabled\": ").append(o.leak ? "true" : "false").append(",\n");
     b.append("  \"large_blocks\": ").append_u64(o.large_blocks).append(",\n");
     b.append("  \"dlopen_calls\": ").append_u64(o.dlopen_path ? o.dlopen_calls : 0).append(",\n");
+    b.append("  \"child\": ").append_u64(o.child).append(",\n");
     b.append("  \"brk_start\": ").append_u64(t.brk_start).append(",\n");
     b.append("  \"brk_end\": ").append_u64(t.brk_end).append(",\n");
 

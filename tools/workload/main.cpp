@@ -12,6 +12,10 @@
 //              stats; all formatted into static buffers and written with
 //              write(2), so still no allocation.
 //   done       --wait-exit: "done\n" on stderr, sigwait(SIGUSR1).
+//   --fork N   first in the phase, each thread forks its share of N
+//              children, which run the whole profile at once on that one
+//              thread, write their own truth and _exit; the thread waits for
+//              them before its own iterations.
 //   exit       release barrier, workers return, join, exit 0.
 #include <cerrno>
 #include <csignal>
@@ -20,6 +24,7 @@
 #include <new>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ground_truth.h"
@@ -39,7 +44,68 @@ Truth g_truth;
 char g_truth_buf[256 * 1024];
 char g_line_buf[4096];
 
+// --fork: what the children need, set up before the phase (a child must
+// not allocate outside its counted calls).
+const Options* g_options = nullptr;
+ThreadCtx* g_child_ctxs = nullptr;
+volatile int g_child_failed = 0;
+
 void say(const char* msg);
+void write_report_line(const Truth& t, const Options& o, int& exit_code);
+
+// A forked child: the profile's iterations on this one thread, its truth
+// and checksum line, then _exit (no atexit handlers, no thread-exit frees:
+// its calls are exactly the counted ones).
+[[noreturn]] void run_child(unsigned k) {
+    const Options& parent = *g_options;
+    Options o = parent;
+    o.threads = 1;
+    o.forks = 0;
+    o.child = k + 1;
+    o.seed = parent.seed + 1000 + k;
+    ThreadCtx& c = g_child_ctxs[k];
+    const std::uintptr_t brk_start = reinterpret_cast<std::uintptr_t>(sbrk(0));
+    run_phase(c);
+    Truth& t = g_truth;
+    aggregate(&c, 1, t);
+    t.brk_start = brk_start;
+    t.brk_end = reinterpret_cast<std::uintptr_t>(sbrk(0));
+    int exit_code = 0;
+    if (o.truth_path) {
+        char path[4096];
+        TextBuffer p(path, sizeof path - 1);
+        p.append(o.truth_path).append(".").append_u64(k);
+        path[p.size()] = 0;
+        TextBuffer json(g_truth_buf, sizeof g_truth_buf);
+        if (!format_truth(t, o, static_cast<long>(getpid()), json) || !write_file(path, json)) exit_code = 1;
+    }
+    write_report_line(t, o, exit_code);
+    _exit(exit_code);
+}
+
+// The children of thread `thread` (0: main, i: worker i-1), then waits for
+// them: the thread's own calls come after its children have exited.
+void fork_children(unsigned thread) {
+    const Options& o = *g_options;
+    pid_t kids[kMaxForks];
+    unsigned n = 0;
+    for (unsigned k = thread; k < o.forks; k += o.threads + 1) {
+        pid_t pid = fork();
+        if (pid == 0) run_child(k);
+        if (pid < 0) {
+            say("fork failed");
+            g_child_failed = 1;
+            continue;
+        }
+        kids[n++] = pid;
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        int status = 0;
+        while (waitpid(kids[i], &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) g_child_failed = 1;
+    }
+}
 
 void* churn_main(void* arg) {
     run_iterations(*static_cast<ThreadCtx*>(arg));
@@ -70,6 +136,7 @@ void* worker_main(void* arg) {
     warm_up_allocator();
     pthread_barrier_wait(&g_ready);
     pthread_barrier_wait(&g_start);
+    if (g_options->forks) fork_children(c.index + 1);
     if (c.churn) run_churned(c);
     else run_phase(c);
     pthread_barrier_wait(&g_end);
@@ -84,6 +151,22 @@ void wait_for_sigusr1(const sigset_t& set) {
         int rc = sigwait(&set, &sig);
         if (rc == 0 && sig == SIGUSR1) return;
     }
+}
+
+// The stdout line, one write(2): a child's and its parent's never mix.
+void write_report_line(const Truth& t, const Options& o, int& exit_code) {
+    TextBuffer b(g_line_buf, sizeof g_line_buf);
+    b.append("checksum ").append_hex16(t.checksum);
+    if (o.child) b.append(" child=").append_u64(o.child - 1);
+    b.append(" profile=").append(profile_name(o.profile));
+    b.append(" scale=").append_u64(o.scale);
+    b.append(" threads=").append_u64(o.threads);
+    b.append(" seed=").append_u64(o.seed);
+    b.append(" alloc_calls=").append_u64(t.alloc_calls);
+    b.append(" free_calls=").append_u64(t.free_calls);
+    b.append(" alloc_bytes=").append_u64(t.alloc_bytes);
+    b.append("\n");
+    if (!write_all(1, b.data(), b.size())) exit_code = 1;
 }
 
 void say(const char* msg) {
@@ -149,6 +232,26 @@ int run(const Options& o) {
         c->hash = hash_mix(0, i);
     }
 
+    // Forked children's contexts, ready before the phase.
+    g_options = &o;
+    if (o.forks) {
+        void* kids = mmap(nullptr, sizeof(ThreadCtx) * o.forks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (kids == MAP_FAILED) {
+            say("mmap of the children's state failed");
+            return 1;
+        }
+        g_child_ctxs = static_cast<ThreadCtx*>(kids);
+        for (unsigned k = 0; k < o.forks; ++k) {
+            ThreadCtx* c = new (&g_child_ctxs[k]) ThreadCtx{};
+            c->profile = o.profile;
+            c->leak = o.leak;
+            c->begin = 0;
+            c->end = o.scale;
+            c->rng.state = hash_mix(o.seed + 1000 + k, 0x6c6f61645f67656eULL);
+            c->hash = hash_mix(0, 0);
+        }
+    }
+
     const unsigned parties = o.threads + 1;
     pthread_barrier_init(&g_ready, nullptr, parties);
     pthread_barrier_init(&g_start, nullptr, parties);
@@ -177,6 +280,7 @@ int run(const Options& o) {
     const std::uintptr_t brk_start = reinterpret_cast<std::uintptr_t>(sbrk(0));
     const std::uint64_t t0 = now_ns();
     // The workers are parked: ctxs[0] is the main thread's until the barrier.
+    if (o.forks) fork_children(0);
     if (o.large_blocks) large_blocks_phase(ctxs[0], o.large_blocks);
     if (o.dlopen_path) loaded_library_phase(ctxs[0], o);
     pthread_barrier_wait(&g_start);
@@ -206,19 +310,11 @@ int run(const Options& o) {
         }
     }
 
-    {
-        TextBuffer b(g_line_buf, sizeof g_line_buf);
-        b.append("checksum ").append_hex16(g_truth.checksum);
-        b.append(" profile=").append(profile_name(o.profile));
-        b.append(" scale=").append_u64(o.scale);
-        b.append(" threads=").append_u64(o.threads);
-        b.append(" seed=").append_u64(o.seed);
-        b.append(" alloc_calls=").append_u64(g_truth.alloc_calls);
-        b.append(" free_calls=").append_u64(g_truth.free_calls);
-        b.append(" alloc_bytes=").append_u64(g_truth.alloc_bytes);
-        b.append("\n");
-        if (!write_all(1, b.data(), b.size())) exit_code = 1;
+    if (g_child_failed) {
+        say("a forked child failed");
+        exit_code = 1;
     }
+    write_report_line(g_truth, o, exit_code);
 
     if (o.verbose) print_verbose(g_truth, o, ctxs, t1 - t0);
 

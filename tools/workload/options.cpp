@@ -41,6 +41,11 @@ const char kUsage[] =
     "                   then make --dlopen-calls N malloc/free pairs (0) through\n"
     "                   LIB's own malloc and free (dlsym; site_loaded_block); the linker's\n"
     "                   own calls for the dlopen are not in the truth\n"
+    "  --fork N         first in the phase: N child processes forked, child k by thread\n"
+    "                   k % (T+1) (0: the main thread, i: worker i-1); each runs the whole\n"
+    "                   profile at once on that one thread (seed S+1000+k), writes its truth\n"
+    "                   to FILE.k and its checksum line, and exits; the forking thread waits\n"
+    "                   for its children before its own iterations (max 64)\n"
     "  --verbose        print phase statistics on stderr\n"
     "  --help           show this text\n"
     "\n"
@@ -212,6 +217,15 @@ ParseResult parse_options(int argc, char** argv, Options& o) {
                 return ParseResult::Error;
             }
             (calls ? o.dlopen_calls : calls_wait ? o.dlopen_calls_wait_ms : o.dlopen_wait_ms) = n;
+        } else if (flag("--fork")) {
+            const char* v = need_value();
+            if (!v) return ParseResult::Error;
+            std::uint64_t n = 0;
+            if (!parse_u64(v, n) || n > kMaxForks) {
+                error_line("invalid --fork '", v, "' (expected 0 to 64)");
+                return ParseResult::Error;
+            }
+            o.forks = static_cast<unsigned>(n);
         } else if (flag("--verbose") || flag("-v")) {
             if (!no_value()) return ParseResult::Error;
             o.verbose = true;

@@ -10,6 +10,7 @@ enum class Profile : std::uint8_t { Web, Pipeline, Game, Mixed };
 const char* profile_name(Profile p);
 
 constexpr unsigned kMaxLargeBlocks = 64;
+constexpr unsigned kMaxForks = 64;
 
 struct Options {
     Profile profile = Profile::Web;
@@ -30,6 +31,8 @@ struct Options {
     std::uint64_t dlopen_wait_ms = 200;
     std::uint64_t dlopen_calls = 0;
     std::uint64_t dlopen_calls_wait_ms = 200;  // kWaitForSignal: until SIGUSR1
+    unsigned forks = 0;         // --fork: child processes forked at the start of the phase
+    unsigned child = 0;         // in a forked child: its index + 1 (0: the parent)
 };
 
 constexpr std::uint64_t kWaitForSignal = ~std::uint64_t{0};

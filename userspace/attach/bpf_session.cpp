@@ -120,7 +120,15 @@ void BpfSession::publish(const ms_config& config) {
   __atomic_store_n(&skel_->bss->current_epoch, slot, __ATOMIC_RELEASE);
 }
 
-void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) { attach_links(pid, alloc); }
+void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
+  if (inherited_) attach_inherited(pid, alloc);
+  else attach_links(pid, alloc);
+}
+
+void BpfSession::inherit_children() {
+  if (session_) throw Error("session uprobes cannot follow forks: --follow-children needs --probe-mode classic or auto");
+  if (!inherited_) inherited_ = std::make_unique<InheritedUprobes>();
+}
 
 // PID 0 means no filter to a uprobe-multi link, -1 to a perf-event uprobe.
 void BpfSession::attach_everywhere(const AllocatorTarget& alloc) { attach_links(session_ ? 0 : -1, alloc); }
@@ -345,6 +353,32 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet
   }
 }
 
+// As attach_classic, on inherited events. The per-process slot stays 0: a
+// cookie is the probe's, shared by every process that inherits it, so each
+// is counted under its own PID in the per-process hash.
+void BpfSession::attach_inherited(pid_t pid, const AllocatorTarget& alloc) {
+  std::vector<InheritedProbe> probes;
+  std::vector<AttachedProbe> noted;
+  for (const ProbeSite& site : alloc.sites) {
+    for (bool ret : {false, true}) {
+      if (ret && !api_allocates(site.api) && !site.keep_return) continue;
+      const std::string& open_path = site.open_path.empty() ? alloc.open_path : site.open_path;
+      const std::string& shown = site.path.empty() ? alloc.path : site.path;
+      probes.push_back({open_path, site.offset, ret,
+                        ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return),
+                        ret ? skel_->progs.ms_return : skel_->progs.ms_entry});
+      noted.push_back({pid, site.api, site.symbol, shown, site.offset, site.stack_delta, site.placement,
+                       ret ? "uretprobe" : "uprobe"});
+    }
+  }
+  try {
+    inherited_->attach(pid, probes);
+  } catch (const Error& e) {
+    throw Error("cannot attach inherited uprobes for PID " + std::to_string(pid) + ": " + e.what());
+  }
+  for (auto& p : noted) note_probe(std::move(p));
+}
+
 void BpfSession::release(LinkSet& set) {
   for (bpf_link* l : set.links) bpf_link__destroy(l);
   set.links.clear();
@@ -356,6 +390,7 @@ void BpfSession::detach_all() {
   finish_detaching();
   release_parallel(window_links_);
   release_parallel(links_);
+  if (inherited_) inherited_->release_all();
   vm_attached_ = false;
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "attach/inherited_uprobes.h"
 #include "memscope/record.h"
 #include "target/allocator.h"
 
@@ -56,8 +57,15 @@ class BpfSession {
 
   // Probes every entry point of `alloc` in process `pid` only (the kernel
   // filters by PID, so other processes mapping the same library are not
-  // trapped). Throws Error naming the entry point that failed.
+  // trapped); after inherit_children(), in its future children as well.
+  // Throws Error naming the entry point that failed.
   void attach(pid_t pid, const AllocatorTarget& alloc);
+  // From now on, attach() probes a process so that the processes it forks
+  // (and theirs) carry its probes from their first instruction: classic
+  // probes on perf events the kernel copies into every child (see
+  // inherited_uprobes.h). Session links cannot: throws Error if loaded so.
+  void inherit_children();
+  bool inherits() const { return inherited_ != nullptr; }
   // Probes every entry point of `alloc` in every process that maps its
   // objects (--all): one unfiltered link per object. The agent's own traps
   // are dropped by the programs.
@@ -115,7 +123,9 @@ class BpfSession {
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
-  const char* mechanism() const { return session_ ? "uprobe-session" : "uprobe+uretprobe"; }
+  const char* mechanism() const {
+    return session_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
+  }
 
  private:
   bool open_and_load(const SessionLimits& limits, bool with_session);
@@ -128,6 +138,7 @@ class BpfSession {
   static void move_links(LinkSet& from, LinkSet& to);
   void attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
   void attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set);
+  void attach_inherited(pid_t pid, const AllocatorTarget& alloc);
   void note_probe(AttachedProbe p);
   static void release(LinkSet& set);
   static void release_parallel(LinkSet& set);
@@ -147,6 +158,7 @@ class BpfSession {
   bool verbose_ = false;
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
+  std::unique_ptr<InheritedUprobes> inherited_;
 };
 
 }  // namespace memscope

@@ -154,6 +154,22 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
   }
+  if (o.follow.children && !o.follow.all) {
+    // Children inherit classic probes only (see attach/inherited_uprobes.h).
+    if (o.probe_mode == ProbeMode::Session) {
+      fprintf(stderr, "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop --probe-mode session (see --help)\n");
+      exit_code = 2;
+      return std::nullopt;
+    }
+    o.probe_mode = ProbeMode::Classic;
+    // Inherited probes live in every child: windows cannot take them away.
+    if (o.duty_window_s > 0) {
+      fprintf(stderr, "memscope-bpf: error: --duty-cycle cannot be combined with --follow-children (the children's inherited probes stay) (see --help)\n");
+      exit_code = 2;
+      return std::nullopt;
+    }
+    o.max_overhead_window_s = 0;
+  }
   o.follow.placement = o.placement;
   o.follow.verbose = o.verbose;
   o.tiers.medium_min = small_below;

@@ -60,9 +60,9 @@ void announce(const TargetReport& t) {
           t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
 }
 
-// --all: processes that called the allocator but were never listed (a
-// fork whose event was lost): in the report all the same, with what is
-// still known of them.
+// --all and inherited probes: processes that called the allocator but were
+// never listed (a fork whose event was lost): in the report all the same,
+// with what is still known of them.
 void add_unlisted(std::vector<TargetReport>& targets, const std::map<pid_t, ProcessCounts>& counts) {
   std::set<pid_t> listed;
   for (const auto& t : targets) listed.insert(t.process.pid);
@@ -336,7 +336,8 @@ int trace_run(const Options& opt) {
       tracker.mark_exited(child->pid());
     }
     for (pid_t pid : tracker.handle(proc_events.read())) {
-      symbolizer.snapshot(pid);
+      if (auto parent = tracker.copy_of(pid)) symbolizer.snapshot_or_copy(pid, *parent);
+      else symbolizer.snapshot(pid);
       for (auto& t : tracker.targets()) {
         if (t.process.pid != pid) continue;
         if (opt.syscall_counts) follow_memory(session, t, false);
@@ -487,9 +488,12 @@ int trace_run(const Options& opt) {
   if (probe_cost.per_hit_ns <= 0) probe_cost = calibrate_quietly(opt);
   report.probe_cost = probe_cost;
   report.targets = std::move(tracker.targets());
-  if (opt.follow.all) add_unlisted(report.targets, per_process);
+  if (opt.follow.all || tracker.inherits()) add_unlisted(report.targets, per_process);
   for (auto& t : report.targets) {
     if (!t.exited) symbolizer.snapshot(t.process.pid);
+    // A child gone before it was ever read: its parent's mappings.
+    if (auto parent = tracker.copy_of(t.process.pid); parent && !symbolizer.has_snapshot(t.process.pid))
+      symbolizer.snapshot_or_copy(t.process.pid, *parent);
     if (auto it = per_process.find(t.process.pid); it != per_process.end()) {
       t.exact = it->second.exact;
       t.entry_hits = it->second.entry_hits;

@@ -68,7 +68,9 @@ TargetReport resolve_target(pid_t pid, PlacementMode placement) {
 }
 
 ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
-    : session_(session), options_(options) {}
+    : session_(session), options_(options) {
+  if (inherits()) session_.inherit_children();
+}
 
 uint32_t ProcessTracker::follow_bits() const {
   uint32_t bits = 0;
@@ -137,7 +139,10 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     keys.push_back(key);
   }
   if (fresh.sites.empty()) return 0;
-  if (scope) {
+  if (scope && inherits()) {
+    // Inherited probes carry one cookie for every process: no slot.
+    session_.attach(pid, fresh);
+  } else if (scope) {
     // A process probed on its own links gets a slot while slots last: its
     // counters are then an array index away on every call.
     auto [it, fresh_slot] = slots_.try_emplace(pid, 0);
@@ -332,11 +337,32 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   }
 }
 
+void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> copies;
+  for (const auto& [dev, ino, offset, scope] : probed_)
+    if (scope == parent) copies.emplace_back(dev, ino, offset, child);
+  probed_.insert(copies.begin(), copies.end());
+}
+
+void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
+  TargetReport gone;
+  gone.process = info;
+  gone.allocator = alloc;
+  gone.exited = true;
+  index_[info.pid] = targets_.size();
+  targets_.push_back(std::move(gone));
+}
+
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
   if (parent == getpid() || find(child)) return;  // the agent's own helpers
   const TargetReport* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) return;
+  // Forked by a probed process after its probes were attached (the fork
+  // is reported only then): the child has them already.
+  const bool inherited = inherits() && from;
+  if (inherited) inherit_probes(parent, child);
+  if (from) copies_[child] = parent;
   ProcessInfo info;
   try {
     info = read_process(child);
@@ -346,15 +372,12 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
     info.comm = comm;
     if (from) info.exe = from->process.exe;
     if (!process_alive(child)) {
-      // Gone already. With --all its calls were trapped all the same:
-      // keep what the event said of it.
-      if (options_.all && from) {
-        TargetReport gone;
-        gone.process = info;
-        gone.allocator = from->allocator;
-        gone.exited = true;
-        index_[child] = targets_.size();
-        targets_.push_back(std::move(gone));
+      // Gone already. With --all or inherited probes its calls were
+      // counted all the same (and its own children inherited them): keep
+      // what the event said of it.
+      if ((options_.all || inherited) && from) {
+        add_exited(info, from->allocator);
+        fresh.push_back(child);  // its symbols: its parent's (see Symbolizer::snapshot_or_copy)
       }
       return;
     }
@@ -374,6 +397,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 }
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
+  copies_.erase(pid);
   TargetReport* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
@@ -474,6 +498,12 @@ std::vector<pid_t> ProcessTracker::live_pids() const {
   for (const auto& t : targets_)
     if (!t.exited) out.push_back(t.process.pid);
   return out;
+}
+
+std::optional<pid_t> ProcessTracker::copy_of(pid_t pid) const {
+  auto it = copies_.find(pid);
+  if (it == copies_.end()) return std::nullopt;
+  return it->second;
 }
 
 size_t ProcessTracker::objects_probed() const {

@@ -46,6 +46,10 @@ class ProcessTracker {
   // True when new processes may still come (--comm, --all): the trace then
   // does not end when the traced ones have all exited.
   bool waits_for_new() const { return options_.all || !options_.comms.empty(); }
+  // --follow-children (without --all, which probes every process anyway):
+  // the probes are inherited, so a child is counted from its first
+  // instruction, before the agent hears of it.
+  bool inherits() const { return options_.children && !options_.all; }
 
   // Probes a target resolved up front (-p, or the command held before
   // exec: `started` false, its maps are still the agent's). Throws Error
@@ -64,6 +68,9 @@ class ProcessTracker {
   // PID -> its slot in the kernel's per-process arrays (see ms_cookie_with_slot).
   const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
+  // The process `pid` was forked from and is still a copy of (it has not
+  // exec'd since), if the agent saw the fork.
+  std::optional<pid_t> copy_of(pid_t pid) const;
   size_t objects_probed() const;
   // The counters of processes that exited, taken out of the kernel's
   // per-process hash maps (see retire()).
@@ -96,6 +103,11 @@ class ProcessTracker {
   // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
+  // The child of an inherit-probed parent carries the parent's probes: they
+  // are its own from now on and are never attached to it again (two sets
+  // would each run the program: every call counted twice).
+  void inherit_probes(pid_t parent, pid_t child);
+  void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
 
   BpfSession& session_;
@@ -106,6 +118,7 @@ class ProcessTracker {
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
   std::map<pid_t, ProcessCounts> retired_;
+  std::map<pid_t, pid_t> copies_;    // forked child -> parent, until the child execs
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
   // linker's report (PID -> comm).

@@ -90,6 +90,14 @@ bool Symbolizer::snapshot(pid_t pid) {
   return has_snapshot(pid);
 }
 
+bool Symbolizer::snapshot_or_copy(pid_t pid, pid_t parent) {
+  if (snapshot(pid)) return true;
+  auto it = maps_.find(parent);
+  if (it == maps_.end()) return false;
+  maps_[pid] = it->second;
+  return true;
+}
+
 Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
   const std::string key = map.inode ? file_key(map) : map.path;
   auto it = modules_.find(key);

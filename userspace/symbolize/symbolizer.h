@@ -32,6 +32,10 @@ class Symbolizer {
   // if the process is gone. Returns false when no snapshot exists at all.
   bool snapshot(pid_t pid);
   bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
+  // A forked child gone before its maps could be read (it ran and exited
+  // within the agent's reaction time): it was a copy of `parent`, whose
+  // snapshot stands for it. Returns false when neither has one.
+  bool snapshot_or_copy(pid_t pid, pid_t parent);
 
   // `address` is a return address: the call instruction is just before it.
   Frame symbolize(pid_t pid, uint64_t address);
