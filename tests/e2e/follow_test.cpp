@@ -65,7 +65,9 @@ TEST_CASE("follow children: a shell's workload children are found by fork and ea
     kids = ready_pids(agent.err());
   }
   REQUIRE(kids.size() == 2);
-  for (pid_t k : kids) REQUIRE(agent.wait_for("tracing PID " + std::to_string(k), 30s));
+  // Announced at their fork as their shell's copies, then once their exec
+  // is read and their own allocator (libstdc++ too) probed.
+  for (pid_t k : kids) REQUIRE(agent.wait_for("tracing PID " + std::to_string(k) + " (memscope-worklo)", 30s));
   for (pid_t k : kids) kill(k, SIGUSR1);
   const int st = agent.wait(300s);
   INFO(agent.err());
