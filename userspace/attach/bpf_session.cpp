@@ -326,7 +326,9 @@ void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet
 void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
   for (const ProbeSite& s : alloc.sites) {
     const ProbeSite* site = &s;
-    for (bool ret : {false, true}) {
+    // Return probe first: a call entered between the two attaches would
+    // otherwise leave its thread's state set with no return to clear it.
+    for (bool ret : {true, false}) {
       if (ret && !api_allocates(site->api) && !site->keep_return) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
