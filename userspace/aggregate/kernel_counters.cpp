@@ -23,6 +23,13 @@ uint64_t ExactCounts::allocation_calls() const {
   return n;
 }
 
+uint64_t ExactCounts::allocation_bytes() const {
+  uint64_t n = 0;
+  for (unsigned a = 0; a < MS_API_COUNT; ++a)
+    if (!ms_api_frees(a)) n += api_total(a).bytes;
+  return n;
+}
+
 uint64_t ExactCounts::free_calls() const {
   uint64_t n = 0;
   for (unsigned a = 0; a < MS_API_COUNT; ++a)

@@ -130,4 +130,13 @@ std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd) {
   return out;
 }
 
+std::map<pid_t, ProcessCounts> read_every_process(int counts_fd, int hits_fd, int slot_counts_fd, int slot_hits_fd,
+                                                  const std::map<pid_t, uint32_t>& slots,
+                                                  const std::map<pid_t, ProcessCounts>& retired) {
+  auto out = read_process_counts(counts_fd, hits_fd);
+  add_slot_counts(out, slot_counts_fd, slot_hits_fd, slots);
+  for (const auto& [pid, c] : retired) out[pid] += c;
+  return out;
+}
+
 }  // namespace memscope

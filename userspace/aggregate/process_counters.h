@@ -25,6 +25,12 @@ std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd);
 // the per-process arrays, indexed by slot, for each PID in `slots`.
 void add_slot_counts(std::map<pid_t, ProcessCounts>& out, int slot_counts_fd, int slot_hits_fd,
                      const std::map<pid_t, uint32_t>& slots);
+// Every process's counters as the report and the duty cycle see them: the
+// hash, the slot arrays, and those of processes already retired (read and
+// taken out of the maps at their exit; a PID used again adds up under it).
+std::map<pid_t, ProcessCounts> read_every_process(int counts_fd, int hits_fd, int slot_counts_fd, int slot_hits_fd,
+                                                  const std::map<pid_t, uint32_t>& slots,
+                                                  const std::map<pid_t, ProcessCounts>& retired);
 std::array<uint64_t, MS_PROC_STAT_COUNT> read_process_stats(int stats_fd);
 // Reads one process's counters from the per-process hash maps and deletes
 // its entries: after its exit, so that a long trace of processes coming

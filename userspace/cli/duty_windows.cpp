@@ -37,9 +37,8 @@ void DutyWindows::start(BpfSession& session, const std::vector<TargetReport>& ta
 }
 
 DutyWindows::Reading DutyWindows::read(const BpfSession& session, const ProcessTracker& tracker) {
-  auto per = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
-  add_slot_counts(per, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
-  for (const auto& [pid, c] : tracker.retired()) per[pid] += c;  // exited: read before their entries went
+  const auto per = read_every_process(session.proc_counts_fd(), session.proc_hits_fd(), session.proc_slot_counts_fd(),
+                                      session.proc_slot_hits_fd(), tracker.slots(), tracker.retired());
   const ExactCounts all = read_exact_counts(session.counts_fd(), session.stats_fd());
   Reading r;
   for (const auto& [pid, c] : per) {

@@ -465,11 +465,8 @@ int trace_run(const Options& opt) {
   sample_memory(tracker.targets(), 0, session, aggregator, lock, (stop_ns - start_ns) / 1e9);
   Report report;
   report.exact = read_exact_counts(session.counts_fd(), session.stats_fd());
-  auto per_process = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd());
-  add_slot_counts(per_process, session.proc_slot_counts_fd(), session.proc_slot_hits_fd(), tracker.slots());
-  // Processes that exited: taken out of the maps then (a PID used again
-  // since adds up under it).
-  for (const auto& [pid, c] : tracker.retired()) per_process[pid] += c;
+  auto per_process = read_every_process(session.proc_counts_fd(), session.proc_hits_fd(), session.proc_slot_counts_fd(),
+                                        session.proc_slot_hits_fd(), tracker.slots(), tracker.retired());
   report.process_stats = read_process_stats(session.proc_stats_fd());
   const auto overflow = read_process_overflow(session.proc_overflow_fd());
   report.processes_not_counted = overflow.size();

@@ -215,12 +215,8 @@ json target_json(const TargetReport& t) {
 json duty_process_json(const Report& r, const TargetReport& t) {
   auto c = r.duty.coverage.find(t.process.pid);
   if (!r.duty.enabled || c == r.duty.coverage.end()) return nullptr;
-  double calls = 0, bytes = 0;
-  for (unsigned api = 0; api < MS_API_COUNT; ++api) {
-    if (ms_api_frees(api)) continue;
-    calls += static_cast<double>(t.exact.api_total(api).calls);
-    bytes += static_cast<double>(t.exact.api_total(api).bytes);
-  }
+  const double calls = static_cast<double>(t.exact.allocation_calls());
+  const double bytes = static_cast<double>(t.exact.allocation_bytes());
   const double k = c->second.value > 0 ? 1.0 / c->second.value : 0.0;
   return {{"coverage", c->second.value},
           {"clock", c->second.clock},
