@@ -1,3 +1,4 @@
+#define EXP_DEPTH3 1
 // SPDX-License-Identifier: GPL-2.0
 /* Allocator probes. Every call is counted exactly (per API and log2 size
  * class, per CPU); a size-tiered random draw, plus a "one in every N"
@@ -29,6 +30,12 @@ volatile __u32 current_epoch;
 volatile __u32 window_state;
 static __always_inline int state_closed(__u32 state) { return state & 1; }
 static __always_inline __u16 state_window(__u32 state) { return (__u16)(state >> 1); }
+/* Set before load when every call is recorded (--sample-all, never
+ * windowed): every block then has a record, so every free is recorded
+ * without looking it up in `live`, which stays empty. The agent matches the
+ * frees, and counts those of blocks allocated before the attach as
+ * unmatched. Saves a hash insert and a hash delete per block. */
+const volatile __u8 record_every_free;
 __u32 next_site_id;
 __u32 max_sites;
 __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
@@ -71,13 +78,31 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Calls since the last sampled call on this CPU, for the guarantee. */
+/* Each CPU's draws: its random state, and its calls since its last sampled
+ * call (for the guarantee). */
+struct draw_state {
+	__u64 rng;
+	__u32 since;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} since_sample SEC(".maps");
+	__type(value, struct draw_state);
+} draws SEC(".maps");
+
+/* This CPU's draw state, seeded on its first use. */
+static __always_inline struct draw_state *draw_state(void)
+{
+	__u32 zero = 0;
+	struct draw_state *d = bpf_map_lookup_elem(&draws, &zero);
+
+	if (d && !d->rng)
+		d->rng = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32() | 1;
+	return d;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -88,7 +113,11 @@ struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 16384);   /* resized by the agent before load */
 	__uint(key_size, sizeof(__u32));
+#ifdef EXP_DEPTH3
+	__uint(value_size, 3 * sizeof(__u64));
+#else
 	__uint(value_size, MS_MAX_STACK_DEPTH * sizeof(__u64));
+#endif
 } stacks SEC(".maps");
 
 struct {
@@ -148,7 +177,7 @@ static __always_inline int mul_overflows(__u64 n, __u64 size)
 	return low + (cross << 32) < low;
 }
 
-static __always_inline void count_call(__u32 api, __u64 size, __u64 cookie)
+static __always_inline void count_call(__u32 api, __u64 size, const struct hit *hit)
 {
 	__u32 idx = api * MS_SIZE_CLASSES + size_class(size);
 	struct ms_count *c;
@@ -160,7 +189,7 @@ static __always_inline void count_call(__u32 api, __u64 size, __u64 cookie)
 		c->calls += 1;
 		c->bytes += size;
 	}
-	proc_count(api, size, cookie);
+	proc_count(api, size, hit);
 }
 
 /* Bytes mode, as heapprofd and tcmalloc sample: each thread counts down an
@@ -170,17 +199,27 @@ static __always_inline void count_call(__u32 api, __u64 size, __u64 cookie)
 static __always_inline int decide_bytes(struct pending *p, struct ms_config *cfg, __u64 size)
 {
 	__u64 interval = cfg->byte_interval ? cfg->byte_interval : 1;
+	struct draw_state *d;
 
 	if (!p)
 		return 0;
-	if (!p->armed) {
-		p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(bpf_get_prandom_u32())) >> 16);
-		p->armed = 1;
+	if (p->armed) {
+		p->bytes_left -= (__s64)size;
+		if (p->bytes_left > 0)
+			return 0;
 	}
-	p->bytes_left -= (__s64)size;
-	if (p->bytes_left > 0)
+	d = draw_state();
+	if (!d)
 		return 0;
-	p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(bpf_get_prandom_u32())) >> 16);
+	p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(ms_next_draw(&d->rng))) >> 16);
+	if (!p->armed) {
+		/* The first draw starts the countdown this call takes part in. */
+		p->armed = 1;
+		p->bytes_left -= (__s64)size;
+		if (p->bytes_left > 0)
+			return 0;
+		p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(ms_next_draw(&d->rng))) >> 16);
+	}
 	return 1;
 }
 
@@ -190,8 +229,8 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 {
 	__u32 epoch = current_epoch & MS_EPOCH_MASK;
 	struct ms_config *cfg = &configs[epoch];
-	__u32 zero = 0, tier;
-	__u32 *since;
+	__u32 tier;
+	struct draw_state *d;
 
 	if (size >= cfg->large_min)
 		tier = MS_TIER_LARGE;
@@ -205,15 +244,15 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 		return decide_bytes(p, cfg, size);
 	}
 
-	since = bpf_map_lookup_elem(&since_sample, &zero);
+	d = draw_state();
 	/* Huge blocks are rare and each matters: never left to chance,
 	 * whatever rate the optimizer gives their tier. Weight 1. */
 	if (cfg->always_min && size >= cfg->always_min) {
 		*tier_epoch = ms_pack_tier_epoch(MS_TIER_FORCED, epoch);
 		return 1;
 	}
-	if (since) {
-		int how = ms_draw_with_guarantee(since, cfg->guarantee, bpf_get_prandom_u32(), cfg->threshold[tier]);
+	if (d) {
+		int how = ms_draw_with_guarantee(&d->since, cfg->guarantee, ms_next_draw(&d->rng), cfg->threshold[tier]);
 
 		*tier_epoch = ms_pack_tier_epoch(how == 2 ? MS_TIER_FORCED : tier, epoch);
 		return how != 0;
@@ -254,10 +293,9 @@ static __always_inline __u32 site_of(struct pt_regs *ctx, __u32 tgid, __u64 sp)
 	return MS_NO_SITE;
 }
 
-static __always_inline void emit(__u32 kind, __u32 api, __u64 ptr, __u64 size,
-				 __u32 site_id, __u8 tier_epoch)
+static __always_inline void emit(const struct hit *hit, __u32 kind, __u32 api, __u64 ptr,
+				 __u64 size, __u32 site_id, __u8 tier_epoch)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct ms_record *r;
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -270,8 +308,8 @@ static __always_inline void emit(__u32 kind, __u32 api, __u64 ptr, __u64 size,
 	r->size_hi = (__u16)(size >> 32);
 	r->kind_api = ms_pack_kind_api(kind, api);
 	r->tier_epoch = tier_epoch;
-	r->tgid = id >> 32;
-	r->tid = (__u32)id;
+	r->tgid = hit->tgid;
+	r->tid = hit->tid;
 	r->site_id = site_id;
 	r->time = (__u32)(bpf_ktime_get_ns() >> MS_TIME_SHIFT);
 	/* No wake-up: a wake-up is another trap in the traced thread; the agent
@@ -282,25 +320,30 @@ static __always_inline void emit(__u32 kind, __u32 api, __u64 ptr, __u64 size,
 
 /* Only a block whose allocation was sampled (and recorded) is in `live`, so
  * only those frees cost a record. */
-static __always_inline void release(__u32 api, __u64 ptr)
+static __always_inline void release(const struct hit *hit, __u32 api, __u64 ptr)
 {
-	struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
-	__u32 *slot = live_slot(&key);
+	struct ms_live_key key = { .tgid = hit->tgid, .ptr = ptr };
+	__u32 *slot;
 
+	if (record_every_free) {
+		emit(hit, MS_KIND_FREE, api, ptr, 0, MS_NO_SITE, 0);
+		return;
+	}
+	slot = live_slot(&key);
 	if (slot && !*slot)
 		return;
 	if (bpf_map_delete_elem(&live, &key) == 0) {
 		if (slot)
 			__sync_fetch_and_sub(slot, 1);
-		emit(MS_KIND_FREE, api, ptr, 0, MS_NO_SITE, 0);
+		emit(hit, MS_KIND_FREE, api, ptr, 0, MS_NO_SITE, 0);
 	}
 }
 
 /* A block that is already in `live` is one whose free was never seen (the
  * pointer came back): it is replaced and its slot already counts it. */
-static __always_inline void remember(__u64 ptr)
+static __always_inline void remember(const struct hit *hit, __u64 ptr)
 {
-	struct ms_live_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ptr = ptr };
+	struct ms_live_key key = { .tgid = hit->tgid, .ptr = ptr };
 	__u8 one = 1;
 	__u32 *slot;
 	long err;
@@ -343,9 +386,10 @@ static __always_inline __u64 entry_sp(struct pt_regs *ctx, __u64 cookie)
 
 /* Returns 1 when the call needs nothing at its return (a session probe then
  * skips the return trap), 0 when its return must be seen. */
-static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_skip)
+static __always_inline int on_entry(struct pt_regs *ctx, const struct hit *hit, int can_skip)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = hit->task;
+	__u64 cookie = hit->cookie;
 	__u32 api = cookie_api(cookie);
 	__u64 sp = entry_sp(ctx, cookie);
 	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
@@ -415,7 +459,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 			return 1;
 		sampled = 0; /* only its old block matters */
 	} else {
-		count_call(api, size, cookie);
+		count_call(api, size, hit);
 		if (!p)
 			return 1;
 		sampled = !overflow && decide(p, size, &tier_epoch);
@@ -437,16 +481,17 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie, int can_s
 	p->inner_windowed = 0;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
-	p->site_id = sampled ? site_of(ctx, bpf_get_current_pid_tgid() >> 32, sp) : MS_NO_SITE;
+	p->site_id = sampled ? site_of(ctx, hit->tgid, sp) : MS_NO_SITE;
 	return 0;
 }
 
 /* free, operator delete, operator delete[]. One that may enter another
  * entry point (libstdc++'s delete calls free) keeps its return, so that the
  * inner call finds the depth set and is counted once. */
-static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
+static __always_inline int on_free(struct pt_regs *ctx, const struct hit *hit)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = hit->task;
+	__u64 cookie = hit->cookie;
 	__u32 api = cookie_api(cookie);
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = entry_sp(ctx, cookie);
 	int keep = (cookie & MS_COOKIE_KEEP_RETURN) != 0;
@@ -463,8 +508,8 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 		p->depth += 1; /* its return must undo the depth */
 		return 0;
 	}
-	count_call(api, 0, cookie);
-	release(api, ptr);
+	count_call(api, 0, hit);
+	release(hit, api, ptr);
 	if (!keep || !p)
 		return 1;
 	p->sp = sp;
@@ -480,9 +525,10 @@ static __always_inline int on_free(struct pt_regs *ctx, __u64 cookie)
 	return 0;
 }
 
-static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
+static __always_inline int on_return(struct pt_regs *ctx, const struct hit *hit)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = hit->task;
+	__u64 cookie = hit->cookie;
 	struct pending *p;
 	__u64 ret = PT_REGS_RC(ctx), ptr = ret;
 
@@ -523,7 +569,7 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 		/* glibc: realloc(p, 0) frees p and returns NULL; a failed
 		 * realloc leaves p alone. */
 		if (p->arg && (ret || p->size == 0))
-			release(p->api, p->arg);
+			release(hit, p->api, p->arg);
 		break;
 	case MS_API_POSIX_MEMALIGN:
 		ptr = 0;
@@ -534,8 +580,9 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 	if (ptr && p->sampled) {
 		/* Record first, then remember: a free can only match a block
 		 * whose record is already in the ring, so order is kept. */
-		emit(MS_KIND_ALLOC, p->api, ptr, p->size, p->site_id, p->tier_epoch);
-		remember(ptr);
+		emit(hit, MS_KIND_ALLOC, p->api, ptr, p->size, p->site_id, p->tier_epoch);
+		if (!record_every_free)
+			remember(hit, ptr);
 	}
 	return 0;
 }
@@ -545,21 +592,25 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 SEC("uprobe")
 int ms_entry(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct hit hit;
 
-	if (!proc_hit(0, cookie))
+	hit_init(&hit, bpf_get_attach_cookie(ctx));
+	if (!proc_hit(0, &hit))
 		return 0;
-	if (ms_api_frees(cookie_api(cookie)))
-		return on_free(ctx, cookie);
-	return on_entry(ctx, cookie, 0);
+	if (ms_api_frees(cookie_api(hit.cookie)))
+		return on_free(ctx, &hit);
+	return on_entry(ctx, &hit, 0);
 }
 
 SEC("uretprobe")
 int ms_return(struct pt_regs *ctx)
 {
-	if (!proc_hit(1, bpf_get_attach_cookie(ctx)))
+	struct hit hit;
+
+	hit_init(&hit, bpf_get_attach_cookie(ctx));
+	if (!proc_hit(1, &hit))
 		return 0;
-	return on_return(ctx, bpf_get_attach_cookie(ctx));
+	return on_return(ctx, &hit);
 }
 
 /* Session probe (kernel 6.13+): one program for entry and return on one
@@ -570,15 +621,17 @@ extern bool bpf_session_is_return(void) __ksym __weak;
 SEC("uprobe")
 int ms_session(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	const int is_return = bpf_session_is_return();
+	struct hit hit;
 
-	if (!proc_hit(bpf_session_is_return(), cookie))
+	hit_init(&hit, bpf_get_attach_cookie(ctx));
+	if (!proc_hit(is_return, &hit))
 		return 1; /* the agent itself (--all): not traced */
-	if (bpf_session_is_return())
-		return on_return(ctx, cookie);
-	if (ms_api_frees(cookie_api(cookie)))
-		return on_free(ctx, cookie);
-	return on_entry(ctx, cookie, 1);
+	if (is_return)
+		return on_return(ctx, &hit);
+	if (ms_api_frees(cookie_api(hit.cookie)))
+		return on_free(ctx, &hit);
+	return on_entry(ctx, &hit, 1);
 }
 
 /* ---- Memory beyond malloc: anonymous mmap/munmap and brk ----------------

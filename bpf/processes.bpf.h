@@ -14,6 +14,25 @@
  *   that a traced process loaded or unloaded objects (dlopen, dlclose). */
 #include "memscope/processes.h"
 
+/* Who hit a probe, read once per program run. Helper calls are what a short
+ * program spends most on (each is a call and a return through the CPU's
+ * return-thunk mitigations), so the task pointer is fetched once and the
+ * ids are read from it, not asked for again by each step. */
+struct hit {
+	struct task_struct *task;
+	__u64 cookie;
+	__u32 tgid;
+	__u32 tid;
+};
+
+static __always_inline void hit_init(struct hit *h, __u64 cookie)
+{
+	h->task = bpf_get_current_task_btf();
+	h->cookie = cookie;
+	h->tgid = h->task->tgid;
+	h->tid = h->task->pid;
+}
+
 /* Set by the agent before load. */
 __u32 agent_tgid;
 /* MS_FOLLOW_* bits, set by the agent before it attaches the tracepoints. */
@@ -112,9 +131,9 @@ struct {
 
 /* Counts one probe hit for the current process; returns 0 for the agent
  * itself, whose calls are not traced. */
-static __always_inline int proc_hit(int is_return, __u64 cookie)
+static __always_inline int proc_hit(int is_return, const struct hit *hit)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot = ms_cookie_slot(cookie);
+	__u32 tgid = hit->tgid, slot = ms_cookie_slot(hit->cookie);
 	struct ms_proc_hits *h, zero = {};
 
 	if (tgid == agent_tgid)
@@ -139,11 +158,11 @@ static __always_inline int proc_hit(int is_return, __u64 cookie)
 	return 1;
 }
 
-static __always_inline void proc_count(__u32 api, __u64 size, __u64 cookie)
+static __always_inline void proc_count(__u32 api, __u64 size, const struct hit *hit)
 {
-	struct ms_proc_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .api = api };
+	struct ms_proc_key key = { .tgid = hit->tgid, .api = api };
 	struct ms_proc_counts *c;
-	__u32 k = size_class(size), zero = 0, slot = ms_cookie_slot(cookie);
+	__u32 k = size_class(size), zero = 0, slot = ms_cookie_slot(hit->cookie);
 
 	if (slot) {
 		__u32 idx = slot * MS_API_COUNT + api;

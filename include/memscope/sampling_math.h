@@ -57,6 +57,22 @@ MS_INLINE __u64 neg_ln_uniform_q16(__u32 x)
 	return ((((__u64)32 << 16) - log2_q16) * 45426) >> 16;
 }
 
+/* One uniform 32-bit draw from a per-CPU xorshift64* state (Vigna 2016:
+ * passes BigCrush in its high bits, which are the ones returned). Drawn in
+ * the program instead of by bpf_get_prandom_u32(): a helper call costs more
+ * than the rest of an unsampled call's decision. A zero state is stuck at
+ * zero; the caller seeds it. */
+MS_INLINE __u32 ms_next_draw(__u64 *state)
+{
+	__u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (__u32)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
 /* The tier draw with the "one in every N calls" guarantee. `since` counts
  * this CPU's calls since its last sample. Returns 0 (not sampled), 1
  * (drawn: weighs 1/p) or 2 (forced: weighs 1). The guarantee is checked

@@ -74,6 +74,7 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   bpf_map__set_max_entries(skel_->maps.live_filter, slots);
   skel_->bss->live_filter_mask = slots - 1;
   skel_->bss->agent_tgid = static_cast<uint32_t>(getpid());
+  skel_->rodata->record_every_free = limits.record_every_free;
   if (with_session)
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));

@@ -31,6 +31,9 @@ struct SessionLimits {
   uint32_t live_entries = 1u << 20;    // sampled blocks tracked at once
   uint32_t stack_entries = 16384;
   uint32_t max_sites = 65536;
+  // Every call is recorded and never windowed (--sample-all): frees are
+  // recorded without the kernel's set of sampled blocks.
+  bool record_every_free = false;
 };
 
 struct AttachedProbe {

@@ -183,6 +183,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       exit_code = 2;
       return std::nullopt;
     }
+    // Outside the windows of a duty cycle blocks go unrecorded: their
+    // frees must not each cost a record.
+    o.limits.record_every_free = o.duty_window_s <= 0;
   }
   try {
     validate(o.tiers);
