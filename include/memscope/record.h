@@ -139,22 +139,34 @@ enum ms_stat {
 	MS_STAT_SAMPLED = 0,    /* records submitted */
 	MS_STAT_DROPPED,        /* records lost: ring buffer full */
 	MS_STAT_LIVE_FULL,      /* sampled allocations whose free cannot be matched: live map full */
-	MS_STAT_STACK_ERRORS,   /* stacks that could not be taken (frames beyond the caller lost) */
+	MS_STAT_STACK_ERRORS,   /* stacks that could not be stored: stack table full (frames beyond the caller lost) */
 	MS_STAT_SITE_FULL,      /* site table full: record attributed to no site */
 	MS_STAT_NESTED,         /* calls made by the allocator itself, counted once as the outer call */
 	MS_STAT_STALE_PENDING,  /* entry state left by a call whose return was never seen */
 	MS_STAT_COUNT
 };
 
-/* A call site: the process, the frame-pointer stack (from the stack map) and
- * the immediate caller, which the frame-pointer walk misses at a function's
- * entry because the return address is still at the stack pointer. */
+#define MS_MAX_STACK_DEPTH 64
+
+/* A stack as the probes walk it: the probed instruction, then the return
+ * addresses of the frame-pointer chain, innermost first. */
+struct ms_stack {
+	__u32 depth;      /* entries of ips in use */
+	__u32 pad;
+	__u64 ips[MS_MAX_STACK_DEPTH];
+};
+
+/* A call site: the process, the frame-pointer stack (by the hash that keys
+ * it in the stack table) and the immediate caller, which the frame-pointer
+ * walk misses at a function's entry because the return address is still at
+ * the stack pointer. */
 struct ms_site_key {
 	__u32 tgid;
-	__s32 stack_id;   /* negative: no stack beyond the caller */
+	__u32 has_stack;  /* 0: no stack beyond the caller (stack table full) */
+	__u64 stack;      /* hash of the stack: its key in the stack table */
 	__u64 caller;     /* return address at the stack pointer on entry */
 };
-MS_STATIC_ASSERT(sizeof(struct ms_site_key) == 16, "ms_site_key layout");
+MS_STATIC_ASSERT(sizeof(struct ms_site_key) == 24, "ms_site_key layout");
 
 /* Key of the kernel's table of sampled live blocks. */
 struct ms_live_key {
@@ -163,8 +175,6 @@ struct ms_live_key {
 	__u64 ptr;
 };
 MS_STATIC_ASSERT(sizeof(struct ms_live_key) == 16, "ms_live_key layout");
-
-#define MS_MAX_STACK_DEPTH 64
 
 /* The attach cookie of every probe: which entry point it is, and how many
  * bytes the function has pushed before the probed instruction. */

@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
+
 #include "memscope/record.h"
 
 namespace memscope {
@@ -20,7 +22,7 @@ SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
   SiteStacks out;
   ms_site_key key{}, next{};
   ms_site_key* prev = nullptr;
-  uint64_t trace[MS_MAX_STACK_DEPTH];
+  ms_stack stack{};
   while (bpf_map_get_next_key(sites_fd, prev, &next) == 0) {
     key = next;
     prev = &key;
@@ -29,12 +31,10 @@ SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
     SiteStack s;
     s.tgid = key.tgid;
     size_t depth = 0;
-    if (key.stack_id >= 0) {
-      uint32_t sid = static_cast<uint32_t>(key.stack_id);
-      if (bpf_map_lookup_elem(stacks_fd, &sid, trace) == 0) depth = MS_MAX_STACK_DEPTH;
-    }
+    if (key.has_stack && bpf_map_lookup_elem(stacks_fd, &key.stack, &stack) == 0)
+      depth = std::min<size_t>(stack.depth, MS_MAX_STACK_DEPTH);
     s.truncated = depth == 0;
-    s.frames = site_frames(key.caller, trace, depth);
+    s.frames = site_frames(key.caller, reinterpret_cast<const uint64_t*>(stack.ips), depth);
     out[id] = std::move(s);
   }
   return out;

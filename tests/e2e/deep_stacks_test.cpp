@@ -1,0 +1,83 @@
+// Stacks walked by the probes' own frame-pointer walker: every frame of a
+// chain of known depth, in order, on the main thread and on a thread glibc
+// started; a chain deeper than the stack table holds is cut at its depth.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "e2e/e2e_support.h"
+#include "memscope/record.h"
+
+using namespace memscope::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const json* site_of(const json& report, const std::string& leaf) {
+  for (const auto& s : report["sites"])
+    if (!s["frames"].empty() && s["frames"][0]["function"] == leaf) return &s;
+  return nullptr;
+}
+
+// The functions of a site's frames, innermost first.
+std::vector<std::string> functions(const json& site) {
+  std::vector<std::string> f;
+  for (const auto& fr : site["frames"]) f.push_back(fr["function"].is_string() ? fr["function"].get<std::string>() : "");
+  return f;
+}
+
+// `leaf`, then `descents` frames of descend, then `outer` (if any).
+void check_chain(const json& report, const std::string& leaf, size_t descents, const std::string& outer) {
+  INFO("site " << leaf);
+  const json* s = site_of(report, leaf);
+  REQUIRE(s != nullptr);
+  CHECK((*s)["estimated"]["count"] == 10);
+  CHECK((*s)["stack_truncated"] == false);
+  const auto f = functions(*s);
+  REQUIRE(f.size() >= 1 + descents);
+  for (size_t i = 1; i <= descents; ++i) {
+    INFO("frame " << i);
+    CHECK(f[i] == "descend");
+  }
+  if (!outer.empty()) {
+    REQUIRE(f.size() > 1 + descents);
+    CHECK(f[1 + descents] == outer);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("stacks: every frame of deep chains on the main thread and on a started thread and cut at the table depth", "[e2e][stacks]") {
+  Child target({DEEP_STACKS_BIN});
+  REQUIRE(target.wait_for("ready", 30s));
+  const std::string report = temp_path("report.json");
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--sample-all", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("tracing PID", 30s));
+  target.signal(SIGUSR1);
+  REQUIRE(target.wait_for("done", 60s));
+  agent.signal(SIGINT);
+  REQUIRE(agent.wait(60s) != -1);
+  target.signal(SIGUSR1);
+  json r = load_json(report);
+
+  // descend(n) is n + 1 frames deep.
+  check_chain(r, "leaf_main", 21, "main");
+  check_chain(r, "leaf_thread", 31, "thread_main");
+  // 100 descents: the caller and 63 return addresses fit (the stack table's
+  // MS_MAX_STACK_DEPTH entries, the first being the probed instruction).
+  const json* deep = site_of(r, "leaf_deep");
+  REQUIRE(deep != nullptr);
+  CHECK((*deep)["estimated"]["count"] == 10);
+  const auto f = functions(*deep);
+  CHECK(f.size() == MS_MAX_STACK_DEPTH);
+  for (size_t i = 1; i < f.size(); ++i) {
+    INFO("frame " << i);
+    CHECK(f[i] == "descend");
+  }
+  // The walk ended at the thread's unreadable saved rbp without losing a
+  // stack, and every site's stack was stored.
+  CHECK(r["sampling"]["stack_errors"] == 0);
+}
