@@ -9,7 +9,6 @@
 #include <bpf/bpf_tracing.h>
 #include "memscope/record.h"
 #include "memscope/sampling_math.h"
-#include "processes.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -39,8 +38,6 @@ __u32 next_site_id;
 __u32 max_sites;
 __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
 
-#define MS_WALK_CHUNK 2048 /* bytes of stack the walk reads at once */
-
 /* Thread-local state between an allocation's entry and its return. Task
  * storage is keyed by the thread itself and goes away with it. */
 struct pending {
@@ -56,9 +53,6 @@ struct pending {
 	__u8 tier_epoch;
 	__u16 window;      /* window_gen at the outer entry */
 	__u8 inner_windowed; /* nested calls of windowed entry points awaiting their return */
-	__u64 bad_fp;      /* a frame pointer whose frame could not be read */
-	struct ms_stack stack; /* the last stack walked: per thread, so no other task can overwrite it */
-	__u64 chunk[MS_WALK_CHUNK / 8]; /* stack memory read in one piece by the walk */
 };
 
 struct {
@@ -163,6 +157,9 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+#include "stack_walk.bpf.h"
+#include "processes.bpf.h"
+
 /* n * size overflows 64 bits; written without the 128-bit multiply that
  * clang would emit for __builtin_mul_overflow. */
 static __always_inline int mul_overflows(__u64 n, __u64 size)
@@ -263,103 +260,25 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 	return (__u64)bpf_get_prandom_u32() < cfg->threshold[tier];
 }
 
-#define MS_USER_TOP 0x00007ffffffff000ULL /* x86-64 user address space, 4-level paging */
-#define MS_PAGE 4096
-
-/* Walks the frame-pointer chain into the thread's p->stack (as the kernel's
- * perf_callchain_user does: the probed instruction, then each frame's return
- * address) and returns its hash. Walked here rather than by
- * bpf_get_stackid(): a thread started by glibc ends its chain at a frame
- * whose saved rbp is neither 0 nor mapped, and the kernel's walker reads it,
- * taking a fault and an exception-table search on every walk (~570 ns here,
- * more than the rest of the walk). This walker remembers, per thread, the
- * frame pointer that faulted and stops there from then on; it also stops at
- * a frame pointer that is misaligned or does not lie above the last frame.
- * Stack memory is read up to MS_WALK_CHUNK bytes at a time, never past the
- * end of the page it starts in (so a read faults only where a frame's own
- * page is unmapped): one helper call per frame cost ~75 ns a frame. */
-struct walk {
-	struct pending *p;
-	__u64 fp, above, base, len, h;
-	__u64 n;
-};
-
-/* One frame, the (index + 1)th: bpf_loop() runs it and stops at the first
- * frame that ends the walk, so every call so far added one. Written so that
- * the verifier's states converge after a few iterations (no counter it can
- * follow exactly): an unrolled loop, or one that counted, took it seconds
- * or more than its million instructions at load. */
-static long walk_frame(__u64 index, void *arg)
-{
-	struct walk *w = arg;
-	struct pending *p = w->p;
-	__u64 fp = w->fp, len, off, ret;
-	__u64 n = index + 1;
-
-	if (!p || n >= MS_MAX_STACK_DEPTH)
-		return 1;
-	if (!fp || (fp & 7) || fp < w->above || fp >= MS_USER_TOP || fp == p->bad_fp)
-		return 1;
-	if (fp < w->base || fp - w->base + 16 > w->len) {
-		len = MS_PAGE - (fp & (MS_PAGE - 1));
-		if (len > MS_WALK_CHUNK)
-			len = MS_WALK_CHUNK;
-		if (len < 16)
-			len = 16; /* a frame across two pages */
-		if (bpf_probe_read_user(p->chunk, len, (void *)fp)) {
-			p->bad_fp = fp;
-			return 1;
-		}
-		w->base = fp;
-		w->len = len;
-	}
-	off = fp - w->base;
-	if (off > MS_WALK_CHUNK - 16)
-		return 1;
-	ret = *(__u64 *)((__u8 *)p->chunk + off + 8);
-	if (!ret)
-		return 1;
-	p->stack.ips[n & (MS_MAX_STACK_DEPTH - 1)] = ret;
-	w->h = (w->h ^ ret) * 0x100000001b3ULL;
-	w->n = n + 1;
-	w->above = fp + 16;
-	w->fp = *(__u64 *)((__u8 *)p->chunk + off);
-	return 0;
-}
-
-static __always_inline __u64 walk_stack(struct pt_regs *ctx, struct pending *p)
-{
-	struct walk w = {
-		.p = p,
-		.fp = PT_REGS_FP(ctx),
-		.above = PT_REGS_SP(ctx),
-		.h = 0xcbf29ce484222325ULL,
-		.n = 1,
-	};
-
-	p->stack.ips[0] = PT_REGS_IP(ctx);
-	w.h = (w.h ^ p->stack.ips[0]) * 0x100000001b3ULL;
-	bpf_loop(MS_MAX_STACK_DEPTH - 1, walk_frame, &w, 0);
-	p->stack.depth = w.n;
-	return w.h ^ w.n;
-}
-
-static __always_inline __u32 site_of(struct pt_regs *ctx, struct pending *p, __u32 tgid, __u64 sp)
+static __always_inline __u32 site_of(struct pt_regs *ctx, struct task_struct *task, __u32 tgid, __u64 sp)
 {
 	struct ms_site_key key = { .tgid = tgid, .has_stack = 1 };
+	struct walk_state *ws = bpf_task_storage_get(&walks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	__u32 *id, nid;
-	long err;
+	long err = 0;
 
-	key.stack = walk_stack(ctx, p);
+	if (ws)
+		key.stack = walk_stack(ctx, ws);
 	bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)sp);
 
-	id = bpf_map_lookup_elem(&sites, &key);
+	id = ws ? bpf_map_lookup_elem(&sites, &key) : 0;
 	if (id)
 		return *id;
 	/* A new site: its stack is stored first (the agent reads a site's
 	 * stack by its hash). */
-	err = bpf_map_update_elem(&stacks, &key.stack, &p->stack, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another site's */) {
+	if (ws)
+		err = bpf_map_update_elem(&stacks, &key.stack, &ws->stack, BPF_NOEXIST);
+	if (!ws || (err && err != -17 /* EEXIST: another site's */)) {
 		stat_inc(MS_STAT_STACK_ERRORS);
 		key.has_stack = 0;
 		key.stack = 0;
@@ -570,7 +489,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, const struct hit *hit, 
 	p->inner_windowed = 0;
 	p->sampled = sampled;
 	p->tier_epoch = tier_epoch;
-	p->site_id = sampled ? site_of(ctx, p, hit->tgid, sp) : MS_NO_SITE;
+	p->site_id = sampled ? site_of(ctx, task, hit->tgid, sp) : MS_NO_SITE;
 	return 0;
 }
 

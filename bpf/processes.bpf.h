@@ -239,6 +239,9 @@ int BPF_PROG(ms_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 {
 	__u32 tgid = p->tgid;
 
+	/* A frame pointer found unmapped in the old program says nothing of
+	 * the new one's. */
+	bpf_task_storage_delete(&walks, p);
 	if ((proc_follow & MS_FOLLOW_ALL_EXECS) || bpf_map_lookup_elem(&followed, &tgid))
 		proc_event(MS_PROC_EXEC, p, 0);
 	return 0;

@@ -77,6 +77,24 @@ TEST_CASE("stacks: every frame of deep chains on the main thread and on a starte
     INFO("frame " << i);
     CHECK(f[i] == "descend");
   }
+  // A frame on a mapped page that could not be read cuts that one walk, and
+  // is not taken for the end of the thread's chains: the same frames walked
+  // again once readable come back whole.
+  const json* cut = site_of(r, "leaf_cut");
+  REQUIRE(cut != nullptr);
+  const auto fc = functions(*cut);
+  REQUIRE(fc.size() >= 2);
+  CHECK(fc.size() == 2);  // leaf_cut, then gap: its frame record is on the unreadable page
+  CHECK(fc[1] == "gap");
+  CHECK(r["sampling"]["stack_walks_cut"] == 1);
+  const json* after = site_of(r, "leaf_after");
+  REQUIRE(after != nullptr);
+  const auto fa = functions(*after);
+  REQUIRE(fa.size() >= 5);
+  CHECK(fa[1] == "gap");
+  CHECK(fa[2] == "outer_gap");
+  CHECK(fa[3] == "padded");
+  CHECK(fa[4] == "thread_main");
   // The walk ended at the thread's unreadable saved rbp without losing a
   // stack, and every site's stack was stored.
   CHECK(r["sampling"]["stack_errors"] == 0);

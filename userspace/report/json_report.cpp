@@ -107,6 +107,7 @@ json sampling_json(const Report& r) {
   j["site_table_full"] = st[MS_STAT_SITE_FULL];
   j["nested_calls"] = st[MS_STAT_NESTED];
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
+  j["stack_walks_cut"] = st[MS_STAT_WALK_CUT];
   j["process_table_full"] = r.process_stats[MS_PROC_STAT_FULL];
   j["process_events_lost"] = r.process_stats[MS_PROC_STAT_EVENTS_LOST];
   j["processes_not_counted"] = r.processes_not_counted;
