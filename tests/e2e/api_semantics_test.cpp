@@ -12,19 +12,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 TEST_CASE("glibc semantics: realloc(NULL) and realloc(p 0) and free(NULL) and failures and 5 GiB", "[e2e][api]") {
-  Child target({API_SEMANTICS_BIN});
-  REQUIRE(target.wait_for("ready", 30s));
-  const std::string report = temp_path("report.json");
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--sample-all", "--top", "0", "-o", report};
-  for (const auto& a : probe_mode_args()) argv.push_back(a);
-  Child agent(argv);
-  REQUIRE(agent.wait_for("tracing PID", 30s));
-  target.signal(SIGUSR1);
-  REQUIRE(target.wait_for("done", 60s));
-  bool huge_ok = target.err().find("done 1 1 1") != std::string::npos;
-  agent.signal(SIGINT);
-  REQUIRE(agent.wait(60s) != -1);
-  json r = load_json(report);
+  const ProgramRun run = trace_test_program(API_SEMANTICS_BIN, {"--sample-all"});
+  const bool huge_ok = run.program_err.find("done 1 1 1") != std::string::npos;
+  const json& r = run.report;
   const json& api = r["exact"]["by_api"];
 
   // malloc: realloc-zero base, reallocarray base, huge, 3 leaky. realloc(NULL)
@@ -62,7 +52,4 @@ TEST_CASE("glibc semantics: realloc(NULL) and realloc(p 0) and free(NULL) and fa
   CHECK(leak_estimate(r, "site_leaky").live_bytes == 3 * 777);
   INFO(r["leaks"].dump(1));
   CHECK(r["leaks"].size() == 1);
-  target.signal(SIGUSR1);
-  CHECK(target.wait(30s) != -1);
-  unlink(report.c_str());
 }

@@ -49,19 +49,7 @@ void check_chain(const json& report, const std::string& leaf, size_t descents, c
 }  // namespace
 
 TEST_CASE("stacks: every frame of deep chains on the main thread and on a started thread and cut at the table depth", "[e2e][stacks]") {
-  Child target({DEEP_STACKS_BIN});
-  REQUIRE(target.wait_for("ready", 30s));
-  const std::string report = temp_path("report.json");
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--sample-all", "--top", "0", "-o", report};
-  for (const auto& a : probe_mode_args()) argv.push_back(a);
-  Child agent(argv);
-  REQUIRE(agent.wait_for("tracing PID", 30s));
-  target.signal(SIGUSR1);
-  REQUIRE(target.wait_for("done", 60s));
-  agent.signal(SIGINT);
-  REQUIRE(agent.wait(60s) != -1);
-  target.signal(SIGUSR1);
-  json r = load_json(report);
+  const json r = trace_test_program(DEEP_STACKS_BIN, {"--sample-all"}).report;
 
   // descend(n) is n + 1 frames deep.
   check_chain(r, "leaf_main", 21, "main");

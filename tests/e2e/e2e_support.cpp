@@ -133,6 +133,26 @@ std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
   return out;
 }
 
+ProgramRun trace_test_program(const std::string& program, const std::vector<std::string>& agent_args) {
+  Child target({program});
+  REQUIRE(target.wait_for("ready", 30s));
+  const std::string report = temp_path("report.json");
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--top", "0", "-o", report};
+  argv.insert(argv.end(), agent_args.begin(), agent_args.end());
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  Child agent(argv);
+  REQUIRE(agent.wait_for("tracing PID", 30s));
+  target.signal(SIGUSR1);
+  REQUIRE(target.wait_for("done", 60s));
+  agent.signal(SIGINT);
+  REQUIRE(agent.wait(60s) != -1);
+  ProgramRun run{load_json(report), target.err()};
+  unlink(report.c_str());
+  target.signal(SIGUSR1);
+  CHECK(target.wait(30s) != -1);
+  return run;
+}
+
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
                                 const std::vector<std::string>& launcher, const std::string& workload) {

@@ -85,6 +85,15 @@ struct MultiRun {
 MultiRun trace_workloads_by_pid(const std::vector<std::vector<std::string>>& workloads,
                                 const std::vector<std::string>& agent_args);
 
+// A test program that prints "ready", waits for SIGUSR1, does its calls,
+// prints "done" and waits for SIGUSR1 again to exit: traced by PID (with
+// agent_args and the probe mode under test) from "ready" to "done".
+struct ProgramRun {
+  nlohmann::json report;
+  std::string program_err;  // the program's stderr, "done" line included
+};
+ProgramRun trace_test_program(const std::string& program, const std::vector<std::string>& agent_args);
+
 // `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."});
 // `workload` is the binary (a build of it linked against another allocator).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
