@@ -34,6 +34,7 @@ void check_chain(const json& report, const std::string& leaf, size_t descents, c
   REQUIRE(s != nullptr);
   CHECK((*s)["estimated"]["count"] == 10);
   CHECK((*s)["stack_truncated"] == false);
+  CHECK((*s)["stack_depth_limited"] == false);
   const auto f = functions(*s);
   REQUIRE(f.size() >= 1 + descents);
   for (size_t i = 1; i <= descents; ++i) {
@@ -61,6 +62,7 @@ TEST_CASE("stacks: every frame of deep chains on the main thread and on a starte
   CHECK((*deep)["estimated"]["count"] == 10);
   const auto f = functions(*deep);
   CHECK(f.size() == MS_MAX_STACK_DEPTH);
+  CHECK((*deep)["stack_depth_limited"] == true);
   for (size_t i = 1; i < f.size(); ++i) {
     INFO("frame " << i);
     CHECK(f[i] == "descend");

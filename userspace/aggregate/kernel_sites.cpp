@@ -34,6 +34,7 @@ SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
     if (key.has_stack && bpf_map_lookup_elem(stacks_fd, &key.stack, &stack) == 0)
       depth = std::min<size_t>(stack.depth, MS_MAX_STACK_DEPTH);
     s.truncated = depth == 0;
+    s.depth_limited = depth == MS_MAX_STACK_DEPTH;
     uint64_t trace[MS_MAX_STACK_DEPTH];
     std::copy(std::begin(stack.ips), std::end(stack.ips), trace);
     s.frames = site_frames(key.caller, trace, depth);

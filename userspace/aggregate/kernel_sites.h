@@ -13,6 +13,7 @@ struct SiteStack {
   uint32_t tgid = 0;
   std::vector<uint64_t> frames;  // return addresses, innermost first
   bool truncated = false;        // the kernel could not take the stack
+  bool depth_limited = false;    // the walk stopped at MS_MAX_STACK_DEPTH entries: outer frames are missing
 };
 
 using SiteStacks = std::unordered_map<uint32_t, SiteStack>;

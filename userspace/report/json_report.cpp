@@ -165,6 +165,7 @@ json sites_json(const std::vector<SiteReport>& list) {
     sites.push_back({{"pid", s.pid},
                      {"frames", frames_json(s.frames)},
                      {"stack_truncated", s.truncated_stack},
+                     {"stack_depth_limited", s.stack_depth_limited},
                      {"estimated", estimated_json(s.estimated)},
                      {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
   return sites;

@@ -29,6 +29,7 @@ struct SiteReport {
   SiteStats estimated;
   double oldest_live_age_s = 0;  // among its sampled blocks still live
   bool truncated_stack = false;
+  bool stack_depth_limited = false;
 };
 
 // An object that defines allocator entry points of its own beside the

@@ -67,9 +67,10 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
   std::map<std::string, SiteReport> merged;
   for (const auto& [id, s] : aggregator.sites()) {
     std::vector<Frame> frames;
-    bool truncated = false;
+    bool truncated = false, depth_limited = false;
     if (auto it = stacks.find(id); it != stacks.end()) {
       truncated = it->second.truncated;
+      depth_limited = it->second.depth_limited;
       for (uint64_t ip : it->second.frames) frames.push_back(symbolizer.symbolize(s.tgid, ip));
     }
     SiteReport& r = merged[identity(s.tgid, frames)];
@@ -78,6 +79,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.pid = s.tgid;
       r.frames = std::move(frames);
       r.truncated_stack = truncated;
+      r.stack_depth_limited = depth_limited;
     }
     add_into(r.estimated, scaled(s, options.scale));
     if (auto o = oldest.find(id); o != oldest.end() && options.end_time_ns > o->second)
