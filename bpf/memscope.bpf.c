@@ -92,7 +92,7 @@ struct {
 } draws SEC(".maps");
 
 /* This CPU's draw state, seeded on its first use. */
-static __always_inline struct draw_state *draw_state(void)
+static __always_inline struct draw_state *cpu_draws(void)
 {
 	__u32 zero = 0;
 	struct draw_state *d = bpf_map_lookup_elem(&draws, &zero);
@@ -207,7 +207,7 @@ static __always_inline int decide_bytes(struct pending *p, struct ms_config *cfg
 		if (p->bytes_left > 0)
 			return 0;
 	}
-	d = draw_state();
+	d = cpu_draws();
 	if (!d)
 		return 0;
 	p->bytes_left = (__s64)((interval * neg_ln_uniform_q16(ms_next_draw(&d->rng))) >> 16);
@@ -243,7 +243,7 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 		return decide_bytes(p, cfg, size);
 	}
 
-	d = draw_state();
+	d = cpu_draws();
 	/* Huge blocks are rare and each matters: never left to chance,
 	 * whatever rate the optimizer gives their tier. Weight 1. */
 	if (cfg->always_min && size >= cfg->always_min) {
@@ -262,29 +262,35 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 
 static __always_inline __u32 site_of(struct pt_regs *ctx, struct task_struct *task, __u32 tgid, __u64 sp)
 {
-	struct ms_site_key key = { .tgid = tgid, .has_stack = 1 };
+	struct ms_site_key key = { .tgid = tgid };
 	struct walk_state *ws = bpf_task_storage_get(&walks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	__u32 *id, nid;
-	long err = 0;
+	long err;
 
-	if (ws)
+	if (ws) {
+		key.has_stack = 1;
 		key.stack = walk_stack(ctx, ws);
+	} else {
+		stat_inc(MS_STAT_STACK_ERRORS); /* no room for the thread's walk state */
+	}
 	bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)sp);
 
-	id = ws ? bpf_map_lookup_elem(&sites, &key) : 0;
+	id = bpf_map_lookup_elem(&sites, &key);
 	if (id)
 		return *id;
 	/* A new site: its stack is stored first (the agent reads a site's
-	 * stack by its hash). */
-	if (ws)
+	 * stack by its hash); with the stack table full it keeps its caller
+	 * only. */
+	if (ws) {
 		err = bpf_map_update_elem(&stacks, &key.stack, &ws->stack, BPF_NOEXIST);
-	if (!ws || (err && err != -17 /* EEXIST: another site's */)) {
-		stat_inc(MS_STAT_STACK_ERRORS);
-		key.has_stack = 0;
-		key.stack = 0;
-		id = bpf_map_lookup_elem(&sites, &key);
-		if (id)
-			return *id;
+		if (err && err != -17 /* EEXIST: another site's */) {
+			stat_inc(MS_STAT_STACK_ERRORS);
+			key.has_stack = 0;
+			key.stack = 0;
+			id = bpf_map_lookup_elem(&sites, &key);
+			if (id)
+				return *id;
+		}
 	}
 	nid = __sync_fetch_and_add(&next_site_id, 1);
 	if (nid >= max_sites) {
