@@ -45,6 +45,10 @@ SiteEstimate sum_sites(const nlohmann::json& list, const std::string& function) 
     e.bytes += est.value("bytes", 0.0);
     e.live_count += est["live_count"].get<double>();
     e.live_bytes += est["live_bytes"].get<double>();
+    if (est.contains("ci95") && est["ci95"].contains("bytes")) {  // sites (leaks give live bytes only)
+      e.bytes_lo += est["ci95"]["bytes"][0].get<double>();
+      e.bytes_hi += est["ci95"]["bytes"][1].get<double>();
+    }
     ++e.sites;
   }
   return e;
@@ -58,7 +62,8 @@ SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& func
   return sum_sites(report["leaks"], function);
 }
 
-int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel) {
+int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel,
+                    Interval interval) {
   double total = 0;
   for (const auto& s : truth["sites"]) total += s["bytes"].get<double>();
   int checked = 0;
@@ -67,9 +72,14 @@ int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, d
     if (bytes < share * total) continue;
     const std::string fn = s["function"];
     SiteEstimate e = site_estimate(report, fn);
-    INFO(fn << ": truth " << bytes << " estimated " << e.bytes);
+    INFO(fn << ": truth " << bytes << " estimated " << e.bytes << " 95% [" << e.bytes_lo << ", " << e.bytes_hi << "]");
     CHECK(e.sites >= 1);
     CHECK(std::abs(e.bytes - bytes) <= max_rel * bytes);
+    if (interval == Interval::checked) {
+      const double sigma = (e.bytes_hi - e.bytes) / 1.96;
+      CHECK(std::abs(e.bytes - bytes) <= 4 * sigma + 1e-6 * bytes);
+      CHECK(e.bytes_lo <= e.bytes);
+    }
     ++checked;
   }
   return checked;

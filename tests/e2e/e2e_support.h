@@ -26,6 +26,7 @@ std::vector<std::string> probe_mode_args();
 // `function`, summed.
 struct SiteEstimate {
   double count = 0, bytes = 0, live_count = 0, live_bytes = 0;
+  double bytes_lo = 0, bytes_hi = 0;  // the sites' 95% intervals of bytes, summed
   int sites = 0;
 };
 SiteEstimate site_estimate(const nlohmann::json& report, const std::string& function);
@@ -33,8 +34,12 @@ SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& func
 
 // Every truth site holding at least `share` of the bytes has a report site
 // whose estimated bytes lie within `max_rel` of the truth; returns how many
-// were checked.
-int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel);
+// were checked. With Interval::checked the estimate also lies within 4
+// standard errors of the truth, read from its own 95% interval (so the
+// interval is neither missing nor absurdly narrow).
+enum class Interval { unchecked, checked };
+int check_big_sites(const nlohmann::json& report, const nlohmann::json& truth, double share, double max_rel,
+                    Interval interval = Interval::unchecked);
 // The workload's deliberate leak is found with its live bytes within
 // `max_rel` of the truth.
 void check_leak(const nlohmann::json& report, const nlohmann::json& truth, double max_rel);

@@ -12,38 +12,6 @@
 using namespace memscope::test;
 using nlohmann::json;
 
-namespace {
-
-// Each site holding at least `share` of the bytes: the estimate lies within
-// `max_rel` of the truth and within 4 standard errors of its own 95%
-// interval (so the interval is neither missing nor absurdly narrow).
-int check_site_estimates(const json& r, const json& truth, double share, double max_rel) {
-  double total = 0;
-  for (const auto& s : truth["sites"]) total += s["bytes"].get<double>();
-  int checked = 0;
-  for (const auto& s : truth["sites"]) {
-    const double bytes = s["bytes"];
-    if (bytes < share * total) continue;
-    const std::string fn = s["function"];
-    double est = 0, lo = 0, hi = 0;
-    for (const auto& site : r["sites"]) {
-      if (site["frames"].empty() || site["frames"][0]["function"] != fn) continue;
-      est += site["estimated"]["bytes"].get<double>();
-      lo += site["estimated"]["ci95"]["bytes"][0].get<double>();
-      hi += site["estimated"]["ci95"]["bytes"][1].get<double>();
-    }
-    const double sigma = (hi - est) / 1.96;
-    INFO(fn << ": truth " << bytes << " estimated " << est << " 95% [" << lo << ", " << hi << "]");
-    CHECK(std::abs(est - bytes) <= max_rel * bytes);
-    CHECK(std::abs(est - bytes) <= 4 * sigma + 1e-6 * bytes);
-    CHECK(lo <= est);
-    ++checked;
-  }
-  return checked;
-}
-
-}  // namespace
-
 TEST_CASE("attach by PID: exact counts and estimates and leak and schema and clean detach", "[e2e][pid]") {
   // Rates chosen so that every checked figure has at least ~1,500 samples
   // behind it: 10% is then more than 3.5 standard errors (default rates
@@ -115,7 +83,7 @@ TEST_CASE("bytes sampling: estimates and intervals against the ground truth", "[
   CHECK(r["sampling"]["mode"] == "bytes");
   CHECK(r["sampling"]["byte_interval"] == 4096);
   check_exact(r, run.truth);
-  CHECK(check_site_estimates(r, run.truth, 0.05, 0.10) >= 2);
+  CHECK(check_big_sites(r, run.truth, 0.05, 0.10, Interval::checked) >= 2);
   SiteEstimate leak = leak_estimate(r, run.truth["leak"]["function"]);
   const double leak_bytes = run.truth["leak"]["live_bytes"];
   INFO("leak truth " << leak_bytes << " estimated " << leak.live_bytes);
@@ -143,5 +111,5 @@ TEST_CASE("adaptive: --max-events moves the rates and logs every decision", "[e2
   CHECK(run.agent_err.find("rates small") != std::string::npos);  // shown live on stderr
   // Whatever the rates became, the weighted estimates stay within their
   // intervals of the truth.
-  check_site_estimates(r, run.truth, 0.05, 1.0);
+  check_big_sites(r, run.truth, 0.05, 1.0, Interval::checked);
 }
