@@ -143,14 +143,22 @@ std::vector<uint32_t> still_loaded(const std::vector<uint32_t>& ids) {
   return out;
 }
 
+namespace {
+// The agent traced by PID into `report`, verbose, with `args` and the probe
+// mode and placement under test.
+std::vector<std::string> agent_argv(pid_t pid, const std::string& report, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(pid), "-o", report, "--top", "0", "-v"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  return argv;
+}
+}  // namespace
+
 ProgramRun trace_test_program(const std::string& program, const std::vector<std::string>& agent_args) {
   Child target({program});
   REQUIRE(target.wait_for("ready", 30s));
   const std::string report = temp_path("report.json");
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(target.pid()), "--top", "0", "-o", report};
-  argv.insert(argv.end(), agent_args.begin(), agent_args.end());
-  for (const auto& a : probe_mode_args()) argv.push_back(a);
-  Child agent(argv);
+  Child agent(agent_argv(target.pid(), report, agent_args));
   REQUIRE(agent.wait_for("tracing PID", 30s));
   target.signal(SIGUSR1);
   REQUIRE(target.wait_for("done", 60s));
@@ -174,10 +182,7 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
   Child wl(wl_argv);
   REQUIRE(wl.wait_for("ready", 30s));
 
-  std::vector<std::string> ag_argv{kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--top", "0", "-v"};
-  ag_argv.insert(ag_argv.end(), agent_args.begin(), agent_args.end());
-  for (const auto& a : probe_mode_args()) ag_argv.push_back(a);
-  Child agent(ag_argv);
+  Child agent(agent_argv(wl.pid(), report, agent_args));
   REQUIRE(agent.wait_for("tracing PID", 30s));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait_for("done", 300s));
