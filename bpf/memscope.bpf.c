@@ -26,8 +26,14 @@ volatile __u32 current_epoch;
  * return with its probes, and must not make the thread's next calls look
  * nested. */
 volatile __u32 window_state;
-static __always_inline int state_closed(__u32 state) { return state & 1; }
-static __always_inline __u16 state_window(__u32 state) { return (__u16)(state >> 1); }
+static __always_inline int state_closed(__u32 state)
+{
+	return state & 1;
+}
+static __always_inline __u16 state_window(__u32 state)
+{
+	return (__u16)(state >> 1);
+}
 /* Set before load when every call is recorded (--sample-all, never
  * windowed): every block then has a record, so every free is recorded
  * without looking it up in `live`, which stays empty. The agent matches the
@@ -41,17 +47,17 @@ __u32 live_filter_mask; /* live_filter slots - 1 (a power of two) */
 /* Thread-local state between an allocation's entry and its return. Task
  * storage is keyed by the thread itself and goes away with it. */
 struct pending {
-	__u64 sp;          /* stack pointer at the outer entry */
+	__u64 sp; /* stack pointer at the outer entry */
 	__u64 size;
-	__u64 arg;         /* realloc: old block; posix_memalign: out-parameter */
-	__s64 bytes_left;  /* bytes mode: bytes until this thread's next sample */
+	__u64 arg; /* realloc: old block; posix_memalign: out-parameter */
+	__s64 bytes_left; /* bytes mode: bytes until this thread's next sample */
 	__u32 site_id;
 	__u8 api;
-	__u8 depth;        /* >1 while the allocator calls its own entry points */
-	__u8 armed;        /* bytes_left holds a draw */
+	__u8 depth; /* >1 while the allocator calls its own entry points */
+	__u8 armed; /* bytes_left holds a draw */
 	__u8 sampled;
 	__u8 tier_epoch;
-	__u16 window;      /* window_gen at the outer entry */
+	__u16 window; /* window_gen at the outer entry */
 	__u8 inner_windowed; /* nested calls of windowed entry points awaiting their return */
 };
 
@@ -111,14 +117,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);   /* resized by the agent before load */
+	__uint(max_entries, 16384); /* resized by the agent before load */
 	__type(key, __u64);
 	__type(value, struct ms_stack);
 } stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);   /* resized by the agent before load */
+	__uint(max_entries, 65536); /* resized by the agent before load */
 	__type(key, struct ms_site_key);
 	__type(value, __u32);
 } sites SEC(".maps");
@@ -251,7 +257,8 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 		return 1;
 	}
 	if (d) {
-		int how = ms_draw_with_guarantee(&d->since, cfg->guarantee, ms_next_draw(&d->rng), cfg->threshold[tier]);
+		int how = ms_draw_with_guarantee(&d->since, cfg->guarantee, ms_next_draw(&d->rng),
+						 cfg->threshold[tier]);
 
 		*tier_epoch = ms_pack_tier_epoch(how == 2 ? MS_TIER_FORCED : tier, epoch);
 		return how != 0;
@@ -262,7 +269,7 @@ static __always_inline int decide(struct pending *p, __u64 size, __u8 *tier_epoc
 
 static __always_inline __u32 site_of(struct pt_regs *ctx, struct task_struct *task, __u32 tgid, __u64 sp)
 {
-	struct ms_site_key key = { .tgid = tgid };
+	struct ms_site_key key = {.tgid = tgid};
 	struct walk_state *ws = bpf_task_storage_get(&walks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	__u32 *id, nid;
 	long err;
@@ -307,8 +314,8 @@ static __always_inline __u32 site_of(struct pt_regs *ctx, struct task_struct *ta
 	return MS_NO_SITE;
 }
 
-static __always_inline void emit(const struct hit *hit, __u32 kind, __u32 api, __u64 ptr,
-				 __u64 size, __u32 site_id, __u8 tier_epoch)
+static __always_inline void emit(const struct hit *hit, __u32 kind, __u32 api, __u64 ptr, __u64 size,
+				 __u32 site_id, __u8 tier_epoch)
 {
 	struct ms_record *r;
 
@@ -336,7 +343,7 @@ static __always_inline void emit(const struct hit *hit, __u32 kind, __u32 api, _
  * only those frees cost a record. */
 static __always_inline void release(const struct hit *hit, __u32 api, __u64 ptr)
 {
-	struct ms_live_key key = { .tgid = hit->tgid, .ptr = ptr };
+	struct ms_live_key key = {.tgid = hit->tgid, .ptr = ptr};
 	__u32 *slot;
 
 	if (record_every_free) {
@@ -357,7 +364,7 @@ static __always_inline void release(const struct hit *hit, __u32 api, __u64 ptr)
  * pointer came back): it is replaced and its slot already counts it. */
 static __always_inline void remember(const struct hit *hit, __u64 ptr)
 {
-	struct ms_live_key key = { .tgid = hit->tgid, .ptr = ptr };
+	struct ms_live_key key = {.tgid = hit->tgid, .ptr = ptr};
 	__u8 one = 1;
 	__u32 *slot;
 	long err;
@@ -392,7 +399,10 @@ static __always_inline int nested(struct pending *p, __u64 sp, __u16 window)
  * function had pushed before the probed instruction (a probe placed past
  * the entry), so that the entry stack pointer and the return address at it
  * are found wherever the probe sits. */
-static __always_inline __u32 cookie_api(__u64 cookie) { return cookie & 0xff; }
+static __always_inline __u32 cookie_api(__u64 cookie)
+{
+	return cookie & 0xff;
+}
 static __always_inline __u64 entry_sp(struct pt_regs *ctx, __u64 cookie)
 {
 	return PT_REGS_SP(ctx) + ((cookie >> 8) & 0xffff);
@@ -709,7 +719,7 @@ int ms_vm_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	__u64 nr = ctx->args[1], id, flags = 0;
 	__u32 tgid;
-	struct vm_call c = { .nr = nr };
+	struct vm_call c = {.nr = nr};
 
 	if (!vm_syscall(nr))
 		return 0;
@@ -733,7 +743,7 @@ static __always_inline void vm_mmapped(struct ms_vm_counts *v, __u32 tgid, const
 	if ((unsigned long)ret >= (unsigned long)-4095)
 		return;
 	__u64 len = vm_pages(c->len);
-	struct ms_vm_region_key key = { .tgid = tgid, .start = ret };
+	struct ms_vm_region_key key = {.tgid = tgid, .start = ret};
 
 	__sync_fetch_and_add(&v->mmap_calls, 1);
 	__sync_fetch_and_add(&v->mmap_bytes, len);
@@ -746,7 +756,7 @@ static __always_inline void vm_unmapped(struct ms_vm_counts *v, __u32 tgid, cons
 	if (ret != 0)
 		return;
 	__u64 len = vm_pages(c->len);
-	struct ms_vm_region_key key = { .tgid = tgid, .start = c->addr };
+	struct ms_vm_region_key key = {.tgid = tgid, .start = c->addr};
 	__u64 *region = bpf_map_lookup_elem(&vm_regions, &key);
 
 	if (!region) {

@@ -41,7 +41,7 @@ volatile __u32 proc_follow;
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1 << 16);  /* processes x entry points */
+	__uint(max_entries, 1 << 16); /* processes x entry points */
 	__type(key, struct ms_proc_key);
 	__type(value, struct ms_proc_counts);
 } proc_counts SEC(".maps");
@@ -117,7 +117,7 @@ struct {
  * cookie): index [slot * MS_API_COUNT + api] and [slot]. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_PROC_SLOTS * MS_API_COUNT);
+	__uint(max_entries, MS_PROC_SLOTS *MS_API_COUNT);
 	__type(key, __u32);
 	__type(value, struct ms_proc_counts);
 } proc_slot_counts SEC(".maps");
@@ -160,7 +160,7 @@ static __always_inline int proc_hit(int is_return, const struct hit *hit)
 
 static __always_inline void proc_count(__u32 api, __u64 size, const struct hit *hit)
 {
-	struct ms_proc_key key = { .tgid = hit->tgid, .api = api };
+	struct ms_proc_key key = {.tgid = hit->tgid, .api = api};
 	struct ms_proc_counts *c;
 	__u32 k = size_class(size), zero = 0, slot = ms_cookie_slot(hit->cookie);
 

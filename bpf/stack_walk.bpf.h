@@ -30,7 +30,7 @@
  * allocate are sampled rarely or never, and this is 2.6 KiB), gone with the
  * thread, and forgotten at exec (ms_proc_exec). */
 struct walk_state {
-	__u64 bad_fp;          /* a frame pointer with no mapping behind it */
+	__u64 bad_fp; /* a frame pointer with no mapping behind it */
 	struct ms_stack stack; /* the last stack walked (the value stored for a new site) */
 	__u64 chunk[MS_WALK_CHUNK / 8];
 };

@@ -23,22 +23,22 @@ MS_STATIC_ASSERT(sizeof(struct ms_proc_counts) == 16 * MS_SIZE_CLASSES, "ms_proc
 
 /* Traps taken in one process: what the probes cost it, in hits. */
 struct ms_proc_hits {
-	__u64 entries;  /* entry probes run (every call, nested and free(NULL) too) */
-	__u64 returns;  /* return probes run */
+	__u64 entries; /* entry probes run (every call, nested and free(NULL) too) */
+	__u64 returns; /* return probes run */
 };
 MS_STATIC_ASSERT(sizeof(struct ms_proc_hits) == 16, "ms_proc_hits layout");
 
 enum ms_proc_event_kind {
-	MS_PROC_FORK = 1,  /* a new process (not a thread); parent is its parent */
-	MS_PROC_EXEC = 2,  /* the process runs a new program */
-	MS_PROC_EXIT = 3,  /* the process's last thread is gone */
+	MS_PROC_FORK = 1, /* a new process (not a thread); parent is its parent */
+	MS_PROC_EXEC = 2, /* the process runs a new program */
+	MS_PROC_EXIT = 3, /* the process's last thread is gone */
 	MS_PROC_LINKER = 4, /* the dynamic linker changed its list of objects (dlopen, dlclose) */
 };
 
 struct ms_proc_event {
 	__u32 kind;
-	__u32 pid;     /* tgid, host PID */
-	__u32 parent;  /* fork: the parent's tgid */
+	__u32 pid; /* tgid, host PID */
+	__u32 parent; /* fork: the parent's tgid */
 	__u32 pad;
 	char comm[16];
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC when it happened */
@@ -48,21 +48,21 @@ MS_STATIC_ASSERT(sizeof(struct ms_proc_event) == 40, "ms_proc_event layout");
 /* What one process lost to full per-process tables (proc_overflow, by
  * tgid): its calls are still in the totals. */
 struct ms_proc_overflow {
-	__u64 calls;  /* calls not in its own counters: proc_counts was full */
-	__u64 hits;   /* probe hits not counted: proc_hits was full */
+	__u64 calls; /* calls not in its own counters: proc_counts was full */
+	__u64 hits; /* probe hits not counted: proc_hits was full */
 };
 MS_STATIC_ASSERT(sizeof(struct ms_proc_overflow) == 16, "ms_proc_overflow layout");
 
 /* Health counters of the per-process bookkeeping (the proc_stats array). */
 enum ms_proc_stat {
-	MS_PROC_STAT_FULL = 0,      /* calls not counted per process: proc_counts full (still in the totals) */
-	MS_PROC_STAT_EVENTS_LOST,   /* process events lost: proc_events ring full */
+	MS_PROC_STAT_FULL = 0, /* calls not counted per process: proc_counts full (still in the totals) */
+	MS_PROC_STAT_EVENTS_LOST, /* process events lost: proc_events ring full */
 	MS_PROC_STAT_COUNT
 };
 
 /* What the process tracepoints report (bits of `proc_follow`). */
-#define MS_FOLLOW_FORKS 1u      /* forks of followed processes */
-#define MS_FOLLOW_ALL_FORKS 2u  /* every fork on the machine (--all) */
-#define MS_FOLLOW_ALL_EXECS 4u  /* every exec on the machine (--all, --comm) */
+#define MS_FOLLOW_FORKS 1u /* forks of followed processes */
+#define MS_FOLLOW_ALL_FORKS 2u /* every fork on the machine (--all) */
+#define MS_FOLLOW_ALL_EXECS 4u /* every exec on the machine (--all, --comm) */
 
 #endif

@@ -33,10 +33,10 @@ enum ms_api {
 	MS_API_MEMALIGN,
 	MS_API_VALLOC,
 	MS_API_PVALLOC,
-	MS_API_NEW,           /* operator new */
-	MS_API_NEW_ARRAY,     /* operator new[] */
-	MS_API_DELETE,        /* operator delete */
-	MS_API_DELETE_ARRAY,  /* operator delete[] */
+	MS_API_NEW, /* operator new */
+	MS_API_NEW_ARRAY, /* operator new[] */
+	MS_API_DELETE, /* operator delete */
+	MS_API_DELETE_ARRAY, /* operator delete[] */
 	MS_API_COUNT
 };
 MS_STATIC_ASSERT(MS_API_COUNT <= 64, "the record packs the api in 6 bits");
@@ -66,7 +66,7 @@ enum ms_tier {
 
 enum ms_kind {
 	MS_KIND_ALLOC = 0, /* a block came into being (malloc, new block of realloc, ...) */
-	MS_KIND_FREE = 1,  /* a sampled block went away (free, old block of realloc) */
+	MS_KIND_FREE = 1, /* a sampled block went away (free, old block of realloc) */
 };
 
 /* log2 size classes: class k holds sizes in [2^k, 2^(k+1)), class 0 also
@@ -84,47 +84,68 @@ enum ms_kind {
 #define MS_RATE_ONE (1ULL << 32)
 
 enum ms_sampling_mode {
-	MS_SAMPLE_TIERS = 0,  /* per-tier probability, plus the guarantee */
-	MS_SAMPLE_BYTES = 1,  /* Poisson on bytes: size s sampled with p = 1 - exp(-s / byte_interval) */
+	MS_SAMPLE_TIERS = 0, /* per-tier probability, plus the guarantee */
+	MS_SAMPLE_BYTES = 1, /* Poisson on bytes: size s sampled with p = 1 - exp(-s / byte_interval) */
 };
 
 struct ms_config {
-	__u64 medium_min;     /* sizes >= medium_min are medium (default 1024) */
-	__u64 large_min;      /* sizes >= large_min are large (default 8193) */
-	__u64 threshold[3];   /* per-tier sampling threshold out of 2^32 */
-	__u32 guarantee;      /* sample at least one call in every `guarantee` (0: off) */
-	__u32 epoch;          /* slot index, echoed into records */
-	__u32 mode;           /* enum ms_sampling_mode */
+	__u64 medium_min; /* sizes >= medium_min are medium (default 1024) */
+	__u64 large_min; /* sizes >= large_min are large (default 8193) */
+	__u64 threshold[3]; /* per-tier sampling threshold out of 2^32 */
+	__u32 guarantee; /* sample at least one call in every `guarantee` (0: off) */
+	__u32 epoch; /* slot index, echoed into records */
+	__u32 mode; /* enum ms_sampling_mode */
 	__u32 pad;
-	__u64 byte_interval;  /* mean bytes between samples in MS_SAMPLE_BYTES */
-	__u64 always_min;     /* tiers mode: sizes >= always_min are always sampled (0: off) */
+	__u64 byte_interval; /* mean bytes between samples in MS_SAMPLE_BYTES */
+	__u64 always_min; /* tiers mode: sizes >= always_min are always sampled (0: off) */
 };
 MS_STATIC_ASSERT(sizeof(struct ms_config) == 72, "ms_config layout");
 
 /* The ring-buffer record: exactly 32 bytes. */
 struct ms_record {
-	__u64 ptr;        /* block address (0 for a failed allocation is never sent) */
-	__u32 size_lo;    /* requested size, low 32 bits */
-	__u16 size_hi;    /* bits 32..47: user blocks are < 2^47 bytes */
-	__u8 kind_api;    /* kind << 6 | api */
-	__u8 tier_epoch;  /* tier << 6 | config slot */
-	__u32 tgid;       /* process (host PID) */
-	__u32 tid;        /* thread (host TID), full 32 bits */
-	__u32 site_id;    /* index into ms_sites; MS_NO_SITE for frees */
-	__u32 time;       /* CLOCK_MONOTONIC ns >> 10, wraps every ~73 min */
+	__u64 ptr; /* block address (0 for a failed allocation is never sent) */
+	__u32 size_lo; /* requested size, low 32 bits */
+	__u16 size_hi; /* bits 32..47: user blocks are < 2^47 bytes */
+	__u8 kind_api; /* kind << 6 | api */
+	__u8 tier_epoch; /* tier << 6 | config slot */
+	__u32 tgid; /* process (host PID) */
+	__u32 tid; /* thread (host TID), full 32 bits */
+	__u32 site_id; /* index into ms_sites; MS_NO_SITE for frees */
+	__u32 time; /* CLOCK_MONOTONIC ns >> 10, wraps every ~73 min */
 };
 MS_STATIC_ASSERT(sizeof(struct ms_record) == 32, "ms_record must be 32 bytes");
 
 #define MS_NO_SITE 0xffffffffu
 #define MS_TIME_SHIFT 10
 
-static inline __u8 ms_pack_kind_api(__u32 kind, __u32 api) { return (__u8)((kind << 6) | (api & 0x3f)); }
-static inline __u32 ms_record_kind(const struct ms_record *r) { return r->kind_api >> 6; }
-static inline __u32 ms_record_api(const struct ms_record *r) { return r->kind_api & 0x3f; }
-static inline __u8 ms_pack_tier_epoch(__u32 tier, __u32 epoch) { return (__u8)((tier << 6) | (epoch & MS_EPOCH_MASK)); }
-static inline __u32 ms_record_tier(const struct ms_record *r) { return r->tier_epoch >> 6; }
-static inline __u32 ms_record_epoch(const struct ms_record *r) { return r->tier_epoch & MS_EPOCH_MASK; }
-static inline __u64 ms_record_size(const struct ms_record *r) { return ((__u64)r->size_hi << 32) | r->size_lo; }
+static inline __u8 ms_pack_kind_api(__u32 kind, __u32 api)
+{
+	return (__u8)((kind << 6) | (api & 0x3f));
+}
+static inline __u32 ms_record_kind(const struct ms_record *r)
+{
+	return r->kind_api >> 6;
+}
+static inline __u32 ms_record_api(const struct ms_record *r)
+{
+	return r->kind_api & 0x3f;
+}
+static inline __u8 ms_pack_tier_epoch(__u32 tier, __u32 epoch)
+{
+	return (__u8)((tier << 6) | (epoch & MS_EPOCH_MASK));
+}
+static inline __u32 ms_record_tier(const struct ms_record *r)
+{
+	return r->tier_epoch >> 6;
+}
+static inline __u32 ms_record_epoch(const struct ms_record *r)
+{
+	return r->tier_epoch & MS_EPOCH_MASK;
+}
+static inline __u64 ms_record_size(const struct ms_record *r)
+{
+	return ((__u64)r->size_hi << 32) | r->size_lo;
+}
 
 /* Exact counters: one per (api, size class), per CPU, for every call. */
 struct ms_count {
@@ -136,14 +157,15 @@ MS_STATIC_ASSERT(sizeof(struct ms_count) == 16, "ms_count layout");
 
 /* Per-CPU health counters, indexes into the ms_stats array. */
 enum ms_stat {
-	MS_STAT_SAMPLED = 0,    /* records submitted */
-	MS_STAT_DROPPED,        /* records lost: ring buffer full */
-	MS_STAT_LIVE_FULL,      /* sampled allocations whose free cannot be matched: live map full */
-	MS_STAT_STACK_ERRORS,   /* stacks that could not be stored: stack table full (frames beyond the caller lost) */
-	MS_STAT_SITE_FULL,      /* site table full: record attributed to no site */
-	MS_STAT_NESTED,         /* calls made by the allocator itself, counted once as the outer call */
-	MS_STAT_STALE_PENDING,  /* entry state left by a call whose return was never seen */
-	MS_STAT_WALK_CUT,       /* stack walks cut at a frame on a mapped page that could not be read then */
+	MS_STAT_SAMPLED = 0, /* records submitted */
+	MS_STAT_DROPPED, /* records lost: ring buffer full */
+	MS_STAT_LIVE_FULL, /* sampled allocations whose free cannot be matched: live map full */
+	MS_STAT_STACK_ERRORS, /* stacks that could not be stored: stack table full (frames beyond the caller
+				 lost) */
+	MS_STAT_SITE_FULL, /* site table full: record attributed to no site */
+	MS_STAT_NESTED, /* calls made by the allocator itself, counted once as the outer call */
+	MS_STAT_STALE_PENDING, /* entry state left by a call whose return was never seen */
+	MS_STAT_WALK_CUT, /* stack walks cut at a frame on a mapped page that could not be read then */
 	MS_STAT_COUNT
 };
 
@@ -152,7 +174,7 @@ enum ms_stat {
 /* A stack as the probes walk it: the probed instruction, then the return
  * addresses of the frame-pointer chain, innermost first. */
 struct ms_stack {
-	__u32 depth;      /* entries of ips in use */
+	__u32 depth; /* entries of ips in use */
 	__u32 pad;
 	__u64 ips[MS_MAX_STACK_DEPTH];
 };
@@ -163,9 +185,9 @@ struct ms_stack {
  * the stack pointer. */
 struct ms_site_key {
 	__u32 tgid;
-	__u32 has_stack;  /* 0: no stack beyond the caller (stack table full) */
-	__u64 stack;      /* hash of the stack: its key in the stack table */
-	__u64 caller;     /* return address at the stack pointer on entry */
+	__u32 has_stack; /* 0: no stack beyond the caller (stack table full) */
+	__u64 stack; /* hash of the stack: its key in the stack table */
+	__u64 caller; /* return address at the stack pointer on entry */
 };
 MS_STATIC_ASSERT(sizeof(struct ms_site_key) == 24, "ms_site_key layout");
 
@@ -182,7 +204,8 @@ MS_STATIC_ASSERT(sizeof(struct ms_live_key) == 16, "ms_live_key layout");
 #define MS_COOKIE_KEEP_RETURN (1ULL << 24) /* the entry point may enter another one */
 static inline __u64 ms_cookie(__u32 api, __u32 stack_delta, int keep_return)
 {
-	return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8) | (keep_return ? MS_COOKIE_KEEP_RETURN : 0);
+	return (__u64)(api & 0xff) | ((__u64)(stack_delta & 0xffff) << 8) |
+	       (keep_return ? MS_COOKIE_KEEP_RETURN : 0);
 }
 
 /* The probed process's slot in the per-process arrays (1..MS_PROC_SLOTS-1;

@@ -12,17 +12,17 @@
  * what makes the process traced) with `brk` set to the current break, or 0
  * when unknown: the first brk call then sets it without counting a move. */
 struct ms_vm_counts {
-	__u64 mmap_calls;          /* successful mmaps with MAP_ANONYMOUS */
-	__u64 mmap_bytes;          /* their lengths, rounded up to pages */
-	__u64 munmap_calls;        /* successful munmaps starting at such a mapping */
+	__u64 mmap_calls; /* successful mmaps with MAP_ANONYMOUS */
+	__u64 mmap_bytes; /* their lengths, rounded up to pages */
+	__u64 munmap_calls; /* successful munmaps starting at such a mapping */
 	__u64 munmap_bytes;
-	__u64 other_munmap_calls;  /* the rest: files, older or partly unmapped regions */
+	__u64 other_munmap_calls; /* the rest: files, older or partly unmapped regions */
 	__u64 other_munmap_bytes;
-	__u64 brk_calls;           /* every brk, queries included */
+	__u64 brk_calls; /* every brk, queries included */
 	__u64 brk_grow_bytes;
 	__u64 brk_shrink_bytes;
-	__u64 brk;                 /* the current break */
-	__u64 untracked_mmaps;     /* anonymous mmaps the region table had no room for */
+	__u64 brk; /* the current break */
+	__u64 untracked_mmaps; /* anonymous mmaps the region table had no room for */
 };
 
 /* An anonymous mapping made while traced, by its start address. */

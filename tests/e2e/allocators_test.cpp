@@ -18,15 +18,21 @@ using nlohmann::json;
 namespace {
 
 struct Allocator {
-  std::string name;  // as in the library's file name: libjemalloc
-  std::string build; // the workload linked against it (tools/workload/CMakeLists.txt)
-  std::string lib;   // the shared object tools/setup.sh installs
+  std::string name;                 // as in the library's file name: libjemalloc
+  std::string build;                // the workload linked against it (tools/workload/CMakeLists.txt)
+  std::string lib;                  // the shared object tools/setup.sh installs
   std::set<std::string> from_libc;  // entry points it lacks, which glibc serves
 };
 
 const std::vector<Allocator> kAllocators = {
-    {"libtcmalloc_minimal", "memscope-workload-tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", {"reallocarray"}},
-    {"libjemalloc", "memscope-workload-jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", {"reallocarray", "pvalloc"}},
+    {"libtcmalloc_minimal",
+     "memscope-workload-tcmalloc",
+     "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+     {"reallocarray"}},
+    {"libjemalloc",
+     "memscope-workload-jemalloc",
+     "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+     {"reallocarray", "pvalloc"}},
     {"libmimalloc", "memscope-workload-mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", {}},
 };
 
@@ -45,8 +51,8 @@ void check_allocator(const Allocator& a, const std::vector<std::string>& launche
     INFO(workload << " " << a.name << " agent option: " << how);
     std::vector<std::string> agent;
     if (*how) agent.push_back(how);
-    TracedRun run = trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent, launcher,
-                                          workload);
+    TracedRun run =
+        trace_workload_by_pid({"--profile", "mixed", "--scale", "300", "--threads", "2"}, agent, launcher, workload);
     const json& r = run.report;
     CHECK(r["targets"][0]["allocator"].get<std::string>().find(a.name) != std::string::npos);
     for (const auto& p : r["probes"]) {
@@ -121,8 +127,8 @@ TEST_CASE("C++ new and delete: their own counters and the calling function first
       {"jemalloc", "libjemalloc.so", {"/usr/bin/env", "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}}};
   for (const Case& c : cases) {
     INFO(c.name);
-    TracedRun run = trace_workload_by_pid({"--profile", "game", "--scale", "200", "--threads", "2"}, {"--sample-all"},
-                                          c.launcher);
+    TracedRun run =
+        trace_workload_by_pid({"--profile", "game", "--scale", "200", "--threads", "2"}, {"--sample-all"}, c.launcher);
     const json& r = run.report;
     const json& truth = run.truth;
     check_exact(r, truth);

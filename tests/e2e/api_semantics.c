@@ -50,22 +50,22 @@ int main(void) {
   wait_usr1();
 
   void* p = site_malloc_then_realloc_zero();
-  sink = site_realloc_to_zero(p);                 /* frees p, returns NULL */
-  void* q = site_realloc_null();                  /* counted once, as realloc */
+  sink = site_realloc_to_zero(p); /* frees p, returns NULL */
+  void* q = site_realloc_null();  /* counted once, as realloc */
   q = site_realloc_grow(q);
   void* r = site_reallocarray_base();
-  sink = site_reallocarray_overflow(r);           /* NULL, r untouched */
+  sink = site_reallocarray_overflow(r); /* NULL, r untouched */
   r = site_reallocarray_ok(r);
-  sink = site_calloc_overflow();                  /* NULL */
+  sink = site_calloc_overflow(); /* NULL */
   void* c = site_calloc_ok();
   void* a = NULL;
-  int bad = site_posix_memalign_bad(&a);          /* EINVAL, nothing allocated */
+  int bad = site_posix_memalign_bad(&a); /* EINVAL, nothing allocated */
   int ok = site_posix_memalign_ok(&a);
   void* m = site_memalign();
   void* v = site_valloc();
   void* pv = site_pvalloc();
   void* h = site_huge();
-  for (int i = 0; i < 5; ++i) free(NULL);         /* no-ops: not counted */
+  for (int i = 0; i < 5; ++i) free(NULL); /* no-ops: not counted */
   for (int i = 0; i < 3; ++i) sink = site_leaky();
   release(q);
   release(r);

@@ -34,7 +34,8 @@ TEST_CASE("glibc semantics: realloc(NULL) and realloc(p 0) and free(NULL) and fa
   CHECK(api["valloc"]["calls"] == 1);
   CHECK(api["pvalloc"]["calls"] == 1);
   CHECK(api["free"]["calls"] == 8);  // free(NULL) is a no-op and not counted
-  CHECK(r["sampling"]["nested_calls"].get<uint64_t>() >= 3);  // realloc(NULL)->malloc, realloc(p,0)->free, reallocarray->realloc
+  CHECK(r["sampling"]["nested_calls"].get<uint64_t>() >=
+        3);  // realloc(NULL)->malloc, realloc(p,0)->free, reallocarray->realloc
 
   // Every sampled block was matched to its free, but the leaked ones and the
   // reallocarray base that survived its failed call until it was grown.

@@ -42,8 +42,8 @@ TEST_CASE("bad input: a kernel thread", "[e2e][bad]") {
 TEST_CASE("bad input: not root", "[e2e][bad]") {
   Child target({kWorkload, "--wait-start"});
   REQUIRE(target.wait_for("ready", 30s));
-  expect_one_line_error(run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                             "--inh-caps=-all", "--bounding-set=-all", kAgent, "-p", std::to_string(target.pid())}),
+  expect_one_line_error(run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                             "--bounding-set=-all", kAgent, "-p", std::to_string(target.pid())}),
                         1, "needs root");
 }
 

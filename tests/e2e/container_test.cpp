@@ -74,8 +74,9 @@ TEST_CASE("containers: a target in its own mount and PID namespaces traced by ho
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
   // --kill-child: the namespace's processes die with unshare, whatever
   // ends this test (they would otherwise outlive it, holding its files).
-  Child ns({unshare, "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", kInNamespace, "sh", dir, kWorkload,
-            libc, "--truth", truth, "--wait-start", "--wait-exit", "--profile", "web", "--scale", "300", "--threads", "2"});
+  Child ns({unshare,       "--mount",   "--pid", "--fork",  "--mount-proc", "--kill-child", "/bin/sh", "-c",
+            kInNamespace,  "sh",        dir,     kWorkload, libc,           "--truth",      truth,     "--wait-start",
+            "--wait-exit", "--profile", "web",   "--scale", "300",          "--threads",    "2"});
   REQUIRE(ns.wait_for("ready", 30s));
   const pid_t pid = only_child(ns.pid());
   REQUIRE(pid > 0);
@@ -157,7 +158,8 @@ TEST_CASE("containers: an exec inside a mount namespace is resolved with the all
   }
   REQUIRE(state.find("State:\tT") != std::string::npos);
   REQUIRE(access(inside.c_str(), F_OK) != 0);  // the host has no such file
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--sample-all", "--top", "0", "-o", report, "-v"};
+  std::vector<std::string> argv{kAgent, "-p", std::to_string(sh.pid()), "--sample-all", "--top", "0", "-o",
+                                report, "-v"};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID " + std::to_string(sh.pid()), 30s));

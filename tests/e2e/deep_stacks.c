@@ -21,16 +21,29 @@
 #define FRAME __attribute__((noinline, noipa))
 static void* volatile sink;
 
-FRAME void leaf_main(void) { for (int i = 0; i < 10; ++i) { sink = malloc(100 + i); free(sink); } }
-FRAME void leaf_thread(void) { for (int i = 0; i < 10; ++i) { sink = malloc(200 + i); free(sink); } }
-FRAME void leaf_deep(void) { for (int i = 0; i < 10; ++i) { sink = malloc(300 + i); free(sink); } }
+FRAME void leaf_main(void) {
+  for (int i = 0; i < 10; ++i) {
+    sink = malloc(100 + i);
+    free(sink);
+  }
+}
+FRAME void leaf_thread(void) {
+  for (int i = 0; i < 10; ++i) {
+    sink = malloc(200 + i);
+    free(sink);
+  }
+}
+FRAME void leaf_deep(void) {
+  for (int i = 0; i < 10; ++i) {
+    sink = malloc(300 + i);
+    free(sink);
+  }
+}
 
 /* Not a tail call: the asm after the call keeps the frame. */
 FRAME void descend(int left, void (*leaf)(void)) {
-  if (left == 0)
-    leaf();
-  else
-    descend(left - 1, leaf);
+  if (left == 0) leaf();
+  else descend(left - 1, leaf);
   __asm__ volatile("" ::: "memory");
 }
 
@@ -40,7 +53,10 @@ FRAME void leaf_cut(void* page) {
   mprotect(page, 4096, PROT_READ | PROT_WRITE);
   free(sink);
 }
-FRAME void leaf_after(void) { sink = malloc(500); free(sink); }
+FRAME void leaf_after(void) {
+  sink = malloc(500);
+  free(sink);
+}
 
 /* 12 KiB of locals put the leaves' frames pages below gap's frame record. */
 FRAME void gap(void) {
@@ -51,7 +67,10 @@ FRAME void gap(void) {
   leaf_after();
   __asm__ volatile("" ::: "memory");
 }
-FRAME void outer_gap(void) { gap(); __asm__ volatile("" ::: "memory"); }
+FRAME void outer_gap(void) {
+  gap();
+  __asm__ volatile("" ::: "memory");
+}
 /* And these keep that page clear of the thread's first frames and of the
  * thread's control block above them. */
 FRAME void padded(void) {

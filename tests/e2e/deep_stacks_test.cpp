@@ -23,7 +23,8 @@ const json* site_of(const json& report, const std::string& leaf) {
 // The functions of a site's frames, innermost first.
 std::vector<std::string> functions(const json& site) {
   std::vector<std::string> f;
-  for (const auto& fr : site["frames"]) f.push_back(fr["function"].is_string() ? fr["function"].get<std::string>() : "");
+  for (const auto& fr : site["frames"])
+    f.push_back(fr["function"].is_string() ? fr["function"].get<std::string>() : "");
   return f;
 }
 
@@ -49,7 +50,8 @@ void check_chain(const json& report, const std::string& leaf, size_t descents, c
 
 }  // namespace
 
-TEST_CASE("stacks: every frame of deep chains on the main thread and on a started thread and cut at the table depth", "[e2e][stacks]") {
+TEST_CASE("stacks: every frame of deep chains on the main thread and on a started thread and cut at the table depth",
+          "[e2e][stacks]") {
   const json r = trace_test_program(DEEP_STACKS_BIN, {"--sample-all"}).report;
 
   // descend(n) is n + 1 frames deep.

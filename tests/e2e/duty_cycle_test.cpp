@@ -29,8 +29,8 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
   // with cheap traps and dear ones alike (classic probes take ~3 s to come
   // down here, so they get fewer). Rates high enough that sampling error
   // stays well under the bounds (~2,000 records behind the leak).
-  TracedRun traced = trace_workload_by_pid(
-      args, {"--duty-cycle", "0.2/0.6", "--small-rate", "0.05", "--medium-rate", "0.5"});
+  TracedRun traced =
+      trace_workload_by_pid(args, {"--duty-cycle", "0.2/0.6", "--small-rate", "0.05", "--medium-rate", "0.5"});
   const json& r = traced.report;
   const json& truth = traced.truth;
   INFO(traced.agent_err);
@@ -69,7 +69,8 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
   const std::string leak_fn = truth["leak"]["function"];
   double phantom = 0;
   for (const auto& l : r["leaks"])
-    if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn) phantom += l["estimated"]["live_bytes"].get<double>();
+    if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn)
+      phantom += l["estimated"]["live_bytes"].get<double>();
   CHECK(phantom == 0);
 }
 
@@ -78,8 +79,8 @@ TEST_CASE("duty cycle: many short windows keep frees exact and leave no thread l
   // each one catching calls in flight (realloc(NULL, n) enters malloc in
   // glibc, realloc(p, 0) enters free). Frees must stay exact and no block
   // freed between windows may stay live.
-  TracedRun traced = trace_workload_by_pid({"--profile", "web", "--scale", "60000", "--threads", "4"},
-                                           {"--duty-cycle", "0.05/0.1"});
+  TracedRun traced =
+      trace_workload_by_pid({"--profile", "web", "--scale", "60000", "--threads", "4"}, {"--duty-cycle", "0.05/0.1"});
   const json& r = traced.report;
   const json& truth = traced.truth;
   INFO(traced.agent_err.substr(0, 2000));
@@ -89,7 +90,8 @@ TEST_CASE("duty cycle: many short windows keep frees exact and leave no thread l
   const std::string leak_fn = truth["leak"]["function"];
   double phantom = 0;
   for (const auto& l : r["leaks"])
-    if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn) phantom += l["estimated"]["live_bytes"].get<double>();
+    if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn)
+      phantom += l["estimated"]["live_bytes"].get<double>();
   CHECK(phantom == 0);
   CHECK(traced.programs_left.empty());
 }

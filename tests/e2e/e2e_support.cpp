@@ -29,7 +29,8 @@ nlohmann::json load_json(const std::string& path) {
 
 std::vector<std::string> probe_mode_args() {
   std::vector<std::string> args;
-  if (const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE"); mode && *mode) args.insert(args.end(), {"--probe-mode", mode});
+  if (const char* mode = getenv("MEMSCOPE_TEST_PROBE_MODE"); mode && *mode)
+    args.insert(args.end(), {"--probe-mode", mode});
   if (const char* p = getenv("MEMSCOPE_TEST_PLACEMENT"); p && *p) args.insert(args.end(), {"--placement", p});
   return args;
 }
@@ -38,8 +39,7 @@ namespace {
 SiteEstimate sum_sites(const nlohmann::json& list, const std::string& function) {
   SiteEstimate e;
   for (const auto& s : list) {
-    if (s["frames"].empty() || s["frames"][0]["function"].get<std::string>() != function)
-      continue;
+    if (s["frames"].empty() || s["frames"][0]["function"].get<std::string>() != function) continue;
     const auto& est = s["estimated"];
     e.count += est.value("count", 0.0);
     e.bytes += est.value("bytes", 0.0);
@@ -172,8 +172,8 @@ ProgramRun trace_test_program(const std::string& program, const std::vector<std:
 }
 
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
-                                const std::vector<std::string>& agent_args,
-                                const std::vector<std::string>& launcher, const std::string& workload) {
+                                const std::vector<std::string>& agent_args, const std::vector<std::string>& launcher,
+                                const std::string& workload) {
   TracedRun r;
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
   std::vector<std::string> wl_argv = launcher;
@@ -209,7 +209,8 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
 namespace {
 // Truth per API, folded the way the report folds entry points that share
 // one address (glibc's memalign is aligned_alloc).
-std::map<std::string, std::pair<uint64_t, uint64_t>> folded_truth(const nlohmann::json& report, const nlohmann::json& truth) {
+std::map<std::string, std::pair<uint64_t, uint64_t>> folded_truth(const nlohmann::json& report,
+                                                                  const nlohmann::json& truth) {
   std::map<std::string, std::pair<uint64_t, uint64_t>> out;
   for (auto& [api, t] : truth["by_api"].items()) {
     std::string as = report["exact"]["by_api"][api].value("counted_as", api);

@@ -103,8 +103,7 @@ ProgramRun trace_test_program(const std::string& program, const std::vector<std:
 // `workload` is the binary (a build of it linked against another allocator).
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
-                                const std::vector<std::string>& launcher = {},
-                                const std::string& workload = kWorkload);
+                                const std::vector<std::string>& launcher = {}, const std::string& workload = kWorkload);
 
 }  // namespace memscope::test
 

@@ -50,10 +50,12 @@ void check_phase(const json& p, const json& truth) {
 
 }  // namespace
 
-TEST_CASE("follow children: a shell's workload children are found by fork and each traced on its own", "[e2e][follow]") {
+TEST_CASE("follow children: a shell's workload children are found by fork and each traced on its own",
+          "[e2e][follow]") {
   const std::string report = temp_path("report.json"), t1 = temp_path("truth1.json"), t2 = temp_path("truth2.json");
-  const std::string script = kWorkload + " --truth " + t1 + " --wait-start --profile web --scale 200 --threads 2 >/dev/null & " +
-                             kWorkload + " --truth " + t2 + " --wait-start --profile game --scale 100 --threads 1 >/dev/null & wait";
+  const std::string script =
+      kWorkload + " --truth " + t1 + " --wait-start --profile web --scale 200 --threads 2 >/dev/null & " + kWorkload +
+      " --truth " + t2 + " --wait-start --profile game --scale 100 --threads 1 >/dev/null & wait";
   std::vector<std::string> argv{kAgent, "--follow-children", "--sample-all", "--top", "0", "-o", report};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
@@ -113,13 +115,15 @@ TEST_CASE("comm: a workload started after the agent is traced by name", "[e2e][f
   unlink(truth_path.c_str());
 }
 
-TEST_CASE("exec: a traced shell that execs a workload under jemalloc is probed again in the new program", "[e2e][follow]") {
+TEST_CASE("exec: a traced shell that execs a workload under jemalloc is probed again in the new program",
+          "[e2e][follow]") {
   const std::string jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   REQUIRE(access(jemalloc.c_str(), R_OK) == 0);
   const std::string report = temp_path("report.json"), truth_path = temp_path("truth.json");
   // The shell stops itself, so that the agent attaches to the shell first.
-  Child sh({"/bin/sh", "-c", "kill -STOP $$; export LD_PRELOAD=" + jemalloc + "; exec " + kWorkload + " --truth " +
-                                 truth_path + " --wait-start --wait-exit --profile mixed --scale 100 --threads 1"});
+  Child sh({"/bin/sh", "-c",
+            "kill -STOP $$; export LD_PRELOAD=" + jemalloc + "; exec " + kWorkload + " --truth " + truth_path +
+                " --wait-start --wait-exit --profile mixed --scale 100 --threads 1"});
   std::string state;
   for (int i = 0; i < 200 && state.find("State:\tT") == std::string::npos; ++i) {
     std::this_thread::sleep_for(20ms);

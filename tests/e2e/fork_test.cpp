@@ -59,7 +59,10 @@ uint64_t sum_of_processes(const json& report, const char* key) {
 
 }  // namespace
 
-TEST_CASE("fork: children that allocate at once forked by the main thread and by threads older than the attach are each counted exactly", "[e2e][follow][fork]") {
+TEST_CASE(
+    "fork: children that allocate at once forked by the main thread and by threads older than the attach are each "
+    "counted exactly",
+    "[e2e][follow][fork]") {
   const std::vector<std::string> args{"--profile", "mixed", "--scale", "60", "--threads", "2", "--fork", "5"};
   std::vector<std::string> untraced_argv{kWorkload};
   untraced_argv.insert(untraced_argv.end(), args.begin(), args.end());
@@ -73,8 +76,8 @@ TEST_CASE("fork: children that allocate at once forked by the main thread and by
   REQUIRE(wl.wait_for("ready", 30s));
   // Attached after the workers exist: children 1, 2, 4 and 5 are forked by
   // threads that were running before any probe (child k by thread k % 3).
-  Child agent({kAgent, "-p", std::to_string(wl.pid()), "--follow-children", "--sample-all", "--top", "0", "-v", "-o",
-               report});
+  Child agent(
+      {kAgent, "-p", std::to_string(wl.pid()), "--follow-children", "--sample-all", "--top", "0", "-v", "-o", report});
   REQUIRE(agent.wait_for("tracing PID " + std::to_string(wl.pid()), 30s));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait_for("done", 300s));
@@ -112,19 +115,22 @@ TEST_CASE("fork: children that allocate at once forked by the main thread and by
   unlink(truth.c_str());
 }
 
-TEST_CASE("fork: a command's exec'd children and their forked children not root allocating at once are each counted exactly", "[e2e][follow][fork]") {
+TEST_CASE(
+    "fork: a command's exec'd children and their forked children not root allocating at once are each counted exactly",
+    "[e2e][follow][fork]") {
   const std::string report = temp_path("report.json"), t1 = temp_path("truth1.json"), t2 = temp_path("truth2.json");
   // C profiles: an exec'd program's libstdc++ is probed only once the agent
   // has read the exec, so its first C++ calls would not be counted.
-  const std::string a = " --profile web --scale 80 --threads 1 --fork 2", b = " --profile pipeline --scale 40 --threads 2 --fork 1";
+  const std::string a = " --profile web --scale 80 --threads 1 --fork 2",
+                    b = " --profile pipeline --scale 40 --threads 2 --fork 1";
   const Result untraced = run({"/bin/sh", "-c", kWorkload + a + " & " + kWorkload + b + " & wait"});
   REQUIRE(untraced.exit_code == 0);
   // Two workloads at once, each forking its children the moment its phase
   // starts (no waiting for the agent), as user nobody: inheriting the probes
   // must not need the target's privileges. They wait after their phase so
   // that the agent reads their mappings (their children's are copies).
-  const std::string script = kWorkload + " --wait-exit --truth " + t1 + a + " & " + kWorkload + " --wait-exit --truth " +
-                             t2 + b + " & wait";
+  const std::string script =
+      kWorkload + " --wait-exit --truth " + t1 + a + " & " + kWorkload + " --wait-exit --truth " + t2 + b + " & wait";
   Child agent({kAgent, "--follow-children", "--sample-all", "--top", "0", "-v", "-o", report, "--", "/usr/bin/setpriv",
                "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", script});
   std::vector<pid_t> workloads;

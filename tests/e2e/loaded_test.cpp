@@ -36,16 +36,34 @@ LoadedRun trace_loading(const std::string& lib, unsigned calls, bool attach_late
   const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
   // jemalloc's thread-local storage is initial-exec: a dlopen needs more
   // static TLS than glibc keeps spare by default.
-  Child wl({"/usr/bin/env", "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384", kWorkload, "--truth", truth,
-            "--wait-start", "--wait-exit", "--profile", "web", "--scale", "100", "--threads", "1", "--dlopen", lib,
-            "--dlopen-wait", "100", "--dlopen-calls", std::to_string(calls), "--dlopen-calls-wait",
+  Child wl({"/usr/bin/env",
+            "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384",
+            kWorkload,
+            "--truth",
+            truth,
+            "--wait-start",
+            "--wait-exit",
+            "--profile",
+            "web",
+            "--scale",
+            "100",
+            "--threads",
+            "1",
+            "--dlopen",
+            lib,
+            "--dlopen-wait",
+            "100",
+            "--dlopen-calls",
+            std::to_string(calls),
+            "--dlopen-calls-wait",
             calls ? "signal" : "0"});
   REQUIRE(wl.wait_for("ready", 30s));
   if (attach_later) {
     wl.signal(SIGUSR1);
     REQUIRE(wl.wait_for("dlopened", 30s));
   }
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--top", "0", "-v", "--sample-all"};
+  std::vector<std::string> argv{kAgent, "-p",          std::to_string(wl.pid()), "-o", report, "--top", "0",
+                                "-v",   "--sample-all"};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID", 30s));

@@ -26,7 +26,8 @@ uint64_t site_bytes(const json& truth, const std::string& function) {
 TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS timeline", "[e2e][memory]") {
   const unsigned blocks = 8;
   TracedRun run = trace_workload_by_pid(
-      {"--profile", "web", "--scale", "300", "--threads", "2", "--large-blocks", std::to_string(blocks)}, {"-i", "0.2", "--syscall-counts"});
+      {"--profile", "web", "--scale", "300", "--threads", "2", "--large-blocks", std::to_string(blocks)},
+      {"-i", "0.2", "--syscall-counts"});
   const json& r = run.report;
   const json& t = run.truth;
   INFO(run.agent_err);
@@ -80,8 +81,9 @@ TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS
 TEST_CASE("memory after exec: the break is measured from the new program's heap", "[e2e][memory]") {
   const std::string report = temp_path("report.json"), truth_path = temp_path("truth.json");
   // The shell stops itself, so that the agent follows it before its exec.
-  Child sh({"/bin/sh", "-c", "kill -STOP $$; exec " + kWorkload + " --truth " + truth_path +
-                                 " --wait-start --wait-exit --profile web --scale 50 --threads 1 --large-blocks 4"});
+  Child sh({"/bin/sh", "-c",
+            "kill -STOP $$; exec " + kWorkload + " --truth " + truth_path +
+                " --wait-start --wait-exit --profile web --scale 50 --threads 1 --large-blocks 4"});
   std::string state;
   for (int i = 0; i < 500 && state.find("State:\tT") == std::string::npos; ++i) {
     std::this_thread::sleep_for(20ms);

@@ -1,7 +1,9 @@
 /* A process with no allocator at all: static, no libc, it only sleeps. */
 #include <sys/syscall.h>
 
-struct ts { long sec, nsec; };
+struct ts {
+  long sec, nsec;
+};
 
 static long sys2(long n, long a, long b) {
   long ret;
@@ -13,5 +15,6 @@ void _start(void) {
   struct ts t = {60, 0};
   sys2(SYS_nanosleep, (long)&t, 0);
   sys2(SYS_exit, 0, 0);
-  for (;;) {}
+  for (;;) {
+  }
 }

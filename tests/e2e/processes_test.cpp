@@ -40,10 +40,11 @@ TEST_CASE("two PIDs: per-process exact counts and sites and leak equal each one'
     // Each call traps at least once, at its entry.
     const uint64_t own = p["exact"]["allocation_calls"].get<uint64_t>() + p["exact"]["free_calls"].get<uint64_t>();
     CHECK(p["probe_hits"]["total"].get<uint64_t>() >= own);
-    CHECK(p["probe_hits"]["total"] == p["probe_hits"]["entries"].get<uint64_t>() + p["probe_hits"]["returns"].get<uint64_t>());
+    CHECK(p["probe_hits"]["total"] ==
+          p["probe_hits"]["entries"].get<uint64_t>() + p["probe_hits"]["returns"].get<uint64_t>());
     REQUIRE(p["added_time_s"].is_number());
-    CHECK(p["added_time_s"].get<double>() ==
-          Approx(p["probe_hits"]["total"].get<double>() * r["sampling"]["adaptive"]["hit_cost_ns"].get<double>() / 1e9));
+    CHECK(p["added_time_s"].get<double>() == Approx(p["probe_hits"]["total"].get<double>() *
+                                                    r["sampling"]["adaptive"]["hit_cost_ns"].get<double>() / 1e9));
     calls += p["exact"]["allocation_calls"].get<uint64_t>();
   }
   // The whole report is the sum of its processes.
@@ -52,7 +53,8 @@ TEST_CASE("two PIDs: per-process exact counts and sites and leak equal each one'
   CHECK(run.programs_left.empty());
 }
 
-TEST_CASE("a process that exits mid-trace keeps its data and its symbols even with its binary deleted", "[e2e][processes]") {
+TEST_CASE("a process that exits mid-trace keeps its data and its symbols even with its binary deleted",
+          "[e2e][processes]") {
   // A copy of the workload, deleted while it runs: once it has exited its
   // sites can only resolve from what the agent kept while it lived.
   const std::string copy = temp_path("memscope-workload-copy"), report = temp_path("report.json");
@@ -62,8 +64,9 @@ TEST_CASE("a process that exits mid-trace keeps its data and its symbols even wi
   Child staying({kWorkload, "--truth", t2, "--wait-start", "--wait-exit", "--profile", "game", "--scale", "100"});
   REQUIRE(leaving.wait_for("ready", 30s));
   REQUIRE(staying.wait_for("ready", 30s));
-  std::vector<std::string> argv{kAgent, "-p", std::to_string(leaving.pid()), "-p", std::to_string(staying.pid()),
-                                "--sample-all", "--top", "0", "-o", report};
+  std::vector<std::string> argv{
+      kAgent, "-p",  std::to_string(leaving.pid()), "-p", std::to_string(staying.pid()), "--sample-all", "--top", "0",
+      "-o",   report};
   for (const auto& a : probe_mode_args()) argv.push_back(a);
   Child agent(argv);
   REQUIRE(agent.wait_for("tracing PID " + std::to_string(staying.pid()), 30s));

@@ -130,9 +130,10 @@ TEST_CASE("all: the memory counters of exited processes are taken out too", "[e2
   // Workloads that map memory in their phase, once the agent has had half a
   // second to follow them: blocks glibc maps (and unmaps), and the stacks
   // of new threads (--churn), which stay mapped until exit.
-  Result shell = run({"/bin/sh", "-c", "for i in $(seq 5); do " + kWorkload +
-                                           " --wait-start --scale 40 --threads 1 --churn 4 --large-blocks 2 >/dev/null "
-                                           "2>&1 & echo $!; sleep 0.5; kill -USR1 $!; wait; done"});
+  Result shell = run({"/bin/sh", "-c",
+                      "for i in $(seq 5); do " + kWorkload +
+                          " --wait-start --scale 40 --threads 1 --churn 4 --large-blocks 2 >/dev/null "
+                          "2>&1 & echo $!; sleep 0.5; kill -USR1 $!; wait; done"});
   REQUIRE(shell.exit_code == 0);
   std::set<uint32_t> pids;
   std::istringstream lines(shell.out);

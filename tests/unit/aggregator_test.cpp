@@ -39,7 +39,7 @@ TEST_CASE("decode splits records into columns and unwraps time") {
 
 TEST_CASE("record times survive the 32-bit wrap") {
   const uint64_t now_units = (1ull << 32) + 50;  // just past a wrap
-  const uint32_t rec_time = 0xFFFFFFF0u;          // taken just before it
+  const uint32_t rec_time = 0xFFFFFFF0u;         // taken just before it
   CHECK(unwrap_time(rec_time, now_units << MS_TIME_SHIFT) == (0xFFFFFFF0ull << MS_TIME_SHIFT));
 }
 

@@ -25,8 +25,8 @@ TEST_CASE("coverage: the free clock when enough frees fell in windows, else user
 }
 
 TEST_CASE("duty fraction: keeps the average cost at the budget", "[duty]") {
-  CHECK(duty_fraction(0.03, 0.02, 0.0, 0.01) == 1.0);             // fits attached
-  CHECK(duty_fraction(0.03, 0.50, 0.05, 0.01) == Approx(0.01));   // the release probes alone exceed it
+  CHECK(duty_fraction(0.03, 0.02, 0.0, 0.01) == 1.0);            // fits attached
+  CHECK(duty_fraction(0.03, 0.50, 0.05, 0.01) == Approx(0.01));  // the release probes alone exceed it
   const double f = duty_fraction(0.03, 0.50, 0.01, 0.001);
   CHECK(f * 0.50 + (1 - f) * 0.01 == Approx(0.03));
 }

@@ -127,8 +127,8 @@ TEST_CASE("the allocation evens out the tiers' relative errors compared with RMS
   auto rel = [&](int t, double p) { return std::sqrt((1 - p) / (l.calls_per_s[t] * p)); };
   // Plain variance would give p proportional to RMS size.
   const double c = budget / (1000 * 512.0 + 7500 * 4096.0 + 2500 * 300000.0);
-  CHECK(rel(1, r[1]) < 0.5 * rel(1, c * 4096));        // medium sites get far more records
-  CHECK(rel(2, r[2]) < 1.2 * rel(2, c * 300000.0));   // at little cost to the huge blocks
+  CHECK(rel(1, r[1]) < 0.5 * rel(1, c * 4096));      // medium sites get far more records
+  CHECK(rel(2, r[2]) < 1.2 * rel(2, c * 300000.0));  // at little cost to the huge blocks
 }
 
 TEST_CASE("the optimizer keeps a steady workload's rates and settles after a step change", "[optimizer]") {

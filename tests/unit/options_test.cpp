@@ -37,8 +37,8 @@ TEST_CASE("a command after -- is kept whole, options included") {
 
 TEST_CASE("tier thresholds and rates are settable") {
   int code;
-  auto o = parse({"-p", "1", "--small-below", "512", "--large-above", "4096", "--small-rate", "0.01",
-                  "--medium-rate", "0.2", "--guarantee", "500"},
+  auto o = parse({"-p", "1", "--small-below", "512", "--large-above", "4096", "--small-rate", "0.01", "--medium-rate",
+                  "0.2", "--guarantee", "500"},
                  code);
   REQUIRE(o);
   CHECK(o->tiers.medium_min == 512);

@@ -48,14 +48,14 @@ const std::vector<uint8_t> kPushRbp = {0x55};
 const std::vector<uint8_t> kPushRbx = {0x53};
 const std::vector<uint8_t> kPushR12 = {0x41, 0x54};
 const std::vector<uint8_t> kEndbr64 = {0xf3, 0x0f, 0x1e, 0xfa};
-const std::vector<uint8_t> kTestRdi = {0x48, 0x85, 0xff};              // test rdi, rdi
-const std::vector<uint8_t> kCmpRdi0 = {0x48, 0x83, 0xff, 0x00};        // cmp rdi, 0
-const std::vector<uint8_t> kJe8 = {0x74, 0x20};                        // je +0x20
+const std::vector<uint8_t> kTestRdi = {0x48, 0x85, 0xff};        // test rdi, rdi
+const std::vector<uint8_t> kCmpRdi0 = {0x48, 0x83, 0xff, 0x00};  // cmp rdi, 0
+const std::vector<uint8_t> kJe8 = {0x74, 0x20};                  // je +0x20
 const std::vector<uint8_t> kJe32 = {0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00};
 const std::vector<uint8_t> kJne8 = {0x75, 0x20};
-const std::vector<uint8_t> kMovRdiRax = {0x48, 0x89, 0xc7};            // mov rdi, rax
-const std::vector<uint8_t> kMovEaxEdi = {0x89, 0xf8};                  // mov eax, edi
-const std::vector<uint8_t> kMovRbxRdi = {0x48, 0x89, 0xfb};            // mov rbx, rdi
+const std::vector<uint8_t> kMovRdiRax = {0x48, 0x89, 0xc7};  // mov rdi, rax
+const std::vector<uint8_t> kMovEaxEdi = {0x89, 0xf8};        // mov eax, edi
+const std::vector<uint8_t> kMovRbxRdi = {0x48, 0x89, 0xfb};  // mov rbx, rdi
 const std::vector<uint8_t> kXorEsiEsi = {0x31, 0xf6};
 const std::vector<uint8_t> kMovRaxRip = {0x48, 0x8b, 0x05, 0x10, 0x20, 0x30, 0x00};  // mov rax, [rip+0x302010]
 const std::vector<uint8_t> kSubRsp8 = {0x48, 0x83, 0xec, 0x08};
@@ -270,7 +270,7 @@ TEST_CASE("placement: what Linux 6.18 emulates, single-steps and refuses", "[pla
     CHECK(how({0x40, op}) == H::SingleStepped);
     CHECK(how({0x66, op}) == H::SingleStepped);
   }
-  CHECK(how({0x6a, 0x00}) == H::SingleStepped);        // push imm8
+  CHECK(how({0x6a, 0x00}) == H::SingleStepped);              // push imm8
   CHECK(how({0xff, 0x35, 0, 0, 0, 0}) == H::SingleStepped);  // push [rip]
   // branch_setup_xol_ops: the kernel's x86_nops[1..8] byte for byte ...
   CHECK(how({0x90}) == H::Emulated);
@@ -396,13 +396,18 @@ std::vector<ObjInsn> objdump(const std::string& path, uint64_t addr, uint64_t le
 
 // The checker's own statement of Linux 6.18's emulated forms (by bytes).
 bool checker_emulated(const std::vector<uint8_t>& b) {
-  static const std::vector<std::vector<uint8_t>> nops = {
-      {0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}, {0x0f, 0x1f, 0x44, 0x00, 0x00},
-      {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00}, {0x0f, 0x1f, 0x80, 0, 0, 0, 0}, {0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}};
+  static const std::vector<std::vector<uint8_t>> nops = {{0x90},
+                                                         {0x66, 0x90},
+                                                         {0x0f, 0x1f, 0x00},
+                                                         {0x0f, 0x1f, 0x40, 0x00},
+                                                         {0x0f, 0x1f, 0x44, 0x00, 0x00},
+                                                         {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+                                                         {0x0f, 0x1f, 0x80, 0, 0, 0, 0},
+                                                         {0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}};
   for (const auto& n : nops)
     if (b == n) return true;
-  if (b.size() == 1 && b[0] >= 0x50 && b[0] <= 0x57) return true;                   // push reg
-  if (b.size() == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57) return true;   // push r8..r15
+  if (b.size() == 1 && b[0] >= 0x50 && b[0] <= 0x57) return true;                  // push reg
+  if (b.size() == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57) return true;  // push r8..r15
   size_t i = 0;
   while (i < b.size() && (b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x67)) ++i;
   if (i < b.size() && (b[i] & 0xf0) == 0x40) ++i;
@@ -418,13 +423,11 @@ bool checker_emulated(const std::vector<uint8_t>& b) {
 // the checker cares about.
 std::string family(const std::string& reg) {
   static const std::map<std::string, std::string> fam = {
-      {"rdi", "rdi"}, {"edi", "rdi"}, {"di", "rdi"}, {"dil", "rdi"},
-      {"rsi", "rsi"}, {"esi", "rsi"}, {"si", "rsi"}, {"sil", "rsi"},
-      {"rdx", "rdx"}, {"edx", "rdx"}, {"dx", "rdx"}, {"dl", "rdx"}, {"dh", "rdx"},
-      {"rcx", "rcx"}, {"ecx", "rcx"}, {"cx", "rcx"}, {"cl", "rcx"}, {"ch", "rcx"},
-      {"r8", "r8"},   {"r8d", "r8"},  {"r8w", "r8"}, {"r8b", "r8"},
-      {"r9", "r9"},   {"r9d", "r9"},  {"r9w", "r9"}, {"r9b", "r9"},
-      {"rsp", "rsp"}, {"esp", "rsp"}, {"sp", "rsp"}, {"spl", "rsp"},
+      {"rdi", "rdi"}, {"edi", "rdi"}, {"di", "rdi"},  {"dil", "rdi"}, {"rsi", "rsi"}, {"esi", "rsi"},
+      {"si", "rsi"},  {"sil", "rsi"}, {"rdx", "rdx"}, {"edx", "rdx"}, {"dx", "rdx"},  {"dl", "rdx"},
+      {"dh", "rdx"},  {"rcx", "rcx"}, {"ecx", "rcx"}, {"cx", "rcx"},  {"cl", "rcx"},  {"ch", "rcx"},
+      {"r8", "r8"},   {"r8d", "r8"},  {"r8w", "r8"},  {"r8b", "r8"},  {"r9", "r9"},   {"r9d", "r9"},
+      {"r9w", "r9"},  {"r9b", "r9"},  {"rsp", "rsp"}, {"esp", "rsp"}, {"sp", "rsp"},  {"spl", "rsp"},
   };
   auto it = fam.find(reg);
   return it == fam.end() ? reg : it->second;
@@ -451,9 +454,9 @@ void verify_independently(const std::string& path, uint64_t vaddr, const Entry& 
   if (p.offset == 0) return;  // offset 0 is always correct
   REQUIRE(p.emulated);
 
-  static const std::set<std::string> compute = {
-      "mov", "movzx", "movsx", "movsxd", "movabs", "lea", "add", "sub", "and", "or", "xor",
-      "shr", "shl", "sar", "sal", "rol", "ror", "neg", "not", "inc", "dec", "imul"};
+  static const std::set<std::string> compute = {"mov", "movzx", "movsx", "movsxd", "movabs", "lea", "add", "sub",
+                                                "and", "or",    "xor",   "shr",    "shl",    "sar", "sal", "rol",
+                                                "ror", "neg",   "not",   "inc",    "dec",    "imul"};
   static const std::vector<std::string> args = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
   int32_t delta = 0;
   for (size_t i = 0; i < k; ++i) {
@@ -474,7 +477,7 @@ void verify_independently(const std::string& path, uint64_t vaddr, const Entry& 
     CHECK(known);
     if (!known) continue;
     const std::string dest = in.operands.substr(0, in.operands.find(','));
-    CHECK(dest.find('[') == std::string::npos);  // no memory destination
+    CHECK(dest.find('[') == std::string::npos);                          // no memory destination
     if (m == "imul") CHECK(in.operands.find(',') != std::string::npos);  // not the rdx:rax form
     const std::string fam = family(dest);
     if (fam == "rsp") {
@@ -542,8 +545,15 @@ std::map<std::string, Placement> check_library(const std::string& path, uint64_t
 
 TEST_CASE("placement: glibc's entry points", "[placement]") {
   auto libc = check_library("/lib/x86_64-linux-gnu/libc.so.6", 0x98930, 0x98ef0,
-                            {{"malloc", 0}, {"free", 9}, {"calloc", 0}, {"realloc", 0}, {"reallocarray", 0},
-                             {"memalign", 7}, {"aligned_alloc", 7}, {"posix_memalign", 7}, {"valloc", 7},
+                            {{"malloc", 0},
+                             {"free", 9},
+                             {"calloc", 0},
+                             {"realloc", 0},
+                             {"reallocarray", 0},
+                             {"memalign", 7},
+                             {"aligned_alloc", 7},
+                             {"posix_memalign", 7},
+                             {"valloc", 7},
                              {"pvalloc", 7}});
   if (libc.empty()) return;
   // Whatever the build: free's NULL check is walked past, its site is emulated.
@@ -565,8 +575,14 @@ TEST_CASE("placement: glibc's entry points", "[placement]") {
 
 TEST_CASE("placement: jemalloc's entry points", "[placement]") {
   auto je = check_library("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", 0x23910, 0x27c60,
-                          {{"malloc", 7}, {"free", 48}, {"calloc", 0}, {"realloc", 0}, {"memalign", 0},
-                           {"aligned_alloc", 0}, {"posix_memalign", 0}, {"valloc", 0}});
+                          {{"malloc", 7},
+                           {"free", 48},
+                           {"calloc", 0},
+                           {"realloc", 0},
+                           {"memalign", 0},
+                           {"aligned_alloc", 0},
+                           {"posix_memalign", 0},
+                           {"valloc", 0}});
   if (je.empty()) return;
   for (auto& [name, p] : je) {
     INFO(name << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
@@ -577,8 +593,15 @@ TEST_CASE("placement: jemalloc's entry points", "[placement]") {
 TEST_CASE("placement: tcmalloc's entry points", "[placement]") {
   const std::string path = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
   auto tc = check_library(path, 0x1ed40, 0x1d100,
-                          {{"malloc", 10}, {"free", 10}, {"calloc", 0}, {"realloc", 0}, {"memalign", 10},
-                           {"aligned_alloc", 10}, {"posix_memalign", 11}, {"valloc", 0}, {"pvalloc", 0}});
+                          {{"malloc", 10},
+                           {"free", 10},
+                           {"calloc", 0},
+                           {"realloc", 0},
+                           {"memalign", 10},
+                           {"aligned_alloc", 10},
+                           {"posix_memalign", 11},
+                           {"valloc", 0},
+                           {"pvalloc", 0}});
   if (tc.empty()) return;
   for (auto& [name, p] : tc) {
     INFO(name << ": +" << p.offset << " `" << p.instruction << "` delta " << p.stack_delta << ": " << p.reason);
@@ -622,8 +645,15 @@ TEST_CASE("placement: mimalloc's entry points", "[placement]") {
   // free walks past its NULL check; the aligned and array variants are a
   // lone `jmp mi_*@plt`, which the kernel emulates.
   auto mi = check_library("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", 0x10b70, 0x10ee0,
-                          {{"malloc", 0}, {"free", 6}, {"calloc", 0}, {"realloc", 0}, {"reallocarray", 0},
-                           {"memalign", 0}, {"aligned_alloc", 0}, {"posix_memalign", 0}, {"valloc", 0},
+                          {{"malloc", 0},
+                           {"free", 6},
+                           {"calloc", 0},
+                           {"realloc", 0},
+                           {"reallocarray", 0},
+                           {"memalign", 0},
+                           {"aligned_alloc", 0},
+                           {"posix_memalign", 0},
+                           {"valloc", 0},
                            {"pvalloc", 0}});
   if (mi.empty()) return;
   CHECK(mi["free"].emulated);

@@ -111,7 +111,8 @@ TEST_CASE("smart placement moves glibc's free past its NULL check and keeps retu
   }
 }
 
-TEST_CASE("C++ operators: every variant probed in libstdc++, and each keeps its return since it enters malloc or free") {
+TEST_CASE(
+    "C++ operators: every variant probed in libstdc++, and each keeps its return since it enters malloc or free") {
   auto self = read_process(getpid());
   AllocatorTarget t = find_allocator(getpid(), self.exe);
   size_t cxx_sites = 0;
@@ -179,7 +180,8 @@ TEST_CASE("a library loaded later is probed for the entry points it exports with
     CHECK(s.keep_return);
   }
   // An object that is no allocator brings nothing.
-  CHECK(object_entry_points("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1").sites.empty());
+  CHECK(
+      object_entry_points("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1").sites.empty());
   CHECK_THROWS_AS(object_entry_points("/etc/hostname", "/etc/hostname"), Error);
 }
 

@@ -58,10 +58,9 @@ void apply(benchmark::State& state, Stream stream, Kernels kernels, bool with_de
 void register_aggregator_benchmarks() {
   for (auto [stream, sname] : {std::pair{Stream::sample_all, "sample_all"}, std::pair{Stream::tiered, "tiered"}})
     for (auto [kernels, kname] : {std::pair{Kernels::simd, "simd"}, std::pair{Kernels::scalar, "scalar"}})
-      benchmark::RegisterBenchmark((std::string("BM_Apply/") + kname + "/" + sname).c_str(),
-                                   [stream = stream, kernels = kernels](benchmark::State& s) {
-                                     apply(s, stream, kernels, false);
-                                   })
+      benchmark::RegisterBenchmark(
+          (std::string("BM_Apply/") + kname + "/" + sname).c_str(),
+          [stream = stream, kernels = kernels](benchmark::State& s) { apply(s, stream, kernels, false); })
           ->Arg(0)
           ->Arg(1 << 20)
           ->Unit(benchmark::kMillisecond);

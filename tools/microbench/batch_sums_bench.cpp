@@ -22,10 +22,8 @@ void run(benchmark::State& state, Stream stream, bool scalar) {
   const RecordBatch b = batch_of(stream);
   BatchSums sums;
   for (auto _ : state) {
-    if (scalar)
-      sum_batch_scalar(b, sums);
-    else
-      sum_batch(b, sums);
+    if (scalar) sum_batch_scalar(b, sums);
+    else sum_batch(b, sums);
     benchmark::DoNotOptimize(sums);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.count()));

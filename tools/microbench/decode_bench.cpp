@@ -13,10 +13,8 @@ void run(benchmark::State& state, bool scalar) {
   const auto records = make_records(Stream::sample_all, static_cast<size_t>(state.range(0)), 0);
   RecordBatch b;
   for (auto _ : state) {
-    if (scalar)
-      decode_scalar(records, 1ull << 40, b);
-    else
-      decode(records, 1ull << 40, b);
+    if (scalar) decode_scalar(records, 1ull << 40, b);
+    else decode(records, 1ull << 40, b);
     benchmark::DoNotOptimize(b.ptr.data());
     benchmark::ClobberMemory();
   }

@@ -162,8 +162,11 @@ void register_table_benchmarks() {
                   benchmark::RegisterBenchmark("BM_LiveChurn/open_table_prefetched", live_churn_prefetched),
                   benchmark::RegisterBenchmark("BM_LiveChurn/std_unordered_map", live_churn_std)})
     b->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20)->Arg(4 << 20);
-  benchmark::RegisterBenchmark("BM_LiveMemory", live_memory)->Arg(1 << 20)->Arg(3 << 20)->Iterations(1)->Unit(
-      benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_LiveMemory", live_memory)
+      ->Arg(1 << 20)
+      ->Arg(3 << 20)
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_SiteUpdate/open_table", site_updates)->Arg(64)->Arg(65536);
   benchmark::RegisterBenchmark("BM_SiteUpdate/std_unordered_map", site_updates_std)->Arg(64)->Arg(65536);
 }

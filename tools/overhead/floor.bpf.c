@@ -15,30 +15,18 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Classic entry probe (one perf-event uprobe per site). */
 SEC("uprobe")
-int floor_entry(void *ctx)
-{
-	return 0;
-}
+int floor_entry(void* ctx) { return 0; }
 
 /* Classic return probe (one perf-event uretprobe per allocating site). */
 SEC("uretprobe")
-int floor_return(void *ctx)
-{
-	return 0;
-}
+int floor_return(void* ctx) { return 0; }
 
 /* Entry-only probes on one uprobe-multi link: the mechanism memscope-bpf's
  * session probes run on, minus the session bookkeeping. */
 SEC("uprobe")
-int floor_multi(void *ctx)
-{
-	return 0;
-}
+int floor_multi(void* ctx) { return 0; }
 
 /* Session probe that skips every return (1 at entry): what a sampled
  * session probe pays on a call it does not sample, with no work at all. */
 SEC("uprobe")
-int floor_session(void *ctx)
-{
-	return 1;
-}
+int floor_session(void* ctx) { return 1; }

@@ -115,16 +115,17 @@ int main(int argc, char** argv) {
   app.add_option("-p,--pid", opt.pid, "Process to attach to")->required();
   const std::map<std::string, FloorMode> modes{
       {"classic", FloorMode::Classic}, {"entry-only", FloorMode::EntryOnly}, {"session", FloorMode::Session}};
-  app.add_option("--mode", opt.mode,
-                 "classic: uprobe + uretprobe; entry-only: uprobes only; session: empty session probe skipping every return")
+  app.add_option(
+         "--mode", opt.mode,
+         "classic: uprobe + uretprobe; entry-only: uprobes only; session: empty session probe skipping every return")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
   const std::map<std::string, FloorLink> links{
       {"auto", FloorLink::Auto}, {"perf", FloorLink::Perf}, {"multi", FloorLink::Multi}};
   app.add_option("--link", opt.link,
                  "entry-only: auto (a uprobe-multi link where memscope-bpf would use session probes), perf, multi")
       ->transform(CLI::CheckedTransformer(links, CLI::ignore_case));
-  const std::map<std::string, memscope::PlacementMode> placements{
-      {"smart", memscope::PlacementMode::Smart}, {"entry", memscope::PlacementMode::Entry}};
+  const std::map<std::string, memscope::PlacementMode> placements{{"smart", memscope::PlacementMode::Smart},
+                                                                  {"entry", memscope::PlacementMode::Entry}};
   app.add_option("--placement", opt.placement, "As memscope-bpf's --placement: smart (default) or entry (offset 0)")
       ->transform(CLI::CheckedTransformer(placements, CLI::ignore_case));
   app.add_flag("--list", opt.list, "Print the sites as JSON and exit without attaching");

@@ -53,7 +53,8 @@ FloorProbes::FloorProbes(FloorMode mode, FloorLink link, bool verbose) : mode_(m
   if (!skel_) throw Error(std::string("cannot open the floor BPF object: ") + strerror(errno));
   // Load only the programs this mode attaches, with the attach type their
   // link needs (libbpf 1.1 has no section names for multi or session).
-  bpf_program__set_autoload(skel_->progs.floor_entry, mode == FloorMode::Classic || (mode == FloorMode::EntryOnly && !multi_));
+  bpf_program__set_autoload(skel_->progs.floor_entry,
+                            mode == FloorMode::Classic || (mode == FloorMode::EntryOnly && !multi_));
   bpf_program__set_autoload(skel_->progs.floor_return, mode == FloorMode::Classic);
   bpf_program__set_autoload(skel_->progs.floor_multi, mode == FloorMode::EntryOnly && multi_);
   bpf_program__set_autoload(skel_->progs.floor_session, mode == FloorMode::Session);
@@ -78,9 +79,12 @@ FloorProbes::~FloorProbes() {
 
 const char* FloorProbes::mechanism() const {
   switch (mode_) {
-    case FloorMode::Classic: return "uprobe+uretprobe";
-    case FloorMode::EntryOnly: return multi_ ? "uprobe-multi (entry only)" : "uprobe (entry only)";
-    case FloorMode::Session: return "uprobe-session (every return skipped)";
+    case FloorMode::Classic:
+      return "uprobe+uretprobe";
+    case FloorMode::EntryOnly:
+      return multi_ ? "uprobe-multi (entry only)" : "uprobe (entry only)";
+    case FloorMode::Session:
+      return "uprobe-session (every return skipped)";
   }
   return "";
 }
@@ -93,8 +97,7 @@ void FloorProbes::attach(pid_t pid, const AllocatorTarget& alloc) {
     case FloorMode::EntryOnly:
       if (multi_)
         attach_multi(pid, alloc, bpf_program__fd(skel_->progs.floor_multi), MS_BPF_TRACE_UPROBE_MULTI, "uprobe-multi");
-      else
-        attach_perf(pid, alloc, false);
+      else attach_perf(pid, alloc, false);
       break;
     case FloorMode::Session:
       attach_multi(pid, alloc, bpf_program__fd(skel_->progs.floor_session), MS_BPF_TRACE_UPROBE_SESSION, "session");
@@ -111,7 +114,8 @@ void FloorProbes::attach_perf(pid_t pid, const AllocatorTarget& alloc, bool with
       if (ret && (!with_returns || !api_allocates(site.api))) continue;
       bpf_program* prog = ret ? skel_->progs.floor_return : skel_->progs.floor_entry;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return), .retprobe = ret);
+                  .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return),
+                  .retprobe = ret);
       bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, site.open_path.c_str(), site.offset, &opts);
       if (!link)
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site.symbol + " in " +

@@ -57,14 +57,16 @@ void print_json(const LoadOptions& o, const std::vector<WorkerResult>& results) 
     cpu += r.cpu_ns;
     wall += r.elapsed_ns;
   }
-  printf("{\"schema\": \"memscope-overhead-load/v1\", \"pid\": %d, \"profile\": \"%s\", \"threads\": %u, "
-         "\"seed\": %llu, \"warmup_s\": %.3f, \"seconds\": %.3f, \"calls\": %llu, \"ops_per_s\": %.1f, "
-         "\"ns_per_call\": %.2f, \"cpu_ns_per_call\": %.2f, \"cpu_share\": %.4f, \"by_api\": {\"malloc\": %llu, \"calloc\": %llu, \"realloc\": %llu, \"free\": %llu}, "
-         "\"thread_seconds\": [",
-         getpid(), o.profile.c_str(), o.threads, static_cast<unsigned long long>(o.seed), o.warmup, o.seconds,
-         static_cast<unsigned long long>(sum.total()), ops_per_s, ns_per_call, cpu_ns_per_call, cpu / wall,
-         static_cast<unsigned long long>(sum.malloc), static_cast<unsigned long long>(sum.calloc),
-         static_cast<unsigned long long>(sum.realloc), static_cast<unsigned long long>(sum.free));
+  printf(
+      "{\"schema\": \"memscope-overhead-load/v1\", \"pid\": %d, \"profile\": \"%s\", \"threads\": %u, "
+      "\"seed\": %llu, \"warmup_s\": %.3f, \"seconds\": %.3f, \"calls\": %llu, \"ops_per_s\": %.1f, "
+      "\"ns_per_call\": %.2f, \"cpu_ns_per_call\": %.2f, \"cpu_share\": %.4f, \"by_api\": {\"malloc\": %llu, "
+      "\"calloc\": %llu, \"realloc\": %llu, \"free\": %llu}, "
+      "\"thread_seconds\": [",
+      getpid(), o.profile.c_str(), o.threads, static_cast<unsigned long long>(o.seed), o.warmup, o.seconds,
+      static_cast<unsigned long long>(sum.total()), ops_per_s, ns_per_call, cpu_ns_per_call, cpu / wall,
+      static_cast<unsigned long long>(sum.malloc), static_cast<unsigned long long>(sum.calloc),
+      static_cast<unsigned long long>(sum.realloc), static_cast<unsigned long long>(sum.free));
   for (size_t i = 0; i < results.size(); ++i) printf("%s%.4f", i ? ", " : "", results[i].elapsed_ns / 1e9);
   printf("]}\n");
   fflush(stdout);
@@ -79,13 +81,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"web", "pipeline", "game"}));
   app.add_option("--threads", o.threads, "Worker threads")->check(CLI::Range(1u, 64u));
   app.add_option("--seconds", o.seconds, "Length of the measured window")->check(CLI::Range(0.01, 600.0));
-  app.add_option("--warmup", o.warmup, "Uncounted run before the window (tracer maps fill)")->check(CLI::Range(0.0, 60.0));
+  app.add_option("--warmup", o.warmup, "Uncounted run before the window (tracer maps fill)")
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--seed", o.seed, "Seed of the operation tables (thread i uses seed + i)");
-  app.add_option("--table", o.table, "Operations per thread's table (a power of two)")
-      ->check([](const std::string& s) {
-        size_t n = std::stoull(s);
-        return n && !(n & (n - 1)) ? std::string() : std::string("must be a power of two");
-      });
+  app.add_option("--table", o.table, "Operations per thread's table (a power of two)")->check([](const std::string& s) {
+    size_t n = std::stoull(s);
+    return n && !(n & (n - 1)) ? std::string() : std::string("must be a power of two");
+  });
   bool no_wait = false;
   app.add_flag("--no-wait", no_wait, "Start at once instead of waiting for SIGUSR1");
   try {

@@ -15,25 +15,25 @@ struct MixEntry {
 // medium (1-8 KiB) and large (> 8 KiB) requests, which decides how many
 // calls memscope-bpf's default sampling records.
 constexpr MixEntry kWeb[] = {
-    {550, OpKind::Malloc, 8, 200, 0, 0},         // header strings
-    {250, OpKind::Calloc, 1, 1, 48, 96},         // JSON nodes
-    {100, OpKind::Malloc, 4096, 16384, 0, 0},    // request buffers
-    {50, OpKind::Realloc, 512, 512, 2048, 8192}, // response buffer growth
-    {50, OpKind::Malloc, 256, 1024, 0, 0},       // everything else
+    {550, OpKind::Malloc, 8, 200, 0, 0},          // header strings
+    {250, OpKind::Calloc, 1, 1, 48, 96},          // JSON nodes
+    {100, OpKind::Malloc, 4096, 16384, 0, 0},     // request buffers
+    {50, OpKind::Realloc, 512, 512, 2048, 8192},  // response buffer growth
+    {50, OpKind::Malloc, 256, 1024, 0, 0},        // everything else
 };
 constexpr MixEntry kPipeline[] = {
-    {350, OpKind::Malloc, 1024, 8192, 0, 0},        // chunks
-    {150, OpKind::Calloc, 128, 2048, 8, 8},         // temporary arrays
-    {150, OpKind::Realloc, 1024, 8192, 2048, 16384},// a chunk grown x2
-    {200, OpKind::Malloc, 16, 256, 0, 0},           // small records
-    {100, OpKind::Malloc, 16384, 262144, 0, 0},     // input buffers
-    {50, OpKind::Malloc, 64, 512, 0, 0},            // result objects
+    {350, OpKind::Malloc, 1024, 8192, 0, 0},          // chunks
+    {150, OpKind::Calloc, 128, 2048, 8, 8},           // temporary arrays
+    {150, OpKind::Realloc, 1024, 8192, 2048, 16384},  // a chunk grown x2
+    {200, OpKind::Malloc, 16, 256, 0, 0},             // small records
+    {100, OpKind::Malloc, 16384, 262144, 0, 0},       // input buffers
+    {50, OpKind::Malloc, 64, 512, 0, 0},              // result objects
 };
 constexpr MixEntry kGame[] = {
-    {900, OpKind::Malloc, 16, 64, 0, 0},        // per-frame objects
-    {60, OpKind::Calloc, 2, 8, 8, 8},           // small scratch arrays
-    {30, OpKind::Malloc, 128, 512, 0, 0},       // components
-    {10, OpKind::Realloc, 64, 64, 128, 256},    // growing lists
+    {900, OpKind::Malloc, 16, 64, 0, 0},      // per-frame objects
+    {60, OpKind::Calloc, 2, 8, 8, 8},         // small scratch arrays
+    {30, OpKind::Malloc, 128, 512, 0, 0},     // components
+    {10, OpKind::Realloc, 64, 64, 128, 256},  // growing lists
 };
 
 struct SplitMix64 {
@@ -78,18 +78,24 @@ std::optional<LoadProfile> profile_from_name(std::string_view name) {
 
 const char* profile_name(LoadProfile p) {
   switch (p) {
-    case LoadProfile::Web: return "web";
-    case LoadProfile::Pipeline: return "pipeline";
-    case LoadProfile::Game: return "game";
+    case LoadProfile::Web:
+      return "web";
+    case LoadProfile::Pipeline:
+      return "pipeline";
+    case LoadProfile::Game:
+      return "game";
   }
   return "?";
 }
 
 std::vector<Op> make_op_table(LoadProfile profile, uint64_t seed, size_t count) {
   switch (profile) {
-    case LoadProfile::Web: return draw(kWeb, seed, count);
-    case LoadProfile::Pipeline: return draw(kPipeline, seed, count);
-    case LoadProfile::Game: return draw(kGame, seed, count);
+    case LoadProfile::Web:
+      return draw(kWeb, seed, count);
+    case LoadProfile::Pipeline:
+      return draw(kPipeline, seed, count);
+    case LoadProfile::Game:
+      return draw(kGame, seed, count);
   }
   return {};
 }

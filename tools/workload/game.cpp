@@ -39,8 +39,7 @@ namespace {
 void create_render_buffers(ThreadCtx& c) {
     for (int i = 0; i < kGameRenderBuffers; ++i) {
         std::size_t n = c.rng.range(16 * 1024, 64 * 1024);
-        c.game_render[i] =
-            track_new(c, SITE_GAME_RENDER_BUFFER_CREATE, site_game_render_buffer_create(n), n);
+        c.game_render[i] = track_new(c, SITE_GAME_RENDER_BUFFER_CREATE, site_game_render_buffer_create(n), n);
         fill(c, c.game_render[i]);
     }
 }

@@ -21,7 +21,7 @@ struct Truth {
     ApiCounters api[kApiCount];
     std::uint64_t alloc_calls = 0;  // all APIs except free and the deletes
     std::uint64_t alloc_bytes = 0;
-    std::uint64_t free_calls = 0;   // free and the deletes
+    std::uint64_t free_calls = 0;  // free and the deletes
     std::uint64_t null_realloc_calls = 0;
     std::uint64_t null_realloc_bytes = 0;
     std::uint64_t null_reallocarray_calls = 0;

@@ -235,7 +235,8 @@ int run(const Options& o) {
     // Forked children's contexts, ready before the phase.
     g_options = &o;
     if (o.forks) {
-        void* kids = mmap(nullptr, sizeof(ThreadCtx) * o.forks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* kids =
+            mmap(nullptr, sizeof(ThreadCtx) * o.forks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (kids == MAP_FAILED) {
             say("mmap of the children's state failed");
             return 1;
@@ -335,9 +336,12 @@ int main(int argc, char** argv) {
     using namespace memscope::workload;
     Options o;
     switch (parse_options(argc, argv, o)) {
-        case ParseResult::Help: return 0;
-        case ParseResult::Error: return 2;
-        case ParseResult::Ok: break;
+        case ParseResult::Help:
+            return 0;
+        case ParseResult::Error:
+            return 2;
+        case ParseResult::Ok:
+            break;
     }
     return run(o);
 }

@@ -73,10 +73,22 @@ bool parse_u64(const char* s, std::uint64_t& out) {
 }
 
 bool parse_profile(const char* s, Profile& out) {
-    if (std::strcmp(s, "web") == 0) { out = Profile::Web; return true; }
-    if (std::strcmp(s, "pipeline") == 0) { out = Profile::Pipeline; return true; }
-    if (std::strcmp(s, "game") == 0) { out = Profile::Game; return true; }
-    if (std::strcmp(s, "mixed") == 0) { out = Profile::Mixed; return true; }
+    if (std::strcmp(s, "web") == 0) {
+        out = Profile::Web;
+        return true;
+    }
+    if (std::strcmp(s, "pipeline") == 0) {
+        out = Profile::Pipeline;
+        return true;
+    }
+    if (std::strcmp(s, "game") == 0) {
+        out = Profile::Game;
+        return true;
+    }
+    if (std::strcmp(s, "mixed") == 0) {
+        out = Profile::Mixed;
+        return true;
+    }
     return false;
 }
 
@@ -84,10 +96,14 @@ bool parse_profile(const char* s, Profile& out) {
 
 const char* profile_name(Profile p) {
     switch (p) {
-        case Profile::Web: return "web";
-        case Profile::Pipeline: return "pipeline";
-        case Profile::Game: return "game";
-        case Profile::Mixed: return "mixed";
+        case Profile::Web:
+            return "web";
+        case Profile::Pipeline:
+            return "pipeline";
+        case Profile::Game:
+            return "game";
+        case Profile::Mixed:
+            return "mixed";
     }
     return "?";
 }

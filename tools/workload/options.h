@@ -14,7 +14,7 @@ constexpr unsigned kMaxForks = 64;
 
 struct Options {
     Profile profile = Profile::Web;
-    std::uint64_t scale = 1000;   // iterations (requests / batches / frames), split across threads
+    std::uint64_t scale = 1000;  // iterations (requests / batches / frames), split across threads
     unsigned threads = 2;
     std::uint64_t seed = 1;
     const char* truth_path = nullptr;  // points into argv
@@ -22,7 +22,7 @@ struct Options {
     bool wait_exit = false;
     bool leak = true;
     bool verbose = false;
-    std::uint64_t churn = 0;      // short-lived threads that run the iterations, created and joined in turn
+    std::uint64_t churn = 0;    // short-lived threads that run the iterations, created and joined in turn
     unsigned large_blocks = 0;  // --large-blocks: blocks glibc maps, and as many heap blocks
     // --dlopen LIB: opened in the phase (RTLD_NOW | RTLD_LOCAL) after
     // dlopen_wait_ms, then dlopen_calls malloc/free pairs through its own
@@ -31,8 +31,8 @@ struct Options {
     std::uint64_t dlopen_wait_ms = 200;
     std::uint64_t dlopen_calls = 0;
     std::uint64_t dlopen_calls_wait_ms = 200;  // kWaitForSignal: until SIGUSR1
-    unsigned forks = 0;         // --fork: child processes forked at the start of the phase
-    unsigned child = 0;         // in a forked child: its index + 1 (0: the parent)
+    unsigned forks = 0;                        // --fork: child processes forked at the start of the phase
+    unsigned child = 0;                        // in a forked child: its index + 1 (0: the parent)
 };
 
 constexpr std::uint64_t kWaitForSignal = ~std::uint64_t{0};

@@ -39,7 +39,7 @@ constexpr std::size_t kResultAlignment = 128;
 std::size_t input_size(Rng& rng) {
     unsigned octave = static_cast<unsigned>(rng.range(16, 19));  // 64K,128K,256K,512K
     std::size_t base = std::size_t{1} << octave;
-    return base + static_cast<std::size_t>(rng.range(0, base));    // <= 1 MiB
+    return base + static_cast<std::size_t>(rng.range(0, base));  // <= 1 MiB
 }
 
 }  // namespace
@@ -93,8 +93,8 @@ void pipeline_iteration(ThreadCtx& c, std::uint64_t idx) {
 
     // Result object.
     std::size_t res_size = c.rng.range(256, 1024);
-    Block res = track_new(c, SITE_PIPELINE_RESULT_OBJECT,
-                          site_pipeline_result_object(kResultAlignment, res_size), res_size);
+    Block res =
+        track_new(c, SITE_PIPELINE_RESULT_OBJECT, site_pipeline_result_object(kResultAlignment, res_size), res_size);
     check_alignment(res, kResultAlignment);
     fill(c, res);
 

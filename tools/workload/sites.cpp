@@ -11,21 +11,36 @@ namespace memscope::workload {
 
 const char* api_name(Api api) {
     switch (api) {
-        case Api::Malloc: return "malloc";
-        case Api::Calloc: return "calloc";
-        case Api::Realloc: return "realloc";
-        case Api::Reallocarray: return "reallocarray";
-        case Api::Free: return "free";
-        case Api::PosixMemalign: return "posix_memalign";
-        case Api::AlignedAlloc: return "aligned_alloc";
-        case Api::Memalign: return "memalign";
-        case Api::Valloc: return "valloc";
-        case Api::Pvalloc: return "pvalloc";
-        case Api::OperatorNew: return "operator new";
-        case Api::OperatorNewArray: return "operator new[]";
-        case Api::OperatorDelete: return "operator delete";
-        case Api::OperatorDeleteArray: return "operator delete[]";
-        case Api::Count: break;
+        case Api::Malloc:
+            return "malloc";
+        case Api::Calloc:
+            return "calloc";
+        case Api::Realloc:
+            return "realloc";
+        case Api::Reallocarray:
+            return "reallocarray";
+        case Api::Free:
+            return "free";
+        case Api::PosixMemalign:
+            return "posix_memalign";
+        case Api::AlignedAlloc:
+            return "aligned_alloc";
+        case Api::Memalign:
+            return "memalign";
+        case Api::Valloc:
+            return "valloc";
+        case Api::Pvalloc:
+            return "pvalloc";
+        case Api::OperatorNew:
+            return "operator new";
+        case Api::OperatorNewArray:
+            return "operator new[]";
+        case Api::OperatorDelete:
+            return "operator delete";
+        case Api::OperatorDeleteArray:
+            return "operator delete[]";
+        case Api::Count:
+            break;
     }
     return "?";
 }

@@ -82,18 +82,18 @@ bool pvalloc_usable();
     X(SITE_GAME_ENTITY, site_game_entity, Api::OperatorNew)                         \
     X(SITE_GAME_PARTICLES, site_game_particles, Api::OperatorNewArray)              \
     /* deliberate leak (all profiles, every 4th iteration) */                       \
-    X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)           \
+    X(SITE_LEAK_SESSION_CACHE, site_leak_session_cache, Api::Malloc)                \
     /* memory beyond malloc (--large-blocks) */                                     \
-    X(SITE_LARGE_MAPPED_BLOCK, site_large_mapped_block, Api::Malloc)               \
-    X(SITE_LARGE_HEAP_BLOCK, site_large_heap_block, Api::Malloc)                 \
-    /* a library opened in the phase (--dlopen), through its own malloc */        \
+    X(SITE_LARGE_MAPPED_BLOCK, site_large_mapped_block, Api::Malloc)                \
+    X(SITE_LARGE_HEAP_BLOCK, site_large_heap_block, Api::Malloc)                    \
+    /* a library opened in the phase (--dlopen), through its own malloc */          \
     X(SITE_LOADED_BLOCK, site_loaded_block, Api::Malloc)
 
 enum SiteId : std::uint16_t {
 #define MEMSCOPE_X(id, fn, api) id,
     MEMSCOPE_WORKLOAD_SITES(MEMSCOPE_X)
 #undef MEMSCOPE_X
-    SITE_COUNT,
+        SITE_COUNT,
     SITE_NONE = 0xffff
 };
 
@@ -112,40 +112,40 @@ extern const SiteInfo kSites[SITE_COUNT];
 extern "C" {
 
 // web
-void* site_web_request_buffer(std::size_t size);                               // malloc
-void* site_web_header_string(std::size_t size);                                // malloc
-void* site_web_json_node(std::size_t nmemb, std::size_t size);                 // calloc
-void* site_web_response_buffer(void* ptr, std::size_t size);                   // realloc
-void* site_web_header_table(std::size_t nmemb, std::size_t size);              // calloc
+void* site_web_request_buffer(std::size_t size);                                   // malloc
+void* site_web_header_string(std::size_t size);                                    // malloc
+void* site_web_json_node(std::size_t nmemb, std::size_t size);                     // calloc
+void* site_web_response_buffer(void* ptr, std::size_t size);                       // realloc
+void* site_web_header_table(std::size_t nmemb, std::size_t size);                  // calloc
 void* site_web_header_table_grow(void* ptr, std::size_t nmemb, std::size_t size);  // reallocarray
-void* site_web_connection_pool(std::size_t alignment, std::size_t size);       // posix_memalign
+void* site_web_connection_pool(std::size_t alignment, std::size_t size);           // posix_memalign
 
 // pipeline
-void* site_pipeline_input_buffer(std::size_t size);                            // malloc
-void* site_pipeline_compact_output(void* ptr, std::size_t size);               // realloc
-void* site_pipeline_chunk(std::size_t size);                                   // malloc
-void* site_pipeline_chunk_grow(void* ptr, std::size_t size);                   // realloc
-void* site_pipeline_aligned_chunk(std::size_t alignment, std::size_t size);    // aligned_alloc
-void* site_pipeline_temp_array(std::size_t nmemb, std::size_t size);           // calloc
-void* site_pipeline_result_object(std::size_t alignment, std::size_t size);    // memalign
-void* site_pipeline_page_buffer(std::size_t size);                             // valloc
+void* site_pipeline_input_buffer(std::size_t size);                          // malloc
+void* site_pipeline_compact_output(void* ptr, std::size_t size);             // realloc
+void* site_pipeline_chunk(std::size_t size);                                 // malloc
+void* site_pipeline_chunk_grow(void* ptr, std::size_t size);                 // realloc
+void* site_pipeline_aligned_chunk(std::size_t alignment, std::size_t size);  // aligned_alloc
+void* site_pipeline_temp_array(std::size_t nmemb, std::size_t size);         // calloc
+void* site_pipeline_result_object(std::size_t alignment, std::size_t size);  // memalign
+void* site_pipeline_page_buffer(std::size_t size);                           // valloc
 
 // game
-void* site_game_frame_object(std::size_t size);                                // malloc
-void* site_game_frame_scratch(std::size_t nmemb, std::size_t size);            // calloc
-void* site_game_render_buffer_create(std::size_t size);                        // malloc
-void* site_game_render_buffer_resize(void* ptr, std::size_t size);             // realloc
-void* site_game_texture(std::size_t size);                                     // malloc
-void* site_game_audio_page(std::size_t size);                                  // pvalloc
-void* site_game_entity(std::size_t size);                                      // operator new
-void* site_game_particles(std::size_t size);                                   // operator new[] (bytes)
+void* site_game_frame_object(std::size_t size);                      // malloc
+void* site_game_frame_scratch(std::size_t nmemb, std::size_t size);  // calloc
+void* site_game_render_buffer_create(std::size_t size);              // malloc
+void* site_game_render_buffer_resize(void* ptr, std::size_t size);   // realloc
+void* site_game_texture(std::size_t size);                           // malloc
+void* site_game_audio_page(std::size_t size);                        // pvalloc
+void* site_game_entity(std::size_t size);                            // operator new
+void* site_game_particles(std::size_t size);                         // operator new[] (bytes)
 
 // leak
-void* site_leak_session_cache(std::size_t size);                               // malloc
+void* site_leak_session_cache(std::size_t size);  // malloc
 
 // memory beyond malloc
-void* site_large_mapped_block(std::size_t size);                               // malloc
-void* site_large_heap_block(std::size_t size);                                 // malloc
+void* site_large_mapped_block(std::size_t size);  // malloc
+void* site_large_heap_block(std::size_t size);    // malloc
 
 // --dlopen: `loaded_malloc` and `loaded_free` are the library's own (dlsym),
 // so that these calls reach it and nothing else.

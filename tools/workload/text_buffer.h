@@ -10,7 +10,7 @@
 namespace memscope::workload {
 
 class TextBuffer {
-public:
+  public:
     TextBuffer(char* storage, std::size_t capacity) : buf_(storage), cap_(capacity) {}
 
     TextBuffer& append(const char* s);
@@ -26,9 +26,12 @@ public:
     const char* data() const { return buf_; }
     std::size_t size() const { return len_; }
     bool overflowed() const { return overflow_; }
-    void clear() { len_ = 0; overflow_ = false; }
+    void clear() {
+        len_ = 0;
+        overflow_ = false;
+    }
 
-private:
+  private:
     char* buf_;
     std::size_t cap_;
     std::size_t len_ = 0;

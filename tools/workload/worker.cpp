@@ -44,14 +44,26 @@ void leak_session_cache(ThreadCtx& c) {
 void run_iterations(ThreadCtx& c) {
     for (std::uint64_t k = c.begin; k < c.end; ++k) {
         switch (c.profile) {
-            case Profile::Web: web_iteration(c, k); break;
-            case Profile::Pipeline: pipeline_iteration(c, k); break;
-            case Profile::Game: game_iteration(c, k); break;
+            case Profile::Web:
+                web_iteration(c, k);
+                break;
+            case Profile::Pipeline:
+                pipeline_iteration(c, k);
+                break;
+            case Profile::Game:
+                game_iteration(c, k);
+                break;
             case Profile::Mixed:
                 switch (k % 3) {
-                    case 0: web_iteration(c, k / 3); break;
-                    case 1: pipeline_iteration(c, k / 3); break;
-                    default: game_iteration(c, k / 3); break;
+                    case 0:
+                        web_iteration(c, k / 3);
+                        break;
+                    case 1:
+                        pipeline_iteration(c, k / 3);
+                        break;
+                    default:
+                        game_iteration(c, k / 3);
+                        break;
                 }
                 break;
         }

@@ -68,7 +68,7 @@ struct alignas(64) ThreadCtx {
     std::uint64_t end = 0;
     std::uint64_t churn = 0;  // short-lived threads that run this worker's iterations (0: it runs them)
     Rng rng;
-    std::uint64_t hash = 0;   // content hash of this thread's work
+    std::uint64_t hash = 0;  // content hash of this thread's work
 
     SiteCounters sites[SITE_COUNT];
     std::uint64_t free_calls = 0;

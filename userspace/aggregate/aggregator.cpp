@@ -101,19 +101,15 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
 
 void Aggregator::apply(const RecordBatch& b) {
   BatchSums sums;
-  if (kernels_ == Kernels::simd)
-    sum_batch(b, sums);
-  else
-    sum_batch_scalar(b, sums);
+  if (kernels_ == Kernels::simd) sum_batch(b, sums);
+  else sum_batch_scalar(b, sums);
   add_batch_sums(sums);
 
   const size_t n = b.count();
   for (size_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) live_.prefetch(b.live_hash[i + kPrefetchAhead]);
-    if (b.kind[i] == MS_KIND_FREE)
-      free_block(b.tgid[i], b.ptr[i], b.live_hash[i]);
-    else
-      allocate(b, i);
+    if (b.kind[i] == MS_KIND_FREE) free_block(b.tgid[i], b.ptr[i], b.live_hash[i]);
+    else allocate(b, i);
   }
   live_.compact();
 }

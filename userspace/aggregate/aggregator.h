@@ -27,7 +27,7 @@ struct SiteStats {
   double count = 0, bytes = 0;            // estimated allocations and bytes
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
   double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
-  uint64_t sampled = 0, sampled_live = 0; // records behind the estimates
+  uint64_t sampled = 0, sampled_live = 0;  // records behind the estimates
 };
 
 struct ThreadStats {
@@ -38,9 +38,9 @@ struct ThreadStats {
 
 struct RecordCounters {
   uint64_t records = 0, allocations = 0, frees = 0;
-  uint64_t unmatched_frees = 0;                 // free of a block recorded before we attached
-  uint64_t live_untracked = 0;                  // allocations not followed: the live table was at its limit
-  std::array<uint64_t, 4> by_tier{};            // small, medium, large, forced
+  uint64_t unmatched_frees = 0;       // free of a block recorded before we attached
+  uint64_t live_untracked = 0;        // allocations not followed: the live table was at its limit
+  std::array<uint64_t, 4> by_tier{};  // small, medium, large, forced
 };
 
 // Estimated allocations and bytes over every allocation record.
@@ -74,8 +74,8 @@ class Aggregator {
   LiveView live() const { return LiveView(live_); }
   const RecordCounters& counters() const { return counters_; }
   const ThreadTable& threads() const { return threads_; }
-  const BatchSums& totals() const { return totals_; }            // integer sums over all batches
-  const WeightedTotals& weighted() const { return weighted_; }   // the same, weighted
+  const BatchSums& totals() const { return totals_; }           // integer sums over all batches
+  const WeightedTotals& weighted() const { return weighted_; }  // the same, weighted
 
   // Bytes held by the three tables (their slot arrays, all of their memory).
   size_t memory_bytes() const { return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes(); }

@@ -17,8 +17,8 @@ constexpr unsigned kGroups = 256;  // tier << 6 | config slot, as the record pac
 struct BatchSums {
   uint64_t records = 0, allocations = 0, frees = 0;
   std::array<uint64_t, kGroups> group_count{}, group_bytes{};  // allocation records
-  std::array<uint64_t, 64> api_allocs{}, api_frees{};           // records by entry point
-  std::array<uint64_t, 64> class_count{};                       // allocation records by size class
+  std::array<uint64_t, 64> api_allocs{}, api_frees{};          // records by entry point
+  std::array<uint64_t, 64> class_count{};                      // allocation records by size class
 
   BatchSums& operator+=(const BatchSums& o);
   bool operator==(const BatchSums&) const = default;

@@ -51,10 +51,8 @@ inline void count_unknown(KeyList& list, unsigned known, const uint8_t* keys, co
       list.key[j] = keys[l];
       list.count[j] = 0;
     }
-    if (j >= 0)
-      ++list.count[j];
-    else
-      ++overflow[keys[l]];
+    if (j >= 0) ++list.count[j];
+    else ++overflow[keys[l]];
   }
 }
 
@@ -100,8 +98,8 @@ size_t CountVectors(const RecordBatch& b, KeyList& groups, KeyList& apis, KeyLis
   for (; i + lanes <= n; i += lanes) {
     const auto is_free = hn::Eq(hn::LoadU(d, b.kind.data() + i), one);
     const auto is_alloc = hn::Not(is_free);
-    const auto group = hn::Or(hn::ShiftLeft<6>(hn::LoadU(d, b.tier.data() + i)),
-                              hn::And(hn::LoadU(d, b.epoch.data() + i), low6));
+    const auto group =
+        hn::Or(hn::ShiftLeft<6>(hn::LoadU(d, b.tier.data() + i)), hn::And(hn::LoadU(d, b.epoch.data() + i), low6));
     // Frees are counted per entry point in their own rows (64 + api), and
     // fall into a class row (64) that the result leaves out.
     const auto api = hn::Or(hn::And(hn::LoadU(d, b.api.data() + i), low6), hn::IfThenElseZero(is_free, free_api));

@@ -15,7 +15,7 @@ struct ExactCounts {
   ms_count api_total(unsigned api) const;
   uint64_t allocation_calls() const;  // every entry point but free and the deletes
   uint64_t allocation_bytes() const;
-  uint64_t free_calls() const;        // free and the deletes
+  uint64_t free_calls() const;  // free and the deletes
 };
 
 ExactCounts read_exact_counts(int counts_fd, int stats_fd);

@@ -13,18 +13,18 @@
 namespace memscope {
 
 struct MemorySample {
-  double t_s = 0;                 // since the trace started
-  uint64_t rss_bytes = 0;         // measured: /proc VmRSS
-  uint64_t rss_anon_bytes = 0;    // measured: /proc RssAnon
-  double heap_live_bytes = 0;     // estimated: sampled blocks not yet freed, weighted
-  uint64_t mapped_anon_bytes = 0; // measured: anonymous mmap minus munmap bytes since the start
-  uint64_t brk_bytes = 0;         // measured: the break's distance from the heap's start
+  double t_s = 0;                  // since the trace started
+  uint64_t rss_bytes = 0;          // measured: /proc VmRSS
+  uint64_t rss_anon_bytes = 0;     // measured: /proc RssAnon
+  double heap_live_bytes = 0;      // estimated: sampled blocks not yet freed, weighted
+  uint64_t mapped_anon_bytes = 0;  // measured: anonymous mmap minus munmap bytes since the start
+  uint64_t brk_bytes = 0;          // measured: the break's distance from the heap's start
 };
 
 struct MemoryTrack {
   bool followed = false;  // the syscall counters run for this process
   uint64_t start_brk = 0;
-  ms_vm_counts vm{};      // the latest reading
+  ms_vm_counts vm{};  // the latest reading
   std::vector<MemorySample> timeline;
 
   // Reads the kernel's counters (they outlive the process).

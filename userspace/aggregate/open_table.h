@@ -39,8 +39,8 @@ class OpenTable {
   using Slot = typename Policy::Slot;
   static_assert(std::is_trivially_copyable_v<Slot>, "slots are moved with memcpy");
 
-  static constexpr size_t kGroup = 8;          // control bytes per probe
-  static constexpr size_t kMinCapacity = 16;   // slots
+  static constexpr size_t kGroup = 8;         // control bytes per probe
+  static constexpr size_t kMinCapacity = 16;  // slots
   // Grow (or drop tombstones) above 7/8 full; compact() shrinks tables
   // of more than kCompactAbove slots that fell below 3/16.
   static constexpr size_t kMaxLoadNum = 7, kMaxLoadDen = 8;
@@ -77,7 +77,7 @@ class OpenTable {
         if (Policy::holds(s, key)) return &s;
       }
       if (match_empty(ctrl)) return nullptr;  // the key would have been placed here
-      g = (g + step) & group_mask_;            // triangular steps visit every group
+      g = (g + step) & group_mask_;           // triangular steps visit every group
     }
   }
   Slot* find(const Key& key) { return find(key, Policy::hash(key)); }

@@ -26,15 +26,16 @@ void for_each_percpu(int fd, F&& visit) {
 
 std::map<pid_t, ProcessCounts> read_process_counts(int counts_fd, int hits_fd) {
   std::map<pid_t, ProcessCounts> out;
-  for_each_percpu<ms_proc_key, ms_proc_counts>(counts_fd, [&](const ms_proc_key& k, const std::vector<ms_proc_counts>& v) {
-    if (k.api >= MS_API_COUNT) return;
-    auto& dst = out[static_cast<pid_t>(k.tgid)].exact.by_api_class[k.api];
-    for (const auto& cpu : v)
-      for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
-        dst[c].calls += cpu.by_class[c].calls;
-        dst[c].bytes += cpu.by_class[c].bytes;
-      }
-  });
+  for_each_percpu<ms_proc_key, ms_proc_counts>(counts_fd,
+                                               [&](const ms_proc_key& k, const std::vector<ms_proc_counts>& v) {
+                                                 if (k.api >= MS_API_COUNT) return;
+                                                 auto& dst = out[static_cast<pid_t>(k.tgid)].exact.by_api_class[k.api];
+                                                 for (const auto& cpu : v)
+                                                   for (unsigned c = 0; c < MS_SIZE_CLASSES; ++c) {
+                                                     dst[c].calls += cpu.by_class[c].calls;
+                                                     dst[c].bytes += cpu.by_class[c].bytes;
+                                                   }
+                                               });
   for_each_percpu<uint32_t, ms_proc_hits>(hits_fd, [&](uint32_t tgid, const std::vector<ms_proc_hits>& v) {
     auto& dst = out[static_cast<pid_t>(tgid)];
     for (const auto& cpu : v) {

@@ -16,7 +16,8 @@ namespace memscope {
 RingReader::RingReader(int map_fd) {
   bpf_map_info info{};
   uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(map_fd, &info, &len)) throw Error(std::string("cannot read the ring buffer's size: ") + strerror(errno));
+  if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+    throw Error(std::string("cannot read the ring buffer's size: ") + strerror(errno));
   page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   consumer_map_ = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
   if (consumer_map_ == MAP_FAILED) throw Error(std::string("cannot map the ring buffer: ") + strerror(errno));

@@ -27,7 +27,7 @@ struct RingLayout {
 
 class RingReader {
  public:
-  explicit RingReader(int ringbuf_map_fd);  // maps the BPF map
+  explicit RingReader(int ringbuf_map_fd);                          // maps the BPF map
   explicit RingReader(const RingLayout& layout) : ring_(layout) {}  // memory laid out by the caller
   ~RingReader();
   RingReader(const RingReader&) = delete;

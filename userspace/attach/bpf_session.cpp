@@ -38,7 +38,8 @@ int verbose_print(enum libbpf_print_level level, const char* fmt, va_list args) 
 std::string load_failure(int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES)
-    return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)";
+    return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF, CAP_PERFMON and "
+           "CAP_SYS_RESOURCE)";
   if (err == ENOSYS) return "this kernel has no BPF support (bpf() is not implemented)";
   return std::string("cannot load BPF programs: ") + strerror(err);
 }
@@ -50,7 +51,8 @@ std::string conflict_hint(const std::string& path, const std::vector<uint64_t>& 
   for (uint64_t off : offsets)
     if (holders.empty()) holders = uprobe_holders(path, off);
   if (!holders.empty())
-    return " (" + holders + " holds a uprobe at the same address with a different ref_ctr_offset; stop it or trace at another time)";
+    return " (" + holders +
+           " holds a uprobe at the same address with a different ref_ctr_offset; stop it or trace at another time)";
   return " (another tool may hold a uprobe at the same address with a different ref_ctr_offset)";
 }
 
@@ -84,8 +86,7 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   if (with_session)
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
-  else
-    bpf_program__set_autoload(skel_->progs.ms_session, false);
+  else bpf_program__set_autoload(skel_->progs.ms_session, false);
   if (int err = memscope_bpf__load(skel_)) {
     load_error_ = err;
     memscope_bpf__destroy(skel_);
@@ -133,7 +134,8 @@ void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
 }
 
 void BpfSession::inherit_children() {
-  if (session_) throw Error("session uprobes cannot follow forks: --follow-children needs --probe-mode classic or auto");
+  if (session_)
+    throw Error("session uprobes cannot follow forks: --follow-children needs --probe-mode classic or auto");
   if (!inherited_) inherited_ = std::make_unique<InheritedUprobes>();
 }
 
@@ -158,7 +160,8 @@ void BpfSession::follow(pid_t pid) {
 void BpfSession::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
   // A classic uprobe in either probe mode: it fires a few times per dlopen.
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
-  bpf_link* link = bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
+  bpf_link* link =
+      bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
   if (!link)
     throw Error("cannot attach a uprobe to the dynamic linker's debugger hook in " + open_path + " for PID " +
                 std::to_string(pid) + ": " + strerror(errno));
@@ -338,10 +341,11 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet
     for (bool ret : {true, false}) {
       if (ret && !api_allocates(site->api) && !site->keep_return) continue;
       bpf_program* prog = ret ? skel_->progs.ms_return : skel_->progs.ms_entry;
-      LIBBPF_OPTS(bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
-                  .bpf_cookie = ms_cookie_with_slot(
-                      ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), alloc.proc_slot),
-                  .retprobe = ret);
+      LIBBPF_OPTS(
+          bpf_uprobe_opts, opts, .ref_ctr_offset = 0,
+          .bpf_cookie = ms_cookie_with_slot(
+              ms_cookie(site->api, static_cast<uint32_t>(site->stack_delta), site->keep_return), alloc.proc_slot),
+          .retprobe = ret);
       // Sites of allocating entry points are only ever moved past
       // instructions that leave the stack pointer alone, so the return
       // probe can hijack the return address at the same offset.

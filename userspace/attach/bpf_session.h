@@ -27,8 +27,8 @@ namespace memscope {
 enum class ProbeMode { Auto, Session, Classic };
 
 struct SessionLimits {
-  uint32_t ringbuf_bytes = 8u << 20;   // power of two
-  uint32_t live_entries = 1u << 20;    // sampled blocks tracked at once
+  uint32_t ringbuf_bytes = 8u << 20;  // power of two
+  uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
   uint32_t stack_entries = 16384;
   uint32_t max_sites = 65536;
   // Every call is recorded and never windowed (--sample-all): frees are
@@ -121,7 +121,7 @@ class BpfSession {
   int proc_stats_fd() const;
   int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
-  int vm_fd() const;  // ms_vm_counts by tgid
+  int vm_fd() const;          // ms_vm_counts by tgid
   int vm_regions_fd() const;  // ms_vm_region_key -> length
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
@@ -152,8 +152,8 @@ class BpfSession {
   int load_error_ = 0;
   LinkSet links_;
   bool split_ = false;
-  bool window_open_ = true;      // counting (the programs' flag)
-  bool window_attached_ = true;  // the allocating probes are in
+  bool window_open_ = true;                                  // counting (the programs' flag)
+  bool window_attached_ = true;                              // the allocating probes are in
   std::vector<std::pair<pid_t, AllocatorTarget>> windowed_;  // what open_window() attaches
   LinkSet window_links_;
   std::thread detaching_;  // taking the last window's probes down

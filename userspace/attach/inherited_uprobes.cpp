@@ -104,8 +104,9 @@ int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
     attr.sample_type = 0;
     fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd >= 0)
-      fprintf(stderr, "memscope-bpf: warning: this kernel (before 6.12) may swap a traced parent's probes into a "
-                      "child; a process whose child exits may then lose its calls\n");
+      fprintf(stderr,
+              "memscope-bpf: warning: this kernel (before 6.12) may swap a traced parent's probes into a "
+              "child; a process whose child exits may then lose its calls\n");
   }
   return fd;
 }
@@ -118,8 +119,7 @@ bool agent_alive(pid_t pid) {
 
 }  // namespace
 
-InheritedUprobes::InheritedUprobes()
-    : tracefs_(open_tracefs()), group_(kGroupPrefix + std::to_string(getpid())) {
+InheritedUprobes::InheritedUprobes() : tracefs_(open_tracefs()), group_(kGroupPrefix + std::to_string(getpid())) {
   remove_stale_groups();
   // An event per probe and thread: a traced process with many threads
   // needs more descriptors than the usual soft limit of 1024.
@@ -143,7 +143,8 @@ void InheritedUprobes::remove_stale_groups() {
   while (std::getline(in, line)) {
     // "p:memscope_123/ms_0 /usr/lib/x86_64-linux-gnu/libc.so.6:0x..."
     const auto colon = line.find(':'), slash = line.find('/'), space = line.find(' ');
-    if (colon == std::string::npos || slash == std::string::npos || space == std::string::npos || slash > space) continue;
+    if (colon == std::string::npos || slash == std::string::npos || space == std::string::npos || slash > space)
+      continue;
     const std::string group = line.substr(colon + 1, slash - colon - 1);
     if (group.rfind(kGroupPrefix, 0) != 0) continue;
     const std::string digits = group.substr(sizeof kGroupPrefix - 1);

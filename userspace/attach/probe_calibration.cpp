@@ -21,7 +21,6 @@ namespace {
 constexpr int kPairs = 4000;
 constexpr int kRounds = 3;
 
-
 // The child: on each byte from `go`, runs the loop and writes its time.
 [[noreturn]] void calibration_child(int go, int out) {
   char c;

@@ -151,8 +151,7 @@ DutyChange DutyWindows::replan(uint64_t now) {
   if (*f < 1.0)
     fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns_) / 1e9,
             settings_.overhead_window_s, settings_.overhead_window_s / *f, why);
-  else
-    fprintf(stderr, "memscope-bpf: [%.1fs] allocating probes stay attached (%s)\n", (now - start_ns_) / 1e9, why);
+  else fprintf(stderr, "memscope-bpf: [%.1fs] allocating probes stay attached (%s)\n", (now - start_ns_) / 1e9, why);
   return change;
 }
 

@@ -19,8 +19,8 @@ namespace memscope {
 
 struct DutySettings {
   double window_s = 0, period_s = 0;  // --duty-cycle; 0: not fixed
-  double overhead_budget = 0;          // --max-overhead as a fraction; 0: none
-  double overhead_window_s = 0;        // --duty-window
+  double overhead_budget = 0;         // --max-overhead as a fraction; 0: none
+  double overhead_window_s = 0;       // --duty-window
   bool verbose = false;
 };
 

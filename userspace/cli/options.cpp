@@ -38,16 +38,23 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--top", o.top, "Keep the N sites and leaks with the most bytes (0: all)")->capture_default_str();
   bool sample_all = false;
   app.add_flag("--sample-all", sample_all, "Record every call (exact per-site figures, highest cost)");
-  app.add_option("--small-rate", o.tiers.rate[0], "Sampling rate of small allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  app.add_option("--medium-rate", o.tiers.rate[1], "Sampling rate of medium allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  app.add_option("--large-rate", o.tiers.rate[2], "Sampling rate of large allocations")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--small-rate", o.tiers.rate[0], "Sampling rate of small allocations")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--medium-rate", o.tiers.rate[1], "Sampling rate of medium allocations")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--large-rate", o.tiers.rate[2], "Sampling rate of large allocations")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   uint64_t small_below = o.tiers.medium_min, large_above = o.tiers.large_min - 1;
   app.add_option("--small-below", small_below, "Allocations below BYTES are small")->capture_default_str();
   app.add_option("--large-above", large_above, "Allocations above BYTES are large")->capture_default_str();
   app.add_option("--always-above", o.tiers.always_min,
                  "Allocations of at least BYTES are always sampled, whatever their tier's rate (0: off)")
       ->capture_default_str();
-  app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")->capture_default_str();
+  app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")
+      ->capture_default_str();
   std::string sampling = "tiers";
   app.add_option("--sampling", sampling,
                  "tiers: per-tier rates (default); bytes: Poisson sampling on bytes, a block of s bytes "
@@ -74,15 +81,17 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         double w = 0, p = 0;
         char slash = 0;
         int end = 0;
-        const bool ok = sscanf(s.c_str(), "%lf%c%lf%n", &w, &slash, &p, &end) == 3 && end == static_cast<int>(s.size()) &&
-                        slash == '/' && std::isfinite(w) && std::isfinite(p) && w >= 0.05 && p >= w && p <= 86400;
+        const bool ok = sscanf(s.c_str(), "%lf%c%lf%n", &w, &slash, &p, &end) == 3 &&
+                        end == static_cast<int>(s.size()) && slash == '/' && std::isfinite(w) && std::isfinite(p) &&
+                        w >= 0.05 && p >= w && p <= 86400;
         return ok ? "" : "'" + s + "' is not WINDOW/PERIOD in seconds (WINDOW >= 0.05, WINDOW <= PERIOD <= 86400)";
       });
-  CLI::Option* duty_window = app.add_option("--duty-window", o.max_overhead_window_s,
-                 "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
-                 "optimizer cycles them (0: never cycle)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+  CLI::Option* duty_window =
+      app.add_option("--duty-window", o.max_overhead_window_s,
+                     "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
+                     "optimizer cycles them (0: never cycle)")
+          ->capture_default_str()
+          ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -95,9 +104,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-live", o.limits.live_entries, "Sampled live blocks tracked at once")->capture_default_str();
   app.add_option("--max-sites", o.limits.max_sites, "Distinct call sites kept")->capture_default_str();
   app.add_option("--stack-entries", o.limits.stack_entries, "Distinct stacks kept")->capture_default_str();
-  std::map<std::string, ProbeMode> modes{{"auto", ProbeMode::Auto}, {"session", ProbeMode::Session}, {"classic", ProbeMode::Classic}};
-  app.add_option("--probe-mode", o.probe_mode,
-                 "auto: session probes where the kernel has them (6.13+), else classic; session; classic (uprobe + uretprobe)")
+  std::map<std::string, ProbeMode> modes{
+      {"auto", ProbeMode::Auto}, {"session", ProbeMode::Session}, {"classic", ProbeMode::Classic}};
+  app.add_option(
+         "--probe-mode", o.probe_mode,
+         "auto: session probes where the kernel has them (6.13+), else classic; session; classic (uprobe + uretprobe)")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
       ->default_str("auto");
   std::map<std::string, PlacementMode> placements{{"smart", PlacementMode::Smart}, {"entry", PlacementMode::Entry}};
@@ -125,7 +136,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   if (o.pids.empty() && o.command.empty() && !o.follow.all && o.follow.comms.empty()) {
-    fprintf(stderr, "memscope-bpf: error: nothing to trace: give --pid PID, --comm NAME, --all or -- COMMAND [ARGS...] (see --help)\n");
+    fprintf(stderr,
+            "memscope-bpf: error: nothing to trace: give --pid PID, --comm NAME, --all or -- COMMAND [ARGS...] (see "
+            "--help)\n");
     exit_code = 2;
     return std::nullopt;
   }
@@ -136,12 +149,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
   if (o.follow.all && (!o.pids.empty() || !o.follow.comms.empty())) {
-    fprintf(stderr, "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
+    fprintf(
+        stderr,
+        "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
     exit_code = 2;
     return std::nullopt;
   }
   if (duty_window->count() && o.max_overhead_pct <= 0) {
-    fprintf(stderr, "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see --help)\n");
+    fprintf(stderr,
+            "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see "
+            "--help)\n");
     exit_code = 2;
     return std::nullopt;
   }
@@ -149,7 +166,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     char slash;
     sscanf(duty.c_str(), "%lf%c%lf", &o.duty_window_s, &slash, &o.duty_period_s);
     if (o.max_overhead_pct > 0) {
-      fprintf(stderr, "memscope-bpf: error: --duty-cycle fixes the windows; --max-overhead chooses them: give one (see --help)\n");
+      fprintf(
+          stderr,
+          "memscope-bpf: error: --duty-cycle fixes the windows; --max-overhead chooses them: give one (see --help)\n");
       exit_code = 2;
       return std::nullopt;
     }
@@ -157,14 +176,18 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   if (o.follow.children && !o.follow.all) {
     // Children inherit classic probes only (see attach/inherited_uprobes.h).
     if (o.probe_mode == ProbeMode::Session) {
-      fprintf(stderr, "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop --probe-mode session (see --help)\n");
+      fprintf(stderr,
+              "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop "
+              "--probe-mode session (see --help)\n");
       exit_code = 2;
       return std::nullopt;
     }
     o.probe_mode = ProbeMode::Classic;
     // Inherited probes live in every child: windows cannot take them away.
     if (o.duty_window_s > 0) {
-      fprintf(stderr, "memscope-bpf: error: --duty-cycle cannot be combined with --follow-children (the children's inherited probes stay) (see --help)\n");
+      fprintf(stderr,
+              "memscope-bpf: error: --duty-cycle cannot be combined with --follow-children (the children's inherited "
+              "probes stay) (see --help)\n");
       exit_code = 2;
       return std::nullopt;
     }
@@ -179,7 +202,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     o.tiers.rate = {1.0, 1.0, 1.0};
     o.tiers.by_bytes = false;
     if (o.max_events_per_s > 0 || o.max_overhead_pct > 0 || o.max_sampled_pct > 0) {
-      fprintf(stderr, "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events, --max-overhead or --max-sampled (see --help)\n");
+      fprintf(stderr,
+              "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events, "
+              "--max-overhead or --max-sampled (see --help)\n");
       exit_code = 2;
       return std::nullopt;
     }

@@ -15,15 +15,15 @@ namespace memscope {
 
 struct Options {
   std::vector<pid_t> pids;
-  std::vector<std::string> command;  // after "--"
-  double duration_s = 0;             // 0: until Ctrl-C or the targets exit
-  double interval_s = 0;             // 0: no interval summaries
+  std::vector<std::string> command;             // after "--"
+  double duration_s = 0;                        // 0: until Ctrl-C or the targets exit
+  double interval_s = 0;                        // 0: no interval summaries
   std::string output = "memscope-report.json";  // "-" for stdout
-  size_t top = 20;                   // 0: all
+  size_t top = 20;                              // 0: all
   TierConfig tiers;
-  double max_events_per_s = 0;   // 0: no budget
-  double max_overhead_pct = 0;   // 0: no budget
-  double max_sampled_pct = 0;    // 0: no budget
+  double max_events_per_s = 0;  // 0: no budget
+  double max_overhead_pct = 0;  // 0: no budget
+  double max_sampled_pct = 0;   // 0: no budget
   double control_interval_s = 1.0;
   // Duty cycle: the allocating probes attached WINDOW seconds in every
   // PERIOD (--duty-cycle), or windows of duty_window_s whose period

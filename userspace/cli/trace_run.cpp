@@ -46,7 +46,6 @@ extern char** environ;
 namespace memscope {
 namespace {
 
-
 struct Fd {
   int fd = -1;
   explicit Fd(int f) : fd(f) {}
@@ -213,10 +212,9 @@ int trace_run(const Options& opt) {
   ProcessTracker tracker(session, opt.follow);
   // Windows: fixed by --duty-cycle, or chosen by --max-overhead when the
   // probes alone cost more than it allows.
-  std::unique_ptr<DutyWindows> duty =
-      DutyWindows::make({opt.duty_window_s, opt.duty_period_s, opt.max_overhead_pct / 100.0, opt.max_overhead_window_s,
-                         opt.verbose},
-                        probe_cost, start_ns);
+  std::unique_ptr<DutyWindows> duty = DutyWindows::make(
+      {opt.duty_window_s, opt.duty_period_s, opt.max_overhead_pct / 100.0, opt.max_overhead_window_s, opt.verbose},
+      probe_cost, start_ns);
   if (duty) duty->start(session, targets);
   for (auto& t : targets) {
     if (opt.verbose) describe_probes(t);
@@ -238,8 +236,9 @@ int trace_run(const Options& opt) {
   ProcEventReader proc_events(session.proc_events_fd());
   tracker.scan();
   if (opt.syscall_counts) {
-    fprintf(stderr, "memscope-bpf: --syscall-counts: every syscall of every process on this host pays ~150 ns while "
-                    "tracing runs\n");
+    fprintf(stderr,
+            "memscope-bpf: --syscall-counts: every syscall of every process on this host pays ~150 ns while "
+            "tracing runs\n");
     for (auto& t : tracker.targets()) follow_memory(session, t, child && t.process.pid == child->pid());
   }
 
@@ -283,7 +282,8 @@ int trace_run(const Options& opt) {
     symbolizer.snapshot(child->pid());
     // The command's first sample, just after its exec.
     for (auto& t : tracker.targets())
-      if (t.process.pid == child->pid() && !t.exited) t.memory.sample(t.process.pid, (monotonic_ns() - start_ns) / 1e9, 0);
+      if (t.process.pid == child->pid() && !t.exited)
+        t.memory.sample(t.process.pid, (monotonic_ns() - start_ns) / 1e9, 0);
   }
 
   // Wait for the end, printing interval summaries and keeping symbol
@@ -301,8 +301,8 @@ int trace_run(const Options& opt) {
   double control_target_cpu = 0;
   double control_agent_cpu = process_cpu_seconds_self();
   if (opt.max_events_per_s > 0 || opt.max_overhead_pct > 0 || opt.max_sampled_pct > 0) {
-    optimizer = std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct}, probe_cost,
-                                            opt.tiers);
+    optimizer = std::make_unique<Optimizer>(
+        OptimizerBudget{opt.max_events_per_s, opt.max_overhead_pct, opt.max_sampled_pct}, probe_cost, opt.tiers);
     for (pid_t pid : tracker.live_pids()) control_target_cpu += std::max(0.0, process_cpu_seconds(pid));
   }
   bool was_counting = true;
@@ -384,12 +384,13 @@ int trace_run(const Options& opt) {
         // only the other budgets bind them. Not cycling, the rate
         // optimizer has the overhead budget back.
         const double overhead = change.engaged ? 0 : opt.max_overhead_pct;
-        optimizer = opt.max_events_per_s > 0 || opt.max_sampled_pct > 0 || overhead > 0
-                        ? std::make_unique<Optimizer>(
-                              OptimizerBudget{opt.max_events_per_s, overhead, opt.max_sampled_pct}, probe_cost, opt.tiers)
-                        : nullptr;
-        const char* reason = change.engaged ? "duty cycle: the windows keep the cost"
-                                            : "duty cycle off: the rates keep the cost";
+        optimizer =
+            opt.max_events_per_s > 0 || opt.max_sampled_pct > 0 || overhead > 0
+                ? std::make_unique<Optimizer>(OptimizerBudget{opt.max_events_per_s, overhead, opt.max_sampled_pct},
+                                              probe_cost, opt.tiers)
+                : nullptr;
+        const char* reason =
+            change.engaged ? "duty cycle: the windows keep the cost" : "duty cycle off: the rates keep the cost";
         std::lock_guard<std::mutex> g(lock);
         TierConfig before = history.current();
         session.publish(history.next(opt.tiers, (now - start_ns) / 1e9, reason));

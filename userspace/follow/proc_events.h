@@ -17,8 +17,8 @@ class ProcEventReader {
   ProcEventReader(const ProcEventReader&) = delete;
   ProcEventReader& operator=(const ProcEventReader&) = delete;
 
-  int poll_fd() const;                   // readable when events are waiting
-  std::vector<ms_proc_event> read();     // every event waiting, in order
+  int poll_fd() const;                // readable when events are waiting
+  std::vector<ms_proc_event> read();  // every event waiting, in order
 
  private:
   ring_buffer* ring_ = nullptr;

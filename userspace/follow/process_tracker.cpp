@@ -91,7 +91,6 @@ bool ProcessTracker::wanted(const std::string& comm) const {
   return false;
 }
 
-
 void ProcessTracker::add(TargetReport target, bool started) {
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
@@ -149,8 +148,7 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     if (fresh_slot && next_slot_ < MS_PROC_SLOTS) it->second = next_slot_++;
     fresh.proc_slot = it->second;
     session_.attach(pid, fresh);
-  }
-  else session_.attach_everywhere(fresh);
+  } else session_.attach_everywhere(fresh);
   probed_.insert(keys.begin(), keys.end());
   return fresh.sites.size();
 }
@@ -223,10 +221,10 @@ bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
       if (std::find(x.apis.begin(), x.apis.end(), s.api) == x.apis.end()) x.apis.push_back(s.api);
     if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
     if (options_.verbose)
-      fprintf(stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
-              extra.sites.size(),
-              event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str()
-                       : "");
+      fprintf(
+          stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
+          extra.sites.size(),
+          event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str() : "");
     t->extra_allocators.push_back(std::move(x));
     found = true;
   }
@@ -412,14 +410,15 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   auto alloc = resolve_after_exec(pid, why);
   if (!alloc && why.empty()) {
     if (options_.verbose)
-      fprintf(stderr, "memscope-bpf: PID %d exec'd in another mount namespace: resolved once its linker has loaded it\n",
-              pid);
+      fprintf(stderr,
+              "memscope-bpf: PID %d exec'd in another mount namespace: resolved once its linker has loaded it\n", pid);
     exec_pending_[pid] = comm;  // resolved when its linker reports
     return;
   }
   if (!alloc) {
-    if (known) fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
-                       info.exe.c_str(), why.c_str());
+    if (known)
+      fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
+              info.exe.c_str(), why.c_str());
     else if (!options_.all) warn(pid, info.comm, why);
     return;
   }
@@ -441,14 +440,20 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
     const pid_t pid = static_cast<pid_t>(e.pid);
     const std::string comm(e.comm, strnlen(e.comm, sizeof e.comm));
     switch (e.kind) {
-      case MS_PROC_FORK: on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh); break;
-      case MS_PROC_EXEC: on_exec(pid, comm, fresh); break;
+      case MS_PROC_FORK:
+        on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh);
+        break;
+      case MS_PROC_EXEC:
+        on_exec(pid, comm, fresh);
+        break;
       case MS_PROC_EXIT:
         exec_pending_.erase(pid);
         mark_exited(pid);
         retire(pid);
         break;
-      case MS_PROC_LINKER: loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns); break;
+      case MS_PROC_LINKER:
+        loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns);
+        break;
     }
   }
   // Once per process and batch: the maps show every object loaded by then.

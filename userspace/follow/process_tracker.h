@@ -118,7 +118,7 @@ class ProcessTracker {
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
   std::map<pid_t, ProcessCounts> retired_;
-  std::map<pid_t, pid_t> copies_;    // forked child -> parent, until the child execs
+  std::map<pid_t, pid_t> copies_;  // forked child -> parent, until the child execs
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
   // linker's report (PID -> comm).

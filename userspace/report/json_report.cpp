@@ -71,12 +71,13 @@ json sampling_json(const Report& r) {
   const auto& st = r.exact.stats;
   json j;
   j["mode"] = r.sampling && r.sampling->current().by_bytes ? "bytes" : "tiers";
-  j["adaptive"] = {{"max_events_per_s", r.budget.max_events_per_s > 0 ? json(r.budget.max_events_per_s) : json(nullptr)},
-                   {"max_overhead_pct", r.budget.max_overhead_pct > 0 ? json(r.budget.max_overhead_pct) : json(nullptr)},
-                   {"max_sampled_pct", r.budget.max_sampled_pct > 0 ? json(r.budget.max_sampled_pct) : json(nullptr)},
-                   {"probe_cost_ns", r.probe_cost.per_call_ns > 0 ? json(r.probe_cost.per_call_ns) : json(nullptr)},
-                   {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)},
-                   {"hit_cost_ns", r.probe_cost.per_hit_ns > 0 ? json(r.probe_cost.per_hit_ns) : json(nullptr)}};
+  j["adaptive"] = {
+      {"max_events_per_s", r.budget.max_events_per_s > 0 ? json(r.budget.max_events_per_s) : json(nullptr)},
+      {"max_overhead_pct", r.budget.max_overhead_pct > 0 ? json(r.budget.max_overhead_pct) : json(nullptr)},
+      {"max_sampled_pct", r.budget.max_sampled_pct > 0 ? json(r.budget.max_sampled_pct) : json(nullptr)},
+      {"probe_cost_ns", r.probe_cost.per_call_ns > 0 ? json(r.probe_cost.per_call_ns) : json(nullptr)},
+      {"record_cost_ns", r.probe_cost.per_record_ns > 0 ? json(r.probe_cost.per_record_ns) : json(nullptr)},
+      {"hit_cost_ns", r.probe_cost.per_hit_ns > 0 ? json(r.probe_cost.per_hit_ns) : json(nullptr)}};
   if (r.sampling) {
     const TierConfig& c = r.sampling->current();
     if (c.by_bytes) j["byte_interval"] = c.byte_interval;
@@ -85,11 +86,12 @@ json sampling_json(const Report& r) {
     j["guarantee"] = c.guarantee;
     json changes = json::array();
     for (const auto& ch : r.sampling->changes())
-      changes.push_back({{"time_s", ch.time_s},
-                         {"slot", ch.slot},
-                         {"rates", {{"small", ch.config.rate[0]}, {"medium", ch.config.rate[1]}, {"large", ch.config.rate[2]}}},
-                         {"mode", ch.config.by_bytes ? "bytes" : "tiers"},
-                         {"reason", ch.reason}});
+      changes.push_back(
+          {{"time_s", ch.time_s},
+           {"slot", ch.slot},
+           {"rates", {{"small", ch.config.rate[0]}, {"medium", ch.config.rate[1]}, {"large", ch.config.rate[2]}}},
+           {"mode", ch.config.by_bytes ? "bytes" : "tiers"},
+           {"reason", ch.reason}});
     j["changes"] = changes;
   }
   j["sampled_events"] = st[MS_STAT_SAMPLED];
@@ -150,12 +152,12 @@ json memory_json(const MemoryTrack& m) {
   }
   json out = {{"timeline", timeline}};
   if (!m.followed) return out;
-  out["exact"] =
-           {{"mmap_anon", {{"calls", v.mmap_calls}, {"bytes", v.mmap_bytes}}},
-            {"munmap_anon", {{"calls", v.munmap_calls}, {"bytes", v.munmap_bytes}}},
-            {"munmap_other", {{"calls", v.other_munmap_calls}, {"bytes", v.other_munmap_bytes}}},
-            {"brk", {{"calls", v.brk_calls}, {"grow_bytes", v.brk_grow_bytes}, {"shrink_bytes", v.brk_shrink_bytes}}},
-            {"untracked_mmaps", v.untracked_mmaps}};
+  out["exact"] = {
+      {"mmap_anon", {{"calls", v.mmap_calls}, {"bytes", v.mmap_bytes}}},
+      {"munmap_anon", {{"calls", v.munmap_calls}, {"bytes", v.munmap_bytes}}},
+      {"munmap_other", {{"calls", v.other_munmap_calls}, {"bytes", v.other_munmap_bytes}}},
+      {"brk", {{"calls", v.brk_calls}, {"grow_bytes", v.brk_grow_bytes}, {"shrink_bytes", v.brk_shrink_bytes}}},
+      {"untracked_mmaps", v.untracked_mmaps}};
   return out;
 }
 
@@ -255,12 +257,8 @@ json processes_json(const Report& r) {
 
 json duty_json(const Report& r) {
   if (!r.duty.enabled) return nullptr;
-  return {{"chosen_by", r.duty.chosen_by},
-          {"window_s", r.duty.window_s},
-          {"period_s", r.duty.period_s},
-          {"windows", r.duty.windows},
-          {"open_s", r.duty.open_s},
-          {"total_s", r.duty.total_s},
+  return {{"chosen_by", r.duty.chosen_by}, {"window_s", r.duty.window_s}, {"period_s", r.duty.period_s},
+          {"windows", r.duty.windows},     {"open_s", r.duty.open_s},     {"total_s", r.duty.total_s},
           {"reason", r.duty.last_reason}};
 }
 
@@ -304,19 +302,16 @@ json to_json(const Report& r) {
                        {"estimated",
                         {{"count", t.count},
                          {"bytes", t.bytes},
-                         {"ci95", {{"count", interval(t.count, t.var_count, static_cast<double>(t.sampled))},
-                                   {"bytes", interval(t.bytes, t.var_bytes, 0)}}}}},
+                         {"ci95",
+                          {{"count", interval(t.count, t.var_count, static_cast<double>(t.sampled))},
+                           {"bytes", interval(t.bytes, t.var_bytes, 0)}}}}},
                        {"sampled", t.sampled}});
   j["threads"] = threads;
   j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
-  j["agent"] = {{"cpu_user_s", r.agent.cpu_user_s},
-                {"cpu_system_s", r.agent.cpu_system_s},
-                {"max_rss_bytes", r.agent.max_rss_bytes},
-                {"drain_batches", r.agent.drain_batches},
-                {"table_bytes", r.agent.table_bytes},
-                {"live_blocks", r.agent.live_blocks},
-                {"target_cpu_s", r.agent.target_cpu_s},
-                {"target_cpu_complete", r.agent.target_cpu_complete}};
+  j["agent"] = {{"cpu_user_s", r.agent.cpu_user_s},       {"cpu_system_s", r.agent.cpu_system_s},
+                {"max_rss_bytes", r.agent.max_rss_bytes}, {"drain_batches", r.agent.drain_batches},
+                {"table_bytes", r.agent.table_bytes},     {"live_blocks", r.agent.live_blocks},
+                {"target_cpu_s", r.agent.target_cpu_s},   {"target_cpu_complete", r.agent.target_cpu_complete}};
   return j;
 }
 

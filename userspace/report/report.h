@@ -36,8 +36,8 @@ struct SiteReport {
 // allocator serving malloc, loaded with dlopen (RTLD_LOCAL libraries called
 // through dlsym, a libstdc++ a plugin brings): probed as well.
 struct ExtraAllocator {
-  std::string path;             // as the process sees it
-  std::vector<unsigned> apis;   // the entry points probed in it
+  std::string path;            // as the process sees it
+  std::vector<unsigned> apis;  // the entry points probed in it
   // Measured: from the dynamic linker's report of the new object (in the
   // kernel) to its probes attached; calls in between are not counted. <0:
   // it was loaded before tracing started (no window).
@@ -51,8 +51,8 @@ struct TargetReport {
   AllocatorTarget allocator;
   std::vector<ExtraAllocator> extra_allocators;
   bool exited = false;
-  SiteStats estimated;  // the sum of its sites
-  ExactCounts exact;    // its own calls, counted by the kernel per process
+  SiteStats estimated;                       // the sum of its sites
+  ExactCounts exact;                         // its own calls, counted by the kernel per process
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
   ms_proc_overflow uncounted{};              // lost to full per-process tables (still in the totals)
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
@@ -69,8 +69,8 @@ struct Report {
   const ConfigHistory* sampling = nullptr;
   RecordCounters records;
   std::vector<AttachedProbe> probes;
-  std::vector<SiteReport> sites;  // by estimated bytes, largest first
-  std::vector<SiteReport> leaks;  // by estimated live bytes, largest first
+  std::vector<SiteReport> sites;     // by estimated bytes, largest first
+  std::vector<SiteReport> leaks;     // by estimated live bytes, largest first
   std::vector<ThreadStats> threads;  // by estimated bytes, largest first
   // Share of the estimated bytes held by sites whose 95% interval is within
   // 5% of their estimate.

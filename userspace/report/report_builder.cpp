@@ -56,8 +56,8 @@ SiteStats scaled(SiteStats s, const std::map<uint32_t, double>& scale) {
 
 }  // namespace
 
-void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks,
-               Symbolizer& symbolizer, const RankOptions& options) {
+void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,
+               const RankOptions& options) {
   std::unordered_map<uint32_t, uint64_t> oldest;  // site id -> oldest live block time
   for (const auto& [key, block] : aggregator.live()) {
     auto [it, fresh] = oldest.try_emplace(block.site, block.time_ns);
@@ -109,8 +109,9 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
     }
     report.threads.push_back(th);
   }
-  std::sort(report.threads.begin(), report.threads.end(),
-            [](const ThreadStats& a, const ThreadStats& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid; });
+  std::sort(report.threads.begin(), report.threads.end(), [](const ThreadStats& a, const ThreadStats& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid;
+  });
   if (options.top && report.threads.size() > options.top) report.threads.resize(options.top);
 
   std::vector<SiteReport> sites, leaks;

@@ -13,14 +13,14 @@
 namespace memscope {
 
 struct RankOptions {
-  size_t top = 0;          // 0: every site
+  size_t top = 0;            // 0: every site
   uint64_t end_time_ns = 0;  // CLOCK_MONOTONIC at the end, for ages
   // Per process: what its sites' estimates are multiplied by (1 / the duty
   // cycle's coverage); 1 when absent.
   std::map<uint32_t, double> scale;
 };
 
-void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks,
-               Symbolizer& symbolizer, const RankOptions& options);
+void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,
+               const RankOptions& options);
 
 }  // namespace memscope

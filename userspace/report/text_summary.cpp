@@ -10,7 +10,8 @@ std::string human_bytes(double bytes);
 
 std::string rates_text(const TierConfig& c) {
   char buf[96];
-  if (c.by_bytes) snprintf(buf, sizeof buf, "bytes mode, 1 sample per %s", human_bytes(static_cast<double>(c.byte_interval)).c_str());
+  if (c.by_bytes)
+    snprintf(buf, sizeof buf, "bytes mode, 1 sample per %s", human_bytes(static_cast<double>(c.byte_interval)).c_str());
   else snprintf(buf, sizeof buf, "rates %.4g/%.4g/%.4g", c.rate[0], c.rate[1], c.rate[2]);
   return buf;
 }
@@ -33,8 +34,8 @@ void print_rate_change(FILE* out, double elapsed_s, const TierConfig& from, cons
           from.rate[0], to.rate[0], from.rate[1], to.rate[1], from.rate[2], to.rate[2], reason.c_str());
 }
 
-void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& d,
-                    double est_live_bytes, uint64_t records_total, const TierConfig& rates) {
+void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& d, double est_live_bytes,
+                    uint64_t records_total, const TierConfig& rates) {
   uint64_t allocs = d.allocation_calls(), frees = d.free_calls();
   uint64_t bytes = 0;
   for (unsigned a = 0; a < MS_API_COUNT; ++a) bytes += d.api_total(a).bytes;
@@ -66,8 +67,10 @@ void print_final(FILE* out, const Report& r, size_t top) {
     const MemoryTrack& m = t.memory;
     if (m.followed)
       fprintf(out, "  memory: anonymous mmap %llu (%s), munmap %llu (%s) + %llu other; brk %llu calls, +%s -%s\n",
-              static_cast<unsigned long long>(m.vm.mmap_calls), human_bytes(static_cast<double>(m.vm.mmap_bytes)).c_str(),
-              static_cast<unsigned long long>(m.vm.munmap_calls), human_bytes(static_cast<double>(m.vm.munmap_bytes)).c_str(),
+              static_cast<unsigned long long>(m.vm.mmap_calls),
+              human_bytes(static_cast<double>(m.vm.mmap_bytes)).c_str(),
+              static_cast<unsigned long long>(m.vm.munmap_calls),
+              human_bytes(static_cast<double>(m.vm.munmap_bytes)).c_str(),
               static_cast<unsigned long long>(m.vm.other_munmap_calls), static_cast<unsigned long long>(m.vm.brk_calls),
               human_bytes(static_cast<double>(m.vm.brk_grow_bytes)).c_str(),
               human_bytes(static_cast<double>(m.vm.brk_shrink_bytes)).c_str());

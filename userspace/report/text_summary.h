@@ -11,8 +11,8 @@ namespace memscope {
 
 std::string human_bytes(double bytes);
 
-void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& delta,
-                    double est_live_bytes, uint64_t records_total, const TierConfig& rates);
+void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactCounts& delta, double est_live_bytes,
+                    uint64_t records_total, const TierConfig& rates);
 
 // One line for each rate change the optimizer makes.
 void print_rate_change(FILE* out, double elapsed_s, const TierConfig& from, const TierConfig& to,

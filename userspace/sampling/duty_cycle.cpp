@@ -56,8 +56,8 @@ void DutyPlanner::window(const CostSample& s) {
   // calls in the window, over the CPU the window took less the allocating
   // probes' share.
   const double release_ns = s.release_calls * per_hit_ns_;
-  const double other_ns = std::max(0.0, (s.hits > s.release_calls ? s.hits - s.release_calls : 0) * per_hit_ns_ +
-                                            s.records * per_record_ns_);
+  const double other_ns = std::max(
+      0.0, (s.hits > s.release_calls ? s.hits - s.release_calls : 0) * per_hit_ns_ + s.records * per_record_ns_);
   const double cpu_without_ns = std::max(s.cpu_s * 1e9 - other_ns, release_ns);
   between_ = cpu_without_ns > 0 ? release_ns / cpu_without_ns : 0;
 }
@@ -75,8 +75,11 @@ std::optional<double> DutyPlanner::fraction() const {
 }
 
 DutyCycle::DutyCycle(double window_s, double period_s, std::string chosen_by, uint64_t start_ns)
-    : window_s_(window_s), period_s_(std::max(period_s, window_s)), chosen_by_(std::move(chosen_by)),
-      start_ns_(start_ns), opened_ns_(start_ns) {
+    : window_s_(window_s),
+      period_s_(std::max(period_s, window_s)),
+      chosen_by_(std::move(chosen_by)),
+      start_ns_(start_ns),
+      opened_ns_(start_ns) {
   next_change_ns_ = period_s_ > window_s_ ? start_ns + static_cast<uint64_t>(window_s_ * 1e9) : 0;
 }
 

@@ -39,7 +39,7 @@ struct Coverage {
 
 struct DutyCycleReport {
   bool enabled = false;
-  std::string chosen_by;  // "--duty-cycle" or "--max-overhead"
+  std::string chosen_by;              // "--duty-cycle" or "--max-overhead"
   double window_s = 0, period_s = 0;  // the last schedule
   uint64_t windows = 0;
   double open_s = 0, total_s = 0;  // wall time with the allocating probes attached, and in all
@@ -123,7 +123,7 @@ class DutyCycle {
   WorkClocks at_open_;
   void saw(const WorkClocks& clocks);
   std::map<pid_t, double> first_cpu_, last_cpu_;  // user CPU at first and last reading
-  std::map<pid_t, WorkClock> in_windows_;  // sums over closed windows
+  std::map<pid_t, WorkClock> in_windows_;         // sums over closed windows
 };
 
 }  // namespace memscope

@@ -8,10 +8,10 @@
 namespace memscope {
 namespace {
 
-constexpr double kMinRate = 1e-5;      // never blind: keep some records in every tier
-constexpr double kSmoothing = 0.5;     // weight of the newest interval
-constexpr double kHeadroom = 0.9;      // aim below the budget, not at it
-constexpr double kLowWater = 0.6;      // below this share of the budget, spend more
+constexpr double kMinRate = 1e-5;   // never blind: keep some records in every tier
+constexpr double kSmoothing = 0.5;  // weight of the newest interval
+constexpr double kHeadroom = 0.9;   // aim below the budget, not at it
+constexpr double kLowWater = 0.6;   // below this share of the budget, spend more
 
 unsigned tier_of(uint64_t size, const TierConfig& t) {
   return size >= t.large_min ? MS_TIER_LARGE : size >= t.medium_min ? MS_TIER_MEDIUM : MS_TIER_SMALL;
@@ -114,7 +114,8 @@ std::optional<Decision> Optimizer::step(const IntervalStats& stats) {
   const double per_sample = records_per_sample_ > 0 ? records_per_sample_ : 2.0;
   if (records_now > 0 && stats.agent_cpu_s > 0) {
     const double f = stats.agent_cpu_s * 1e9 / (records_now * stats.seconds);
-    agent_ns_per_record_ = agent_ns_per_record_ > 0 ? agent_ns_per_record_ + kSmoothing * (f - agent_ns_per_record_) : f;
+    agent_ns_per_record_ =
+        agent_ns_per_record_ > 0 ? agent_ns_per_record_ + kSmoothing * (f - agent_ns_per_record_) : f;
   }
 
   // Records per second the budgets allow.

@@ -9,11 +9,11 @@
 namespace memscope {
 
 struct TierConfig {
-  uint64_t medium_min = 1024;  // 1 KiB .. 8 KiB is medium
-  uint64_t large_min = 8193;   // above 8 KiB is large
+  uint64_t medium_min = 1024;                       // 1 KiB .. 8 KiB is medium
+  uint64_t large_min = 8193;                        // above 8 KiB is large
   std::array<double, 3> rate = {0.005, 0.05, 0.1};  // small, medium, large
-  uint32_t guarantee = 1000;   // at least one sampled call in every N (0: off)
-  uint64_t always_min = 1 << 20;  // sizes from here up are always sampled (0: off)
+  uint32_t guarantee = 1000;                        // at least one sampled call in every N (0: off)
+  uint64_t always_min = 1 << 20;                    // sizes from here up are always sampled (0: off)
   // --sampling=bytes: Poisson sampling on bytes, mean interval in bytes.
   bool by_bytes = false;
   uint64_t byte_interval = 64 * 1024;

@@ -121,7 +121,8 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
     if (!objects.empty() && objects[0].first == 0) {
       const ElfInfo& exe = objects[0].second;
       if (exe.interp.empty() && exe.needed.empty() && !exe.has_symtab)
-        none.why_none = "it is statically linked and stripped of its symbol table (.symtab), where its malloc would be found";
+        none.why_none =
+            "it is statically linked and stripped of its symbol table (.symtab), where its malloc would be found";
     }
     return none;
   }
@@ -145,7 +146,8 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
           same->aliases.push_back(api);
         continue;
       }
-      const ElfInfo& elf = std::find_if(objects.begin(), objects.end(), [&](const auto& o) { return o.first == i; })->second;
+      const ElfInfo& elf =
+          std::find_if(objects.begin(), objects.end(), [&](const auto& o) { return o.first == i; })->second;
       auto offset = elf.vaddr_to_offset(sym->value);
       if (!offset) continue;
       ProbeSite site;

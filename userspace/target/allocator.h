@@ -15,16 +15,16 @@
 namespace memscope {
 
 struct ProbeSite {
-  unsigned api = 0;              // the name the calls are counted under
+  unsigned api = 0;  // the name the calls are counted under
   std::string symbol;
-  std::string path;              // the object defining it, as the process sees it
-  std::string open_path;         // the same, as the agent reaches it
-  uint64_t vaddr = 0;            // in the object's own address space
-  uint64_t offset = 0;           // file offset, what a uprobe is attached at
-  int32_t stack_delta = 0;       // bytes pushed before the probed instruction
-  std::string placement;         // why the probe sits at this offset
-  bool keep_return = false;      // may enter another entry point: never skip its return
-  std::vector<unsigned> aliases; // other entry points at the same address
+  std::string path;               // the object defining it, as the process sees it
+  std::string open_path;          // the same, as the agent reaches it
+  uint64_t vaddr = 0;             // in the object's own address space
+  uint64_t offset = 0;            // file offset, what a uprobe is attached at
+  int32_t stack_delta = 0;        // bytes pushed before the probed instruction
+  std::string placement;          // why the probe sits at this offset
+  bool keep_return = false;       // may enter another entry point: never skip its return
+  std::vector<unsigned> aliases;  // other entry points at the same address
 };
 
 struct AllocatorTarget {

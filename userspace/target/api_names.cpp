@@ -5,9 +5,8 @@
 namespace memscope {
 namespace {
 constexpr std::array<std::string_view, MS_API_COUNT> kNames = {
-    "malloc",         "calloc",         "realloc",        "reallocarray",    "free",
-    "posix_memalign", "aligned_alloc",  "memalign",       "valloc",          "pvalloc",
-    "operator new",   "operator new[]", "operator delete", "operator delete[]"};
+    "malloc",   "calloc", "realloc", "reallocarray", "free",           "posix_memalign",  "aligned_alloc",
+    "memalign", "valloc", "pvalloc", "operator new", "operator new[]", "operator delete", "operator delete[]"};
 
 // x86-64 Itanium mangling: m is size_t, St11align_val_t the alignment,
 // RKSt9nothrow_t the nothrow tag.

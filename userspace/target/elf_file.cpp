@@ -25,8 +25,7 @@ void read_symbols(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr, bool dynamic, E
     GElf_Sym sym;
     if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
     int type = GELF_ST_TYPE(sym.st_info);
-    if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-      continue;
+    if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
     const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
     if (!name || !*name) continue;
     std::string n(name);
@@ -89,8 +88,7 @@ ElfInfo read_elf(const std::string& path) {
     else if (shdr.sh_type == SHT_SYMTAB) {
       info.has_symtab = true;
       read_symbols(elf.get(), scn, shdr, false, info);
-    }
-    else if (shdr.sh_type == SHT_DYNAMIC) {
+    } else if (shdr.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       size_t count = shdr.sh_entsize ? shdr.sh_size / shdr.sh_entsize : 0;
       for (size_t i = 0; data && i < count; ++i) {
@@ -110,7 +108,8 @@ ElfInfo read_elf(const std::string& path) {
         if (name && std::string(name) == ".interp") {
           Elf_Data* data = elf_getdata(scn, nullptr);
           if (data && data->d_buf && data->d_size)
-            info.interp.assign(static_cast<const char*>(data->d_buf), strnlen(static_cast<const char*>(data->d_buf), data->d_size));
+            info.interp.assign(static_cast<const char*>(data->d_buf),
+                               strnlen(static_cast<const char*>(data->d_buf), data->d_size));
         }
       }
     }

@@ -10,8 +10,8 @@
 namespace memscope {
 
 struct ElfSymbol {
-  std::string name;   // without version suffix
-  uint64_t value = 0; // virtual address in the file's own address space
+  std::string name;    // without version suffix
+  uint64_t value = 0;  // virtual address in the file's own address space
   uint64_t size = 0;
   bool dynamic = false;
 };
@@ -24,11 +24,11 @@ struct ElfSegment {
 struct ElfInfo {
   bool is_dyn = false;  // ET_DYN (shared object or PIE)
   std::string soname;
-  std::string interp;   // PT_INTERP, empty for static executables
+  std::string interp;  // PT_INTERP, empty for static executables
   std::vector<std::string> needed;
   std::vector<ElfSegment> segments;
   std::vector<ElfSymbol> functions;  // defined functions (FUNC, IFUNC)
-  bool has_symtab = false;            // .symtab present (not stripped)
+  bool has_symtab = false;           // .symtab present (not stripped)
 
   // File offset of a virtual address, for uprobe attachment.
   std::optional<uint64_t> vaddr_to_offset(uint64_t vaddr) const;

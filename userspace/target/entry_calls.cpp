@@ -21,9 +21,9 @@ struct Section {
 };
 
 struct ObjectCode {
-  std::vector<Section> text;            // executable sections, PLT ones included
-  std::vector<Section> plt;             // .plt, .plt.sec, .plt.got
-  std::map<uint64_t, std::string> got;  // GOT slot -> symbol its relocation names
+  std::vector<Section> text;                // executable sections, PLT ones included
+  std::vector<Section> plt;                 // .plt, .plt.sec, .plt.got
+  std::map<uint64_t, std::string> got;      // GOT slot -> symbol its relocation names
   std::map<std::string, uint64_t> defined;  // global function symbols -> address
   std::map<std::string, uint64_t> sizes;
 };

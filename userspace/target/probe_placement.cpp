@@ -42,9 +42,17 @@ const std::array<std::vector<uint8_t>, 9> kX86Nops = {{
 
 bool is_legacy_prefix(uint8_t b) {
   switch (b) {
-    case 0xf0: case 0xf2: case 0xf3:                          // lock, repne, rep
-    case 0x26: case 0x2e: case 0x36: case 0x3e:               // es cs ss ds
-    case 0x64: case 0x65: case 0x66: case 0x67:               // fs gs opsize addrsize
+    case 0xf0:
+    case 0xf2:
+    case 0xf3:  // lock, repne, rep
+    case 0x26:
+    case 0x2e:
+    case 0x36:
+    case 0x3e:  // es cs ss ds
+    case 0x64:
+    case 0x65:
+    case 0x66:
+    case 0x67:  // fs gs opsize addrsize
       return true;
     default:
       return false;
@@ -52,22 +60,51 @@ bool is_legacy_prefix(uint8_t b) {
 }
 
 // is_prefix_bad(): ES, CS, SS, DS and LOCK prefixes make the probe fail.
-bool is_bad_prefix(uint8_t b) {
-  return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0xf0;
-}
+bool is_bad_prefix(uint8_t b) { return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0xf0; }
 
 // The zeros of good_insns_64 (one-byte opcodes the kernel will not probe).
 bool refused_opcode1(uint8_t op) {
   switch (op) {
-    case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
-    case 0x27: case 0x2f: case 0x37: case 0x3f:
-    case 0x60: case 0x61: case 0x62: case 0x6c: case 0x6d: case 0x6e: case 0x6f:
-    case 0x82: case 0x9a:
-    case 0xcc: case 0xcd: case 0xce: case 0xcf:
-    case 0xd4: case 0xd5: case 0xd6:
-    case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xea:
-    case 0xec: case 0xed: case 0xee: case 0xef:
-    case 0xf1: case 0xf4: case 0xfa: case 0xfb:
+    case 0x06:
+    case 0x07:
+    case 0x0e:
+    case 0x16:
+    case 0x17:
+    case 0x1e:
+    case 0x1f:
+    case 0x27:
+    case 0x2f:
+    case 0x37:
+    case 0x3f:
+    case 0x60:
+    case 0x61:
+    case 0x62:
+    case 0x6c:
+    case 0x6d:
+    case 0x6e:
+    case 0x6f:
+    case 0x82:
+    case 0x9a:
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xe4:
+    case 0xe5:
+    case 0xe6:
+    case 0xe7:
+    case 0xea:
+    case 0xec:
+    case 0xed:
+    case 0xee:
+    case 0xef:
+    case 0xf1:
+    case 0xf4:
+    case 0xfa:
+    case 0xfb:
       return true;
     default:
       return false;
@@ -77,8 +114,21 @@ bool refused_opcode1(uint8_t op) {
 // The zeros of good_2byte_insns (0f xx).
 bool refused_opcode2(uint8_t op2) {
   switch (op2) {
-    case 0x00: case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0b:
-    case 0x30: case 0x34: case 0x35: case 0x37: case 0x78: case 0x79: case 0xae:
+    case 0x00:
+    case 0x01:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x08:
+    case 0x09:
+    case 0x0b:
+    case 0x30:
+    case 0x34:
+    case 0x35:
+    case 0x37:
+    case 0x78:
+    case 0x79:
+    case 0xae:
       return true;
     default:
       return false;
@@ -149,30 +199,99 @@ UprobeHandling uprobe_emulation(std::span<const uint8_t> insn) {
 namespace {
 
 constexpr std::array<x86_reg, 6> kArgRegs = {X86_REG_RDI, X86_REG_RSI, X86_REG_RDX,
-                                            X86_REG_RCX, X86_REG_R8,  X86_REG_R9};
+                                             X86_REG_RCX, X86_REG_R8,  X86_REG_R9};
 constexpr std::array<const char*, 6> kArgNames = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
 
 // The 64-bit register a general-purpose (sub-)register belongs to, or
 // X86_REG_INVALID for anything else (flags, rip, segment, vector registers).
 x86_reg gpr64(unsigned r) {
   switch (r) {
-    case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH: return X86_REG_RAX;
-    case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH: return X86_REG_RBX;
-    case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH: return X86_REG_RCX;
-    case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH: return X86_REG_RDX;
-    case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL: return X86_REG_RSI;
-    case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL: return X86_REG_RDI;
-    case X86_REG_RBP: case X86_REG_EBP: case X86_REG_BP: case X86_REG_BPL: return X86_REG_RBP;
-    case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL: return X86_REG_RSP;
-    case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B: return X86_REG_R8;
-    case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B: return X86_REG_R9;
-    case X86_REG_R10: case X86_REG_R10D: case X86_REG_R10W: case X86_REG_R10B: return X86_REG_R10;
-    case X86_REG_R11: case X86_REG_R11D: case X86_REG_R11W: case X86_REG_R11B: return X86_REG_R11;
-    case X86_REG_R12: case X86_REG_R12D: case X86_REG_R12W: case X86_REG_R12B: return X86_REG_R12;
-    case X86_REG_R13: case X86_REG_R13D: case X86_REG_R13W: case X86_REG_R13B: return X86_REG_R13;
-    case X86_REG_R14: case X86_REG_R14D: case X86_REG_R14W: case X86_REG_R14B: return X86_REG_R14;
-    case X86_REG_R15: case X86_REG_R15D: case X86_REG_R15W: case X86_REG_R15B: return X86_REG_R15;
-    default: return X86_REG_INVALID;
+    case X86_REG_RAX:
+    case X86_REG_EAX:
+    case X86_REG_AX:
+    case X86_REG_AL:
+    case X86_REG_AH:
+      return X86_REG_RAX;
+    case X86_REG_RBX:
+    case X86_REG_EBX:
+    case X86_REG_BX:
+    case X86_REG_BL:
+    case X86_REG_BH:
+      return X86_REG_RBX;
+    case X86_REG_RCX:
+    case X86_REG_ECX:
+    case X86_REG_CX:
+    case X86_REG_CL:
+    case X86_REG_CH:
+      return X86_REG_RCX;
+    case X86_REG_RDX:
+    case X86_REG_EDX:
+    case X86_REG_DX:
+    case X86_REG_DL:
+    case X86_REG_DH:
+      return X86_REG_RDX;
+    case X86_REG_RSI:
+    case X86_REG_ESI:
+    case X86_REG_SI:
+    case X86_REG_SIL:
+      return X86_REG_RSI;
+    case X86_REG_RDI:
+    case X86_REG_EDI:
+    case X86_REG_DI:
+    case X86_REG_DIL:
+      return X86_REG_RDI;
+    case X86_REG_RBP:
+    case X86_REG_EBP:
+    case X86_REG_BP:
+    case X86_REG_BPL:
+      return X86_REG_RBP;
+    case X86_REG_RSP:
+    case X86_REG_ESP:
+    case X86_REG_SP:
+    case X86_REG_SPL:
+      return X86_REG_RSP;
+    case X86_REG_R8:
+    case X86_REG_R8D:
+    case X86_REG_R8W:
+    case X86_REG_R8B:
+      return X86_REG_R8;
+    case X86_REG_R9:
+    case X86_REG_R9D:
+    case X86_REG_R9W:
+    case X86_REG_R9B:
+      return X86_REG_R9;
+    case X86_REG_R10:
+    case X86_REG_R10D:
+    case X86_REG_R10W:
+    case X86_REG_R10B:
+      return X86_REG_R10;
+    case X86_REG_R11:
+    case X86_REG_R11D:
+    case X86_REG_R11W:
+    case X86_REG_R11B:
+      return X86_REG_R11;
+    case X86_REG_R12:
+    case X86_REG_R12D:
+    case X86_REG_R12W:
+    case X86_REG_R12B:
+      return X86_REG_R12;
+    case X86_REG_R13:
+    case X86_REG_R13D:
+    case X86_REG_R13W:
+    case X86_REG_R13B:
+      return X86_REG_R13;
+    case X86_REG_R14:
+    case X86_REG_R14D:
+    case X86_REG_R14W:
+    case X86_REG_R14B:
+      return X86_REG_R14;
+    case X86_REG_R15:
+    case X86_REG_R15D:
+    case X86_REG_R15W:
+    case X86_REG_R15B:
+      return X86_REG_R15;
+    default:
+      return X86_REG_INVALID;
   }
 }
 
@@ -180,23 +299,72 @@ x86_reg gpr64(unsigned r) {
 // which have no other effect than that register and the flags.
 bool writes_first_operand(unsigned id) {
   switch (id) {
-    case X86_INS_MOV: case X86_INS_MOVABS: case X86_INS_MOVZX: case X86_INS_MOVSX: case X86_INS_MOVSXD:
+    case X86_INS_MOV:
+    case X86_INS_MOVABS:
+    case X86_INS_MOVZX:
+    case X86_INS_MOVSX:
+    case X86_INS_MOVSXD:
     case X86_INS_LEA:
-    case X86_INS_ADD: case X86_INS_SUB: case X86_INS_AND: case X86_INS_OR: case X86_INS_XOR:
-    case X86_INS_ADC: case X86_INS_SBB: case X86_INS_INC: case X86_INS_DEC: case X86_INS_NEG: case X86_INS_NOT:
-    case X86_INS_SHL: case X86_INS_SAL: case X86_INS_SHR: case X86_INS_SAR:
-    case X86_INS_ROL: case X86_INS_ROR: case X86_INS_RCL: case X86_INS_RCR:
-    case X86_INS_SHLD: case X86_INS_SHRD:
-    case X86_INS_BSWAP: case X86_INS_BSF: case X86_INS_BSR:
-    case X86_INS_TZCNT: case X86_INS_LZCNT: case X86_INS_POPCNT: case X86_INS_ANDN:
-    case X86_INS_CMOVA: case X86_INS_CMOVAE: case X86_INS_CMOVB: case X86_INS_CMOVBE:
-    case X86_INS_CMOVE: case X86_INS_CMOVG: case X86_INS_CMOVGE: case X86_INS_CMOVL:
-    case X86_INS_CMOVLE: case X86_INS_CMOVNE: case X86_INS_CMOVNO: case X86_INS_CMOVNP:
-    case X86_INS_CMOVNS: case X86_INS_CMOVO: case X86_INS_CMOVP: case X86_INS_CMOVS:
-    case X86_INS_SETAE: case X86_INS_SETA: case X86_INS_SETBE: case X86_INS_SETB:
-    case X86_INS_SETE: case X86_INS_SETGE: case X86_INS_SETG: case X86_INS_SETLE:
-    case X86_INS_SETL: case X86_INS_SETNE: case X86_INS_SETNO: case X86_INS_SETNP:
-    case X86_INS_SETNS: case X86_INS_SETO: case X86_INS_SETP: case X86_INS_SETS:
+    case X86_INS_ADD:
+    case X86_INS_SUB:
+    case X86_INS_AND:
+    case X86_INS_OR:
+    case X86_INS_XOR:
+    case X86_INS_ADC:
+    case X86_INS_SBB:
+    case X86_INS_INC:
+    case X86_INS_DEC:
+    case X86_INS_NEG:
+    case X86_INS_NOT:
+    case X86_INS_SHL:
+    case X86_INS_SAL:
+    case X86_INS_SHR:
+    case X86_INS_SAR:
+    case X86_INS_ROL:
+    case X86_INS_ROR:
+    case X86_INS_RCL:
+    case X86_INS_RCR:
+    case X86_INS_SHLD:
+    case X86_INS_SHRD:
+    case X86_INS_BSWAP:
+    case X86_INS_BSF:
+    case X86_INS_BSR:
+    case X86_INS_TZCNT:
+    case X86_INS_LZCNT:
+    case X86_INS_POPCNT:
+    case X86_INS_ANDN:
+    case X86_INS_CMOVA:
+    case X86_INS_CMOVAE:
+    case X86_INS_CMOVB:
+    case X86_INS_CMOVBE:
+    case X86_INS_CMOVE:
+    case X86_INS_CMOVG:
+    case X86_INS_CMOVGE:
+    case X86_INS_CMOVL:
+    case X86_INS_CMOVLE:
+    case X86_INS_CMOVNE:
+    case X86_INS_CMOVNO:
+    case X86_INS_CMOVNP:
+    case X86_INS_CMOVNS:
+    case X86_INS_CMOVO:
+    case X86_INS_CMOVP:
+    case X86_INS_CMOVS:
+    case X86_INS_SETAE:
+    case X86_INS_SETA:
+    case X86_INS_SETBE:
+    case X86_INS_SETB:
+    case X86_INS_SETE:
+    case X86_INS_SETGE:
+    case X86_INS_SETG:
+    case X86_INS_SETLE:
+    case X86_INS_SETL:
+    case X86_INS_SETNE:
+    case X86_INS_SETNO:
+    case X86_INS_SETNP:
+    case X86_INS_SETNS:
+    case X86_INS_SETO:
+    case X86_INS_SETP:
+    case X86_INS_SETS:
       return true;
     default:
       return false;
@@ -245,9 +413,7 @@ struct WalkState {
   std::vector<x86_reg> written;  // 64-bit registers written so far
   bool prev_null_test = false;   // the previous instruction was `test rdi,rdi` / `cmp rdi,0`
   std::string passed;            // the instructions walked past, for the reason
-  bool rdi_written() const {
-    return std::find(written.begin(), written.end(), X86_REG_RDI) != written.end();
-  }
+  bool rdi_written() const { return std::find(written.begin(), written.end(), X86_REG_RDI) != written.end(); }
 };
 
 bool has_group(const cs_insn& insn, uint8_t group) {
@@ -284,7 +450,10 @@ std::string step(csh h, const cs_insn& insn, bool null_je, const PlacementInput&
   auto op_reg = [&](int k) { return x.operands[k].type == X86_OP_REG ? gpr64(x.operands[k].reg) : X86_REG_INVALID; };
 
   switch (insn.id) {
-    case X86_INS_NOP: case X86_INS_PAUSE: case X86_INS_ENDBR64: case X86_INS_ENDBR32:
+    case X86_INS_NOP:
+    case X86_INS_PAUSE:
+    case X86_INS_ENDBR64:
+    case X86_INS_ENDBR32:
       break;
     case X86_INS_PUSH: {
       // push reg/imm/mem: writes the stack below the entry rsp (our own frame), reads only otherwise.
@@ -292,7 +461,9 @@ std::string step(csh h, const cs_insn& insn, bool null_je, const PlacementInput&
       stack_write_expected = true;
       break;
     }
-    case X86_INS_TEST: case X86_INS_CMP: case X86_INS_BT: {
+    case X86_INS_TEST:
+    case X86_INS_CMP:
+    case X86_INS_BT: {
       // Flags only. Note the arg0 NULL check for the je that may follow.
       if (x.op_count == 2 && op_reg(0) == X86_REG_RDI && x.operands[0].reg == X86_REG_RDI && !st.rdi_written()) {
         if (insn.id == X86_INS_TEST && x.operands[1].type == X86_OP_REG && x.operands[1].reg == X86_REG_RDI)
@@ -302,7 +473,8 @@ std::string step(csh h, const cs_insn& insn, bool null_je, const PlacementInput&
       }
       break;
     }
-    case X86_INS_MUL: case X86_INS_IMUL:
+    case X86_INS_MUL:
+    case X86_INS_IMUL:
       if (insn.id == X86_INS_IMUL && x.op_count >= 2) {
         writes.push_back(op_reg(0));
       } else {
@@ -310,10 +482,14 @@ std::string step(csh h, const cs_insn& insn, bool null_je, const PlacementInput&
         writes.push_back(X86_REG_RDX);
       }
       break;
-    case X86_INS_CQO: case X86_INS_CDQ: case X86_INS_CWD:
+    case X86_INS_CQO:
+    case X86_INS_CDQ:
+    case X86_INS_CWD:
       writes.push_back(X86_REG_RDX);
       break;
-    case X86_INS_CDQE: case X86_INS_CWDE: case X86_INS_CBW:
+    case X86_INS_CDQE:
+    case X86_INS_CWDE:
+    case X86_INS_CBW:
       writes.push_back(X86_REG_RAX);
       break;
     case X86_INS_XCHG:
@@ -410,10 +586,8 @@ Placement choose_probe_site(const PlacementInput& in) {
       return stop("no qualifying emulated instruction in the first " + std::to_string(kPlacementMaxInstructions) +
                   " instructions");
     if (off >= kPlacementMaxBytes)
-      return stop("no qualifying emulated instruction in the first " + std::to_string(kPlacementMaxBytes) +
-                  " bytes");
-    if (off >= size)
-      return stop("no qualifying emulated instruction in the " + std::to_string(size) + " bytes given");
+      return stop("no qualifying emulated instruction in the first " + std::to_string(kPlacementMaxBytes) + " bytes");
+    if (off >= size) return stop("no qualifying emulated instruction in the " + std::to_string(size) + " bytes given");
 
     const uint8_t* cur = code + off;
     size_t left = size - off;
@@ -444,9 +618,9 @@ Placement choose_probe_site(const PlacementInput& in) {
       site.emulated = true;
       site.instruction = text;
       if (!null_je) {
-        site.reason = "first emulated instruction, after `" + st.passed + "`: " + none_writes +
-                      (null_je_site ? ", or branches except the arg0 NULL early return (it needs no record)"
-                                    : ", or branches");
+        site.reason =
+            "first emulated instruction, after `" + st.passed + "`: " + none_writes +
+            (null_je_site ? ", or branches except the arg0 NULL early return (it needs no record)" : ", or branches");
         return site;
       }
       if (!null_je_site) {
@@ -464,8 +638,8 @@ Placement choose_probe_site(const PlacementInput& in) {
   }
 }
 
-Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr,
-                            unsigned arg_count, bool skip_if_arg0_null) {
+Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr, unsigned arg_count,
+                            bool skip_if_arg0_null) {
   int fd = ::open(elf_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot open " + elf_path + ": " + std::strerror(errno));
   std::array<uint8_t, kPlacementMaxBytes + 15> buf{};  // + the longest x86 instruction, less one
@@ -476,8 +650,7 @@ Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, u
       if (errno == EINTR) continue;
       int e = errno;
       ::close(fd);
-      throw Error("cannot read " + elf_path + " at offset " + std::to_string(file_offset) + ": " +
-                  std::strerror(e));
+      throw Error("cannot read " + elf_path + " at offset " + std::to_string(file_offset) + ": " + std::strerror(e));
     }
     if (r == 0) break;
     got += static_cast<size_t>(r);

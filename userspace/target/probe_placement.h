@@ -45,18 +45,20 @@
 namespace memscope {
 
 struct PlacementInput {
-  std::span<const uint8_t> code;   // bytes at the function's start (pass ~64 bytes; sites must start within kPlacementMaxBytes)
-  uint64_t address = 0;            // the function's vaddr (for branch targets)
-  unsigned arg_count = 0;          // integer argument registers that must be intact: rdi, rsi, rdx, rcx, r8, r9 in order
+  std::span<const uint8_t>
+      code;                // bytes at the function's start (pass ~64 bytes; sites must start within kPlacementMaxBytes)
+  uint64_t address = 0;    // the function's vaddr (for branch targets)
+  unsigned arg_count = 0;  // integer argument registers that must be intact: rdi, rsi, rdx, rcx, r8, r9 in order
   bool skip_if_arg0_null = false;  // free(): a path that returns early when rdi == 0 needs no record
 };
 
 struct Placement {
-  uint64_t offset = 0;             // bytes from the function start where the probe goes
-  int32_t stack_delta = 0;         // bytes pushed between entry and the site: the return address is at [rsp + stack_delta] when the probe fires
-  bool emulated = false;           // the kernel emulates the instruction at `offset` (no single-step)
-  std::string instruction;         // e.g. "push rbp"
-  std::string reason;              // one line: why this site (or why offset 0)
+  uint64_t offset = 0;  // bytes from the function start where the probe goes
+  int32_t stack_delta =
+      0;  // bytes pushed between entry and the site: the return address is at [rsp + stack_delta] when the probe fires
+  bool emulated = false;    // the kernel emulates the instruction at `offset` (no single-step)
+  std::string instruction;  // e.g. "push rbp"
+  std::string reason;       // one line: why this site (or why offset 0)
 };
 
 // The walk's limits.
@@ -69,8 +71,8 @@ Placement choose_probe_site(const PlacementInput& in);
 // (pread, kPlacementMaxBytes + 15 so that an instruction starting within the
 // limit decodes whole, or up to the end of the file) and calls the above.
 // Throws Error if the file cannot be opened or read.
-Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr,
-                            unsigned arg_count, bool skip_if_arg0_null);
+Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr, unsigned arg_count,
+                            bool skip_if_arg0_null);
 
 // What the running kernel (Linux 6.18, arch/x86/kernel/uprobes.c) does with a
 // uprobe on the single instruction `insn` (its exact bytes, prefixes

@@ -42,8 +42,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
 }
 
 const Mapping* find_mapping(const std::vector<Mapping>& maps, uint64_t addr) {
-  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
-                             [](uint64_t a, const Mapping& m) { return a < m.start; });
+  auto it = std::upper_bound(maps.begin(), maps.end(), addr, [](uint64_t a, const Mapping& m) { return a < m.start; });
   if (it == maps.begin()) return nullptr;
   --it;
   return addr < it->end ? &*it : nullptr;

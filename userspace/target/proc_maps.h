@@ -16,7 +16,7 @@ struct Mapping {
   uint64_t offset = 0;  // file offset of `start`
   uint64_t inode = 0;
   std::string dev;
-  std::string path;     // as the process sees it; empty for anonymous memory
+  std::string path;  // as the process sees it; empty for anonymous memory
   bool executable = false;
 };
 

@@ -11,7 +11,7 @@ struct ProcessInfo {
   pid_t pid = 0;     // host PID
   pid_t ns_pid = 0;  // the PID the process sees in its own PID namespace
   std::string comm;
-  std::string exe;   // path as the process sees it (its mount namespace)
+  std::string exe;  // path as the process sees it (its mount namespace)
 };
 
 // Throws Error with a one-line reason for a PID that does not exist, a
