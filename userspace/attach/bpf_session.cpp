@@ -94,6 +94,11 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
     return false;
   }
   session_ = with_session;
+  const auto& m = skel_->maps;
+  maps_ = KernelMaps({bpf_map__fd(m.counts), bpf_map__fd(m.stats), bpf_map__fd(m.sites), bpf_map__fd(m.stacks),
+                      bpf_map__fd(m.proc_counts), bpf_map__fd(m.proc_hits), bpf_map__fd(m.proc_slot_counts),
+                      bpf_map__fd(m.proc_slot_hits), bpf_map__fd(m.proc_stats), bpf_map__fd(m.proc_overflow),
+                      bpf_map__fd(m.vm_procs), bpf_map__fd(m.vm_regions)});
   return true;
 }
 
@@ -420,25 +425,12 @@ void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
   }
   ms_vm_counts counts{};
   counts.brk = brk;
-  uint32_t key = static_cast<uint32_t>(pid);
-  if (bpf_map_update_elem(vm_fd(), &key, &counts, BPF_NOEXIST) != 0 && errno != EEXIST)
+  if (!maps_.count_vm(pid, counts))
     throw Error("cannot follow the mmap and brk calls of PID " + std::to_string(pid) + ": " + strerror(errno));
 }
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }
-int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
-int BpfSession::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
-int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
-int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
-int BpfSession::proc_counts_fd() const { return bpf_map__fd(skel_->maps.proc_counts); }
-int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits); }
-int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }
-int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
-int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
-int BpfSession::proc_overflow_fd() const { return bpf_map__fd(skel_->maps.proc_overflow); }
 int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
-int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
-int BpfSession::vm_regions_fd() const { return bpf_map__fd(skel_->maps.vm_regions); }
 
 std::vector<uint32_t> BpfSession::program_ids() const {
   std::vector<uint32_t> ids;

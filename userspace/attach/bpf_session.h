@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "attach/inherited_uprobes.h"
+#include "attach/kernel_maps.h"
+#include "attach/probe_settings.h"
 #include "memscope/record.h"
 #include "target/allocator.h"
 
@@ -20,32 +22,6 @@ struct memscope_bpf;
 struct bpf_link;
 
 namespace memscope {
-
-// How probes are attached: a session probe (one program for entry and
-// return on a uprobe-multi link, 6.13+) lets an unsampled call skip its
-// return trap; classic probes are a uprobe plus a uretprobe per entry point.
-enum class ProbeMode { Auto, Session, Classic };
-
-struct SessionLimits {
-  uint32_t ringbuf_bytes = 8u << 20;  // power of two
-  uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
-  uint32_t stack_entries = 16384;
-  uint32_t max_sites = 65536;
-  // Every call is recorded and never windowed (--sample-all): frees are
-  // recorded without the kernel's set of sampled blocks.
-  bool record_every_free = false;
-};
-
-struct AttachedProbe {
-  pid_t pid = 0;  // 0: every process that maps the object (--all)
-  unsigned api = 0;
-  std::string symbol;
-  std::string path;
-  uint64_t offset = 0;
-  int32_t stack_delta = 0;
-  std::string placement;  // why the probe sits at this offset
-  std::string kind;       // "uprobe", "uretprobe" or "session"
-};
 
 class BpfSession {
  public:
@@ -109,20 +85,12 @@ class BpfSession {
   // tracepoints are attached on first use; throws Error when they cannot be.
   void follow_vm(pid_t pid, uint64_t brk);
 
+  // The maps, typed; nothing else reads or writes them.
+  KernelMaps& maps() { return maps_; }
+  const KernelMaps& maps() const { return maps_; }
+  // The two ring buffers, consumed by the drainer and the process-event reader.
   int events_fd() const;
-  int counts_fd() const;
-  int stats_fd() const;
-  int sites_fd() const;
-  int stacks_fd() const;
-  int proc_counts_fd() const;
-  int proc_hits_fd() const;
-  int proc_slot_counts_fd() const;
-  int proc_slot_hits_fd() const;
-  int proc_stats_fd() const;
-  int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
-  int vm_fd() const;          // ms_vm_counts by tgid
-  int vm_regions_fd() const;  // ms_vm_region_key -> length
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
   bool session() const { return session_; }
@@ -148,6 +116,7 @@ class BpfSession {
   void finish_detaching();
 
   memscope_bpf* skel_ = nullptr;
+  KernelMaps maps_;
   bool session_ = false;
   int load_error_ = 0;
   LinkSet links_;

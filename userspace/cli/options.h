@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "attach/bpf_session.h"
-#include "follow/process_tracker.h"
+#include "attach/probe_settings.h"
+#include "follow/follow_options.h"
 #include "target/allocator.h"
 #include "sampling/tier_config.h"
 

@@ -1,6 +1,5 @@
 #include "follow/process_tracker.h"
 
-#include <bpf/bpf.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,23 +16,13 @@
 #include "target/api_names.h"
 #include "target/linker_hook.h"
 #include "target/process.h"
+#include "target/resolve.h"
 
 namespace memscope {
 namespace {
 
 void warn(pid_t pid, const std::string& comm, const std::string& why) {
   fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, comm.c_str(), why.c_str());
-}
-
-// Placed probes for a running process; throws Error naming it when nothing
-// in it defines malloc.
-AllocatorTarget resolve_running(const ProcessInfo& info, PlacementMode placement) {
-  AllocatorTarget alloc = find_allocator(info.pid, info.exe);
-  place_probes(alloc, placement);
-  if (alloc.sites.empty())
-    throw Error("PID " + std::to_string(info.pid) + " (" + info.comm + "): no allocator to probe: " +
-                (alloc.why_none.empty() ? "no object in the process defines malloc" : alloc.why_none));
-  return alloc;
 }
 
 std::string file_identity(const std::string& path) {
@@ -59,14 +48,6 @@ FileId id_of(const Mapping& m) {
 
 }  // namespace
 
-TargetReport resolve_target(pid_t pid, PlacementMode placement) {
-  if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
-  TargetReport t;
-  t.process = read_process(pid);
-  t.allocator = resolve_running(t.process, placement);
-  return t;
-}
-
 ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
     : session_(session), options_(options) {
   if (inherits()) session_.inherit_children();
@@ -80,7 +61,7 @@ uint32_t ProcessTracker::follow_bits() const {
   return bits;
 }
 
-TargetReport* ProcessTracker::find(pid_t pid) {
+TracedProcess* ProcessTracker::find(pid_t pid) {
   auto it = index_.find(pid);
   return it == index_.end() ? nullptr : &targets_[it->second];
 }
@@ -91,7 +72,7 @@ bool ProcessTracker::wanted(const std::string& comm) const {
   return false;
 }
 
-void ProcessTracker::add(TargetReport target, bool started) {
+void ProcessTracker::add(TracedProcess target, bool started) {
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
   index_[target.process.pid] = targets_.size();
@@ -107,11 +88,11 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
     return false;
   }
   if (!options_.all) session_.follow(info.pid);
-  if (TargetReport* t = find(info.pid)) {
+  if (TracedProcess* t = find(info.pid)) {
     t->process = info;
     t->allocator = alloc;
   } else {
-    TargetReport fresh;
+    TracedProcess fresh;
     fresh.process = info;
     fresh.allocator = alloc;
     index_[info.pid] = targets_.size();
@@ -153,7 +134,7 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   return fresh.sites.size();
 }
 
-void ProcessTracker::watch_objects(TargetReport& t, bool look_now) {
+void ProcessTracker::watch_objects(TracedProcess& t, bool look_now) {
   const pid_t pid = t.process.pid;
   // What the linker loaded at start was resolved with the allocator: only
   // objects beyond it are looked at (after exec, the new program's).
@@ -182,7 +163,7 @@ void ProcessTracker::watch_linker(pid_t pid) {
 }
 
 bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
-  TargetReport* t = find(pid);
+  TracedProcess* t = find(pid);
   if (!t || t->exited) return false;
   std::vector<Mapping> maps;
   try {
@@ -247,7 +228,7 @@ void ProcessTracker::scan() {
     }
     if (!options_.all && !wanted(info.comm)) continue;
     try {
-      AllocatorTarget alloc = resolve_running(info, options_.placement);
+      AllocatorTarget alloc = resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
       trace(info, alloc);
     } catch (const Error& e) {
       // With --all most of these are programs without malloc (static, Go):
@@ -293,7 +274,7 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
     }
     try {
       ProcessInfo info = read_process(pid);
-      return resolve_running(info, options_.placement);
+      return resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
     } catch (const Error& e) {
       why = e.what();
       return std::nullopt;
@@ -321,12 +302,7 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   try {
-    AllocatorTarget alloc = find_allocator_for_command(exe, envp.data());
-    place_probes(alloc, options_.placement);
-    if (alloc.sites.empty()) {
-      why = exe + ": no allocator to probe: neither it nor its libraries define malloc";
-      return std::nullopt;
-    }
+    AllocatorTarget alloc = resolve_allocator({pid, exe, envp.data(), exe}, options_.placement);
     exec_cache_[key] = alloc;
     return alloc;
   } catch (const Error& e) {
@@ -343,7 +319,7 @@ void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
 }
 
 void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
-  TargetReport gone;
+  TracedProcess gone;
   gone.process = info;
   gone.allocator = alloc;
   gone.exited = true;
@@ -353,7 +329,7 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
 
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
   if (parent == getpid() || find(child)) return;  // the agent's own helpers
-  const TargetReport* from = find(parent);
+  const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) return;
   // Forked by a probed process after its probes were attached (the fork
@@ -385,7 +361,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (from) alloc = from->allocator;
   else {
     try {
-      alloc = resolve_running(info, options_.placement);
+      alloc = resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
     } catch (const Error& e) {
       warn(child, info.comm, e.what());
       return;
@@ -396,7 +372,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
-  TargetReport* known = find(pid);
+  TracedProcess* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
   ProcessInfo info;
@@ -475,27 +451,16 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
 }
 
 void ProcessTracker::retire(pid_t pid) {
-  ProcessCounts c = take_process_counts(session_.proc_counts_fd(), session_.proc_hits_fd(), pid);
+  ProcessCounts c = session_.maps().take_process_counts(pid);
   if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
-  if (TargetReport* t = find(pid); t && t->memory.followed) {
-    t->memory.read_counters(session_.vm_fd(), pid);
-    const uint32_t key = static_cast<uint32_t>(pid);
-    bpf_map_delete_elem(session_.vm_fd(), &key);
-    // The anonymous regions it never unmapped (thread stacks, arenas).
-    std::vector<ms_vm_region_key> regions;
-    ms_vm_region_key k{}, next{};
-    const ms_vm_region_key* prev = nullptr;
-    while (bpf_map_get_next_key(session_.vm_regions_fd(), prev, &next) == 0) {
-      k = next;
-      prev = &k;
-      if (k.tgid == key) regions.push_back(k);
-    }
-    for (const auto& r : regions) bpf_map_delete_elem(session_.vm_regions_fd(), &r);
+  if (TracedProcess* t = find(pid); t && t->memory.followed) {
+    session_.maps().vm_counts(pid, t->memory.vm);
+    session_.maps().forget_vm(pid);
   }
 }
 
 void ProcessTracker::mark_exited(pid_t pid) {
-  if (TargetReport* t = find(pid)) t->exited = true;
+  if (TracedProcess* t = find(pid)) t->exited = true;
 }
 
 std::vector<pid_t> ProcessTracker::live_pids() const {

@@ -46,6 +46,18 @@ struct AllocatorTarget {
   std::vector<std::string> scope;
 };
 
+// A probe as attached (attach/ fills it in), for the report's probes[].
+struct AttachedProbe {
+  pid_t pid = 0;  // 0: every process that maps the object (--all)
+  unsigned api = 0;
+  std::string symbol;
+  std::string path;
+  uint64_t offset = 0;
+  int32_t stack_delta = 0;
+  std::string placement;  // why the probe sits at this offset
+  std::string kind;       // "uprobe", "uretprobe" or "session"
+};
+
 // For a running process: the lookup scope from its maps, executable and
 // environment. Throws Error naming the process when nothing defines malloc.
 AllocatorTarget find_allocator(pid_t pid, const std::string& exe);
