@@ -15,6 +15,7 @@
 #include "memscope/vm_counts.h"
 #include "target/api_names.h"
 #include "target/linker_hook.h"
+#include "target/file_id.h"
 #include "target/process.h"
 #include "target/resolve.h"
 
@@ -23,27 +24,6 @@ namespace {
 
 void warn(pid_t pid, const std::string& comm, const std::string& why) {
   fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, comm.c_str(), why.c_str());
-}
-
-std::string file_identity(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return {};
-  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-}
-
-using FileId = std::pair<uint64_t, uint64_t>;  // (device, inode)
-
-std::optional<FileId> id_of(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileId{st.st_dev, st.st_ino};
-}
-
-// The maps name the device as "major:minor" in hex.
-FileId id_of(const Mapping& m) {
-  unsigned major_no = 0, minor_no = 0;
-  sscanf(m.dev.c_str(), "%x:%x", &major_no, &minor_no);
-  return {makedev(major_no, minor_no), m.inode};
 }
 
 }  // namespace
@@ -134,84 +114,6 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   return fresh.sites.size();
 }
 
-void ProcessTracker::watch_objects(TracedProcess& t, bool look_now) {
-  const pid_t pid = t.process.pid;
-  // What the linker loaded at start was resolved with the allocator: only
-  // objects beyond it are looked at (after exec, the new program's).
-  auto& seen = objects_seen_[pid];
-  seen.clear();
-  for (const auto& path : t.allocator.scope)
-    if (auto id = id_of(path)) seen.insert(*id);
-  watch_linker(pid);
-  if (look_now) look_for_loaded(pid, 0);
-}
-
-void ProcessTracker::watch_linker(pid_t pid) {
-  auto hook = find_linker_hook(pid);
-  if (!hook) return;  // a static executable loads nothing later
-  auto id = id_of(hook->open_path);
-  if (!id) return;
-  const pid_t scope = options_.all ? 0 : pid;
-  auto key = std::make_tuple(id->first, id->second, scope);
-  if (linkers_.count(key)) return;  // a probe on the same file keeps working across exec
-  try {
-    session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
-    linkers_.insert(key);
-  } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
-  }
-}
-
-bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
-  TracedProcess* t = find(pid);
-  if (!t || t->exited) return false;
-  std::vector<Mapping> maps;
-  try {
-    maps = read_maps(pid);
-  } catch (const Error&) {
-    return false;  // gone
-  }
-  std::set<FileId> serving;  // the allocator's own objects
-  for (const ProbeSite& s : t->allocator.sites)
-    if (auto id = id_of(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);
-  auto& seen = objects_seen_[pid];
-  const std::string root = proc_root(pid);
-  bool found = false;
-  for (const Mapping& m : maps) {
-    if (m.path.empty() || !m.inode) continue;
-    const FileId id = id_of(m);
-    if (!seen.insert(id).second || serving.count(id)) continue;
-    AllocatorTarget extra;
-    try {
-      extra = object_entry_points(m.path, root + m.path);  // not ELF (locale archive, data): nothing
-    } catch (const Error&) {
-      continue;
-    }
-    if (extra.sites.empty()) continue;
-    place_probes(extra, options_.placement);
-    try {
-      probe(pid, extra);
-    } catch (const Error& e) {
-      fprintf(stderr, "memscope-bpf: warning: PID %d (%s) loaded %s: %s; its calls are not counted\n", pid,
-              t->process.comm.c_str(), m.path.c_str(), e.what());
-      continue;
-    }
-    ExtraAllocator x;
-    x.path = m.path;
-    for (const ProbeSite& s : extra.sites)
-      if (std::find(x.apis.begin(), x.apis.end(), s.api) == x.apis.end()) x.apis.push_back(s.api);
-    if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
-    if (options_.verbose)
-      fprintf(
-          stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
-          extra.sites.size(),
-          event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str() : "");
-    t->extra_allocators.push_back(std::move(x));
-    found = true;
-  }
-  return found;
-}
-
 void ProcessTracker::scan() {
   if (!options_.all && options_.comms.empty()) return;
   std::vector<std::string> skipped;
@@ -228,7 +130,9 @@ void ProcessTracker::scan() {
     }
     if (!options_.all && !wanted(info.comm)) continue;
     try {
-      AllocatorTarget alloc = resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
+      AllocatorTarget alloc =
+          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+                            options_.placement);
       trace(info, alloc);
     } catch (const Error& e) {
       // With --all most of these are programs without malloc (static, Go):
@@ -274,7 +178,9 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
     }
     try {
       ProcessInfo info = read_process(pid);
-      return resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
+      return resolve_allocator(
+          {info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+          options_.placement);
     } catch (const Error& e) {
       why = e.what();
       return std::nullopt;
@@ -292,9 +198,10 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   }
   std::string exe(buf, static_cast<size_t>(n));
   // The file as the host sees it when it is the same one, else through /proc.
-  if (file_identity(exe) != file_identity(link)) exe = link;
+  const std::optional<FileId> link_id = file_id(link);
+  if (file_id(exe) != link_id) exe = link;
   std::vector<std::string> env = process_environ(pid);
-  std::string key = file_identity(link);
+  std::string key = link_id ? std::to_string(link_id->first) + ":" + std::to_string(link_id->second) : "";
   for (const auto& e : env)
     if (e.rfind("LD_PRELOAD=", 0) == 0 || e.rfind("LD_LIBRARY_PATH=", 0) == 0) key += "|" + e;
   if (auto it = exec_cache_.find(key); it != exec_cache_.end()) return it->second;
@@ -361,7 +268,9 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (from) alloc = from->allocator;
   else {
     try {
-      alloc = resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"}, options_.placement);
+      alloc =
+          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+                            options_.placement);
     } catch (const Error& e) {
       warn(child, info.comm, e.what());
       return;
