@@ -10,8 +10,8 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "target/resolve.h"
-#include "target/process.h"
+#include "targets/resolve.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {
@@ -39,7 +39,7 @@ constexpr int kRounds = 3;
 
 }  // namespace
 
-ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, PlacementMode placement,
+ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, PlacementMode placement,
                                const ms_config& sample_none, const ms_config& sample_all) {
   int go[2], out[2];
   if (pipe(go) || pipe(out)) throw Error("calibration: pipe failed");
@@ -62,9 +62,9 @@ ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, Plac
   try {
     const double bare = run();
     const AllocatorTarget alloc = resolve_allocator({child, read_process(child).exe, nullptr, "calibration"}, placement);
-    SessionLimits small = limits;
+    BpfLimits small = limits;
     small.live_entries = 1 << 16;
-    BpfSession session(small, mode, false);
+    BpfObject session(small, mode, false);
     session.publish(sample_none);
     session.attach(child, alloc);
     const double probed = run();

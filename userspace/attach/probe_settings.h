@@ -10,7 +10,7 @@ namespace memscope {
 // return trap; classic probes are a uprobe plus a uretprobe per entry point.
 enum class ProbeMode { Auto, Session, Classic };
 
-struct SessionLimits {
+struct BpfLimits {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two
   uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
   uint32_t stack_entries = 16384;

@@ -2,7 +2,7 @@
 // probes and the process tracker: readings from the kernel's maps, new
 // rates published to the probes, windows attached and taken down.
 #pragma once
-#include "attach/bpf_session.h"
+#include "attach/bpf_object.h"
 #include "follow/process_tracker.h"
 #include "report/text_summary.h"
 #include "sampling/control_port.h"
@@ -11,7 +11,7 @@ namespace memscope {
 
 class KernelControl : public ControlPort {
  public:
-  KernelControl(BpfSession& probes, const ProcessTracker& tracker) : probes_(probes), tracker_(tracker) {}
+  KernelControl(BpfObject& probes, const ProcessTracker& tracker) : probes_(probes), tracker_(tracker) {}
 
   ExactCounts totals() const override { return probes_.maps().exact_counts(); }
   std::map<pid_t, ProcessCounts> per_process() const override {
@@ -31,7 +31,7 @@ class KernelControl : public ControlPort {
   bool window_closing() const override { return probes_.window_closing(); }
 
  private:
-  BpfSession& probes_;
+  BpfObject& probes_;
   const ProcessTracker& tracker_;
 };
 

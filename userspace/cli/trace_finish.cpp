@@ -6,7 +6,7 @@
 #include "common/error.h"
 #include "report/report_file.h"
 #include "report/text_summary.h"
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {

@@ -10,8 +10,8 @@
 #include "cli/trace_steps.h"
 #include "common/clock.h"
 #include "report/text_summary.h"
-#include "target/process.h"
-#include "target/process_memory.h"
+#include "targets/process.h"
+#include "targets/process_memory.h"
 
 namespace memscope {
 

@@ -12,9 +12,9 @@
 #include "cli/trace_steps.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "target/api_names.h"
-#include "target/process_memory.h"
-#include "target/resolve.h"
+#include "targets/api_names.h"
+#include "targets/process_memory.h"
+#include "targets/resolve.h"
 
 extern char** environ;
 
@@ -118,7 +118,7 @@ void TraceRun::measure_probe_cost_first() {
 }
 
 void TraceRun::load_probes() {
-  probes_ = std::make_unique<BpfSession>(opt_.limits, opt_.probe_mode, opt_.verbose);
+  probes_ = std::make_unique<BpfObject>(opt_.limits, opt_.probe_mode, opt_.verbose);
   start_ns_ = monotonic_ns();
   tracker_ = std::make_unique<ProcessTracker>(*probes_, opt_.follow);
   port_ = std::make_unique<KernelControl>(*probes_, *tracker_);
@@ -222,7 +222,7 @@ void TraceRun::start_vm_counts(TracedProcess& t, bool launched) {
     }
   }
   try {
-    probes_->follow_vm(t.process.pid, brk);
+    probes_->count_vm_syscalls(t.process.pid, brk);
     t.memory.followed = true;
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: warning: %s; its memory counters are left out\n", e.what());

@@ -1,7 +1,7 @@
 // One tracing run as named steps (cli/trace_run.cpp reads them in order):
 // start targets, attach, loop (drain, count, decide, print), stop, detach,
 // report. The state the steps share is this class's; each stage's work is
-// the stage's own (target/, attach/, follow/, aggregate/, sampling/,
+// the stage's own (targets/, attach/, follow/, aggregate/, sampling/,
 // symbolize/, report/), called from here.
 #pragma once
 #include <sys/types.h>
@@ -16,7 +16,7 @@
 #include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/ring_drainer.h"
-#include "attach/bpf_session.h"
+#include "attach/bpf_object.h"
 #include "cli/kernel_control.h"
 #include "cli/launcher.h"
 #include "cli/options.h"
@@ -84,7 +84,7 @@ class TraceRun {
   std::unique_ptr<Fd> sigfd_;
   std::unique_ptr<LaunchedCommand> child_;
   ProbeCost probe_cost_;
-  std::unique_ptr<BpfSession> probes_;
+  std::unique_ptr<BpfObject> probes_;
   ConfigHistory history_;
   uint64_t start_ns_ = 0, stop_ns_ = 0;
   std::unique_ptr<ProcessTracker> tracker_;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 namespace memscope {
 

@@ -7,10 +7,10 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "follow/process_tracker.h"
-#include "target/allocator.h"
-#include "target/file_id.h"
-#include "target/linker_hook.h"
-#include "target/process.h"
+#include "targets/allocator.h"
+#include "targets/file_id.h"
+#include "targets/linker_hook.h"
+#include "targets/process.h"
 
 namespace memscope {
 

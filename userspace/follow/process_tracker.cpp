@@ -13,11 +13,11 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "memscope/vm_counts.h"
-#include "target/api_names.h"
-#include "target/linker_hook.h"
-#include "target/file_id.h"
-#include "target/process.h"
-#include "target/resolve.h"
+#include "targets/api_names.h"
+#include "targets/linker_hook.h"
+#include "targets/file_id.h"
+#include "targets/process.h"
+#include "targets/resolve.h"
 
 namespace memscope {
 namespace {
@@ -28,7 +28,7 @@ void warn(pid_t pid, const std::string& comm, const std::string& why) {
 
 }  // namespace
 
-ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
+ProcessTracker::ProcessTracker(BpfObject& session, const FollowOptions& options)
     : session_(session), options_(options) {
   if (inherits()) session_.inherit_children();
 }

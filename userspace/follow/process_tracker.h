@@ -17,17 +17,17 @@
 #include <vector>
 
 #include "aggregate/process_counters.h"
-#include "attach/bpf_session.h"
+#include "attach/bpf_object.h"
 #include "memscope/processes.h"
 #include "follow/follow_options.h"
-#include "target/traced_process.h"
-#include "target/allocator.h"
+#include "targets/traced_process.h"
+#include "targets/allocator.h"
 
 namespace memscope {
 
 class ProcessTracker {
  public:
-  ProcessTracker(BpfSession& session, const FollowOptions& options);
+  ProcessTracker(BpfObject& session, const FollowOptions& options);
 
   // What the tracepoints must report (MS_FOLLOW_* bits).
   uint32_t follow_bits() const;
@@ -98,7 +98,7 @@ class ProcessTracker {
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
 
-  BpfSession& session_;
+  BpfObject& session_;
   FollowOptions options_;
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {

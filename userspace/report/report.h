@@ -17,8 +17,8 @@
 #include "sampling/optimizer.h"
 #include "symbolize/frame.h"
 #include "memscope/processes.h"
-#include "target/allocator.h"
-#include "target/traced_process.h"
+#include "targets/allocator.h"
+#include "targets/traced_process.h"
 
 namespace memscope {
 

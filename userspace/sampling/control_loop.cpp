@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 

@@ -32,7 +32,7 @@ class ControlPort {
   virtual void rates_changed(double elapsed_s, const TierConfig& from, const TierConfig& to,
                              const std::string& why) = 0;
 
-  // Windows of the duty cycle (see attach/bpf_session.h): the allocating
+  // Windows of the duty cycle (see attach/bpf_object.h): the allocating
   // probes kept apart, attached for a window, counted between the two
   // count_window() calls, taken down.
   virtual void split_windowed() = 0;

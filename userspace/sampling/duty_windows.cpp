@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/clock.h"
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 

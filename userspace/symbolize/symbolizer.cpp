@@ -9,8 +9,8 @@
 
 #include "common/error.h"
 #include "symbolize/demangle.h"
-#include "target/elf_file.h"
-#include "target/process.h"
+#include "targets/elf_file.h"
+#include "targets/process.h"
 
 namespace memscope {
 

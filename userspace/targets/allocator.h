@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 namespace memscope {
 

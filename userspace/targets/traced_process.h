@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "target/allocator.h"
-#include "target/memory_track.h"
-#include "target/process.h"
+#include "targets/allocator.h"
+#include "targets/memory_track.h"
+#include "targets/process.h"
 
 namespace memscope {
 

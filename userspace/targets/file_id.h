@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 namespace memscope {
 

@@ -1,4 +1,4 @@
-#include "target/probe_placement.h"
+#include "targets/probe_placement.h"
 
 #include <capstone/capstone.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "common/error.h"
-#include "target/uprobe_emulation.h"
-#include "target/x86_registers.h"
+#include "targets/uprobe_emulation.h"
+#include "targets/x86_registers.h"
 
 namespace memscope {
 

@@ -1,4 +1,4 @@
-#include "target/uprobe_emulation.h"
+#include "targets/uprobe_emulation.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "target/file_id.h"
+#include "targets/file_id.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>

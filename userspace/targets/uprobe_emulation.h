@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "target/probe_placement.h"
+#include "targets/probe_placement.h"
 
 namespace memscope {
 

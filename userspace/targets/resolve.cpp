@@ -1,4 +1,4 @@
-#include "target/resolve.h"
+#include "targets/resolve.h"
 
 #include <unistd.h>
 

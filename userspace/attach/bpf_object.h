@@ -16,20 +16,20 @@
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
 #include "memscope/record.h"
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 struct memscope_bpf;
 struct bpf_link;
 
 namespace memscope {
 
-class BpfSession {
+class BpfObject {
  public:
   // Throws Error with a one-line reason (no privileges, no BPF, ...).
-  BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose);
-  ~BpfSession();
-  BpfSession(const BpfSession&) = delete;
-  BpfSession& operator=(const BpfSession&) = delete;
+  BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose);
+  ~BpfObject();
+  BpfObject(const BpfObject&) = delete;
+  BpfObject& operator=(const BpfObject&) = delete;
 
   // Publishes a config slot: the slot is written whole, then made current.
   void publish(const ms_config& config);
@@ -53,7 +53,7 @@ class BpfSession {
   // bits); their events arrive on proc_events_fd().
   void watch_processes(uint32_t follow);
   // Reports the forks (under MS_FOLLOW_FORKS) and the exit of `pid`.
-  void follow(pid_t pid);
+  void watch_lifecycle(pid_t pid);
   // Reports every change to the list of objects of `pid` (every process
   // mapping the file when `pid` is 0): a uprobe on the dynamic linker's
   // debugger hook at `offset` in `open_path` (its ld.so), whose events
@@ -83,7 +83,7 @@ class BpfSession {
   // Counts the process's anonymous mmap/munmap and its brk calls from now
   // on (`brk`: its current break, 0 if unknown). The raw syscall
   // tracepoints are attached on first use; throws Error when they cannot be.
-  void follow_vm(pid_t pid, uint64_t brk);
+  void count_vm_syscalls(pid_t pid, uint64_t brk);
 
   // The maps, typed; nothing else reads or writes them.
   KernelMaps& maps() { return maps_; }
@@ -93,13 +93,13 @@ class BpfSession {
   int proc_events_fd() const;
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
-  bool session() const { return session_; }
+  bool uses_session_links() const { return session_links_; }
   const char* mechanism() const {
-    return session_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
+    return session_links_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
   }
 
  private:
-  bool open_and_load(const SessionLimits& limits, bool with_session);
+  bool open_and_load(const BpfLimits& limits, bool with_session);
   struct LinkSet {
     std::vector<bpf_link*> links;  // classic: libbpf perf-event links
     std::vector<int> fds;          // session: raw uprobe-multi links
@@ -117,7 +117,7 @@ class BpfSession {
 
   memscope_bpf* skel_ = nullptr;
   KernelMaps maps_;
-  bool session_ = false;
+  bool session_links_ = false;
   int load_error_ = 0;
   LinkSet links_;
   bool split_ = false;

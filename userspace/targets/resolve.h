@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "target/allocator.h"
-#include "target/traced_process.h"
+#include "targets/allocator.h"
+#include "targets/traced_process.h"
 
 namespace memscope {
 

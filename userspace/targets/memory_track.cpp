@@ -1,6 +1,6 @@
-#include "target/memory_track.h"
+#include "targets/memory_track.h"
 
-#include "target/process_memory.h"
+#include "targets/process_memory.h"
 
 namespace memscope {
 

@@ -1,4 +1,4 @@
-#include "target/x86_registers.h"
+#include "targets/x86_registers.h"
 
 namespace memscope {
 
