@@ -69,7 +69,8 @@ def snapshot_binaries(build, work_dir):
     for name in BINARIES:
         src = os.path.join(build, name)
         if not os.access(src, os.X_OK):
-            sys.exit(f"overhead: {src} is missing: cmake -S {REPO} -B {build} && make -C {build} -j2")
+            sys.exit(f"overhead: {src} is missing: build the benchmarks with "
+                     f"cmake -S {REPO} -B {build} -DMEMSCOPE_BENCHMARKS=ON && make -C {build} -j2")
         bins[name] = shutil.copy2(src, os.path.join(work_dir, name))
     return bins
 
