@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Installs what memscope-bpf needs from Debian 12's packages (as root),
-# configures and builds. The binary ends up at build/memscope-bpf.
+# Installs what memscope-bpf and its tests need from Debian 12's packages (as
+# root), configures and builds. The binary ends up at build/memscope-bpf.
+#   tools/setup.sh                 the agent, the workload and the tests
+#   tools/setup.sh --benchmarks    also Google Benchmark, the micro-benchmarks
+#                                  and the overhead benchmark (-DMEMSCOPE_BENCHMARKS=ON)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+benchmarks=()
+[[ ${1:-} == --benchmarks ]] && benchmarks=(-DMEMSCOPE_BENCHMARKS=ON)
 
 PACKAGES=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev libdw-dev
   libcli11-dev nlohmann-json3-dev catch2 libvalijson-dev
-  libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev libbenchmark-dev
+  libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev
   util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
+((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +32,6 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${benchmarks[@]}" >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built build/memscope-bpf" >&2

@@ -125,27 +125,15 @@ void live_memory(benchmark::State& state) {
   state.counters["std_unordered_map_bytes_per_entry"] = std_map;
 }
 
+// Per-site counter updates over `state.range(0)` sites, in the aggregator's
+// SiteTable or in std::unordered_map.
+template <class Table>
 void site_updates(benchmark::State& state) {
   const uint32_t sites = static_cast<uint32_t>(state.range(0));
   std::mt19937 rng(3);
   std::vector<uint32_t> ids(1 << 16);
   for (auto& id : ids) id = rng() % sites;
-  SiteTable t;
-  size_t i = 0;
-  for (auto _ : state) {
-    SiteStats& s = t[ids[i++ & 0xffff]];
-    s.count += 1;
-    s.bytes += 32;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-}
-
-void site_updates_std(benchmark::State& state) {
-  const uint32_t sites = static_cast<uint32_t>(state.range(0));
-  std::mt19937 rng(3);
-  std::vector<uint32_t> ids(1 << 16);
-  for (auto& id : ids) id = rng() % sites;
-  std::unordered_map<uint32_t, SiteStats> t;
+  Table t;
   size_t i = 0;
   for (auto _ : state) {
     SiteStats& s = t[ids[i++ & 0xffff]];
@@ -167,8 +155,10 @@ void register_table_benchmarks() {
       ->Arg(3 << 20)
       ->Iterations(1)
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("BM_SiteUpdate/open_table", site_updates)->Arg(64)->Arg(65536);
-  benchmark::RegisterBenchmark("BM_SiteUpdate/std_unordered_map", site_updates_std)->Arg(64)->Arg(65536);
+  benchmark::RegisterBenchmark("BM_SiteUpdate/open_table", site_updates<SiteTable>)->Arg(64)->Arg(65536);
+  benchmark::RegisterBenchmark("BM_SiteUpdate/std_unordered_map", site_updates<std::unordered_map<uint32_t, SiteStats>>)
+      ->Arg(64)
+      ->Arg(65536);
 }
 
 }  // namespace memscope::bench

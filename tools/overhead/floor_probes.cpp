@@ -1,4 +1,3 @@
-#include <map>
 #include "floor_probes.h"
 
 #include <bpf/bpf.h>
@@ -6,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
+#include <map>
 
+#include "attach/libbpf_log.h"
+#include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "common/error.h"
 #include "floor.skel.h"
@@ -18,30 +19,17 @@
 namespace memscope::overhead {
 namespace {
 
-int warnings_only(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_WARN) return vfprintf(stderr, fmt, args);
-  return 0;
-}
-int all_but_debug(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, fmt, args);
-}
-
-std::string attach_failure(int err) {
+// As memscope-bpf says it: strerror, and for EINVAL who else probes there.
+std::string attach_failure(int err, const std::string& path, const std::vector<uint64_t>& offsets) {
   std::string why = strerror(err);
-  // The same hint memscope-bpf gives: a probe of another tool at the same
-  // address with a different ref_ctr_offset makes the kernel refuse ours.
-  if (err == EINVAL) why += " (another tool may hold a probe there with a different ref_ctr_offset)";
+  if (err == EINVAL) why += conflict_hint(path, offsets);
   return why;
 }
 
 }  // namespace
 
 FloorProbes::FloorProbes(FloorMode mode, FloorLink link, bool verbose) : mode_(mode) {
-  libbpf_set_print(verbose ? all_but_debug : warnings_only);
-  // BPF memory is charged to the memory cgroup; RLIMIT_MEMLOCK cannot be
-  // raised on these machines and need not be.
-  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  route_libbpf_messages(verbose);
 
   const bool session_ok = kernel_has_uprobe_session();
   if (mode == FloorMode::Session && !session_ok)
@@ -117,9 +105,11 @@ void FloorProbes::attach_perf(pid_t pid, const AllocatorTarget& alloc, bool with
                   .bpf_cookie = ms_cookie(site.api, static_cast<uint32_t>(site.stack_delta), site.keep_return),
                   .retprobe = ret);
       bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, site.open_path.c_str(), site.offset, &opts);
-      if (!link)
+      if (!link) {
+        const std::string why = attach_failure(errno, site.open_path, {site.offset});
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site.symbol + " in " +
-                    alloc.path + " for PID " + std::to_string(pid) + ": " + attach_failure(errno));
+                    alloc.path + " for PID " + std::to_string(pid) + ": " + why);
+      }
       links_.push_back(link);
       probes_.push_back({site.symbol, site.offset, site.stack_delta, ret ? "uretprobe" : "uprobe"});
     }
@@ -141,7 +131,7 @@ void FloorProbes::attach_multi(pid_t pid, const AllocatorTarget& alloc, int prog
     int fd = create_uprobe_multi_link(prog_fd, attach_type, open_path, offsets, cookies, pid);
     if (fd < 0)
       throw Error(std::string("cannot attach ") + kind + " probes to " + group.front()->path + " for PID " +
-                  std::to_string(pid) + ": " + attach_failure(-fd));
+                  std::to_string(pid) + ": " + attach_failure(-fd, open_path, offsets));
     link_fds_.push_back(fd);
     for (const ProbeSite* site : group) probes_.push_back({site->symbol, site->offset, site->stack_delta, kind});
   }

@@ -148,9 +148,9 @@ class Runner:
         load = tracer = None
         try:
             with open(load_out, "w") as out, open(load_err, "w") as err:
-                load = subprocess.Popen([self.bins["memscope-overhead-load"], "--profile", profile,
+                load = subprocess.Popen([self.bins["memscope-workload"], "--profile", profile,
                                          "--threads", str(self.threads), "--seconds", str(seconds),
-                                         "--warmup", str(warmup), "--seed", str(self.seed)],
+                                         "--warmup", str(warmup), "--seed", str(self.seed), "--wait-start"],
                                         stdout=out, stderr=err)
             pid = self._wait_ready(load, load_err)
             if row.command is not None:

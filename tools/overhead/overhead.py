@@ -27,7 +27,7 @@ from table import profile_table, targets_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BINARIES = ("memscope-bpf", "memscope-floor", "memscope-overhead-load")
+BINARIES = ("memscope-bpf", "memscope-floor", "memscope-workload")
 PROFILES = ("web", "pipeline", "game")
 
 
@@ -69,7 +69,8 @@ def snapshot_binaries(build, work_dir):
     for name in BINARIES:
         src = os.path.join(build, name)
         if not os.access(src, os.X_OK):
-            sys.exit(f"overhead: {src} is missing: cmake -S {REPO} -B {build} && make -C {build} -j2")
+            sys.exit(f"overhead: {src} is missing: build the benchmarks with "
+                     f"cmake -S {REPO} -B {build} -DMEMSCOPE_BENCHMARKS=ON && make -C {build} -j2")
         bins[name] = shutil.copy2(src, os.path.join(work_dir, name))
     return bins
 
@@ -79,7 +80,7 @@ def discover_sites(bins, work_dir):
     loader (which asks memscope_core): allocator path and offsets."""
     err_path = os.path.join(work_dir, "discover.err")
     with open(err_path, "w") as err:
-        load = subprocess.Popen([bins["memscope-overhead-load"], "--seconds", "0.01", "--warmup", "0"],
+        load = subprocess.Popen([bins["memscope-workload"], "--seconds", "0.01", "--warmup", "0", "--wait-start"],
                                 stdout=subprocess.DEVNULL, stderr=err)
     try:
         for _ in range(3000):

@@ -7,14 +7,17 @@
 #   sudo tools/overhead/program_cost.sh web --sample-all
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+for bin in build/memscope-bpf build/memscope-workload; do
+  [[ -x $bin ]] || { echo "program_cost: $bin is missing: cmake -S . -B build && make -C build -j2" >&2; exit 1; }
+done
 profile=${1:-web}
 shift || true
 was=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -qw kernel.bpf_stats_enabled=$was' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 out=$(mktemp -d)
-build/memscope-bpf -o "$out/report.json" "$@" -- build/memscope-overhead-load --profile "$profile" --threads 1 \
-  --seconds 2 --warmup 0.2 --no-wait >/dev/null 2>"$out/agent.err" &
+build/memscope-bpf -o "$out/report.json" "$@" -- build/memscope-workload --profile "$profile" --threads 1 \
+  --seconds 2 --warmup 0.2 >/dev/null 2>"$out/agent.err" &
 agent=$!
 sleep 1.5  # inside the measured window
 bpftool prog show -j | python3 -c '

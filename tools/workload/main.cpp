@@ -17,10 +17,11 @@
 //              thread, write their own truth and _exit; the thread waits for
 //              them before its own iterations.
 //   exit       release barrier, workers return, join, exit 0.
+//
+// --seconds S runs the throughput mode (throughput.h) instead of all this.
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <ctime>
 #include <new>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -29,7 +30,9 @@
 
 #include "ground_truth.h"
 #include "options.h"
+#include "phase_control.h"
 #include "text_buffer.h"
+#include "throughput.h"
 #include "worker.h"
 
 namespace memscope::workload {
@@ -145,14 +148,6 @@ void* worker_main(void* arg) {
     return nullptr;
 }
 
-void wait_for_sigusr1(const sigset_t& set) {
-    for (;;) {
-        int sig = 0;
-        int rc = sigwait(&set, &sig);
-        if (rc == 0 && sig == SIGUSR1) return;
-    }
-}
-
 // The stdout line, one write(2): a child's and its parent's never mix.
 void write_report_line(const Truth& t, const Options& o, int& exit_code) {
     TextBuffer b(g_line_buf, sizeof g_line_buf);
@@ -174,12 +169,6 @@ void say(const char* msg) {
     TextBuffer t(buf, sizeof buf);
     t.append("memscope-workload: ").append(msg).append("\n");
     write_all(2, t.data(), t.size());
-}
-
-std::uint64_t now_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 void print_verbose(const Truth& t, const Options& o, const ThreadCtx* ctxs, std::uint64_t phase_ns) {
@@ -205,9 +194,7 @@ int run(const Options& o) {
     // Block SIGUSR1 before any thread exists: every thread inherits the mask
     // and only sigwait() consumes it.
     sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    if (pthread_sigmask(SIG_BLOCK, &usr1, nullptr) != 0) {
+    if (!block_sigusr1(usr1)) {
         say("pthread_sigmask failed");
         return 1;
     }
@@ -270,23 +257,20 @@ int run(const Options& o) {
     pthread_barrier_wait(&g_ready);
 
     if (o.wait_start) {
-        char buf[64];
-        TextBuffer t(buf, sizeof buf);
-        t.append("ready ").append_i64(static_cast<std::int64_t>(getpid())).append("\n");
-        write_all(2, t.data(), t.size());
+        say_ready();
         wait_for_sigusr1(usr1);
     }
 
     // ------------------------------------------------ measured phase -----
     const std::uintptr_t brk_start = reinterpret_cast<std::uintptr_t>(sbrk(0));
-    const std::uint64_t t0 = now_ns();
+    const std::uint64_t t0 = monotonic_ns();
     // The workers are parked: ctxs[0] is the main thread's until the barrier.
     if (o.forks) fork_children(0);
     if (o.large_blocks) large_blocks_phase(ctxs[0], o.large_blocks);
     if (o.dlopen_path) loaded_library_phase(ctxs[0], o);
     pthread_barrier_wait(&g_start);
     pthread_barrier_wait(&g_end);
-    const std::uint64_t t1 = now_ns();
+    const std::uint64_t t1 = monotonic_ns();
     // ------------------------------------------------ end of phase -------
 
     int exit_code = 0;
@@ -343,5 +327,5 @@ int main(int argc, char** argv) {
         case ParseResult::Ok:
             break;
     }
-    return run(o);
+    return o.seconds > 0 ? run_throughput(o) : run(o);
 }

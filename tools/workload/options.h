@@ -33,6 +33,12 @@ struct Options {
     std::uint64_t dlopen_calls_wait_ms = 200;  // kWaitForSignal: until SIGUSR1
     unsigned forks = 0;                        // --fork: child processes forked at the start of the phase
     unsigned child = 0;                        // in a forked child: its index + 1 (0: the parent)
+    // --seconds S: the throughput mode (throughput.h) instead of the exact
+    // phase: allocator calls for S seconds after `warmup` seconds uncounted,
+    // each thread cycling through a table of `table` operations.
+    double seconds = 0;
+    double warmup = 0.2;
+    std::uint64_t table = 8192;
 };
 
 constexpr std::uint64_t kWaitForSignal = ~std::uint64_t{0};

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
 #include <map>
 #include <chrono>
@@ -19,21 +18,13 @@
 #include "common/error.h"
 #include "memscope.skel.h"
 #include "memscope/vm_counts.h"
+#include "attach/libbpf_log.h"
 #include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "targets/api_names.h"
 
 namespace memscope {
 namespace {
-
-int quiet_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_WARN) return vfprintf(stderr, fmt, args);
-  return 0;
-}
-int verbose_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, fmt, args);
-}
 
 std::string load_failure(int err) {
   err = err < 0 ? -err : err;
@@ -42,18 +33,6 @@ std::string load_failure(int err) {
            "CAP_SYS_RESOURCE)";
   if (err == ENOSYS) return "this kernel has no BPF support (bpf() is not implemented)";
   return std::string("cannot load BPF programs: ") + strerror(err);
-}
-
-// EINVAL from a uprobe attach is, in practice, another tool's uprobe at the
-// same offset with a different ref_ctr_offset: name it.
-std::string conflict_hint(const std::string& path, const std::vector<uint64_t>& offsets) {
-  std::string holders;
-  for (uint64_t off : offsets)
-    if (holders.empty()) holders = uprobe_holders(path, off);
-  if (!holders.empty())
-    return " (" + holders +
-           " holds a uprobe at the same address with a different ref_ctr_offset; stop it or trace at another time)";
-  return " (another tool may hold a uprobe at the same address with a different ref_ctr_offset)";
 }
 
 }  // namespace
@@ -103,10 +82,7 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
 }
 
 BpfObject::BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose) : verbose_(verbose) {
-  libbpf_set_print(verbose ? verbose_print : quiet_print);
-  // The kernel accounts BPF memory to the memory cgroup; RLIMIT_MEMLOCK
-  // cannot be raised here and need not be.
-  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  route_libbpf_messages(verbose);
 
   if (syscall(__NR_bpf, -1, nullptr, 0) < 0 && errno == ENOSYS) throw Error(load_failure(ENOSYS));
 

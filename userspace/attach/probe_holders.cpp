@@ -70,4 +70,14 @@ std::string uprobe_holders(const std::string& path, uint64_t offset) {
   return out;
 }
 
+std::string conflict_hint(const std::string& path, const std::vector<uint64_t>& offsets) {
+  std::string holders;
+  for (uint64_t off : offsets)
+    if (holders.empty()) holders = uprobe_holders(path, off);
+  if (!holders.empty())
+    return " (" + holders +
+           " holds a uprobe at the same address with a different ref_ctr_offset; stop it or trace at another time)";
+  return " (another tool may hold a uprobe at the same address with a different ref_ctr_offset)";
+}
+
 }  // namespace memscope
