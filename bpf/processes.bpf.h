@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Per-process counting and process events, included once by memscope.bpf.c.
- * Kept in its own file so that the allocator probes and the process
- * bookkeeping change independently.
+/* Per-process counting and process events. Kept in its own file so that
+ * the allocator probes and the process bookkeeping change independently.
  *
  * - Exact counters per (process, entry point, size class) and probe hits
  *   per process: the report's processes[].
@@ -12,26 +11,16 @@
  *   wakes the agent, unlike the record ring).
  * - ms_linker, a uprobe on the dynamic linker's debugger hook, tells it
  *   that a traced process loaded or unloaded objects (dlopen, dlclose). */
+#ifndef MEMSCOPE_PROCESSES_BPF_H
+#define MEMSCOPE_PROCESSES_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "memscope/processes.h"
-
-/* Who hit a probe, read once per program run. Helper calls are what a short
- * program spends most on (each is a call and a return through the CPU's
- * return-thunk mitigations), so the task pointer is fetched once and the
- * ids are read from it, not asked for again by each step. */
-struct hit {
-	struct task_struct *task;
-	__u64 cookie;
-	__u32 tgid;
-	__u32 tid;
-};
-
-static __always_inline void hit_init(struct hit *h, __u64 cookie)
-{
-	h->task = bpf_get_current_task_btf();
-	h->cookie = cookie;
-	h->tgid = h->task->tgid;
-	h->tid = h->task->pid;
-}
+#include "memscope/sampling_math.h"
+#include "probe_context.bpf.h"
+#include "stack_walk.bpf.h"
 
 /* Set by the agent before load. */
 __u32 agent_tgid;
@@ -308,3 +297,5 @@ int ms_linker(struct pt_regs *ctx)
 		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0);
 	return 0;
 }
+
+#endif /* MEMSCOPE_PROCESSES_BPF_H */

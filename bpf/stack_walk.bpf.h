@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The user-stack walk of a sampled call, included once by memscope.bpf.c
- * (after stat_inc, before processes.bpf.h, whose exec handler forgets a
- * thread's walk state).
+/* The user-stack walk of a sampled call (processes.bpf.h's exec handler
+ * forgets a thread's walk state).
  *
  * The frame-pointer chain is walked here rather than by bpf_get_stackid():
  * a thread that glibc started ends its chain at a frame whose saved rbp is
@@ -21,6 +20,14 @@
  *   end of the page the read starts in (so a read faults only where a
  *   frame's own page does): one helper call per frame cost ~75 ns a frame,
  *   this ~13. */
+#ifndef MEMSCOPE_STACK_WALK_BPF_H
+#define MEMSCOPE_STACK_WALK_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "memscope/record.h"
+#include "stats.bpf.h"
 
 #define MS_USER_TOP 0x00007ffffffff000ULL /* x86-64 user address space, 4-level paging */
 #define MS_PAGE 4096
@@ -123,3 +130,5 @@ static __always_inline __u64 walk_stack(struct pt_regs *ctx, struct walk_state *
 	bpf_loop(MS_MAX_STACK_DEPTH - 1, walk_frame, &w, 0);
 	return w.h ^ ws->stack.depth;
 }
+
+#endif /* MEMSCOPE_STACK_WALK_BPF_H */
