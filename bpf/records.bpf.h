@@ -53,7 +53,8 @@ struct {
 
 /* How many blocks in `live` hash to each slot: a free whose slot is 0 was
  * never sampled, and skips the hash delete (a bucket lock and a search that
- * cost more than the rest of the free probe together). Counts, not bits,
+ * cost more than the rest of the free probe together:
+ * docs/measurements.md#where-the-time-beyond-the-trap-goes). Counts, not bits,
  * so that a slot empties again when its blocks are freed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

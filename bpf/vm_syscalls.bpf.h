@@ -5,7 +5,7 @@
  *
  * Raw syscall tracepoints: attached by name, so no tracefs is needed, and
  * they exist where kprobes do not (kernels without CONFIG_KPROBES, like
- * the one this was measured on, which also refuses fentry on the syscall
+ * the project's test machines, which also refuse fentry on the syscall
  * functions). They fire for every syscall, so the syscall number is
  * checked first, then whether the process is in vm_procs. A munmap counts
  * as anonymous when it starts at a region an anonymous mmap returned while

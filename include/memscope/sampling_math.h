@@ -77,7 +77,8 @@ MS_INLINE __u64 neg_ln_uniform_q16(__u32 x)
 /* One uniform 32-bit draw from a per-CPU xorshift64* state (Vigna 2016:
  * passes BigCrush in its high bits, which are the ones returned). Drawn in
  * the program instead of by bpf_get_prandom_u32(): a helper call costs more
- * than the rest of an unsampled call's decision. A zero state is stuck at
+ * than the rest of an unsampled call's decision
+ * (docs/measurements.md#where-the-time-beyond-the-trap-goes). A zero state is stuck at
  * zero; the caller seeds it. */
 MS_INLINE __u32 ms_next_draw(__u64 *state)
 {

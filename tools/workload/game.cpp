@@ -12,24 +12,11 @@
 //   site_game_particles             operator new[]  1x  64-512 B, operator delete[] at frame end
 // (+ site_leak_session_cache every 4th iteration, see worker.cpp)
 //
-// Measured at the defaults (--scale 1000 --threads 2 --seed 1); the exact
-// values of any run are in its --truth file.
-//   site                              calls      bytes   share
-//   site_game_texture                    10  116955648   57.2%
-//   site_game_render_buffer_resize     2000   81089390   39.7%
-//   site_game_frame_object            95131    3809940    1.9%
-//   site_game_frame_scratch            1000    1298272    0.6%
-//   site_leak_session_cache             250     654461    0.3%
-//   site_game_particles                1000     289344    0.1%
-//   site_game_entity                   1000     156349    0.1%
-//   site_game_render_buffer_create        4     139318    0.1%
-//   site_game_audio_page                 20      98029    0.0%
-//   free                              96165
-//   operator delete                    1000
-//   operator delete[]                  1000
-// Total: 100415 allocation calls + 98165 frees = 198580 calls, 204490751 bytes.
-// This profile is call-heavy (~5x web): use a smaller --scale (e.g. 200) when
-// the tracer is slow.
+// The calls, bytes and shares of each site at the defaults are in
+// docs/measurements.md#workload-ground-truth-at-the-defaults; the exact values
+// of any run are in its --truth file.
+// This profile makes far more calls per iteration than web: use a smaller
+// --scale (e.g. 200) when the tracer is slow.
 #include "worker.h"
 
 namespace memscope::workload {

@@ -12,20 +12,9 @@
 // Everything is freed at the end of the batch.  realloc(p, 0) is never used.
 // (+ site_leak_session_cache every 4th iteration, see worker.cpp)
 //
-// Measured at the defaults (--scale 1000 --threads 2 --seed 1); the exact
-// values of any run are in its --truth file.
-//   site                           calls       bytes   share
-//   site_pipeline_input_buffer      1000   364258604   60.2%
-//   site_pipeline_compact_output    1000   185507228   30.6%
-//   site_pipeline_chunk             4000    18361365    3.0%
-//   site_pipeline_temp_array        2000    17397280    2.9%
-//   site_pipeline_aligned_chunk     2000     9269120    1.5%
-//   site_pipeline_chunk_grow        1000     9121110    1.5%
-//   site_pipeline_result_object     1000      634205    0.1%
-//   site_leak_session_cache          250      627043    0.1%
-//   site_pipeline_page_buffer         16      151552    0.0%
-//   free                           10016
-// Total: 12266 allocation calls + 10016 frees = 22282 calls, 605327507 bytes.
+// The calls, bytes and shares of each site at the defaults are in
+// docs/measurements.md#workload-ground-truth-at-the-defaults; the exact values
+// of any run are in its --truth file.
 #include "worker.h"
 
 namespace memscope::workload {

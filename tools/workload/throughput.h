@@ -4,9 +4,9 @@
 // allocator calls per second achieved go to stdout as one JSON object. The
 // overhead benchmark (tools/overhead) measures a tracer's cost with it.
 //
-// The window is timed, not counted: a trapped call costs anything from
-// ~0.5 to ~30 us depending on the host, so a fixed count would take anything
-// from a second to minutes. Unlike the exact phase this mode allocates
+// The window is timed, not counted: a trapped call's cost differs by well
+// over an order of magnitude between hosts (docs/measurements.md#method-and-hosts),
+// so a fixed count would take anything from a second to minutes. Unlike the exact phase this mode allocates
 // freely outside its loop (threads, tables, the JSON line) and has no truth.
 #pragma once
 

@@ -12,7 +12,7 @@ namespace {
 // hand one block back and forth through the tcache, few enough that the
 // working set stays in cache whatever the tracer does.
 constexpr unsigned kRing = 16;
-// Steps between clock reads: the clock read (~20 ns, vDSO) is then noise
+// Steps between clock reads: the clock read (a vDSO call) is then noise
 // even untraced, and the window overshoots by at most a few ms when every
 // call traps.
 constexpr unsigned kChunk = 16;

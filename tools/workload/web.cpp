@@ -11,23 +11,12 @@
 //                               each thread; kept until the end of the phase
 // (+ site_leak_session_cache every 4th iteration, see worker.cpp)
 //
-// Measured at the defaults (--scale 1000 --threads 2 --seed 1); other seeds
-// differ by a few percent in bytes, calls are fixed by scale/threads.  The
-// exact values of any run are in its --truth file.
-//   site                         calls      bytes   share   block sizes
-//   site_web_response_buffer      3000   10752000   46.4%   512, 2048, 8192 (1000 each)
-//   site_web_request_buffer       1000   10227754   44.1%   4-16 KiB (avg ~10 KiB)
-//   site_web_json_node           10000     718910    3.1%   48-96 B
-//   site_leak_session_cache        250     637933    2.8%   1-4 KiB, all still live
-//   site_web_header_string        6000     620520    2.7%   8-200 B
-//   site_web_header_table_grow     125     158912    0.7%   512-2048 B
-//   site_web_connection_pool        16      49050    0.2%   2-4 KiB (8 per thread)
-//   site_web_header_table          125      32000    0.1%   256 B
-//   free                         18141
-// Total: 20516 allocation calls (+1000 NULL-pointer reallocs that glibc
-// forwards to malloc internally) + 18141 frees = 38657 calls, 23197079 bytes.
-// The only sites above 5% of the bytes are the response buffer (3000 calls,
-// blocks up to 8 KiB) and the request buffer (1000 calls of 4-16 KiB).
+// The calls, bytes and shares of each site at the defaults are in
+// docs/measurements.md#workload-ground-truth-at-the-defaults; the exact values
+// of any run are in its --truth file.
+// The only sites above 5% of the bytes are the response buffer (blocks up to
+// 8 KiB) and the request buffer (4-16 KiB): the e2e tests' estimate check
+// relies on that.
 #include "worker.h"
 
 namespace memscope::workload {

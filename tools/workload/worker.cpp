@@ -3,7 +3,8 @@
 // The leak (all profiles, unless --no-leak):
 //   site_leak_session_cache   malloc   every 4th global iteration (k % 4 == 0),
 //                                      1-4 KiB, never freed (not even at exit)
-// At the defaults: 250 calls, ~640 KB, live_count 250 at the end of the phase.
+// Every block it makes is still live at the end of the phase (figures at the
+// defaults: docs/measurements.md#workload-ground-truth-at-the-defaults).
 #include <cstdlib>
 #include <malloc.h>
 #include <stdlib.h>

@@ -4,8 +4,9 @@
 
 namespace memscope {
 namespace {
-// How far ahead of use a live slot is prefetched: enough records to cover
-// a cache miss (~100 ns) at a few ns per record.
+// How far ahead of use a live slot is prefetched: enough records that the
+// slot's cache miss is over when its record is applied (BM_Apply,
+// docs/measurements.md#microbenchmarks).
 constexpr size_t kPrefetchAhead = 16;
 
 // One record of weight w and `size` bytes into a site's or a thread's sums

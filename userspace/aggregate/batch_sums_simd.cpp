@@ -189,7 +189,7 @@ void SumVectors(const RecordBatch& b, BatchSums& out) {
 void SumBatch(const RecordBatch* batch, BatchSums* out_sums) {
 #if (HWY_ARCH_X86 && HWY_TARGET >= HWY_SSE4) || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
   // 16-byte vectors (and their emulation) count too few keys per compare
-  // to beat the scalar loop (measured: tools/microbench, BM_BatchSums).
+  // to beat the scalar loop (BM_BatchSums, docs/measurements.md#microbenchmarks).
   sum_batch_scalar(*batch, *out_sums);
 #else
   SumVectors(*batch, *out_sums);

@@ -7,10 +7,10 @@
 // Why this shape: the live table sees an insert for every sampled
 // allocation and an erase for every sampled free, millions of times. A
 // first design (linear probing, Robin Hood order, backward-shift deletion)
-// spent ~40 ns per operation at 7/8 load moving entries along long
-// clusters; here an operation reads one control word and, almost always,
-// one slot, so the table runs at 7/8 load (low memory per entry) at a few
-// ns per operation. Deletion leaves a tombstone only in a group that has
+// spent its time moving entries along long clusters; here an operation
+// reads one control word and, almost always, one slot, so the table can run
+// at 7/8 load (low memory per entry) and stay fast
+// (docs/measurements.md#microbenchmarks). Deletion leaves a tombstone only in a group that has
 // no empty slot, and tombstones are dropped at the next rehash.
 //
 // The caller passes each key's hash: the aggregator computes the hashes of

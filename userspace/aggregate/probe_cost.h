@@ -1,6 +1,7 @@
 // What one probe hit and one sampled record cost in a traced process on
 // this host, as the calibration (attach/probe_calibration) measured it: a
-// trap's price differs ~10x between hosts, so the optimizer's overhead
+// trap's price differs by an order of magnitude between hosts
+// (docs/measurements.md#method-and-hosts), so the optimizer's overhead
 // budget and the report's added time need the figure measured here.
 #pragma once
 

@@ -4,8 +4,8 @@
 // and handed to the aggregator under a lock that report readers share.
 //
 // The timer adapts: every 2 ms while records flow in full batches, backing
-// off to 8 ms when batches are small, because each wake-up costs tens of
-// microseconds of agent CPU even when the ring is empty. The back-off never
+// off to 8 ms when batches are small, because every wake-up costs agent CPU
+// even when the ring is empty (docs/measurements.md#drain-wake-ups). The back-off never
 // lets the ring fill past a quarter at the highest rate seen so far.
 #pragma once
 #include <atomic>

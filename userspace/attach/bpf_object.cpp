@@ -49,13 +49,12 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
   bpf_map__set_max_entries(skel_->maps.sites, limits.max_sites);
   skel_->bss->max_sites = limits.max_sites;
   // One filter slot per live entry (a power of two), up to 2^19 (2 MiB):
-  // every free reads its slot, and with a 4 MiB filter (the default 2^20
-  // entries) a probe run cost 40-50 ns more on the overhead benchmark's
-  // pipeline profile (bpf_stats; perf puts the slot load first among the
-  // program's own instructions). Beyond 2^19 sampled blocks live a free of
-  // an unsampled block finds its slot set more often than not, and pays a
-  // hash delete for nothing. One byte per slot (4x denser) measured no
-  // better.
+  // every free reads its slot, and a larger filter made that read a cache
+  // miss often enough to cost more than the hash deletes it saves
+  // (docs/measurements.md#where-the-time-beyond-the-trap-goes). Beyond 2^19
+  // sampled blocks live a free of an unsampled block finds its slot set
+  // more often than not, and pays a hash delete for nothing. A byte per
+  // slot instead of a word was no faster (same section).
   uint32_t slots = 1;
   while (slots < limits.live_entries && slots < (1u << 19)) slots <<= 1;
   bpf_map__set_max_entries(skel_->maps.live_filter, slots);
@@ -227,8 +226,9 @@ void BpfObject::detach_window() {
   if (window_open_) count_window(false);
   window_attached_ = false;
   // Taking the probes down waits for the kernel's grace periods, one per
-  // perf-event link (~0.1 s each with classic probes here, serialized by
-  // the kernel). Done off this thread, so the agent's loop never waits.
+  // perf-event link with classic probes, serialized by the kernel
+  // (docs/measurements.md#duty-cycle-switching). Done off this thread, so
+  // the agent's loop never waits.
   finish_detaching();
   LinkSet going;
   move_links(window_links_, going);

@@ -88,8 +88,9 @@ std::vector<pid_t> threads_of(pid_t pid) {
 // nr_no_switch_fast). After such a swap the parent's copies of the events
 // live in the child; when the child exits they are freed, the uprobe filter
 // then holds no event for the parent's memory, and the kernel removes the
-// breakpoints from it: measured, a forked shell stopped being counted after
-// the first command it ran. `sample_read` is cleared on kernels that refuse
+// breakpoints from it: the parent stops being counted after its first
+// child exits (seen with a forked shell:
+// docs/measurements.md#processes-and-loaded-objects). `sample_read` is cleared on kernels that refuse
 // the combination (before 6.12), which do the swap all the same.
 int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
   perf_event_attr attr{};
@@ -186,8 +187,8 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
     // child's copy of an event carries its parent's program pointer, and
     // when the child exits the kernel (6.10+, perf_event_free_bpf_prog)
     // detaches that program from the probe's tracepoint, for everyone
-    // (measured on 6.18: every process forked after the first child's exit
-    // went uncounted). Events without a program leave nothing to detach.
+    // (every process forked after the first child's exit would go
+    // uncounted: docs/measurements.md#processes-and-loaded-objects). Events without a program leave nothing to detach.
     // Return probes first: attached into a running process, an entry seen
     // without its return would leave the thread's call depth set, and its
     // later calls at that stack depth would pass for the allocator's own.

@@ -1,7 +1,8 @@
 // Measures what a probe hit and a sampled record cost on this machine, in
 // a child process of the agent: the same malloc/free loop untraced, under
 // probes that sample nothing, and under probes that sample everything. A
-// trap's price differs ~10x between hosts, so the optimizer's overhead
+// trap's price differs by an order of magnitude between hosts
+// (docs/measurements.md#method-and-hosts), so the optimizer's overhead
 // budget needs the figure measured here, not a constant.
 #pragma once
 #include "attach/bpf_object.h"

@@ -7,7 +7,7 @@
 // scaled by the share of the process's work the windows covered. Wall time
 // is the wrong clock for that share: the traps slow the process inside a
 // window, so a window holds less work than its share of time (an earlier
-// wall-time version read 64% low). The clock used is the process's frees,
+// wall-time version read far low: docs/measurements.md#duty-cycle-accuracy). The clock used is the process's frees,
 // which the kernel counts exactly in and out of windows: coverage =
 // frees inside windows / all frees. Its user CPU time (traps are kernel
 // time) is kept beside it as a check, and used when a process frees too

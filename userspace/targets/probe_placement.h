@@ -4,8 +4,8 @@
 // program runs, the kernel must carry out the original instruction: it
 // EMULATES a few kinds (push reg, some nops, jmp/call rel, jcc) and
 // SINGLE-STEPS every other one out of line, which costs a second trap
-// (3.6x-15x the price of an emulated probe on the machines we measured, see
-// ../shared/notes/uprobe-costs.md). glibc's free starts with a single-stepped
+// (several times an emulated probe on every host measured:
+// docs/measurements.md#method-and-hosts). glibc's free starts with a single-stepped
 // `test rdi,rdi`, so probing it at offset 0 pays that on every call; at +9,
 // after the NULL early return, sits an emulated `push rbp` with rdi intact.
 //
