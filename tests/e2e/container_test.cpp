@@ -14,7 +14,7 @@
 
 #include "e2e/e2e_support.h"
 #include "support/schema_check.h"
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 using namespace memscope::test;
 using namespace std::chrono_literals;

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "support/schema_check.h"
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 namespace memscope::test {
 

@@ -9,7 +9,7 @@
 
 #include "e2e/e2e_support.h"
 #include "support/schema_check.h"
-#include "target/process_memory.h"
+#include "targets/process_memory.h"
 
 using namespace memscope::test;
 using namespace std::chrono_literals;

@@ -2,7 +2,7 @@
 
 #include "report/json_report.h"
 #include "support/schema_check.h"
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 using namespace memscope;
 using memscope::test::schema_errors;

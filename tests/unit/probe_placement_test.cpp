@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "common/error.h"
-#include "target/api_names.h"
-#include "target/elf_file.h"
-#include "target/probe_placement.h"
+#include "targets/api_names.h"
+#include "targets/elf_file.h"
+#include "targets/probe_placement.h"
 
 using namespace memscope;
 

@@ -4,13 +4,13 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "target/allocator.h"
-#include "target/api_names.h"
-#include "target/elf_file.h"
-#include "target/linker_hook.h"
-#include "target/process.h"
-#include "target/proc_maps.h"
-#include "target/process_memory.h"
+#include "targets/allocator.h"
+#include "targets/api_names.h"
+#include "targets/elf_file.h"
+#include "targets/linker_hook.h"
+#include "targets/process.h"
+#include "targets/proc_maps.h"
+#include "targets/process_memory.h"
 
 using namespace memscope;
 

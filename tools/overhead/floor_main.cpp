@@ -17,8 +17,8 @@
 
 #include "common/error.h"
 #include "floor_probes.h"
-#include "target/api_names.h"
-#include "target/process.h"
+#include "targets/api_names.h"
+#include "targets/process.h"
 
 namespace {
 

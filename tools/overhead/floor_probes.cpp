@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "floor.skel.h"
 #include "memscope/record.h"
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 namespace memscope::overhead {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 struct floor_bpf;
 struct bpf_link;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {

@@ -1,10 +1,5 @@
 #include "aggregate/kernel_counters.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include <vector>
-
 namespace memscope {
 
 ms_count ExactCounts::api_total(unsigned api) const {
@@ -35,26 +30,6 @@ uint64_t ExactCounts::free_calls() const {
   for (unsigned a = 0; a < MS_API_COUNT; ++a)
     if (ms_api_frees(a)) n += api_total(a).calls;
   return n;
-}
-
-ExactCounts read_exact_counts(int counts_fd, int stats_fd) {
-  ExactCounts out;
-  const int ncpu = libbpf_num_possible_cpus();
-  std::vector<ms_count> per_cpu(ncpu);
-  for (uint32_t i = 0; i < MS_COUNT_SLOTS; ++i) {
-    if (bpf_map_lookup_elem(counts_fd, &i, per_cpu.data())) continue;
-    ms_count& dst = out.by_api_class[i / MS_SIZE_CLASSES][i % MS_SIZE_CLASSES];
-    for (const auto& c : per_cpu) {
-      dst.calls += c.calls;
-      dst.bytes += c.bytes;
-    }
-  }
-  std::vector<uint64_t> stat(ncpu);
-  for (uint32_t i = 0; i < MS_STAT_COUNT; ++i) {
-    if (bpf_map_lookup_elem(stats_fd, &i, stat.data())) continue;
-    for (uint64_t v : stat) out.stats[i] += v;
-  }
-  return out;
 }
 
 ExactCounts operator-(const ExactCounts& a, const ExactCounts& b) {

@@ -18,8 +18,6 @@ struct ExactCounts {
   uint64_t free_calls() const;  // free and the deletes
 };
 
-ExactCounts read_exact_counts(int counts_fd, int stats_fd);
-
 // What happened between two readings, for interval summaries.
 ExactCounts operator-(const ExactCounts& a, const ExactCounts& b);
 

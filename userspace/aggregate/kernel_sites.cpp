@@ -1,7 +1,5 @@
 #include "aggregate/kernel_sites.h"
 
-#include <bpf/bpf.h>
-
 #include <algorithm>
 
 #include "memscope/record.h"
@@ -18,29 +16,13 @@ std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t
   return frames;
 }
 
-SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
-  SiteStacks out;
-  ms_site_key key{}, next{};
-  ms_site_key* prev = nullptr;
-  ms_stack stack{};
-  while (bpf_map_get_next_key(sites_fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    uint32_t id;
-    if (bpf_map_lookup_elem(sites_fd, &key, &id)) continue;
-    SiteStack s;
-    s.tgid = key.tgid;
-    size_t depth = 0;
-    if (key.has_stack && bpf_map_lookup_elem(stacks_fd, &key.stack, &stack) == 0)
-      depth = std::min<size_t>(stack.depth, MS_MAX_STACK_DEPTH);
-    s.truncated = depth == 0;
-    s.depth_limited = depth == MS_MAX_STACK_DEPTH;
-    uint64_t trace[MS_MAX_STACK_DEPTH];
-    std::copy(std::begin(stack.ips), std::end(stack.ips), trace);
-    s.frames = site_frames(key.caller, trace, depth);
-    out[id] = std::move(s);
-  }
-  return out;
+SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth) {
+  SiteStack s;
+  s.tgid = tgid;
+  s.truncated = depth == 0;
+  s.depth_limited = depth == MS_MAX_STACK_DEPTH;
+  s.frames = site_frames(caller, ips, depth);
+  return s;
 }
 
 }  // namespace memscope

@@ -1,6 +1,7 @@
 // Call sites as the kernel numbered them, with their return addresses: the
 // immediate caller (read at the stack pointer on entry) followed by the
-// frame-pointer chain. Read before the BPF maps go away.
+// frame-pointer chain, as the map owner (attach/kernel_maps) reads them
+// before the BPF maps go away.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,8 @@ using SiteStacks = std::unordered_map<uint32_t, SiteStack>;
 // `push %rbp` site) are handled by not repeating it.
 std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth);
 
-SiteStacks read_site_stacks(int sites_fd, int stacks_fd);
+// A site as the kernel stored it: its process, the caller read at the stack
+// pointer, and the walked stack's first `depth` entries (0: none stored).
+SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth);
 
 }  // namespace memscope

@@ -8,12 +8,10 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "aggregate/process_counters.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "sampling/config_history.h"
-#include "target/allocator.h"
-#include "target/process.h"
+#include "targets/resolve.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {
@@ -41,7 +39,8 @@ constexpr int kRounds = 3;
 
 }  // namespace
 
-ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, PlacementMode placement) {
+ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, PlacementMode placement,
+                               const ms_config& sample_none, const ms_config& sample_all) {
   int go[2], out[2];
   if (pipe(go) || pipe(out)) throw Error("calibration: pipe failed");
   pid_t child = fork();
@@ -62,20 +61,15 @@ ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, Plac
   ProbeCost cost;
   try {
     const double bare = run();
-    AllocatorTarget alloc = find_allocator(child, read_process(child).exe);
-    place_probes(alloc, placement);
-    SessionLimits small = limits;
+    const AllocatorTarget alloc = resolve_allocator({child, read_process(child).exe, nullptr, "calibration"}, placement);
+    BpfLimits small = limits;
     small.live_entries = 1 << 16;
-    BpfSession session(small, mode, false);
-    ConfigHistory history;
-    TierConfig none;
-    none.rate = {0, 0, 0};
-    none.guarantee = 0;
-    session.publish(history.next(none, 0, "calibration"));
+    BpfObject session(small, mode, false);
+    session.publish(sample_none);
     session.attach(child, alloc);
     const double probed = run();
-    const auto hits = read_process_counts(session.proc_counts_fd(), session.proc_hits_fd())[child].hits();
-    session.publish(history.next(TierConfig::sample_all(), 0, "calibration"));
+    const auto hits = session.maps().process_counts()[child].hits();
+    session.publish(sample_all);
     const double sampled = run();
     cost.per_call_ns = std::max(0.0, (probed - bare) / (2.0 * kPairs));
     // Every trap of the probed loop, whatever the mechanism made of it

@@ -4,14 +4,17 @@
 // trap's price differs ~10x between hosts, so the optimizer's overhead
 // budget needs the figure measured here, not a constant.
 #pragma once
-#include "attach/bpf_session.h"
-#include "sampling/optimizer.h"
+#include "attach/bpf_object.h"
+#include "aggregate/probe_cost.h"
+#include "memscope/record.h"
 
 namespace memscope {
 
 // Throws Error when the calibration cannot run.
 // Probes placed as the targets' are (`placement`): a probe at an instruction
-// the kernel cannot emulate costs several times more.
-ProbeCost calibrate_probe_cost(const SessionLimits& limits, ProbeMode mode, PlacementMode placement);
+// the kernel cannot emulate costs several times more. `sample_none` and
+// `sample_all`: the settings published for the probed and the sampled loop.
+ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, PlacementMode placement,
+                               const ms_config& sample_none, const ms_config& sample_all);
 
 }  // namespace memscope

@@ -9,14 +9,18 @@
 #include "common/error.h"
 
 namespace memscope {
+namespace {
 
-std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
-  Options o;
-  CLI::App app{
-      "memscope-bpf: trace the memory allocations of running processes with eBPF uprobes.\n"
-      "Exact call and byte counts for every call; size-tiered sampling for stacks, sites and leaks.",
-      "memscope-bpf"};
-  app.set_version_flag("--version", "memscope-bpf 0.1.0");
+// What the command line gives before it becomes Options.
+struct RawOptions {
+  bool sample_all = false;
+  uint64_t small_below = 0, large_above = 0;
+  std::string sampling = "tiers";
+  std::string duty;
+  CLI::Option* duty_window = nullptr;
+};
+
+void add_target_options(CLI::App& app, Options& o) {
   app.add_option("-p,--pid", o.pids, "Trace this running process (repeatable)")
       ->check([](const std::string& s) -> std::string {
         bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -30,14 +34,19 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                "Trace every process on the machine that uses an allocator (system-wide; every process mapping a "
                "probed object pays for its traps)");
   app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
+}
+
+void add_output_options(CLI::App& app, Options& o) {
   app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-i,--interval", o.interval_s, "Print a summary line on stderr every SECONDS")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-o,--output", o.output, "Write the JSON report to FILE ('-' for stdout)")->capture_default_str();
   app.add_option("--top", o.top, "Keep the N sites and leaks with the most bytes (0: all)")->capture_default_str();
-  bool sample_all = false;
-  app.add_flag("--sample-all", sample_all, "Record every call (exact per-site figures, highest cost)");
+}
+
+void add_sampling_options(CLI::App& app, Options& o, RawOptions& raw) {
+  app.add_flag("--sample-all", raw.sample_all, "Record every call (exact per-site figures, highest cost)");
   app.add_option("--small-rate", o.tiers.rate[0], "Sampling rate of small allocations")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
@@ -47,16 +56,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--large-rate", o.tiers.rate[2], "Sampling rate of large allocations")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  uint64_t small_below = o.tiers.medium_min, large_above = o.tiers.large_min - 1;
-  app.add_option("--small-below", small_below, "Allocations below BYTES are small")->capture_default_str();
-  app.add_option("--large-above", large_above, "Allocations above BYTES are large")->capture_default_str();
+  raw.small_below = o.tiers.medium_min;
+  raw.large_above = o.tiers.large_min - 1;
+  app.add_option("--small-below", raw.small_below, "Allocations below BYTES are small")->capture_default_str();
+  app.add_option("--large-above", raw.large_above, "Allocations above BYTES are large")->capture_default_str();
   app.add_option("--always-above", o.tiers.always_min,
                  "Allocations of at least BYTES are always sampled, whatever their tier's rate (0: off)")
       ->capture_default_str();
   app.add_option("--guarantee", o.tiers.guarantee, "Sample at least one call in every N (0: off)")
       ->capture_default_str();
-  std::string sampling = "tiers";
-  app.add_option("--sampling", sampling,
+  app.add_option("--sampling", raw.sampling,
                  "tiers: per-tier rates (default); bytes: Poisson sampling on bytes, a block of s bytes "
                  "sampled with probability 1-exp(-s/INTERVAL), as heapprofd and tcmalloc do")
       ->check(CLI::IsMember({"tiers", "bytes"}))
@@ -64,6 +73,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--byte-interval", o.tiers.byte_interval, "Mean bytes between samples with --sampling=bytes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+}
+
+void add_budget_options(CLI::App& app, Options& o, RawOptions& raw) {
   app.add_option("--max-events", o.max_events_per_s,
                  "Adaptive: keep records into userspace under N per second, rates tuned for the best byte estimates")
       ->check(CLI::PositiveNumber);
@@ -73,8 +85,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-sampled", o.max_sampled_pct,
                  "Adaptive: keep the share of allocation calls that become records under PCT percent")
       ->check(CLI::Range(0.001, 100.0));
-  std::string duty;
-  app.add_option("--duty-cycle", duty,
+  app.add_option("--duty-cycle", raw.duty,
                  "Attach the allocating probes for WINDOW seconds in every PERIOD (e.g. 1/30); free, delete and "
                  "realloc stay attached; estimates are scaled by the share of work the windows covered")
       ->check([](const std::string& s) -> std::string {
@@ -86,7 +97,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                         w >= 0.05 && p >= w && p <= 86400;
         return ok ? "" : "'" + s + "' is not WINDOW/PERIOD in seconds (WINDOW >= 0.05, WINDOW <= PERIOD <= 86400)";
       });
-  CLI::Option* duty_window =
+  raw.duty_window =
       app.add_option("--duty-window", o.max_overhead_window_s,
                      "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
                      "optimizer cycles them (0: never cycle)")
@@ -95,6 +106,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
+}
+
+void add_probe_options(CLI::App& app, Options& o) {
   app.add_option("--ringbuf-size", o.limits.ringbuf_bytes, "Ring buffer size in bytes (power of two)")
       ->capture_default_str()
       ->check([](const std::string& s) -> std::string {
@@ -121,7 +135,104 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_flag("--syscall-counts", o.syscall_counts,
                "Count anonymous mmap, munmap and brk calls (their tracepoints slow every syscall on the host, "
                "traced or not, by ~150 ns while tracing)");
+}
 
+// The options' combinations checked, and the raw values put in place.
+// Prints a one-line error and returns false when they do not fit.
+bool finish_options(Options& o, const RawOptions& raw) {
+  if (o.pids.empty() && o.command.empty() && !o.follow.all && o.follow.comms.empty()) {
+    fprintf(stderr,
+            "memscope-bpf: error: nothing to trace: give --pid PID, --comm NAME, --all or -- COMMAND [ARGS...] (see "
+            "--help)\n");
+    return false;
+  }
+  for (const auto& name : o.follow.comms)
+    if (name.empty() || name.find('/') != std::string::npos) {
+      fprintf(stderr, "memscope-bpf: error: --comm '%s' is not a process name (see --help)\n", name.c_str());
+      return false;
+    }
+  if (o.follow.all && (!o.pids.empty() || !o.follow.comms.empty())) {
+    fprintf(
+        stderr,
+        "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
+    return false;
+  }
+  if (raw.duty_window->count() && o.max_overhead_pct <= 0) {
+    fprintf(stderr,
+            "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see "
+            "--help)\n");
+    return false;
+  }
+  if (!raw.duty.empty()) {
+    char slash;
+    sscanf(raw.duty.c_str(), "%lf%c%lf", &o.duty_window_s, &slash, &o.duty_period_s);
+    if (o.max_overhead_pct > 0) {
+      fprintf(
+          stderr,
+          "memscope-bpf: error: --duty-cycle fixes the windows; --max-overhead chooses them: give one (see --help)\n");
+      return false;
+    }
+  }
+  if (o.follow.children && !o.follow.all) {
+    // Children inherit classic probes only (see attach/inherited_uprobes.h).
+    if (o.probe_mode == ProbeMode::Session) {
+      fprintf(stderr,
+              "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop "
+              "--probe-mode session (see --help)\n");
+      return false;
+    }
+    o.probe_mode = ProbeMode::Classic;
+    // Inherited probes live in every child: windows cannot take them away.
+    if (o.duty_window_s > 0) {
+      fprintf(stderr,
+              "memscope-bpf: error: --duty-cycle cannot be combined with --follow-children (the children's inherited "
+              "probes stay) (see --help)\n");
+      return false;
+    }
+    o.max_overhead_window_s = 0;
+  }
+  o.follow.placement = o.placement;
+  o.follow.verbose = o.verbose;
+  o.tiers.medium_min = raw.small_below;
+  o.tiers.large_min = raw.large_above + 1;
+  o.tiers.by_bytes = raw.sampling == "bytes";
+  if (raw.sample_all) {
+    o.tiers.rate = {1.0, 1.0, 1.0};
+    o.tiers.by_bytes = false;
+    if (o.max_events_per_s > 0 || o.max_overhead_pct > 0 || o.max_sampled_pct > 0) {
+      fprintf(stderr,
+              "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events, "
+              "--max-overhead or --max-sampled (see --help)\n");
+      return false;
+    }
+    // Outside the windows of a duty cycle blocks go unrecorded: their
+    // frees must not each cost a record.
+    o.limits.record_every_free = o.duty_window_s <= 0;
+  }
+  try {
+    validate(o.tiers);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+  Options o;
+  RawOptions raw;
+  CLI::App app{
+      "memscope-bpf: trace the memory allocations of running processes with eBPF uprobes.\n"
+      "Exact call and byte counts for every call; size-tiered sampling for stacks, sites and leaks.",
+      "memscope-bpf"};
+  app.set_version_flag("--version", "memscope-bpf 0.1.0");
+  add_target_options(app, o);
+  add_output_options(app, o);
+  add_sampling_options(app, o, raw);
+  add_budget_options(app, o, raw);
+  add_probe_options(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -135,87 +246,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (o.pids.empty() && o.command.empty() && !o.follow.all && o.follow.comms.empty()) {
-    fprintf(stderr,
-            "memscope-bpf: error: nothing to trace: give --pid PID, --comm NAME, --all or -- COMMAND [ARGS...] (see "
-            "--help)\n");
-    exit_code = 2;
-    return std::nullopt;
-  }
-  for (const auto& name : o.follow.comms)
-    if (name.empty() || name.find('/') != std::string::npos) {
-      fprintf(stderr, "memscope-bpf: error: --comm '%s' is not a process name (see --help)\n", name.c_str());
-      exit_code = 2;
-      return std::nullopt;
-    }
-  if (o.follow.all && (!o.pids.empty() || !o.follow.comms.empty())) {
-    fprintf(
-        stderr,
-        "memscope-bpf: error: --all traces every process; it cannot be combined with --pid or --comm (see --help)\n");
-    exit_code = 2;
-    return std::nullopt;
-  }
-  if (duty_window->count() && o.max_overhead_pct <= 0) {
-    fprintf(stderr,
-            "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see "
-            "--help)\n");
-    exit_code = 2;
-    return std::nullopt;
-  }
-  if (!duty.empty()) {
-    char slash;
-    sscanf(duty.c_str(), "%lf%c%lf", &o.duty_window_s, &slash, &o.duty_period_s);
-    if (o.max_overhead_pct > 0) {
-      fprintf(
-          stderr,
-          "memscope-bpf: error: --duty-cycle fixes the windows; --max-overhead chooses them: give one (see --help)\n");
-      exit_code = 2;
-      return std::nullopt;
-    }
-  }
-  if (o.follow.children && !o.follow.all) {
-    // Children inherit classic probes only (see attach/inherited_uprobes.h).
-    if (o.probe_mode == ProbeMode::Session) {
-      fprintf(stderr,
-              "memscope-bpf: error: --follow-children needs classic probes (session links cannot follow forks); drop "
-              "--probe-mode session (see --help)\n");
-      exit_code = 2;
-      return std::nullopt;
-    }
-    o.probe_mode = ProbeMode::Classic;
-    // Inherited probes live in every child: windows cannot take them away.
-    if (o.duty_window_s > 0) {
-      fprintf(stderr,
-              "memscope-bpf: error: --duty-cycle cannot be combined with --follow-children (the children's inherited "
-              "probes stay) (see --help)\n");
-      exit_code = 2;
-      return std::nullopt;
-    }
-    o.max_overhead_window_s = 0;
-  }
-  o.follow.placement = o.placement;
-  o.follow.verbose = o.verbose;
-  o.tiers.medium_min = small_below;
-  o.tiers.large_min = large_above + 1;
-  o.tiers.by_bytes = sampling == "bytes";
-  if (sample_all) {
-    o.tiers.rate = {1.0, 1.0, 1.0};
-    o.tiers.by_bytes = false;
-    if (o.max_events_per_s > 0 || o.max_overhead_pct > 0 || o.max_sampled_pct > 0) {
-      fprintf(stderr,
-              "memscope-bpf: error: --sample-all records every call; it cannot be combined with --max-events, "
-              "--max-overhead or --max-sampled (see --help)\n");
-      exit_code = 2;
-      return std::nullopt;
-    }
-    // Outside the windows of a duty cycle blocks go unrecorded: their
-    // frees must not each cost a record.
-    o.limits.record_every_free = o.duty_window_s <= 0;
-  }
-  try {
-    validate(o.tiers);
-  } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+  if (!finish_options(o, raw)) {
     exit_code = 2;
     return std::nullopt;
   }

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "attach/bpf_session.h"
-#include "follow/process_tracker.h"
-#include "target/allocator.h"
+#include "attach/probe_settings.h"
+#include "follow/follow_options.h"
+#include "targets/allocator.h"
 #include "sampling/tier_config.h"
 
 namespace memscope {
@@ -30,7 +30,7 @@ struct Options {
   // --max-overhead chooses (--duty-window; 0 turns that off).
   double duty_window_s = 0, duty_period_s = 0;
   double max_overhead_window_s = 1.0;
-  SessionLimits limits;
+  BpfLimits limits;
   ProbeMode probe_mode = ProbeMode::Auto;
   PlacementMode placement = PlacementMode::Smart;
   bool verbose = false;

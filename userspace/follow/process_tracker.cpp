@@ -1,6 +1,5 @@
 #include "follow/process_tracker.h"
 
-#include <bpf/bpf.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,9 +13,11 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "memscope/vm_counts.h"
-#include "target/api_names.h"
-#include "target/linker_hook.h"
-#include "target/process.h"
+#include "targets/api_names.h"
+#include "targets/linker_hook.h"
+#include "targets/file_id.h"
+#include "targets/process.h"
+#include "targets/resolve.h"
 
 namespace memscope {
 namespace {
@@ -25,49 +26,9 @@ void warn(pid_t pid, const std::string& comm, const std::string& why) {
   fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, comm.c_str(), why.c_str());
 }
 
-// Placed probes for a running process; throws Error naming it when nothing
-// in it defines malloc.
-AllocatorTarget resolve_running(const ProcessInfo& info, PlacementMode placement) {
-  AllocatorTarget alloc = find_allocator(info.pid, info.exe);
-  place_probes(alloc, placement);
-  if (alloc.sites.empty())
-    throw Error("PID " + std::to_string(info.pid) + " (" + info.comm + "): no allocator to probe: " +
-                (alloc.why_none.empty() ? "no object in the process defines malloc" : alloc.why_none));
-  return alloc;
-}
-
-std::string file_identity(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return {};
-  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-}
-
-using FileId = std::pair<uint64_t, uint64_t>;  // (device, inode)
-
-std::optional<FileId> id_of(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileId{st.st_dev, st.st_ino};
-}
-
-// The maps name the device as "major:minor" in hex.
-FileId id_of(const Mapping& m) {
-  unsigned major_no = 0, minor_no = 0;
-  sscanf(m.dev.c_str(), "%x:%x", &major_no, &minor_no);
-  return {makedev(major_no, minor_no), m.inode};
-}
-
 }  // namespace
 
-TargetReport resolve_target(pid_t pid, PlacementMode placement) {
-  if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
-  TargetReport t;
-  t.process = read_process(pid);
-  t.allocator = resolve_running(t.process, placement);
-  return t;
-}
-
-ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
+ProcessTracker::ProcessTracker(BpfObject& session, const FollowOptions& options)
     : session_(session), options_(options) {
   if (inherits()) session_.inherit_children();
 }
@@ -80,7 +41,7 @@ uint32_t ProcessTracker::follow_bits() const {
   return bits;
 }
 
-TargetReport* ProcessTracker::find(pid_t pid) {
+TracedProcess* ProcessTracker::find(pid_t pid) {
   auto it = index_.find(pid);
   return it == index_.end() ? nullptr : &targets_[it->second];
 }
@@ -91,7 +52,7 @@ bool ProcessTracker::wanted(const std::string& comm) const {
   return false;
 }
 
-void ProcessTracker::add(TargetReport target, bool started) {
+void ProcessTracker::add(TracedProcess target, bool started) {
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
   index_[target.process.pid] = targets_.size();
@@ -107,11 +68,11 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
     return false;
   }
   if (!options_.all) session_.follow(info.pid);
-  if (TargetReport* t = find(info.pid)) {
+  if (TracedProcess* t = find(info.pid)) {
     t->process = info;
     t->allocator = alloc;
   } else {
-    TargetReport fresh;
+    TracedProcess fresh;
     fresh.process = info;
     fresh.allocator = alloc;
     index_[info.pid] = targets_.size();
@@ -153,84 +114,6 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
   return fresh.sites.size();
 }
 
-void ProcessTracker::watch_objects(TargetReport& t, bool look_now) {
-  const pid_t pid = t.process.pid;
-  // What the linker loaded at start was resolved with the allocator: only
-  // objects beyond it are looked at (after exec, the new program's).
-  auto& seen = objects_seen_[pid];
-  seen.clear();
-  for (const auto& path : t.allocator.scope)
-    if (auto id = id_of(path)) seen.insert(*id);
-  watch_linker(pid);
-  if (look_now) look_for_loaded(pid, 0);
-}
-
-void ProcessTracker::watch_linker(pid_t pid) {
-  auto hook = find_linker_hook(pid);
-  if (!hook) return;  // a static executable loads nothing later
-  auto id = id_of(hook->open_path);
-  if (!id) return;
-  const pid_t scope = options_.all ? 0 : pid;
-  auto key = std::make_tuple(id->first, id->second, scope);
-  if (linkers_.count(key)) return;  // a probe on the same file keeps working across exec
-  try {
-    session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
-    linkers_.insert(key);
-  } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
-  }
-}
-
-bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
-  TargetReport* t = find(pid);
-  if (!t || t->exited) return false;
-  std::vector<Mapping> maps;
-  try {
-    maps = read_maps(pid);
-  } catch (const Error&) {
-    return false;  // gone
-  }
-  std::set<FileId> serving;  // the allocator's own objects
-  for (const ProbeSite& s : t->allocator.sites)
-    if (auto id = id_of(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);
-  auto& seen = objects_seen_[pid];
-  const std::string root = proc_root(pid);
-  bool found = false;
-  for (const Mapping& m : maps) {
-    if (m.path.empty() || !m.inode) continue;
-    const FileId id = id_of(m);
-    if (!seen.insert(id).second || serving.count(id)) continue;
-    AllocatorTarget extra;
-    try {
-      extra = object_entry_points(m.path, root + m.path);  // not ELF (locale archive, data): nothing
-    } catch (const Error&) {
-      continue;
-    }
-    if (extra.sites.empty()) continue;
-    place_probes(extra, options_.placement);
-    try {
-      probe(pid, extra);
-    } catch (const Error& e) {
-      fprintf(stderr, "memscope-bpf: warning: PID %d (%s) loaded %s: %s; its calls are not counted\n", pid,
-              t->process.comm.c_str(), m.path.c_str(), e.what());
-      continue;
-    }
-    ExtraAllocator x;
-    x.path = m.path;
-    for (const ProbeSite& s : extra.sites)
-      if (std::find(x.apis.begin(), x.apis.end(), s.api) == x.apis.end()) x.apis.push_back(s.api);
-    if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
-    if (options_.verbose)
-      fprintf(
-          stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
-          extra.sites.size(),
-          event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str() : "");
-    t->extra_allocators.push_back(std::move(x));
-    found = true;
-  }
-  return found;
-}
-
 void ProcessTracker::scan() {
   if (!options_.all && options_.comms.empty()) return;
   std::vector<std::string> skipped;
@@ -247,7 +130,9 @@ void ProcessTracker::scan() {
     }
     if (!options_.all && !wanted(info.comm)) continue;
     try {
-      AllocatorTarget alloc = resolve_running(info, options_.placement);
+      AllocatorTarget alloc =
+          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+                            options_.placement);
       trace(info, alloc);
     } catch (const Error& e) {
       // With --all most of these are programs without malloc (static, Go):
@@ -293,7 +178,9 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
     }
     try {
       ProcessInfo info = read_process(pid);
-      return resolve_running(info, options_.placement);
+      return resolve_allocator(
+          {info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+          options_.placement);
     } catch (const Error& e) {
       why = e.what();
       return std::nullopt;
@@ -311,9 +198,10 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   }
   std::string exe(buf, static_cast<size_t>(n));
   // The file as the host sees it when it is the same one, else through /proc.
-  if (file_identity(exe) != file_identity(link)) exe = link;
+  const std::optional<FileId> link_id = file_id(link);
+  if (file_id(exe) != link_id) exe = link;
   std::vector<std::string> env = process_environ(pid);
-  std::string key = file_identity(link);
+  std::string key = link_id ? std::to_string(link_id->first) + ":" + std::to_string(link_id->second) : "";
   for (const auto& e : env)
     if (e.rfind("LD_PRELOAD=", 0) == 0 || e.rfind("LD_LIBRARY_PATH=", 0) == 0) key += "|" + e;
   if (auto it = exec_cache_.find(key); it != exec_cache_.end()) return it->second;
@@ -321,12 +209,7 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   try {
-    AllocatorTarget alloc = find_allocator_for_command(exe, envp.data());
-    place_probes(alloc, options_.placement);
-    if (alloc.sites.empty()) {
-      why = exe + ": no allocator to probe: neither it nor its libraries define malloc";
-      return std::nullopt;
-    }
+    AllocatorTarget alloc = resolve_allocator({pid, exe, envp.data(), exe}, options_.placement);
     exec_cache_[key] = alloc;
     return alloc;
   } catch (const Error& e) {
@@ -343,7 +226,7 @@ void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
 }
 
 void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
-  TargetReport gone;
+  TracedProcess gone;
   gone.process = info;
   gone.allocator = alloc;
   gone.exited = true;
@@ -353,7 +236,7 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
 
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
   if (parent == getpid() || find(child)) return;  // the agent's own helpers
-  const TargetReport* from = find(parent);
+  const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) return;
   // Forked by a probed process after its probes were attached (the fork
@@ -385,7 +268,9 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (from) alloc = from->allocator;
   else {
     try {
-      alloc = resolve_running(info, options_.placement);
+      alloc =
+          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+                            options_.placement);
     } catch (const Error& e) {
       warn(child, info.comm, e.what());
       return;
@@ -396,7 +281,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
-  TargetReport* known = find(pid);
+  TracedProcess* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
   ProcessInfo info;
@@ -475,27 +360,16 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
 }
 
 void ProcessTracker::retire(pid_t pid) {
-  ProcessCounts c = take_process_counts(session_.proc_counts_fd(), session_.proc_hits_fd(), pid);
+  ProcessCounts c = session_.maps().take_process_counts(pid);
   if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
-  if (TargetReport* t = find(pid); t && t->memory.followed) {
-    t->memory.read_counters(session_.vm_fd(), pid);
-    const uint32_t key = static_cast<uint32_t>(pid);
-    bpf_map_delete_elem(session_.vm_fd(), &key);
-    // The anonymous regions it never unmapped (thread stacks, arenas).
-    std::vector<ms_vm_region_key> regions;
-    ms_vm_region_key k{}, next{};
-    const ms_vm_region_key* prev = nullptr;
-    while (bpf_map_get_next_key(session_.vm_regions_fd(), prev, &next) == 0) {
-      k = next;
-      prev = &k;
-      if (k.tgid == key) regions.push_back(k);
-    }
-    for (const auto& r : regions) bpf_map_delete_elem(session_.vm_regions_fd(), &r);
+  if (TracedProcess* t = find(pid); t && t->memory.followed) {
+    session_.maps().vm_counts(pid, t->memory.vm);
+    session_.maps().forget_vm(pid);
   }
 }
 
 void ProcessTracker::mark_exited(pid_t pid) {
-  if (TargetReport* t = find(pid)) t->exited = true;
+  if (TracedProcess* t = find(pid)) t->exited = true;
 }
 
 std::vector<pid_t> ProcessTracker::live_pids() const {

@@ -17,29 +17,17 @@
 #include <vector>
 
 #include "aggregate/process_counters.h"
-#include "attach/bpf_session.h"
+#include "attach/bpf_object.h"
 #include "memscope/processes.h"
-#include "report/report.h"
-#include "target/allocator.h"
+#include "follow/follow_options.h"
+#include "targets/traced_process.h"
+#include "targets/allocator.h"
 
 namespace memscope {
 
-struct FollowOptions {
-  std::vector<std::string> comms;  // --comm NAME (repeatable)
-  bool children = false;           // --follow-children
-  bool all = false;                // --all
-  PlacementMode placement = PlacementMode::Smart;
-  bool verbose = false;
-};
-
-// Resolves a running process given by PID and places its probes. Throws
-// Error with a one-line reason (no such process, kernel thread, the agent
-// itself, nothing defines malloc).
-TargetReport resolve_target(pid_t pid, PlacementMode placement);
-
 class ProcessTracker {
  public:
-  ProcessTracker(BpfSession& session, const FollowOptions& options);
+  ProcessTracker(BpfObject& session, const FollowOptions& options);
 
   // What the tracepoints must report (MS_FOLLOW_* bits).
   uint32_t follow_bits() const;
@@ -54,7 +42,7 @@ class ProcessTracker {
   // Probes a target resolved up front (-p, or the command held before
   // exec: `started` false, its maps are still the agent's). Throws Error
   // when it cannot be probed.
-  void add(TargetReport target, bool started = true);
+  void add(TracedProcess target, bool started = true);
   // --comm and --all: the matching processes already running. Warns about
   // those that cannot be probed.
   void scan();
@@ -63,8 +51,8 @@ class ProcessTracker {
   std::vector<pid_t> handle(const std::vector<ms_proc_event>& batch);
   void mark_exited(pid_t pid);
 
-  std::vector<TargetReport>& targets() { return targets_; }
-  const std::vector<TargetReport>& targets() const { return targets_; }
+  std::vector<TracedProcess>& targets() { return targets_; }
+  const std::vector<TracedProcess>& targets() const { return targets_; }
   // PID -> its slot in the kernel's per-process arrays (see ms_cookie_with_slot).
   const std::map<pid_t, uint32_t>& slots() const { return slots_; }
   std::vector<pid_t> live_pids() const;
@@ -77,7 +65,7 @@ class ProcessTracker {
   const std::map<pid_t, ProcessCounts>& retired() const { return retired_; }
 
  private:
-  TargetReport* find(pid_t pid);
+  TracedProcess* find(pid_t pid);
   // After a process's exit: its per-process hash entries (counts, hits, and
   // its mmap/brk counters) are read and deleted, so that the tables hold
   // the processes alive, not every one that ever ran.
@@ -92,7 +80,7 @@ class ProcessTracker {
   // each change, and the objects mapped since that define entry points of
   // their own are probed too. watch_objects() starts this for a target
   // (again after exec); `look_now` also takes the objects loaded before.
-  void watch_objects(TargetReport& t, bool look_now);
+  void watch_objects(TracedProcess& t, bool look_now);
   void watch_linker(pid_t pid);
   // Probes the objects `pid` maps that were not seen before and define
   // entry points; `event_ns`: when the linker reported them (0: before
@@ -110,9 +98,9 @@ class ProcessTracker {
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
 
-  BpfSession& session_;
+  BpfObject& session_;
   FollowOptions options_;
-  std::vector<TargetReport> targets_;
+  std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> probed_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 namespace memscope {
 namespace {

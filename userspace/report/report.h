@@ -5,20 +5,20 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aggregate/agent_cost.h"
 #include "aggregate/aggregator.h"
 #include "aggregate/kernel_counters.h"
 #include "aggregate/process_counters.h"
-#include "aggregate/memory_track.h"
-#include "attach/bpf_session.h"
 #include "sampling/config_history.h"
 #include "sampling/duty_cycle.h"
 #include "sampling/optimizer.h"
 #include "symbolize/frame.h"
-#include "target/allocator.h"
-#include "target/process.h"
+#include "memscope/processes.h"
+#include "targets/allocator.h"
+#include "targets/traced_process.h"
 
 namespace memscope {
 
@@ -32,32 +32,18 @@ struct SiteReport {
   bool stack_depth_limited = false;
 };
 
-// An object that defines allocator entry points of its own beside the
-// allocator serving malloc, loaded with dlopen (RTLD_LOCAL libraries called
-// through dlsym, a libstdc++ a plugin brings): probed as well.
-struct ExtraAllocator {
-  std::string path;            // as the process sees it
-  std::vector<unsigned> apis;  // the entry points probed in it
-  // Measured: from the dynamic linker's report of the new object (in the
-  // kernel) to its probes attached; calls in between are not counted. <0:
-  // it was loaded before tracing started (no window).
-  double attach_delay_s = -1;
-};
-
-// A traced process: what it is, and its own share of everything the report
-// holds (processes[] in the JSON, with targets[] its identity).
-struct TargetReport {
-  ProcessInfo process;
-  AllocatorTarget allocator;
-  std::vector<ExtraAllocator> extra_allocators;
-  bool exited = false;
+// A traced process: what it is (the live model, as tracing left it), and
+// its own share of everything the report holds (processes[] in the JSON,
+// with targets[] its identity).
+struct TargetReport : TracedProcess {
+  TargetReport() = default;
+  explicit TargetReport(TracedProcess traced) : TracedProcess(std::move(traced)) {}
   SiteStats estimated;                       // the sum of its sites
   ExactCounts exact;                         // its own calls, counted by the kernel per process
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
   ms_proc_overflow uncounted{};              // lost to full per-process tables (still in the totals)
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
   size_t total_sites = 0, total_leak_sites = 0;
-  MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
 };
 
 struct Report {

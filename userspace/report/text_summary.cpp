@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 namespace memscope {
 

@@ -13,4 +13,15 @@ ms_config ConfigHistory::next(const TierConfig& c, double time_s, std::string re
   return k;
 }
 
+CalibrationConfigs calibration_configs() {
+  ConfigHistory history;
+  TierConfig none;
+  none.rate = {0, 0, 0};
+  none.guarantee = 0;
+  CalibrationConfigs out;
+  out.none = history.next(none, 0, "calibration");
+  out.all = history.next(TierConfig::sample_all(), 0, "calibration");
+  return out;
+}
+
 }  // namespace memscope

@@ -48,4 +48,11 @@ class ConfigHistory {
   uint32_t next_slot_ = 0;
 };
 
+// The two settings the probe-cost calibration runs under: nothing sampled,
+// then every call sampled.
+struct CalibrationConfigs {
+  ms_config none, all;
+};
+CalibrationConfigs calibration_configs();
+
 }  // namespace memscope

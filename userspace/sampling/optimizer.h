@@ -9,6 +9,7 @@
 #include <string>
 
 #include "aggregate/kernel_counters.h"
+#include "aggregate/probe_cost.h"
 #include "sampling/tier_config.h"
 
 namespace memscope {
@@ -17,14 +18,6 @@ struct OptimizerBudget {
   double max_events_per_s = 0;  // records into userspace; 0: none
   double max_overhead_pct = 0;  // CPU added to the traced processes; 0: none
   double max_sampled_pct = 0;   // share of allocation calls that become records; 0: none
-};
-
-// Measured cost of one probe hit and of one sampled record in the traced
-// process, in nanoseconds.
-struct ProbeCost {
-  double per_call_ns = 0;
-  double per_record_ns = 0;
-  double per_hit_ns = 0;  // one trap (entry or return), counted by the kernel during the measurement
 };
 
 // What one control interval measured.

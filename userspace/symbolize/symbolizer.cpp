@@ -8,8 +8,8 @@
 
 #include "common/error.h"
 #include "symbolize/object_symbols.h"
-#include "target/elf_file.h"
-#include "target/process.h"
+#include "targets/elf_file.h"
+#include "targets/process.h"
 
 namespace memscope {
 

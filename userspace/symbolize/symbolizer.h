@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "symbolize/frame.h"
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 namespace memscope {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 namespace memscope {
 
@@ -44,6 +44,18 @@ struct AllocatorTarget {
   // The objects the dynamic linker loaded at start (its lookup scope), as
   // the agent reaches them: any other object is one loaded later (dlopen).
   std::vector<std::string> scope;
+};
+
+// A probe as attached (attach/ fills it in), for the report's probes[].
+struct AttachedProbe {
+  pid_t pid = 0;  // 0: every process that maps the object (--all)
+  unsigned api = 0;
+  std::string symbol;
+  std::string path;
+  uint64_t offset = 0;
+  int32_t stack_delta = 0;
+  std::string placement;  // why the probe sits at this offset
+  std::string kind;       // "uprobe", "uretprobe" or "session"
 };
 
 // For a running process: the lookup scope from its maps, executable and

@@ -1,4 +1,4 @@
-#include "target/process.h"
+#include "targets/process.h"
 
 #include <signal.h>
 #include <unistd.h>

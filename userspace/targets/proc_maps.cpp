@@ -1,4 +1,4 @@
-#include "target/proc_maps.h"
+#include "targets/proc_maps.h"
 
 #include <algorithm>
 #include <sstream>

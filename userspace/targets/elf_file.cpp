@@ -1,4 +1,4 @@
-#include "target/elf_file.h"
+#include "targets/elf_file.h"
 
 #include <fcntl.h>
 #include <gelf.h>

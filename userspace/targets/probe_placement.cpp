@@ -1,4 +1,4 @@
-#include "target/probe_placement.h"
+#include "targets/probe_placement.h"
 
 #include <capstone/capstone.h>
 #include <fcntl.h>
@@ -13,185 +13,10 @@
 #include <vector>
 
 #include "common/error.h"
+#include "targets/uprobe_emulation.h"
+#include "targets/x86_registers.h"
 
 namespace memscope {
-
-// --------------------------------------------------------------------------
-// The kernel's rules, from arch/x86/kernel/uprobes.c as of Linux 6.18
-// (arch_uprobe_analyze_insn -> uprobe_init_insn, branch_setup_xol_ops,
-// push_setup_xol_ops). Everything they do not take goes to default_xol_ops
-// and is single-stepped.
-// --------------------------------------------------------------------------
-namespace {
-
-// x86_nops[1..ASM_NOP_MAX] of a 64-bit kernel (arch/x86/include/asm/nops.h).
-// branch_setup_xol_ops emulates an instruction whose bytes equal
-// x86_nops[insn->length]. (Kernels that define NOP9..NOP11 give them a CS
-// prefix, which uprobe_init_insn refuses before this comparison is made.)
-const std::array<std::vector<uint8_t>, 9> kX86Nops = {{
-    {},
-    {0x90},
-    {0x66, 0x90},
-    {0x0f, 0x1f, 0x00},
-    {0x0f, 0x1f, 0x40, 0x00},
-    {0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-}};
-
-bool is_legacy_prefix(uint8_t b) {
-  switch (b) {
-    case 0xf0:
-    case 0xf2:
-    case 0xf3:  // lock, repne, rep
-    case 0x26:
-    case 0x2e:
-    case 0x36:
-    case 0x3e:  // es cs ss ds
-    case 0x64:
-    case 0x65:
-    case 0x66:
-    case 0x67:  // fs gs opsize addrsize
-      return true;
-    default:
-      return false;
-  }
-}
-
-// is_prefix_bad(): ES, CS, SS, DS and LOCK prefixes make the probe fail.
-bool is_bad_prefix(uint8_t b) { return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0xf0; }
-
-// The zeros of good_insns_64 (one-byte opcodes the kernel will not probe).
-bool refused_opcode1(uint8_t op) {
-  switch (op) {
-    case 0x06:
-    case 0x07:
-    case 0x0e:
-    case 0x16:
-    case 0x17:
-    case 0x1e:
-    case 0x1f:
-    case 0x27:
-    case 0x2f:
-    case 0x37:
-    case 0x3f:
-    case 0x60:
-    case 0x61:
-    case 0x62:
-    case 0x6c:
-    case 0x6d:
-    case 0x6e:
-    case 0x6f:
-    case 0x82:
-    case 0x9a:
-    case 0xcc:
-    case 0xcd:
-    case 0xce:
-    case 0xcf:
-    case 0xd4:
-    case 0xd5:
-    case 0xd6:
-    case 0xe4:
-    case 0xe5:
-    case 0xe6:
-    case 0xe7:
-    case 0xea:
-    case 0xec:
-    case 0xed:
-    case 0xee:
-    case 0xef:
-    case 0xf1:
-    case 0xf4:
-    case 0xfa:
-    case 0xfb:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The zeros of good_2byte_insns (0f xx).
-bool refused_opcode2(uint8_t op2) {
-  switch (op2) {
-    case 0x00:
-    case 0x01:
-    case 0x05:
-    case 0x06:
-    case 0x07:
-    case 0x08:
-    case 0x09:
-    case 0x0b:
-    case 0x30:
-    case 0x34:
-    case 0x35:
-    case 0x37:
-    case 0x78:
-    case 0x79:
-    case 0xae:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
-UprobeHandling uprobe_emulation(std::span<const uint8_t> insn) {
-  const size_t len = insn.size();
-  if (len == 0) return UprobeHandling::Refused;
-
-  size_t i = 0;
-  bool opsize_prefix = false;
-  bool any_legacy = false;
-  while (i < len && is_legacy_prefix(insn[i])) {
-    if (is_bad_prefix(insn[i])) return UprobeHandling::Refused;  // uprobe_init_insn
-    if (insn[i] == 0x66) opsize_prefix = true;
-    any_legacy = true;
-    ++i;
-  }
-  uint8_t rex = 0;
-  if (i < len && (insn[i] & 0xf0) == 0x40) rex = insn[i++];
-  if (i >= len) return UprobeHandling::Refused;
-  // A legacy prefix after REX: the CPU ignores the REX; leave such oddities
-  // to the single-step path rather than guess how the decoder splits them.
-  if (rex && is_legacy_prefix(insn[i])) return UprobeHandling::SingleStepped;
-
-  const uint8_t op1 = insn[i];
-  const bool two_byte = op1 == 0x0f && i + 1 < len;
-  const uint8_t op2 = two_byte ? insn[i + 1] : 0;
-
-  // uprobe_init_insn: the good-instruction tables, and no single-stepping of
-  // `mov ss` / `pop ss` (insn_masking_exception).
-  if (op1 != 0x0f && refused_opcode1(op1)) return UprobeHandling::Refused;
-  if (two_byte && refused_opcode2(op2)) return UprobeHandling::Refused;
-  if (op1 == 0x8e && i + 1 < len && ((insn[i + 1] >> 3) & 7) == 2) return UprobeHandling::Refused;
-
-  // branch_setup_xol_ops: the kernel's own nops, byte for byte ...
-  if (len < kX86Nops.size() && std::equal(insn.begin(), insn.end(), kX86Nops[len].begin(), kX86Nops[len].end()))
-    return UprobeHandling::Emulated;
-  // ... then jmp rel8/rel32, "prefix* + nop" (0x90 with any prefix, which in
-  // 6.18 includes pause and REX.B 0x90), call rel32, jcc rel8/rel32.
-  bool branch = false;
-  if (op1 == 0x90) return UprobeHandling::Emulated;  // `goto setup`: no 0x66 check
-  if (op1 == 0xeb || op1 == 0xe9 || op1 == 0xe8) branch = true;
-  if (op1 >= 0x70 && op1 <= 0x7f) branch = true;
-  if (two_byte && op2 >= 0x80 && op2 <= 0x8f) branch = true;
-  if (branch) {
-    // "16-bit overrides such as CALLW (66 e8 nn nn) are not supported":
-    // -ENOTSUPP, which fails the registration.
-    return opsize_prefix ? UprobeHandling::Refused : UprobeHandling::Emulated;
-  }
-
-  // push_setup_xol_ops: 0x50..0x57, one byte, or two with exactly REX 0x41
-  // (push r8..r15). `40 55`, `48 55`, `66 50` are single-stepped.
-  if (op1 >= 0x50 && op1 <= 0x57) {
-    if (len == 1) return UprobeHandling::Emulated;
-    if (len == 2 && rex == 0x41 && !any_legacy) return UprobeHandling::Emulated;
-    return UprobeHandling::SingleStepped;
-  }
-  return UprobeHandling::SingleStepped;
-}
 
 // --------------------------------------------------------------------------
 // The walk.
@@ -201,175 +26,6 @@ namespace {
 constexpr std::array<x86_reg, 6> kArgRegs = {X86_REG_RDI, X86_REG_RSI, X86_REG_RDX,
                                              X86_REG_RCX, X86_REG_R8,  X86_REG_R9};
 constexpr std::array<const char*, 6> kArgNames = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
-
-// The 64-bit register a general-purpose (sub-)register belongs to, or
-// X86_REG_INVALID for anything else (flags, rip, segment, vector registers).
-x86_reg gpr64(unsigned r) {
-  switch (r) {
-    case X86_REG_RAX:
-    case X86_REG_EAX:
-    case X86_REG_AX:
-    case X86_REG_AL:
-    case X86_REG_AH:
-      return X86_REG_RAX;
-    case X86_REG_RBX:
-    case X86_REG_EBX:
-    case X86_REG_BX:
-    case X86_REG_BL:
-    case X86_REG_BH:
-      return X86_REG_RBX;
-    case X86_REG_RCX:
-    case X86_REG_ECX:
-    case X86_REG_CX:
-    case X86_REG_CL:
-    case X86_REG_CH:
-      return X86_REG_RCX;
-    case X86_REG_RDX:
-    case X86_REG_EDX:
-    case X86_REG_DX:
-    case X86_REG_DL:
-    case X86_REG_DH:
-      return X86_REG_RDX;
-    case X86_REG_RSI:
-    case X86_REG_ESI:
-    case X86_REG_SI:
-    case X86_REG_SIL:
-      return X86_REG_RSI;
-    case X86_REG_RDI:
-    case X86_REG_EDI:
-    case X86_REG_DI:
-    case X86_REG_DIL:
-      return X86_REG_RDI;
-    case X86_REG_RBP:
-    case X86_REG_EBP:
-    case X86_REG_BP:
-    case X86_REG_BPL:
-      return X86_REG_RBP;
-    case X86_REG_RSP:
-    case X86_REG_ESP:
-    case X86_REG_SP:
-    case X86_REG_SPL:
-      return X86_REG_RSP;
-    case X86_REG_R8:
-    case X86_REG_R8D:
-    case X86_REG_R8W:
-    case X86_REG_R8B:
-      return X86_REG_R8;
-    case X86_REG_R9:
-    case X86_REG_R9D:
-    case X86_REG_R9W:
-    case X86_REG_R9B:
-      return X86_REG_R9;
-    case X86_REG_R10:
-    case X86_REG_R10D:
-    case X86_REG_R10W:
-    case X86_REG_R10B:
-      return X86_REG_R10;
-    case X86_REG_R11:
-    case X86_REG_R11D:
-    case X86_REG_R11W:
-    case X86_REG_R11B:
-      return X86_REG_R11;
-    case X86_REG_R12:
-    case X86_REG_R12D:
-    case X86_REG_R12W:
-    case X86_REG_R12B:
-      return X86_REG_R12;
-    case X86_REG_R13:
-    case X86_REG_R13D:
-    case X86_REG_R13W:
-    case X86_REG_R13B:
-      return X86_REG_R13;
-    case X86_REG_R14:
-    case X86_REG_R14D:
-    case X86_REG_R14W:
-    case X86_REG_R14B:
-      return X86_REG_R14;
-    case X86_REG_R15:
-    case X86_REG_R15D:
-    case X86_REG_R15W:
-    case X86_REG_R15B:
-      return X86_REG_R15;
-    default:
-      return X86_REG_INVALID;
-  }
-}
-
-// Instructions whose first operand is their only explicit destination and
-// which have no other effect than that register and the flags.
-bool writes_first_operand(unsigned id) {
-  switch (id) {
-    case X86_INS_MOV:
-    case X86_INS_MOVABS:
-    case X86_INS_MOVZX:
-    case X86_INS_MOVSX:
-    case X86_INS_MOVSXD:
-    case X86_INS_LEA:
-    case X86_INS_ADD:
-    case X86_INS_SUB:
-    case X86_INS_AND:
-    case X86_INS_OR:
-    case X86_INS_XOR:
-    case X86_INS_ADC:
-    case X86_INS_SBB:
-    case X86_INS_INC:
-    case X86_INS_DEC:
-    case X86_INS_NEG:
-    case X86_INS_NOT:
-    case X86_INS_SHL:
-    case X86_INS_SAL:
-    case X86_INS_SHR:
-    case X86_INS_SAR:
-    case X86_INS_ROL:
-    case X86_INS_ROR:
-    case X86_INS_RCL:
-    case X86_INS_RCR:
-    case X86_INS_SHLD:
-    case X86_INS_SHRD:
-    case X86_INS_BSWAP:
-    case X86_INS_BSF:
-    case X86_INS_BSR:
-    case X86_INS_TZCNT:
-    case X86_INS_LZCNT:
-    case X86_INS_POPCNT:
-    case X86_INS_ANDN:
-    case X86_INS_CMOVA:
-    case X86_INS_CMOVAE:
-    case X86_INS_CMOVB:
-    case X86_INS_CMOVBE:
-    case X86_INS_CMOVE:
-    case X86_INS_CMOVG:
-    case X86_INS_CMOVGE:
-    case X86_INS_CMOVL:
-    case X86_INS_CMOVLE:
-    case X86_INS_CMOVNE:
-    case X86_INS_CMOVNO:
-    case X86_INS_CMOVNP:
-    case X86_INS_CMOVNS:
-    case X86_INS_CMOVO:
-    case X86_INS_CMOVP:
-    case X86_INS_CMOVS:
-    case X86_INS_SETAE:
-    case X86_INS_SETA:
-    case X86_INS_SETBE:
-    case X86_INS_SETB:
-    case X86_INS_SETE:
-    case X86_INS_SETGE:
-    case X86_INS_SETG:
-    case X86_INS_SETLE:
-    case X86_INS_SETL:
-    case X86_INS_SETNE:
-    case X86_INS_SETNO:
-    case X86_INS_SETNP:
-    case X86_INS_SETNS:
-    case X86_INS_SETO:
-    case X86_INS_SETP:
-    case X86_INS_SETS:
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string plus_offset(uint64_t off) {
   char buf[32];
@@ -419,6 +75,36 @@ struct WalkState {
 bool has_group(const cs_insn& insn, uint8_t group) {
   const cs_detail* d = insn.detail;
   return std::find(d->groups, d->groups + d->groups_count, group) != d->groups + d->groups_count;
+}
+
+// The registers `insn` writes (those classified, and the implicit ones
+// Capstone knows of): none may be an argument register, and rsp only where
+// the change is tracked. Returns why not, or an empty string and notes them.
+std::string check_writes(csh h, const cs_insn& insn, const PlacementInput& in, WalkState& st,
+                         std::vector<x86_reg> writes, bool stack_write_expected, const std::string& text) {
+  // Add the implicit writes Capstone knows of (cpuid-like surprises in an
+  // instruction classified above would show here).
+  cs_regs regs_read, regs_write;
+  uint8_t n_read = 0, n_write = 0;
+  if (cs_regs_access(h, &insn, regs_read, &n_read, regs_write, &n_write) == CS_ERR_OK) {
+    for (uint8_t k = 0; k < n_write; ++k) {
+      x86_reg r = gpr64(regs_write[k]);
+      if (r != X86_REG_INVALID) writes.push_back(r);
+    }
+  }
+
+  for (x86_reg r : writes) {
+    if (r == X86_REG_INVALID) continue;
+    if (r == X86_REG_RSP) {
+      if (stack_write_expected) continue;
+      return text + " changes rsp";
+    }
+    for (unsigned a = 0; a < in.arg_count && a < kArgRegs.size(); ++a)
+      if (r == kArgRegs[a])
+        return text + " writes argument register " + kArgNames[a] + " (argument " + std::to_string(a + 1) + ")";
+    if (std::find(st.written.begin(), st.written.end(), r) == st.written.end()) st.written.push_back(r);
+  }
+  return {};
 }
 
 // Whether `insn` (already known not to be the site) can lie between the
@@ -522,29 +208,7 @@ std::string step(csh h, const cs_insn& insn, bool null_je, const PlacementInput&
       break;
   }
 
-  // Add the implicit writes Capstone knows of (cpuid-like surprises in an
-  // instruction classified above would show here).
-  cs_regs regs_read, regs_write;
-  uint8_t n_read = 0, n_write = 0;
-  if (cs_regs_access(h, &insn, regs_read, &n_read, regs_write, &n_write) == CS_ERR_OK) {
-    for (uint8_t k = 0; k < n_write; ++k) {
-      x86_reg r = gpr64(regs_write[k]);
-      if (r != X86_REG_INVALID) writes.push_back(r);
-    }
-  }
-
-  for (x86_reg r : writes) {
-    if (r == X86_REG_INVALID) continue;
-    if (r == X86_REG_RSP) {
-      if (stack_write_expected) continue;
-      return text + " changes rsp";
-    }
-    for (unsigned a = 0; a < in.arg_count && a < kArgRegs.size(); ++a)
-      if (r == kArgRegs[a])
-        return text + " writes argument register " + kArgNames[a] + " (argument " + std::to_string(a + 1) + ")";
-    if (std::find(st.written.begin(), st.written.end(), r) == st.written.end()) st.written.push_back(r);
-  }
-  return {};
+  return check_writes(h, insn, in, st, std::move(writes), stack_write_expected, text);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "target/linker_hook.h"
+#include "targets/linker_hook.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 
 #include "common/error.h"
 #include "common/fs.h"
-#include "target/elf_file.h"
-#include "target/proc_maps.h"
-#include "target/process.h"
+#include "targets/elf_file.h"
+#include "targets/proc_maps.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 namespace memscope {
 

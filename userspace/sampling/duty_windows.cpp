@@ -1,14 +1,12 @@
-#include "cli/duty_windows.h"
+#include "sampling/duty_windows.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 
-#include "aggregate/kernel_counters.h"
-#include "aggregate/process_counters.h"
 #include "common/clock.h"
-#include "target/process.h"
+#include "targets/process.h"
 
 namespace memscope {
 
@@ -29,23 +27,22 @@ DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t 
                                              s.overhead_window_s / 60.0);
 }
 
-void DutyWindows::start(BpfSession& session, const std::vector<TargetReport>& targets) {
-  session.split_windowed();
+void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
+  port.split_windowed();
   WorkClocks before;
-  for (const auto& t : targets) before[t.process.pid] = {0, process_user_cpu_seconds(t.process.pid)};
+  for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid)};
   cycle_.opened(start_ns_, before);
 }
 
-DutyWindows::Reading DutyWindows::read(const BpfSession& session, const ProcessTracker& tracker) {
-  const auto per = read_every_process(session.proc_counts_fd(), session.proc_hits_fd(), session.proc_slot_counts_fd(),
-                                      session.proc_slot_hits_fd(), tracker.slots(), tracker.retired());
-  const ExactCounts all = read_exact_counts(session.counts_fd(), session.stats_fd());
+DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
+  const auto per = port.per_process();
+  const ExactCounts all = port.totals();
   Reading r;
   for (const auto& [pid, c] : per) {
     r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid)};
     r.hits[pid] = c.hits();
   }
-  for (pid_t pid : tracker.live_pids()) {
+  for (pid_t pid : port.live_pids()) {
     r.clocks.try_emplace(pid, WorkClock{0, process_user_cpu_seconds(pid)});
     const double cpu = process_cpu_seconds(pid);
     if (cpu >= 0) r.cpu_s[pid] = cpu;
@@ -85,49 +82,49 @@ WorkClocks DutyWindows::midpoint(const Reading& a, const Reading& b) {
   return out;
 }
 
-uint64_t DutyWindows::next_wake(uint64_t now, const BpfSession& session) const {
+uint64_t DutyWindows::next_wake(uint64_t now, const ControlPort& port) const {
   const uint64_t due = cycle_.next_change_ns();
   if (!due) return 0;
   // A window due while the last one's probes are still going away (classic
   // probes: one grace period each): look again shortly.
-  if (!cycle_.open() && session.window_closing()) return std::max(due, now + 20'000'000);
+  if (!cycle_.open() && port.window_closing()) return std::max(due, now + 20'000'000);
   return due;
 }
 
-DutyChange DutyWindows::step(uint64_t now, BpfSession& session, const ProcessTracker& tracker, bool control_due) {
+DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) {
   bool changed = false;
   const uint64_t due = cycle_.next_change_ns();
-  if (due && now >= due && (cycle_.open() || !session.window_closing())) {
+  if (due && now >= due && (cycle_.open() || !port.window_closing())) {
     if (cycle_.open()) {
-      Reading before = read(session, tracker);
-      session.count_window(false);
-      Reading after = read(session, tracker);
+      Reading before = read(port);
+      port.count_window(false);
+      Reading after = read(port);
       cycle_.closed(now, midpoint(before, after));
-      session.detach_window();
+      port.detach_window();
       cycled_ = true;
       if (planner_) planner_->window(between(after, at_change_));
       at_change_ = after;
     } else {
-      Reading gap_end = read(session, tracker);
+      Reading gap_end = read(port);
       if (planner_) planner_->between(between(gap_end, at_change_));
       const uint64_t t0 = monotonic_ns();
       std::set<pid_t> live;
-      for (pid_t pid : tracker.live_pids()) live.insert(pid);
-      for (const auto& w : session.attach_window(live))
+      for (pid_t pid : port.live_pids()) live.insert(pid);
+      for (const auto& w : port.attach_window(live))
         fprintf(stderr, "memscope-bpf: warning: left out of this window: %s\n", w.c_str());
       if (settings_.verbose)
         fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n", (t0 - start_ns_) / 1e9,
                 (monotonic_ns() - t0) / 1e6);
-      Reading before = read(session, tracker);
-      session.count_window(true);
-      Reading after = read(session, tracker);
+      Reading before = read(port);
+      port.count_window(true);
+      Reading after = read(port);
       cycle_.opened(monotonic_ns(), midpoint(before, after));
       at_change_ = after;
     }
     changed = true;
   } else if (planner_ && cycle_.open() && cycle_.fraction() >= 1.0 && control_due) {
     // Not cycling: the last control interval is a window of its own.
-    Reading r = read(session, tracker);
+    Reading r = read(port);
     planner_->window(between(r, at_change_));
     at_change_ = r;
     changed = true;
@@ -155,11 +152,11 @@ DutyChange DutyWindows::replan(uint64_t now) {
   return change;
 }
 
-void DutyWindows::end(uint64_t now, BpfSession& session, const ProcessTracker& tracker) {
+void DutyWindows::end(uint64_t now, ControlPort& port) {
   if (!cycle_.open()) return;
-  Reading before = read(session, tracker);
-  session.count_window(false);
-  Reading after = read(session, tracker);
+  Reading before = read(port);
+  port.count_window(false);
+  Reading after = read(port);
   cycle_.closed(now, midpoint(before, after));
 }
 

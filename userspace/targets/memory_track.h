@@ -24,11 +24,9 @@ struct MemorySample {
 struct MemoryTrack {
   bool followed = false;  // the syscall counters run for this process
   uint64_t start_brk = 0;
-  ms_vm_counts vm{};  // the latest reading
+  ms_vm_counts vm{};  // the kernel's counters, as last read (they outlive the process)
   std::vector<MemorySample> timeline;
 
-  // Reads the kernel's counters (they outlive the process).
-  void read_counters(int vm_fd, pid_t pid);
   // Reads /proc now and appends a sample with the counters last read;
   // false (and nothing appended) when the process is gone.
   bool sample(pid_t pid, double t_s, double heap_live_bytes);

@@ -1,4 +1,4 @@
-#include "target/entry_calls.h"
+#include "targets/entry_calls.h"
 
 #include <capstone/capstone.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <map>
 #include <vector>
 
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 namespace memscope {
 namespace {

@@ -1,4 +1,4 @@
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -14,11 +14,11 @@
 
 #include "common/error.h"
 #include "common/fs.h"
-#include "target/api_names.h"
-#include "target/elf_file.h"
-#include "target/entry_calls.h"
-#include "target/probe_placement.h"
-#include "target/process.h"
+#include "targets/api_names.h"
+#include "targets/elf_file.h"
+#include "targets/entry_calls.h"
+#include "targets/probe_placement.h"
+#include "targets/process.h"
 
 namespace memscope {
 namespace {

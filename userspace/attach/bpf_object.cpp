@@ -1,4 +1,4 @@
-#include "attach/bpf_session.h"
+#include "attach/bpf_object.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,7 +21,7 @@
 #include "memscope/vm_counts.h"
 #include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 namespace memscope {
 namespace {
@@ -58,7 +58,7 @@ std::string conflict_hint(const std::string& path, const std::vector<uint64_t>& 
 
 }  // namespace
 
-bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
+bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
   skel_ = memscope_bpf__open();
   if (!skel_) {
     load_error_ = errno;
@@ -93,11 +93,16 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
     skel_ = nullptr;
     return false;
   }
-  session_ = with_session;
+  session_links_ = with_session;
+  const auto& m = skel_->maps;
+  maps_ = KernelMaps({bpf_map__fd(m.counts), bpf_map__fd(m.stats), bpf_map__fd(m.sites), bpf_map__fd(m.stacks),
+                      bpf_map__fd(m.proc_counts), bpf_map__fd(m.proc_hits), bpf_map__fd(m.proc_slot_counts),
+                      bpf_map__fd(m.proc_slot_hits), bpf_map__fd(m.proc_stats), bpf_map__fd(m.proc_overflow),
+                      bpf_map__fd(m.vm_procs), bpf_map__fd(m.vm_regions)});
   return true;
 }
 
-BpfSession::BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose) : verbose_(verbose) {
+BpfObject::BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose) : verbose_(verbose) {
   libbpf_set_print(verbose ? verbose_print : quiet_print);
   // The kernel accounts BPF memory to the memory cgroup; RLIMIT_MEMLOCK
   // cannot be raised here and need not be.
@@ -115,12 +120,12 @@ BpfSession::BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose
   if (!loaded) throw Error(load_failure(load_error_));
 }
 
-BpfSession::~BpfSession() {
+BpfObject::~BpfObject() {
   detach_all();
   if (skel_) memscope_bpf__destroy(skel_);
 }
 
-void BpfSession::publish(const ms_config& config) {
+void BpfObject::publish(const ms_config& config) {
   uint32_t slot = config.epoch & MS_EPOCH_MASK;
   skel_->bss->configs[slot] = config;
   // The slot must be complete before a probe can see its index.
@@ -128,21 +133,21 @@ void BpfSession::publish(const ms_config& config) {
   __atomic_store_n(&skel_->bss->current_epoch, slot, __ATOMIC_RELEASE);
 }
 
-void BpfSession::attach(pid_t pid, const AllocatorTarget& alloc) {
+void BpfObject::attach(pid_t pid, const AllocatorTarget& alloc) {
   if (inherited_) attach_inherited(pid, alloc);
   else attach_links(pid, alloc);
 }
 
-void BpfSession::inherit_children() {
-  if (session_)
+void BpfObject::inherit_children() {
+  if (session_links_)
     throw Error("session uprobes cannot follow forks: --follow-children needs --probe-mode classic or auto");
   if (!inherited_) inherited_ = std::make_unique<InheritedUprobes>();
 }
 
 // PID 0 means no filter to a uprobe-multi link, -1 to a perf-event uprobe.
-void BpfSession::attach_everywhere(const AllocatorTarget& alloc) { attach_links(session_ ? 0 : -1, alloc); }
+void BpfObject::attach_everywhere(const AllocatorTarget& alloc) { attach_links(session_links_ ? 0 : -1, alloc); }
 
-void BpfSession::watch_processes(uint32_t follow) {
+void BpfObject::watch_processes(uint32_t follow) {
   __atomic_store_n(&skel_->bss->proc_follow, follow, __ATOMIC_RELEASE);
   for (bpf_program* prog : {skel_->progs.ms_proc_fork, skel_->progs.ms_proc_exec, skel_->progs.ms_proc_exit}) {
     bpf_link* link = bpf_program__attach(prog);
@@ -151,13 +156,13 @@ void BpfSession::watch_processes(uint32_t follow) {
   }
 }
 
-void BpfSession::follow(pid_t pid) {
+void BpfObject::watch_lifecycle(pid_t pid) {
   const uint32_t key = static_cast<uint32_t>(pid);
   const uint8_t one = 1;
   bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &key, &one, BPF_ANY);
 }
 
-void BpfSession::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
+void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
   // A classic uprobe in either probe mode: it fires a few times per dlopen.
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
   bpf_link* link =
@@ -168,7 +173,7 @@ void BpfSession::watch_linker(pid_t pid, const std::string& open_path, uint64_t 
   links_.links.push_back(link);
 }
 
-void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
+void BpfObject::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   AllocatorTarget always = alloc, windowed = alloc;
   if (split_) {
     always.sites.clear();
@@ -191,20 +196,20 @@ void BpfSession::attach_links(pid_t pid, const AllocatorTarget& alloc) {
   if (!windowed.sites.empty()) windowed_.emplace_back(pid, std::move(windowed));
 }
 
-void BpfSession::attach_set(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
+void BpfObject::attach_set(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
   if (alloc.sites.empty()) return;
-  if (session_) attach_session(pid, alloc, set);
+  if (session_links_) attach_session(pid, alloc, set);
   else attach_classic(pid, alloc, set);
 }
 
-void BpfSession::move_links(LinkSet& from, LinkSet& to) {
+void BpfObject::move_links(LinkSet& from, LinkSet& to) {
   to.links.insert(to.links.end(), from.links.begin(), from.links.end());
   to.fds.insert(to.fds.end(), from.fds.begin(), from.fds.end());
   from.links.clear();
   from.fds.clear();
 }
 
-std::vector<std::string> BpfSession::attach_window(const std::set<pid_t>& live) {
+std::vector<std::string> BpfObject::attach_window(const std::set<pid_t>& live) {
   std::vector<std::string> warnings;
   if (window_attached_) return warnings;
   finish_detaching();
@@ -232,7 +237,7 @@ std::vector<std::string> BpfSession::attach_window(const std::set<pid_t>& live) 
   return warnings;
 }
 
-void BpfSession::count_window(bool on) {
+void BpfObject::count_window(bool on) {
   const uint32_t state = __atomic_load_n(&skel_->bss->window_state, __ATOMIC_ACQUIRE);
   // Closing also moves to the next window number, in the same store: a
   // probe reads both together.
@@ -242,7 +247,7 @@ void BpfSession::count_window(bool on) {
   window_open_ = on;
 }
 
-void BpfSession::detach_window() {
+void BpfObject::detach_window() {
   if (window_open_) count_window(false);
   window_attached_ = false;
   // Taking the probes down waits for the kernel's grace periods, one per
@@ -268,13 +273,13 @@ void BpfSession::detach_window() {
   }
 }
 
-void BpfSession::finish_detaching() {
+void BpfObject::finish_detaching() {
   if (detaching_.joinable()) detaching_.join();
 }
 
 // Each link destroyed by one worker only; libbpf's program and object
 // state is only read here (the feature probes ran at load).
-void BpfSession::release_parallel(LinkSet& set) {
+void BpfObject::release_parallel(LinkSet& set) {
   const size_t n = set.links.size() + set.fds.size();
   const size_t workers_wanted = std::min<size_t>(8, n);
   if (workers_wanted <= 1) {
@@ -297,14 +302,14 @@ void BpfSession::release_parallel(LinkSet& set) {
   set.fds.clear();
 }
 
-void BpfSession::note_probe(AttachedProbe p) {
+void BpfObject::note_probe(AttachedProbe p) {
   p.pid = std::max<pid_t>(p.pid, 0);  // 0: every process (--all)
   for (const auto& q : probes_)
     if (q.pid == p.pid && q.api == p.api && q.kind == p.kind && q.path == p.path && q.offset == p.offset) return;
   probes_.push_back(p);
 }
 
-void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
+void BpfObject::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
   // One link per object: the entry points may live in different objects
   // (an allocator and libc for what it lacks).
   std::map<std::string, std::vector<const ProbeSite*>> by_object;
@@ -333,7 +338,7 @@ void BpfSession::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet
   }
 }
 
-void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
+void BpfObject::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
   for (const ProbeSite& s : alloc.sites) {
     const ProbeSite* site = &s;
     // Return probe first: a call entered between the two attaches would
@@ -369,7 +374,7 @@ void BpfSession::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet
 // As attach_classic, on inherited events. The per-process slot stays 0: a
 // cookie is the probe's, shared by every process that inherits it, so each
 // is counted under its own PID in the per-process hash.
-void BpfSession::attach_inherited(pid_t pid, const AllocatorTarget& alloc) {
+void BpfObject::attach_inherited(pid_t pid, const AllocatorTarget& alloc) {
   std::vector<InheritedProbe> probes;
   std::vector<AttachedProbe> noted;
   for (const ProbeSite& site : alloc.sites) {
@@ -392,14 +397,14 @@ void BpfSession::attach_inherited(pid_t pid, const AllocatorTarget& alloc) {
   for (auto& p : noted) note_probe(std::move(p));
 }
 
-void BpfSession::release(LinkSet& set) {
+void BpfObject::release(LinkSet& set) {
   for (bpf_link* l : set.links) bpf_link__destroy(l);
   set.links.clear();
   for (int fd : set.fds) close(fd);
   set.fds.clear();
 }
 
-void BpfSession::detach_all() {
+void BpfObject::detach_all() {
   finish_detaching();
   release_parallel(window_links_);
   release_parallel(links_);
@@ -407,7 +412,7 @@ void BpfSession::detach_all() {
   vm_attached_ = false;
 }
 
-void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
+void BpfObject::count_vm_syscalls(pid_t pid, uint64_t brk) {
   if (!vm_attached_) {
     // Exit before entry: an entry whose exit is not watched yet would leave
     // a call behind.
@@ -420,27 +425,14 @@ void BpfSession::follow_vm(pid_t pid, uint64_t brk) {
   }
   ms_vm_counts counts{};
   counts.brk = brk;
-  uint32_t key = static_cast<uint32_t>(pid);
-  if (bpf_map_update_elem(vm_fd(), &key, &counts, BPF_NOEXIST) != 0 && errno != EEXIST)
+  if (!maps_.count_vm(pid, counts))
     throw Error("cannot follow the mmap and brk calls of PID " + std::to_string(pid) + ": " + strerror(errno));
 }
 
-int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.events); }
-int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
-int BpfSession::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
-int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
-int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
-int BpfSession::proc_counts_fd() const { return bpf_map__fd(skel_->maps.proc_counts); }
-int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits); }
-int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }
-int BpfSession::proc_slot_hits_fd() const { return bpf_map__fd(skel_->maps.proc_slot_hits); }
-int BpfSession::proc_stats_fd() const { return bpf_map__fd(skel_->maps.proc_stats); }
-int BpfSession::proc_overflow_fd() const { return bpf_map__fd(skel_->maps.proc_overflow); }
-int BpfSession::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
-int BpfSession::vm_fd() const { return bpf_map__fd(skel_->maps.vm_procs); }
-int BpfSession::vm_regions_fd() const { return bpf_map__fd(skel_->maps.vm_regions); }
+int BpfObject::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+int BpfObject::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
 
-std::vector<uint32_t> BpfSession::program_ids() const {
+std::vector<uint32_t> BpfObject::program_ids() const {
   std::vector<uint32_t> ids;
   bpf_program* p;
   bpf_object__for_each_program(p, skel_->obj) {

@@ -13,47 +13,23 @@
 #include <vector>
 
 #include "attach/inherited_uprobes.h"
+#include "attach/kernel_maps.h"
+#include "attach/probe_settings.h"
 #include "memscope/record.h"
-#include "target/allocator.h"
+#include "targets/allocator.h"
 
 struct memscope_bpf;
 struct bpf_link;
 
 namespace memscope {
 
-// How probes are attached: a session probe (one program for entry and
-// return on a uprobe-multi link, 6.13+) lets an unsampled call skip its
-// return trap; classic probes are a uprobe plus a uretprobe per entry point.
-enum class ProbeMode { Auto, Session, Classic };
-
-struct SessionLimits {
-  uint32_t ringbuf_bytes = 8u << 20;  // power of two
-  uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
-  uint32_t stack_entries = 16384;
-  uint32_t max_sites = 65536;
-  // Every call is recorded and never windowed (--sample-all): frees are
-  // recorded without the kernel's set of sampled blocks.
-  bool record_every_free = false;
-};
-
-struct AttachedProbe {
-  pid_t pid = 0;  // 0: every process that maps the object (--all)
-  unsigned api = 0;
-  std::string symbol;
-  std::string path;
-  uint64_t offset = 0;
-  int32_t stack_delta = 0;
-  std::string placement;  // why the probe sits at this offset
-  std::string kind;       // "uprobe", "uretprobe" or "session"
-};
-
-class BpfSession {
+class BpfObject {
  public:
   // Throws Error with a one-line reason (no privileges, no BPF, ...).
-  BpfSession(const SessionLimits& limits, ProbeMode mode, bool verbose);
-  ~BpfSession();
-  BpfSession(const BpfSession&) = delete;
-  BpfSession& operator=(const BpfSession&) = delete;
+  BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose);
+  ~BpfObject();
+  BpfObject(const BpfObject&) = delete;
+  BpfObject& operator=(const BpfObject&) = delete;
 
   // Publishes a config slot: the slot is written whole, then made current.
   void publish(const ms_config& config);
@@ -77,7 +53,7 @@ class BpfSession {
   // bits); their events arrive on proc_events_fd().
   void watch_processes(uint32_t follow);
   // Reports the forks (under MS_FOLLOW_FORKS) and the exit of `pid`.
-  void follow(pid_t pid);
+  void watch_lifecycle(pid_t pid);
   // Reports every change to the list of objects of `pid` (every process
   // mapping the file when `pid` is 0): a uprobe on the dynamic linker's
   // debugger hook at `offset` in `open_path` (its ld.so), whose events
@@ -107,31 +83,23 @@ class BpfSession {
   // Counts the process's anonymous mmap/munmap and its brk calls from now
   // on (`brk`: its current break, 0 if unknown). The raw syscall
   // tracepoints are attached on first use; throws Error when they cannot be.
-  void follow_vm(pid_t pid, uint64_t brk);
+  void count_vm_syscalls(pid_t pid, uint64_t brk);
 
+  // The maps, typed; nothing else reads or writes them.
+  KernelMaps& maps() { return maps_; }
+  const KernelMaps& maps() const { return maps_; }
+  // The two ring buffers, consumed by the drainer and the process-event reader.
   int events_fd() const;
-  int counts_fd() const;
-  int stats_fd() const;
-  int sites_fd() const;
-  int stacks_fd() const;
-  int proc_counts_fd() const;
-  int proc_hits_fd() const;
-  int proc_slot_counts_fd() const;
-  int proc_slot_hits_fd() const;
-  int proc_stats_fd() const;
-  int proc_overflow_fd() const;  // ms_proc_overflow by tgid
   int proc_events_fd() const;
-  int vm_fd() const;          // ms_vm_counts by tgid
-  int vm_regions_fd() const;  // ms_vm_region_key -> length
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
-  bool session() const { return session_; }
+  bool uses_session_links() const { return session_links_; }
   const char* mechanism() const {
-    return session_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
+    return session_links_ ? "uprobe-session" : inherited_ ? "uprobe+uretprobe-inherited" : "uprobe+uretprobe";
   }
 
  private:
-  bool open_and_load(const SessionLimits& limits, bool with_session);
+  bool open_and_load(const BpfLimits& limits, bool with_session);
   struct LinkSet {
     std::vector<bpf_link*> links;  // classic: libbpf perf-event links
     std::vector<int> fds;          // session: raw uprobe-multi links
@@ -148,7 +116,8 @@ class BpfSession {
   void finish_detaching();
 
   memscope_bpf* skel_ = nullptr;
-  bool session_ = false;
+  KernelMaps maps_;
+  bool session_links_ = false;
   int load_error_ = 0;
   LinkSet links_;
   bool split_ = false;

@@ -1,15 +1,8 @@
-#include "aggregate/memory_track.h"
+#include "targets/memory_track.h"
 
-#include <bpf/bpf.h>
-
-#include "target/process_memory.h"
+#include "targets/process_memory.h"
 
 namespace memscope {
-
-void MemoryTrack::read_counters(int vm_fd, pid_t pid) {
-  uint32_t key = static_cast<uint32_t>(pid);
-  if (followed) bpf_map_lookup_elem(vm_fd, &key, &vm);
-}
 
 bool MemoryTrack::sample(pid_t pid, double t_s, double heap_live_bytes) {
   // A launched command's heap start is read once it has called brk: before

@@ -1,4 +1,4 @@
-#include "target/api_names.h"
+#include "targets/api_names.h"
 
 #include <array>
 

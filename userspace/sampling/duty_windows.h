@@ -9,11 +9,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "attach/bpf_session.h"
-#include "follow/process_tracker.h"
+#include "aggregate/probe_cost.h"
+#include "sampling/control_port.h"
 #include "sampling/duty_cycle.h"
-#include "sampling/optimizer.h"
 
 namespace memscope {
 
@@ -37,15 +37,15 @@ class DutyWindows {
 
   // Before the targets are attached: splits the probes, takes the targets'
   // clocks at the start of the first window.
-  void start(BpfSession& session, const std::vector<TargetReport>& targets);
+  void start(ControlPort& port, const std::vector<pid_t>& targets);
   // When the loop must wake next (0: nothing scheduled).
-  uint64_t next_wake(uint64_t now, const BpfSession& session) const;
+  uint64_t next_wake(uint64_t now, const ControlPort& port) const;
   // Opens or closes a window when one is due; `control_due`: a control
   // interval ended (the planner measures it while not cycling yet).
-  DutyChange step(uint64_t now, BpfSession& session, const ProcessTracker& tracker, bool control_due);
+  DutyChange step(uint64_t now, ControlPort& port, bool control_due);
   // At the end, before the probes are detached: an open window is closed
   // (counted up to here), so the frees of the detach are outside it.
-  void end(uint64_t now, BpfSession& session, const ProcessTracker& tracker);
+  void end(uint64_t now, ControlPort& port);
   bool counting() const { return cycle_.open(); }
   DutyCycleReport finish(uint64_t now, const WorkClocks& final) const;
 
@@ -57,7 +57,7 @@ class DutyWindows {
     uint64_t records = 0, release_calls = 0;
   };
   DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns);
-  static Reading read(const BpfSession& session, const ProcessTracker& tracker);
+  static Reading read(const ControlPort& port);
   static CostSample between(const Reading& later, const Reading& earlier);
   static WorkClocks midpoint(const Reading& a, const Reading& b);
   DutyChange replan(uint64_t now);

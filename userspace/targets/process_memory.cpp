@@ -1,4 +1,4 @@
-#include "target/process_memory.h"
+#include "targets/process_memory.h"
 
 #include <sstream>
 

@@ -1,0 +1,90 @@
+#include <cstdio>
+
+#include "attach/probe_calibration.h"
+#include "cli/trace_steps.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "report/report_file.h"
+#include "report/text_summary.h"
+#include "targets/process.h"
+
+namespace memscope {
+namespace {
+
+ProbeCost calibrate_quietly(const Options& opt) {
+  try {
+    const CalibrationConfigs configs = calibration_configs();
+    return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement, configs.none, configs.all);
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n", e.what());
+    return {};
+  }
+}
+
+}  // namespace
+
+// Detach first, so that the counters stop together (the processes' own add
+// up to the totals) and nothing more is trapped during the (possibly slow)
+// symbolization; then drain. The counters and stacks are read after, from
+// maps that live as long as the loaded object.
+void TraceRun::stop_and_detach() {
+  stop_ns_ = monotonic_ns();
+  fprintf(stderr, "memscope-bpf: %s; writing the report\n", why_.c_str());
+  control_->end(stop_ns_);
+  probes_->detach_all();
+  drainer_->stop();
+  sample_memory(0, elapsed_s(stop_ns_));
+}
+
+KernelFinal TraceRun::read_kernel_final() const {
+  const KernelMaps& maps = probes_->maps();
+  KernelFinal k;
+  k.exact = maps.exact_counts();
+  k.per_process = with_retired(maps.process_counts(tracker_->slots()), tracker_->retired());
+  k.process_stats = maps.process_stats();
+  k.overflow = maps.process_overflow();
+  k.stacks = maps.site_stacks();
+  return k;
+}
+
+void TraceRun::write_final_report(const KernelFinal& kernel) {
+  RunSummary run;
+  run.probes = probes_->probes();
+  run.mechanism = probes_->mechanism();
+  run.budget = {opt_.max_events_per_s, opt_.max_overhead_pct, opt_.max_sampled_pct};
+  if (control_->windowed()) {
+    WorkClocks final;
+    for (const auto& [pid, c] : kernel.per_process) final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid)};
+    run.duty = control_->finish(stop_ns_, final);
+  }
+  // The per-hit cost turns each process's probe hits into an estimate of
+  // the time they added; measured now, after the targets are detached,
+  // unless the optimizer needed it at start.
+  if (probe_cost_.per_hit_ns <= 0) probe_cost_ = calibrate_quietly(opt_);
+  run.probe_cost = probe_cost_;
+  auto targets = report_targets(std::move(tracker_->targets()), kernel, opt_.follow.all || tracker_->inherits());
+  for (const auto& t : targets) {
+    if (!t.exited) symbolizer_.snapshot(t.process.pid);
+    // A child gone before it was ever read: its parent's mappings.
+    if (auto parent = tracker_->copy_of(t.process.pid); parent && !symbolizer_.has_snapshot(t.process.pid))
+      symbolizer_.snapshot_or_copy(t.process.pid, *parent);
+  }
+  run.duration_s = (stop_ns_ - start_ns_) / 1e9;
+  run.sampling = &history_;
+  run.agent = agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size());
+  run.top = opt_.top;
+  run.end_ns = stop_ns_;
+  const Report report = assemble_report(std::move(run), std::move(targets), kernel, *aggregator_, symbolizer_);
+  write_report_file(report, opt_.output);
+  print_final(stderr, report, opt_.top);
+  if (opt_.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt_.output.c_str());
+}
+
+// The command outlives the trace (Ctrl-C, --duration): it keeps running
+// untraced, as a tracer must never end its target.
+void TraceRun::leave_command() {
+  if (child_ && !child_gone_ && !child_->reap(child_status_))
+    fprintf(stderr, "memscope-bpf: command PID %d keeps running untraced\n", child_->pid());
+}
+
+}  // namespace memscope

@@ -1,0 +1,151 @@
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "cli/trace_steps.h"
+#include "common/clock.h"
+#include "report/text_summary.h"
+#include "targets/process.h"
+#include "targets/process_memory.h"
+
+namespace memscope {
+
+void announce(const TracedProcess& t) {
+  fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
+          t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+}
+
+// Wait for the end, printing interval summaries and keeping symbol
+// snapshots fresh while new sites appear.
+void TraceRun::loop() {
+  end_ns_ = opt_.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(opt_.duration_s * 1e9) : 0;
+  interval_ns_ = static_cast<uint64_t>(opt_.interval_s * 1e9);
+  next_interval_ = interval_ns_ ? start_ns_ + interval_ns_ : 0;
+  last_interval_ = start_ns_;
+  control_->begin();
+  // The memory timeline follows -i, or takes a sample a second without it.
+  memory_ns_ = interval_ns_ ? interval_ns_ : 1'000'000'000;
+  next_memory_ = start_ns_ + memory_ns_;
+  while (why_.empty()) {
+    uint64_t now = monotonic_ns();
+    const uint64_t wake = next_wake(now);
+    std::vector<pollfd> fds{{sigfd_->fd, POLLIN, 0}, {new_sites_->fd, POLLIN, 0}, {proc_events_->poll_fd(), POLLIN, 0}};
+    poll(fds.data(), fds.size(), wake > now ? static_cast<int>((wake - now + 999'999) / 1'000'000) : 0);
+    read_signals();           // stop
+    handle_process_events();  // count: who is traced
+    check_targets_alive();
+    now = monotonic_ns();
+    if (end_ns_ && now >= end_ns_ && why_.empty()) why_ = "duration reached";
+    snapshot_new_sites();  // drain: new sites' symbols while their process lives
+    control_->step(now);   // decide
+    if (now >= next_memory_) {
+      sample_memory(0, elapsed_s(now));
+      next_memory_ += memory_ns_;
+    }
+    if (next_interval_ && now >= next_interval_) print_interval_line(now);  // print
+  }
+}
+
+uint64_t TraceRun::next_wake(uint64_t now) const {
+  uint64_t wake = now + 1'000'000'000;
+  if (end_ns_) wake = std::min(wake, end_ns_);
+  if (next_interval_) wake = std::min(wake, next_interval_);
+  wake = std::min(wake, next_memory_);
+  if (uint64_t w = control_->next_wake(now)) wake = std::min(wake, w);
+  return wake;
+}
+
+void TraceRun::read_signals() {
+  signalfd_siginfo si;
+  while (read(sigfd_->fd, &si, sizeof si) == sizeof si) {
+    if (si.ssi_signo == SIGINT) why_ = "interrupted";
+    if (si.ssi_signo == SIGTERM) why_ = "terminated";
+  }
+  if (child_ && !child_gone_ && child_->reap(child_status_)) {
+    child_gone_ = true;
+    tracker_->mark_exited(child_->pid());
+  }
+}
+
+void TraceRun::handle_process_events() {
+  for (pid_t pid : tracker_->handle(proc_events_->read())) {
+    if (auto parent = tracker_->copy_of(pid)) symbolizer_.snapshot_or_copy(pid, *parent);
+    else symbolizer_.snapshot(pid);
+    for (auto& t : tracker_->targets()) {
+      if (t.process.pid != pid) continue;
+      if (opt_.syscall_counts) start_vm_counts(t, false);
+      // Exec: a new program, a new heap; the break is measured from its start.
+      if (announced_.count(pid) && announced_[pid] != t.process.exe)
+        if (auto b = read_program_break(pid)) t.memory.start_brk = b->start;
+      if ((!opt_.follow.all || opt_.verbose) && announced_[pid] != t.process.exe) {
+        announce(t);
+        announced_[pid] = t.process.exe;
+      }
+    }
+  }
+}
+
+void TraceRun::check_targets_alive() {
+  // An exit event lost to a full ring must not keep the trace waiting.
+  for (pid_t pid : tracker_->live_pids())
+    if (!process_alive(pid)) tracker_->mark_exited(pid);
+  if (tracker_->live_pids().empty() && !tracker_->waits_for_new() && why_.empty())
+    why_ = tracker_->targets().size() == 1 ? "the target exited" : "all targets exited";
+}
+
+// Only the processes that brought new sites: their maps now, while they
+// live, so that the sites resolve after they exit.
+void TraceRun::snapshot_new_sites() {
+  uint64_t events;
+  if (read(new_sites_->fd, &events, sizeof events) != sizeof events) return;
+  std::set<pid_t> with_new;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    uint32_t next = sites_seen_;
+    for (const auto& [id, s] : aggregator_->sites())
+      if (id >= sites_seen_) {
+        with_new.insert(static_cast<pid_t>(s.tgid));
+        next = std::max(next, id + 1);
+      }
+    sites_seen_ = next;
+  }
+  for (pid_t pid : with_new) symbolizer_.snapshot(pid);
+}
+
+// The counters of every target, and one timeline sample per live target
+// with the heap its sampled blocks still hold (estimated).
+void TraceRun::sample_memory(pid_t not_started, double t_s) {
+  std::map<uint32_t, double> live;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    for (const auto& [id, s] : aggregator_->sites()) live[s.tgid] += s.live_bytes;
+  }
+  for (auto& t : tracker_->targets()) {
+    if (t.memory.followed) probes_->maps().vm_counts(t.process.pid, t.memory.vm);
+    if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
+  }
+}
+
+void TraceRun::print_interval_line(uint64_t now) {
+  const ExactCounts counts = probes_->maps().exact_counts();
+  double live = 0;
+  uint64_t records;
+  TierConfig rates;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    for (const auto& [id, s] : aggregator_->sites()) live += s.live_bytes;
+    records = aggregator_->counters().records;
+    rates = history_.current();
+  }
+  print_interval(stderr, elapsed_s(now), (now - last_interval_) / 1e9, counts - last_counts_, live, records, rates);
+  last_counts_ = counts;
+  last_interval_ = now;
+  next_interval_ += interval_ns_;
+}
+
+}  // namespace memscope

@@ -1,0 +1,112 @@
+// One tracing run as named steps (cli/trace_run.cpp reads them in order):
+// start targets, attach, loop (drain, count, decide, print), stop, detach,
+// report. The state the steps share is this class's; each stage's work is
+// the stage's own (targets/, attach/, follow/, aggregate/, sampling/,
+// symbolize/, report/), called from here.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "aggregate/agent_cost.h"
+#include "aggregate/aggregator.h"
+#include "aggregate/ring_drainer.h"
+#include "attach/bpf_object.h"
+#include "cli/kernel_control.h"
+#include "cli/launcher.h"
+#include "cli/options.h"
+#include "follow/proc_events.h"
+#include "follow/process_tracker.h"
+#include "report/assemble.h"
+#include "report/report.h"
+#include "sampling/config_history.h"
+#include "sampling/control_loop.h"
+#include "symbolize/symbolizer.h"
+
+namespace memscope {
+
+// An fd closed with its owner.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd();
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+// "tracing PID N (comm) through ..." on stderr.
+void announce(const TracedProcess& t);
+
+class TraceRun {
+ public:
+  explicit TraceRun(const Options& options);
+  ~TraceRun();
+  int run();
+
+ private:
+  // Start targets (cli/trace_start.cpp).
+  void resolve_given_pids();
+  void take_signals();
+  void hold_command();
+  void measure_probe_cost_first();
+  // Attach.
+  void load_probes();
+  void attach_targets();
+  void watch_processes();
+  void start_draining();
+  void announce_start();
+  void release_command();
+  // Loop (cli/trace_loop.cpp): until a signal, the duration or the targets' exit.
+  void loop();
+  uint64_t next_wake(uint64_t now) const;
+  void read_signals();
+  void handle_process_events();
+  void check_targets_alive();
+  void snapshot_new_sites();
+  void sample_memory(pid_t not_started, double t_s);
+  void print_interval_line(uint64_t now);
+  void start_vm_counts(TracedProcess& t, bool launched);
+  bool is_command(pid_t pid) const { return child_ && pid == child_->pid(); }
+  double elapsed_s(uint64_t now) const { return (now - start_ns_) / 1e9; }
+  // Stop, detach, report (cli/trace_finish.cpp).
+  void stop_and_detach();
+  KernelFinal read_kernel_final() const;
+  void write_final_report(const KernelFinal& kernel);
+  void leave_command();
+
+  const Options& opt_;
+  std::vector<TracedProcess> given_;  // resolved up front (-p, the command)
+  std::unique_ptr<Fd> sigfd_;
+  std::unique_ptr<LaunchedCommand> child_;
+  ProbeCost probe_cost_;
+  std::unique_ptr<BpfObject> probes_;
+  ConfigHistory history_;
+  uint64_t start_ns_ = 0, stop_ns_ = 0;
+  std::unique_ptr<ProcessTracker> tracker_;
+  std::unique_ptr<KernelControl> port_;
+  std::mutex lock_;  // the aggregator and the history, shared with the drainer
+  std::unique_ptr<ControlLoop> control_;
+  std::unique_ptr<ProcEventReader> proc_events_;
+  std::unique_ptr<Aggregator> aggregator_;
+  std::unique_ptr<Fd> new_sites_;
+  std::unique_ptr<RingDrainer> drainer_;
+  std::unique_ptr<AgentCostMeter> agent_cost_;
+  Symbolizer symbolizer_;
+  std::map<pid_t, std::string> announced_;  // the program each PID was last announced running
+
+  // The loop's clocks and state.
+  uint64_t end_ns_ = 0, interval_ns_ = 0, next_interval_ = 0, last_interval_ = 0;
+  uint64_t memory_ns_ = 0, next_memory_ = 0;
+  ExactCounts last_counts_{};
+  int child_status_ = 0;
+  bool child_gone_ = false;
+  uint32_t sites_seen_ = 0;  // site ids below this have had their process's maps read
+  std::string why_;          // why tracing ended; empty while it runs
+};
+
+}  // namespace memscope

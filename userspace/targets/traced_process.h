@@ -1,0 +1,36 @@
+// A traced process as the agent knows it while tracing runs (the live
+// model): what it is, what serves its allocations, the objects it loaded
+// later, and its memory over time. The follow stage keeps it current; the
+// report stage turns it into the process's part of the report, once, at the
+// end.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "targets/allocator.h"
+#include "targets/memory_track.h"
+#include "targets/process.h"
+
+namespace memscope {
+
+// An object that defines allocator entry points of its own beside the
+// allocator serving malloc, loaded with dlopen (RTLD_LOCAL libraries called
+// through dlsym, a libstdc++ a plugin brings): probed as well.
+struct ExtraAllocator {
+  std::string path;            // as the process sees it
+  std::vector<unsigned> apis;  // the entry points probed in it
+  // Measured: from the dynamic linker's report of the new object (in the
+  // kernel) to its probes attached; calls in between are not counted. <0:
+  // it was loaded before tracing started (no window).
+  double attach_delay_s = -1;
+};
+
+struct TracedProcess {
+  ProcessInfo process;
+  AllocatorTarget allocator;
+  std::vector<ExtraAllocator> extra_allocators;
+  bool exited = false;
+  MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
+};
+
+}  // namespace memscope
