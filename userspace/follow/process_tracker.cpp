@@ -54,7 +54,7 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 
 void ProcessTracker::add(TracedProcess target, bool started) {
   probe(target.process.pid, target.allocator);
-  if (!options_.all) session_.follow(target.process.pid);
+  if (!options_.all) session_.watch_lifecycle(target.process.pid);
   index_[target.process.pid] = targets_.size();
   targets_.push_back(std::move(target));
   watch_objects(targets_.back(), started);
@@ -67,7 +67,7 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
     warn(info.pid, info.comm, e.what());
     return false;
   }
-  if (!options_.all) session_.follow(info.pid);
+  if (!options_.all) session_.watch_lifecycle(info.pid);
   if (TracedProcess* t = find(info.pid)) {
     t->process = info;
     t->allocator = alloc;
