@@ -14,7 +14,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev libdw-dev
   libcli11-dev nlohmann-json3-dev catch2 libvalijson-dev
   libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev
-  util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
+  debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
 ((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)
 missing=()

@@ -24,8 +24,12 @@ Report sample_report(const ConfigHistory& h) {
   r.sampling = &h;
   SiteReport s;
   s.pid = 1234;
-  s.frames.push_back({0x401000, "handle_request(Request&)", "server", "server.cpp", 42});
-  s.frames.push_back({0x402000, "main", "server", "", 0});
+  // An inlined helper, the function it is inlined into, their caller, and
+  // code no symbol names.
+  s.frames.push_back({0x401000, "parse_header(Request&)", "server", "request.h", 17, true, "ab12", 0x1000});
+  s.frames.push_back({0x401000, "handle_request(Request&)", "server", "server.cpp", 42, false, "ab12", 0x1000});
+  s.frames.push_back({0x402000, "main", "server", "", 0, false, "ab12", 0x2000});
+  s.frames.push_back({0x7f0000001234, "libplugin.so+0x1234", "libplugin.so", "", 0, false, "", 0x1234});
   s.estimated.count = 12;
   s.estimated.bytes = 16584;
   s.estimated.live_count = 1;
@@ -56,8 +60,16 @@ TEST_CASE("the report carries the keys outside checks rely on and matches its sc
   CHECK(j["exact"]["size_classes"].size() == 2);
   CHECK(j["exact"]["size_classes"][1]["min"] == 8192);
   CHECK(j["sampling"]["sampled_events"] == 3);
-  CHECK(j["sites"][0]["frames"][0]["line"] == 42);
-  CHECK(j["sites"][0]["frames"][1]["file"].is_null());
+  const auto& frames = j["sites"][0]["frames"];
+  CHECK(frames[0]["inlined"] == true);
+  CHECK(frames[0]["file"] == "request.h");
+  CHECK(frames[1]["inlined"] == false);
+  CHECK(frames[1]["line"] == 42);
+  CHECK(frames[1]["offset"] == "0x1000");
+  CHECK(frames[1]["build_id"] == "ab12");
+  CHECK(frames[2]["file"].is_null());
+  CHECK(frames[3]["build_id"].is_null());
+  CHECK(frames[3]["offset"] == "0x1234");
   CHECK(j["leaks"][0]["oldest_age_s"] == 0.7);
   CHECK(schema_errors(j, MEMSCOPE_SCHEMA) == "");
 }

@@ -31,7 +31,10 @@ TEST_CASE("a return address in this binary resolves to its function, file and li
   Symbolizer s;
   REQUIRE(s.snapshot(getpid()));
   uint64_t ra = known::caller_of_known();
-  Frame f = s.symbolize(getpid(), ra);
+  const auto frames = s.symbolize(getpid(), ra);
+  REQUIRE(frames.size() == 1);
+  const Frame& f = frames[0];
+  CHECK(!f.inlined);
   CHECK(f.function.find("caller_of_known") != std::string::npos);
   CHECK(f.file.find("symbolize_test.cpp") != std::string::npos);
   CHECK(f.line > 0);
@@ -40,9 +43,12 @@ TEST_CASE("a return address in this binary resolves to its function, file and li
 TEST_CASE("unmapped addresses are reported as unknown") {
   Symbolizer s;
   REQUIRE(s.snapshot(getpid()));
-  Frame f = s.symbolize(getpid(), 8);
-  CHECK(f.function == "[unknown]");
-  CHECK(f.module == "[anon]");
+  const auto frames = s.symbolize(getpid(), 8);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == "[unknown]");
+  CHECK(frames[0].module == "[anon]");
+  CHECK(!frames[0].offset);
+  CHECK(frames[0].build_id.empty());
 }
 
 TEST_CASE("site frames put the caller first and drop the probed function") {
@@ -72,7 +78,9 @@ TEST_CASE("a mapped library deleted from disk still resolves, through /proc/PID/
   Symbolizer s;
   REQUIRE(s.snapshot(getpid()));
   // A return address points after a call: one byte in is inside the function.
-  Frame f = s.symbolize(getpid(), reinterpret_cast<uint64_t>(fn) + 1);
+  const auto frames = s.symbolize(getpid(), reinterpret_cast<uint64_t>(fn) + 1);
+  REQUIRE(frames.size() == 1);
+  const Frame& f = frames[0];
   CHECK(f.module == "libz-copy.so");
   CHECK(f.function == "deflateEnd");
   dlclose(lib);

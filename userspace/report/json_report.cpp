@@ -15,11 +15,16 @@ json frames_json(const std::vector<Frame>& frames) {
   for (const auto& f : frames) {
     char addr[32];
     snprintf(addr, sizeof addr, "0x%llx", static_cast<unsigned long long>(f.address));
+    char offset[32];
+    snprintf(offset, sizeof offset, "0x%llx", static_cast<unsigned long long>(f.offset.value_or(0)));
     out.push_back({{"function", f.function},
                    {"module", f.module},
                    {"file", f.file.empty() ? json(nullptr) : json(f.file)},
                    {"line", f.line > 0 ? json(f.line) : json(nullptr)},
-                   {"address", addr}});
+                   {"address", addr},
+                   {"inlined", f.inlined},
+                   {"offset", f.offset ? json(offset) : json(nullptr)},
+                   {"build_id", f.build_id.empty() ? json(nullptr) : json(f.build_id)}});
   }
   return out;
 }

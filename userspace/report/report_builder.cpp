@@ -71,7 +71,10 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
     if (auto it = stacks.find(id); it != stacks.end()) {
       truncated = it->second.truncated;
       depth_limited = it->second.depth_limited;
-      for (uint64_t ip : it->second.frames) frames.push_back(symbolizer.symbolize(s.tgid, ip));
+      for (uint64_t ip : it->second.frames) {
+        auto expanded = symbolizer.symbolize(s.tgid, ip);  // inlined functions first
+        frames.insert(frames.end(), expanded.begin(), expanded.end());
+      }
     }
     SiteReport& r = merged[identity(s.tgid, frames)];
     if (r.frames.empty()) {

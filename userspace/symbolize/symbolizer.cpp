@@ -1,6 +1,5 @@
 #include "symbolize/symbolizer.h"
 
-#include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +7,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "symbolize/demangle.h"
+#include "symbolize/object_symbols.h"
 #include "targets/elf_file.h"
 #include "targets/process.h"
 
@@ -16,24 +15,15 @@ namespace memscope {
 
 struct Symbolizer::Module {
   ElfInfo elf;
-  Dwfl* dwfl = nullptr;
-  Dwfl_Module* mod = nullptr;
-  int fd = -1;  // the file itself, held for libdwfl's lazy reads (debug info)
+  std::unique_ptr<ObjectSymbols> symbols;  // null when libdwfl could not read the file
+  int fd = -1;                             // the file itself, held for libdwfl's lazy reads (debug info)
   ~Module() {
-    if (dwfl) dwfl_end(dwfl);
+    symbols.reset();
     if (fd >= 0) close(fd);
   }
 };
 
 namespace {
-
-char* debuginfo_path = nullptr;
-const Dwfl_Callbacks kOfflineCallbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
-};
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -68,9 +58,19 @@ int open_mapped(pid_t pid, const Mapping& map) {
   return fd;
 }
 
+// Whether `pid` sees files where the agent does: then the path it maps an
+// object from is, for the agent too, the directory of its debuglink file,
+// and stays so after the process is gone.
+bool same_mount_namespace(pid_t pid) {
+  struct stat self, other;
+  const std::string ns = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  return stat("/proc/self/ns/mnt", &self) == 0 && stat(ns.c_str(), &other) == 0 && self.st_dev == other.st_dev &&
+         self.st_ino == other.st_ino;
+}
+
 }  // namespace
 
-Symbolizer::Symbolizer() = default;
+Symbolizer::Symbolizer(std::string debuginfo_path) : debuginfo_path_(std::move(debuginfo_path)) {}
 Symbolizer::~Symbolizer() = default;
 
 bool Symbolizer::snapshot(pid_t pid) {
@@ -115,61 +115,54 @@ Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
     modules_[key] = nullptr;
     return nullptr;
   }
-  m->dwfl = dwfl_begin(&kOfflineCallbacks);
-  if (m->dwfl) {
-    dwfl_report_begin(m->dwfl);
-    std::string name = std::filesystem::path(map.path).filename().string();
-    // Base 0: module addresses are the file's own virtual addresses.
-    m->mod = dwfl_report_elf(m->dwfl, name.c_str(), open_path.c_str(), -1, 0, false);
-    dwfl_report_end(m->dwfl, nullptr, nullptr);
-  }
+  const std::string seen_path = same_mount_namespace(pid) ? map.path : proc_root(pid) + map.path;
+  m->symbols = std::make_unique<ObjectSymbols>(open_path, std::filesystem::path(map.path).filename().string(),
+                                               seen_path, debuginfo_path_);
+  if (!m->symbols->ok()) m->symbols.reset();
   Module* raw = m.get();
   modules_[key] = std::move(m);
   return raw;
 }
 
-Frame Symbolizer::symbolize(pid_t pid, uint64_t address) {
+std::vector<Frame> Symbolizer::symbolize(pid_t pid, uint64_t address) {
   auto key = std::make_pair(pid, address);
   if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
-  Frame f = resolve(pid, address);
-  resolved_.emplace(key, f);
-  return f;
+  return resolved_.emplace(key, resolve(pid, address)).first->second;
 }
 
-Frame Symbolizer::resolve(pid_t pid, uint64_t address) {
+std::vector<Frame> Symbolizer::resolve(pid_t pid, uint64_t address) {
   Frame f;
   f.address = address;
   f.function = "[unknown]";
   f.module = "[anon]";
   auto mi = maps_.find(pid);
-  if (mi == maps_.end()) return f;
+  if (mi == maps_.end()) return {f};
   const Mapping* map = find_mapping(mi->second, address);
-  if (!map || map->path.empty()) return f;
+  if (!map || map->path.empty()) return {f};
   f.module = std::filesystem::path(map->path).filename().string();
   Module* mod = module_for(pid, *map);
-  if (!mod) return f;
+  if (!mod) return {f};
   auto vaddr = mod->elf.offset_to_vaddr(address - map->start + map->offset);
-  if (!vaddr) return f;
+  if (!vaddr) return {f};
+  f.offset = *vaddr;
+  // Code no table names is shown as where it is, never after a neighbour.
+  f.function = f.module + "+" + hex(*vaddr);
+  if (!mod->symbols) return {f};
+  f.build_id = mod->symbols->build_id();
   // A return address points after the call; look up the call itself.
   const uint64_t pc = *vaddr > 0 ? *vaddr - 1 : *vaddr;
-  if (!mod->mod) {
-    f.function = "[" + f.module + "+" + hex(*vaddr) + "]";
-    return f;
+  const std::vector<SourceFrame>& found = mod->symbols->frames_at(pc);
+  if (found.empty()) return {f};
+  std::vector<Frame> frames;
+  for (const SourceFrame& s : found) {
+    Frame g = f;
+    g.function = s.function;
+    g.file = s.file;
+    g.line = s.line;
+    g.inlined = s.inlined;
+    frames.push_back(std::move(g));
   }
-  Dwarf_Addr bias = 0;
-  dwfl_module_getdwarf(mod->mod, &bias);  // loads debug info if any
-  GElf_Off off = 0;
-  GElf_Sym sym;
-  const char* name = dwfl_module_addrinfo(mod->mod, pc, &off, &sym, nullptr, nullptr, nullptr);
-  f.function = name ? demangle(name) : "[" + f.module + "+" + hex(*vaddr) + "]";
-  if (Dwfl_Line* line = dwfl_module_getsrc(mod->mod, pc)) {
-    int lineno = 0;
-    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
-      f.file = file;
-      f.line = lineno;
-    }
-  }
-  return f;
+  return frames;
 }
 
 }  // namespace memscope

@@ -1,6 +1,6 @@
 // Turns return addresses into functions, modules and source lines with
-// elfutils: libdwfl over each object file (and its separate debug info when
-// installed), keyed by the process's mappings. Mappings are snapshotted,
+// elfutils: libdwfl over each object file and its separate debug info
+// (see object_symbols.h), keyed by the process's mappings. Mappings are snapshotted,
 // and their files opened, while the process lives, so sites still resolve
 // after it has exited, even when its files exist only in its own mount
 // namespace (a container's root goes away with its last process).
@@ -19,7 +19,10 @@ namespace memscope {
 
 class Symbolizer {
  public:
-  Symbolizer();
+  // `debuginfo_path`: where separate debug files are searched, in
+  // libdwfl's form (Dwfl_Callbacks::debuginfo_path); empty for its default,
+  // ":.debug:/usr/lib/debug".
+  explicit Symbolizer(std::string debuginfo_path = "");
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
@@ -38,16 +41,20 @@ class Symbolizer {
   bool snapshot_or_copy(pid_t pid, pid_t parent);
 
   // `address` is a return address: the call instruction is just before it.
-  Frame symbolize(pid_t pid, uint64_t address);
+  // One frame per function at it, innermost first: the functions inlined
+  // there (marked `inlined`), then the function that contains them.
+  std::vector<Frame> symbolize(pid_t pid, uint64_t address);
 
  private:
   struct Module;
   Module* module_for(pid_t pid, const Mapping& map);
-  Frame resolve(pid_t pid, uint64_t address);
+  std::vector<Frame> resolve(pid_t pid, uint64_t address);
 
+  std::string debuginfo_path_;
   std::map<pid_t, std::vector<Mapping>> maps_;
-  // Sites share most of their frames; each address is resolved once.
-  std::map<std::pair<pid_t, uint64_t>, Frame> resolved_;
+  // Sites share most of their frames; each address is resolved once (and
+  // each object address once for all processes, in ObjectSymbols).
+  std::map<std::pair<pid_t, uint64_t>, std::vector<Frame>> resolved_;
   // By file identity (device and inode from the maps), not by path: one
   // object mapped by many processes is read once, and the same path names
   // different files in different mount namespaces; nullptr: could not be read.

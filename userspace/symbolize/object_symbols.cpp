@@ -1,0 +1,175 @@
+#include "symbolize/object_symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include <cstdlib>
+
+#include "symbolize/demangle.h"
+
+namespace memscope {
+namespace {
+
+std::string hex_bytes(const unsigned char* bytes, int n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    s += kDigits[bytes[i] >> 4];
+    s += kDigits[bytes[i] & 15];
+  }
+  return s;
+}
+
+// The linkage name, demangled, gives the qualified C++ name the symbol
+// tables give; C functions have only DW_AT_name. An inlined instance keeps
+// its names in its abstract origin, which dwarf_attr_integrate follows.
+std::string function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  const char* name = nullptr;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+    name = dwarf_formstring(&attr);
+  if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr)) name = dwarf_formstring(&attr);
+  return name ? demangle(name) : std::string();
+}
+
+// Where the caller of an inlined instance called it: its DW_AT_call_file
+// (an index into the CU's file table) and DW_AT_call_line.
+void call_site(Dwarf_Die* inlined, Dwarf_Files* files, std::string* file, int* line) {
+  Dwarf_Attribute attr;
+  Dwarf_Word value = 0;
+  file->clear();
+  *line = 0;
+  if (files && dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &value) == 0)
+    if (const char* f = dwarf_filesrc(files, value, nullptr, nullptr)) *file = f;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &value) == 0) *line = static_cast<int>(value);
+}
+
+// The source line of the instruction at `pc`.
+void line_at(Dwfl_Module* mod, uint64_t pc, std::string* file, int* line) {
+  Dwfl_Line* l = dwfl_module_getsrc(mod, pc);
+  const char* f = l ? dwfl_lineinfo(l, nullptr, line, nullptr, nullptr, nullptr) : nullptr;
+  if (f) {
+    *file = f;
+  } else {
+    *line = 0;
+  }
+}
+
+// The name of the symbol that contains `pc`, or null. libdwfl falls back to
+// the nearest preceding symbol, even sizeless or already ended, which would
+// name code that belongs to no symbol (stripped, hand-written) after
+// whatever precedes it: only a symbol whose extent holds `pc` names it.
+const char* containing_symbol(Dwfl_Module* mod, uint64_t pc) {
+  GElf_Off offset = 0;
+  GElf_Sym sym;
+  const char* name = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr);
+  if (!name || sym.st_size == 0 || offset >= sym.st_size) return nullptr;
+  return name;
+}
+
+}  // namespace
+
+ObjectSymbols::ObjectSymbols(const std::string& open_path, const std::string& name, std::string seen_path,
+                             std::string debuginfo_path)
+    : seen_path_(std::move(seen_path)), debuginfo_path_(std::move(debuginfo_path)) {
+  debuginfo_path_ptr_ = debuginfo_path_.empty() ? nullptr : debuginfo_path_.data();
+  callbacks_.find_elf = dwfl_build_id_find_elf;
+  callbacks_.find_debuginfo = &ObjectSymbols::find_debuginfo;
+  callbacks_.section_address = dwfl_offline_section_address;
+  callbacks_.debuginfo_path = &debuginfo_path_ptr_;
+  dwfl_ = dwfl_begin(&callbacks_);
+  if (!dwfl_) return;
+  dwfl_report_begin(dwfl_);
+  // Base 0: module addresses are the file's own virtual addresses.
+  mod_ = dwfl_report_elf(dwfl_, name.c_str(), open_path.c_str(), -1, 0, false);
+  dwfl_report_end(dwfl_, nullptr, nullptr);
+  if (!mod_) return;
+  // The debuginfo callback needs this object's path: the module's user
+  // data carries it there.
+  void** userdata = nullptr;
+  dwfl_module_info(mod_, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (userdata) *userdata = this;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  const int n = dwfl_module_build_id(mod_, &bits, &vaddr);
+  if (n > 0) build_id_ = hex_bytes(bits, n);
+}
+
+ObjectSymbols::~ObjectSymbols() {
+  if (dwfl_) dwfl_end(dwfl_);
+}
+
+// The object is read through /proc/self/fd, whose directory says nothing of
+// where its debuglink file lies: search beside the path it is mapped from.
+int ObjectSymbols::find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                                  const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                                  char** debuginfo_file_name) {
+  const auto* self = userdata ? static_cast<const ObjectSymbols*>(*userdata) : nullptr;
+  const char* path = self && !self->seen_path_.empty() ? self->seen_path_.c_str() : file_name;
+  return dwfl_standard_find_debuginfo(mod, userdata, modname, base, path, debuglink_file, debuglink_crc,
+                                      debuginfo_file_name);
+}
+
+const std::vector<SourceFrame>& ObjectSymbols::frames_at(uint64_t pc) {
+  auto it = cache_.find(pc);
+  if (it == cache_.end()) it = cache_.emplace(pc, lookup(pc)).first;
+  return it->second;
+}
+
+std::vector<SourceFrame> ObjectSymbols::lookup(uint64_t pc) {
+  std::vector<SourceFrame> frames;
+  if (!mod_) return frames;
+  Dwarf_Addr bias = 0;
+  if (!dwarf_loaded_) {
+    dwfl_module_getdwarf(mod_, &bias);  // finds the debug info, once
+    dwarf_loaded_ = true;
+  }
+  std::string file;
+  int line = 0;
+  line_at(mod_, pc, &file, &line);
+
+  // The scopes around `pc`, innermost first: each inlined subroutine is a
+  // frame at the current location, and its call site is the location in
+  // the frame that follows; the first subprogram contains them all.
+  std::string subprogram;
+  if (Dwarf_Die* cu = dwfl_module_addrdie(mod_, pc, &bias)) {
+    Dwarf_Die* scopes = nullptr;
+    const int found = dwarf_getscopes(cu, pc - bias, &scopes);
+    Dwarf_Die innermost;
+    // dwarf_getscopes continues an inlined instance into its abstract
+    // origin; the chain of callers is the innermost DIE's own parents.
+    const bool chained = found > 0 && dwarf_offdie(dwfl_module_getdwarf(mod_, &bias), dwarf_dieoffset(&scopes[0]),
+                                                   &innermost) != nullptr;
+    free(scopes);
+    scopes = nullptr;
+    const int n = chained ? dwarf_getscopes_die(&innermost, &scopes) : 0;
+    Dwarf_Files* files = nullptr;
+    if (n > 0 && dwarf_getsrcfiles(cu, &files, nullptr) != 0) files = nullptr;
+    for (int i = 0; i < n; ++i) {
+      const int tag = dwarf_tag(&scopes[i]);
+      if (tag == DW_TAG_inlined_subroutine) {
+        frames.push_back({function_name(&scopes[i]), file, line, true});
+        call_site(&scopes[i], files, &file, &line);
+      } else if (tag == DW_TAG_subprogram) {
+        subprogram = function_name(&scopes[i]);
+        break;
+      }
+    }
+    free(scopes);
+  }
+
+  // The symbol table names the containing function as the linker knows it
+  // (foo.cold, foo.part.0); DWARF names it where the tables do not.
+  const char* symbol = containing_symbol(mod_, pc);
+  std::string function = symbol ? demangle(symbol) : subprogram;
+  if (function.empty()) {
+    // Neither table covers `pc`: whatever the line table says belongs to
+    // code that precedes it, not to this.
+    frames.clear();
+    return frames;
+  }
+  frames.push_back({std::move(function), file, line, false});
+  return frames;
+}
+
+}  // namespace memscope
