@@ -119,12 +119,15 @@ void TraceRun::snapshot_new_sites() {
 
 // The counters of every target, and one timeline sample per live target
 // with the heap its sampled blocks still hold (estimated).
-void TraceRun::sample_memory(pid_t not_started, double t_s) {
+std::map<uint32_t, double> TraceRun::live_bytes_by_process() {
   std::map<uint32_t, double> live;
-  {
-    std::lock_guard<std::mutex> g(lock_);
-    for (const auto& [id, s] : aggregator_->sites()) live[s.tgid] += s.live_bytes;
-  }
+  std::lock_guard<std::mutex> g(lock_);
+  for (const auto& [id, s] : aggregator_->sites()) live[s.tgid] += s.live_bytes;
+  return live;
+}
+
+void TraceRun::sample_memory(pid_t not_started, double t_s) {
+  std::map<uint32_t, double> live = live_bytes_by_process();
   for (auto& t : tracker_->targets()) {
     if (t.memory.followed) probes_->maps().vm_counts(t.process.pid, t.memory.vm);
     if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
@@ -134,11 +137,11 @@ void TraceRun::sample_memory(pid_t not_started, double t_s) {
 void TraceRun::print_interval_line(uint64_t now) {
   const ExactCounts counts = probes_->maps().exact_counts();
   double live = 0;
+  for (const auto& [tgid, bytes] : live_bytes_by_process()) live += bytes;
   uint64_t records;
   TierConfig rates;
   {
     std::lock_guard<std::mutex> g(lock_);
-    for (const auto& [id, s] : aggregator_->sites()) live += s.live_bytes;
     records = aggregator_->counters().records;
     rates = history_.current();
   }

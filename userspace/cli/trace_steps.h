@@ -68,6 +68,8 @@ class TraceRun {
   void handle_process_events();
   void check_targets_alive();
   void snapshot_new_sites();
+  // The estimated live heap of each process's sampled blocks.
+  std::map<uint32_t, double> live_bytes_by_process();
   void sample_memory(pid_t not_started, double t_s);
   void print_interval_line(uint64_t now);
   void start_vm_counts(TracedProcess& t, bool launched);
