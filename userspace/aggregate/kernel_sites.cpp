@@ -5,8 +5,28 @@
 #include <algorithm>
 
 #include "memscope/record.h"
+#include "memscope/unwind.h"
 
 namespace memscope {
+
+const char* walk_stop_name(uint32_t stop) {
+  switch (stop) {
+    case MS_WALK_END:
+      return "end";
+    case MS_WALK_NO_TABLE:
+      return "no_table";
+    case MS_WALK_NO_CFI:
+      return "no_cfi";
+    case MS_WALK_UNREADABLE:
+      return "unreadable";
+    case MS_WALK_DEPTH:
+      return "depth";
+    case MS_WALK_UNKNOWN_RULE:
+      return "unknown_rule";
+    default:
+      return "unknown";
+  }
+}
 
 std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth) {
   std::vector<uint64_t> frames;
@@ -33,8 +53,12 @@ SiteStacks read_site_stacks(int sites_fd, int stacks_fd) {
     size_t depth = 0;
     if (key.has_stack && bpf_map_lookup_elem(stacks_fd, &key.stack, &stack) == 0)
       depth = std::min<size_t>(stack.depth, MS_MAX_STACK_DEPTH);
-    s.truncated = depth == 0;
     s.depth_limited = depth == MS_MAX_STACK_DEPTH;
+    // Cut short: not stored at all, or a walk that stopped before the
+    // outermost frame for a reason other than its depth (said apart).
+    if (depth == 0) s.truncated_reason = "not_stored";
+    else if (stack.stop != MS_WALK_END && !s.depth_limited) s.truncated_reason = walk_stop_name(stack.stop);
+    s.truncated = !s.truncated_reason.empty();
     uint64_t trace[MS_MAX_STACK_DEPTH];
     std::copy(std::begin(stack.ips), std::end(stack.ips), trace);
     s.frames = site_frames(key.caller, trace, depth);

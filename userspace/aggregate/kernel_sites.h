@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -12,9 +13,13 @@ namespace memscope {
 struct SiteStack {
   uint32_t tgid = 0;
   std::vector<uint64_t> frames;  // return addresses, innermost first
-  bool truncated = false;        // the kernel could not take the stack
+  bool truncated = false;        // the stack is cut before its outermost frame (why: truncated_reason)
   bool depth_limited = false;    // the walk stopped at MS_MAX_STACK_DEPTH entries: outer frames are missing
+  std::string truncated_reason;  // empty, or walk_stop_name() / "not_stored" (stack table full)
 };
+
+// The report's name of an enum ms_walk_stop.
+const char* walk_stop_name(uint32_t stop);
 
 using SiteStacks = std::unordered_map<uint32_t, SiteStack>;
 

@@ -68,6 +68,7 @@ bool BpfSession::open_and_load(const SessionLimits& limits, bool with_session) {
   bpf_map__set_max_entries(skel_->maps.live, limits.live_entries);
   bpf_map__set_max_entries(skel_->maps.stacks, limits.stack_entries);
   bpf_map__set_max_entries(skel_->maps.sites, limits.max_sites);
+  bpf_map__set_max_entries(skel_->maps.unwind_rows, limits.unwind_rows);
   skel_->bss->max_sites = limits.max_sites;
   // One filter slot per live entry (a power of two), up to 2^19 (2 MiB):
   // every free reads its slot, and with a 4 MiB filter (the default 2^20
@@ -430,6 +431,9 @@ int BpfSession::counts_fd() const { return bpf_map__fd(skel_->maps.counts); }
 int BpfSession::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
 int BpfSession::sites_fd() const { return bpf_map__fd(skel_->maps.sites); }
 int BpfSession::stacks_fd() const { return bpf_map__fd(skel_->maps.stacks); }
+int BpfSession::unwind_objects_fd() const { return bpf_map__fd(skel_->maps.unwind_objects); }
+int BpfSession::unwind_rows_fd() const { return bpf_map__fd(skel_->maps.unwind_rows); }
+uint32_t BpfSession::unwind_rows_capacity() const { return bpf_map__max_entries(skel_->maps.unwind_rows); }
 int BpfSession::proc_counts_fd() const { return bpf_map__fd(skel_->maps.proc_counts); }
 int BpfSession::proc_hits_fd() const { return bpf_map__fd(skel_->maps.proc_hits); }
 int BpfSession::proc_slot_counts_fd() const { return bpf_map__fd(skel_->maps.proc_slot_counts); }

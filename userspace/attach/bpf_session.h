@@ -14,6 +14,7 @@
 
 #include "attach/inherited_uprobes.h"
 #include "memscope/record.h"
+#include "memscope/unwind.h"
 #include "target/allocator.h"
 
 struct memscope_bpf;
@@ -31,6 +32,7 @@ struct SessionLimits {
   uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
   uint32_t stack_entries = 16384;
   uint32_t max_sites = 65536;
+  uint32_t unwind_rows = MS_UNWIND_ROWS_DEFAULT;  // rows of every object's unwind table together
   // Every call is recorded and never windowed (--sample-all): frees are
   // recorded without the kernel's set of sampled blocks.
   bool record_every_free = false;
@@ -114,6 +116,9 @@ class BpfSession {
   int stats_fd() const;
   int sites_fd() const;
   int stacks_fd() const;
+  int unwind_objects_fd() const;  // ms_unwind_key -> ms_unwind_object
+  int unwind_rows_fd() const;     // the mmapable array of ms_unwind_row
+  uint32_t unwind_rows_capacity() const;
   int proc_counts_fd() const;
   int proc_hits_fd() const;
   int proc_slot_counts_fd() const;

@@ -68,7 +68,10 @@ TargetReport resolve_target(pid_t pid, PlacementMode placement) {
 }
 
 ProcessTracker::ProcessTracker(BpfSession& session, const FollowOptions& options)
-    : session_(session), options_(options) {
+    : session_(session),
+      options_(options),
+      unwind_(std::make_unique<UnwindMaps>(session.unwind_objects_fd(), session.unwind_rows_fd(),
+                                           session.unwind_rows_capacity())) {
   if (inherits()) session_.inherit_children();
 }
 
@@ -92,6 +95,9 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 }
 
 void ProcessTracker::add(TargetReport target, bool started) {
+  // Tables before probes: the first sampled call already unwinds. A command
+  // not started yet gets them when its linker reports its objects.
+  if (started) unwind_->load(target.process.pid);
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.follow(target.process.pid);
   index_[target.process.pid] = targets_.size();
@@ -100,6 +106,7 @@ void ProcessTracker::add(TargetReport target, bool started) {
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
+  unwind_->load(info.pid);
   try {
     probe(info.pid, alloc);
   } catch (const Error& e) {
@@ -190,6 +197,7 @@ bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
   } catch (const Error&) {
     return false;  // gone
   }
+  unwind_->load(pid, maps);  // every object it loaded, allocator or not
   std::set<FileId> serving;  // the allocator's own objects
   for (const ProbeSite& s : t->allocator.sites)
     if (auto id = id_of(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "aggregate/process_counters.h"
 #include "attach/bpf_session.h"
+#include "attach/unwind_maps.h"
 #include "memscope/processes.h"
 #include "report/report.h"
 #include "target/allocator.h"
@@ -112,6 +114,7 @@ class ProcessTracker {
 
   BpfSession& session_;
   FollowOptions options_;
+  std::unique_ptr<UnwindMaps> unwind_;  // the objects' unwind tables, loaded before their processes are probed
   std::vector<TargetReport> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.
