@@ -172,10 +172,10 @@ enum ms_stat {
 #define MS_MAX_STACK_DEPTH 64
 
 /* A stack as the probes walk it: the probed instruction, then the return
- * addresses of the frame-pointer chain, innermost first. */
+ * address of each frame the walk unwound, innermost first. */
 struct ms_stack {
 	__u32 depth; /* entries of ips in use */
-	__u32 pad;
+	__u32 stop; /* why the walk stopped: enum ms_walk_stop (memscope/unwind.h) */
 	__u64 ips[MS_MAX_STACK_DEPTH];
 };
 

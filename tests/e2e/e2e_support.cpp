@@ -155,7 +155,11 @@ std::vector<std::string> agent_argv(pid_t pid, const std::string& report, const 
 }  // namespace
 
 ProgramRun trace_test_program(const std::string& program, const std::vector<std::string>& agent_args) {
-  Child target({program});
+  return trace_test_program(std::vector<std::string>{program}, agent_args);
+}
+
+ProgramRun trace_test_program(const std::vector<std::string>& argv, const std::vector<std::string>& agent_args) {
+  Child target(argv);
   REQUIRE(target.wait_for("ready", 30s));
   const std::string report = temp_path("report.json");
   Child agent(agent_argv(target.pid(), report, agent_args));

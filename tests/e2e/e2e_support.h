@@ -98,6 +98,8 @@ struct ProgramRun {
   std::string program_err;  // the program's stderr, "done" line included
 };
 ProgramRun trace_test_program(const std::string& program, const std::vector<std::string>& agent_args);
+// The same for a program started by `argv` (e.g. {"/usr/bin/env", "LD_PRELOAD=...", program}: env execs it).
+ProgramRun trace_test_program(const std::vector<std::string>& argv, const std::vector<std::string>& agent_args);
 
 // `launcher` runs before the workload (e.g. {"/usr/bin/env", "LD_PRELOAD=..."});
 // `workload` is the binary (a build of it linked against another allocator).

@@ -3,8 +3,28 @@
 #include <algorithm>
 
 #include "memscope/record.h"
+#include "memscope/unwind.h"
 
 namespace memscope {
+
+const char* walk_stop_name(uint32_t stop) {
+  switch (stop) {
+    case MS_WALK_END:
+      return "end";
+    case MS_WALK_NO_TABLE:
+      return "no_table";
+    case MS_WALK_NO_CFI:
+      return "no_cfi";
+    case MS_WALK_UNREADABLE:
+      return "unreadable";
+    case MS_WALK_DEPTH:
+      return "depth";
+    case MS_WALK_UNKNOWN_RULE:
+      return "unknown_rule";
+    default:
+      return "unknown";
+  }
+}
 
 std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth) {
   std::vector<uint64_t> frames;
@@ -16,11 +36,15 @@ std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t
   return frames;
 }
 
-SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth) {
+SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth, uint32_t stop) {
   SiteStack s;
   s.tgid = tgid;
-  s.truncated = depth == 0;
   s.depth_limited = depth == MS_MAX_STACK_DEPTH;
+  // Cut short: not stored at all, or a walk that stopped before the
+  // outermost frame for a reason other than its depth (said apart).
+  if (depth == 0) s.truncated_reason = "not_stored";
+  else if (stop != MS_WALK_END && !s.depth_limited) s.truncated_reason = walk_stop_name(stop);
+  s.truncated = !s.truncated_reason.empty();
   s.frames = site_frames(caller, ips, depth);
   return s;
 }

@@ -1,10 +1,11 @@
 // Call sites as the kernel numbered them, with their return addresses: the
 // immediate caller (read at the stack pointer on entry) followed by the
-// frame-pointer chain, as the map owner (attach/kernel_maps) reads them
+// frames the CFI walk found, as the map owner (attach/kernel_maps) reads them
 // before the BPF maps go away.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -13,9 +14,13 @@ namespace memscope {
 struct SiteStack {
   uint32_t tgid = 0;
   std::vector<uint64_t> frames;  // return addresses, innermost first
-  bool truncated = false;        // the kernel could not take the stack
+  bool truncated = false;        // the stack is cut before its outermost frame (why: truncated_reason)
   bool depth_limited = false;    // the walk stopped at MS_MAX_STACK_DEPTH entries: outer frames are missing
+  std::string truncated_reason;  // empty, or walk_stop_name() / "not_stored" (stack table full)
 };
+
+// The report's name of an enum ms_walk_stop.
+const char* walk_stop_name(uint32_t stop);
 
 using SiteStacks = std::unordered_map<uint32_t, SiteStack>;
 
@@ -26,7 +31,8 @@ using SiteStacks = std::unordered_map<uint32_t, SiteStack>;
 std::vector<uint64_t> site_frames(uint64_t caller, const uint64_t* trace, size_t depth);
 
 // A site as the kernel stored it: its process, the caller read at the stack
-// pointer, and the walked stack's first `depth` entries (0: none stored).
-SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth);
+// pointer, the walked stack's first `depth` entries (0: none stored) and why
+// the walk stopped (enum ms_walk_stop).
+SiteStack site_stack(uint32_t tgid, uint64_t caller, const uint64_t* ips, size_t depth, uint32_t stop);
 
 }  // namespace memscope

@@ -47,6 +47,7 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
   bpf_map__set_max_entries(skel_->maps.live, limits.live_entries);
   bpf_map__set_max_entries(skel_->maps.stacks, limits.stack_entries);
   bpf_map__set_max_entries(skel_->maps.sites, limits.max_sites);
+  bpf_map__set_max_entries(skel_->maps.unwind_rows, limits.unwind_rows);
   skel_->bss->max_sites = limits.max_sites;
   // One filter slot per live entry (a power of two), up to 2^19 (2 MiB):
   // every free reads its slot, and a larger filter made that read a cache
@@ -407,6 +408,9 @@ void BpfObject::count_vm_syscalls(pid_t pid, uint64_t brk) {
 
 int BpfObject::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfObject::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
+int BpfObject::unwind_objects_fd() const { return bpf_map__fd(skel_->maps.unwind_objects); }
+int BpfObject::unwind_rows_fd() const { return bpf_map__fd(skel_->maps.unwind_rows); }
+uint32_t BpfObject::unwind_rows_capacity() const { return bpf_map__max_entries(skel_->maps.unwind_rows); }
 
 std::vector<uint32_t> BpfObject::program_ids() const {
   std::vector<uint32_t> ids;

@@ -16,6 +16,7 @@
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
 #include "memscope/record.h"
+#include "memscope/unwind.h"
 #include "targets/allocator.h"
 
 struct memscope_bpf;
@@ -90,6 +91,9 @@ class BpfObject {
   const KernelMaps& maps() const { return maps_; }
   // The two ring buffers, consumed by the drainer and the process-event reader.
   int events_fd() const;
+  int unwind_objects_fd() const;  // ms_unwind_key -> ms_unwind_object (for attach/unwind_maps)
+  int unwind_rows_fd() const;     // the mmapable array of ms_unwind_row
+  uint32_t unwind_rows_capacity() const;
   int proc_events_fd() const;
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }

@@ -150,7 +150,7 @@ SiteStacks KernelMaps::site_stacks() const {
       depth = std::min<size_t>(stack.depth, MS_MAX_STACK_DEPTH);
     uint64_t ips[MS_MAX_STACK_DEPTH];
     std::copy(std::begin(stack.ips), std::end(stack.ips), ips);
-    out[id] = site_stack(key.tgid, key.caller, ips, depth);
+    out[id] = site_stack(key.tgid, key.caller, ips, depth, stack.stop);
   }
   return out;
 }

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "memscope/unwind.h"
+
 namespace memscope {
 
 // How probes are attached: a session probe (one program for entry and
@@ -15,6 +17,7 @@ struct BpfLimits {
   uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once
   uint32_t stack_entries = 16384;
   uint32_t max_sites = 65536;
+  uint32_t unwind_rows = MS_UNWIND_ROWS_DEFAULT;  // rows of every object's unwind table together
   // Every call is recorded and never windowed (--sample-all): frees are
   // recorded without the kernel's set of sampled blocks.
   bool record_every_free = false;

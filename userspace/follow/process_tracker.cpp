@@ -29,7 +29,10 @@ void warn(pid_t pid, const std::string& comm, const std::string& why) {
 }  // namespace
 
 ProcessTracker::ProcessTracker(BpfObject& session, const FollowOptions& options)
-    : session_(session), options_(options) {
+    : session_(session),
+      options_(options),
+      unwind_(std::make_unique<UnwindMaps>(session.unwind_objects_fd(), session.unwind_rows_fd(),
+                                           session.unwind_rows_capacity())) {
   if (inherits()) session_.inherit_children();
 }
 
@@ -53,6 +56,9 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 }
 
 void ProcessTracker::add(TracedProcess target, bool started) {
+  // Tables before probes: the first sampled call already unwinds. A command
+  // not started yet gets them when its linker reports its objects.
+  if (started) unwind_->load(target.process.pid);
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.watch_lifecycle(target.process.pid);
   index_[target.process.pid] = targets_.size();
@@ -61,6 +67,7 @@ void ProcessTracker::add(TracedProcess target, bool started) {
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
+  unwind_->load(info.pid);
   try {
     probe(info.pid, alloc);
   } catch (const Error& e) {

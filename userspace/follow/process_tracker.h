@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "aggregate/process_counters.h"
 #include "attach/bpf_object.h"
+#include "attach/unwind_maps.h"
 #include "memscope/processes.h"
 #include "follow/follow_options.h"
 #include "targets/traced_process.h"
@@ -100,6 +102,7 @@ class ProcessTracker {
 
   BpfObject& session_;
   FollowOptions options_;
+  std::unique_ptr<UnwindMaps> unwind_;  // the objects' unwind tables, loaded before their processes are probed
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.

@@ -115,6 +115,10 @@ json sampling_json(const Report& r) {
   j["nested_calls"] = st[MS_STAT_NESTED];
   j["stale_pending"] = st[MS_STAT_STALE_PENDING];
   j["stack_walks_cut"] = st[MS_STAT_WALK_CUT];
+  json cut = json::object();
+  for (const auto& s : r.sites)
+    if (s.truncated_stack) cut[s.truncated_reason] = cut.value(s.truncated_reason, 0) + 1;
+  j["stacks_truncated"] = cut;
   j["process_table_full"] = r.process_stats[MS_PROC_STAT_FULL];
   j["process_events_lost"] = r.process_stats[MS_PROC_STAT_EVENTS_LOST];
   j["processes_not_counted"] = r.processes_not_counted;
@@ -168,13 +172,15 @@ json memory_json(const MemoryTrack& m) {
 
 json sites_json(const std::vector<SiteReport>& list) {
   json sites = json::array();
-  for (const auto& s : list)
+  for (const auto& s : list) {
     sites.push_back({{"pid", s.pid},
                      {"frames", frames_json(s.frames)},
                      {"stack_truncated", s.truncated_stack},
                      {"stack_depth_limited", s.stack_depth_limited},
                      {"estimated", estimated_json(s.estimated)},
                      {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
+    if (s.truncated_stack) sites.back()["stack_truncated_reason"] = s.truncated_reason;
+  }
   return sites;
 }
 

@@ -29,6 +29,7 @@ struct SiteReport {
   SiteStats estimated;
   double oldest_live_age_s = 0;  // among its sampled blocks still live
   bool truncated_stack = false;
+  std::string truncated_reason;  // why truncated_stack: "not_stored", "no_table", "no_cfi", ...
   bool stack_depth_limited = false;
 };
 

@@ -68,8 +68,10 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
   for (const auto& [id, s] : aggregator.sites()) {
     std::vector<Frame> frames;
     bool truncated = false, depth_limited = false;
+    std::string reason;
     if (auto it = stacks.find(id); it != stacks.end()) {
       truncated = it->second.truncated;
+      reason = it->second.truncated_reason;
       depth_limited = it->second.depth_limited;
       for (uint64_t ip : it->second.frames) {
         auto expanded = symbolizer.symbolize(s.tgid, ip);  // inlined functions first
@@ -82,6 +84,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.pid = s.tgid;
       r.frames = std::move(frames);
       r.truncated_stack = truncated;
+      r.truncated_reason = reason;
       r.stack_depth_limited = depth_limited;
     }
     add_into(r.estimated, scaled(s, options.scale));

@@ -1,0 +1,144 @@
+#include "unwind/unwind_table.h"
+
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "common/error.h"
+#include "unwind/cfa_rule.h"
+#include "unwind/fde_starts.h"
+
+namespace memscope {
+
+namespace {
+
+bool same_rule(const ms_unwind_row& a, const ms_unwind_row& b) {
+  return a.cfa_kind == b.cfa_kind && a.cfa_off8 == b.cfa_off8 && a.rbp == b.rbp;
+}
+
+// Appends a row unless the previous one already says the same.
+void push_row(std::vector<ms_unwind_row>& rows, const ms_unwind_row& row) {
+  if (!rows.empty() && same_rule(rows.back(), row)) return;
+  if (!rows.empty() && rows.back().start == row.start) {
+    rows.back() = row;  // an empty range: the later rule holds
+    return;
+  }
+  rows.push_back(row);
+}
+
+ms_unwind_row gap_at(uint64_t addr) {
+  ms_unwind_row row{};
+  row.start = static_cast<uint32_t>(addr);
+  row.cfa_kind = MS_CFA_NONE;
+  return row;
+}
+
+int64_t executable_bias(Elf* elf) {
+  size_t n = 0;
+  if (elf_getphdrnum(elf, &n) != 0) return 0;
+  for (size_t i = 0; i < n; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+      return static_cast<int64_t>(ph.p_vaddr) - static_cast<int64_t>(ph.p_offset);
+  }
+  return 0;
+}
+
+// The rows of the FDE starting at `start`, up to `next` (the next FDE's
+// start): libdw gives each row's rule and its [start, end).
+void rows_of_fde(Dwarf_CFI* cfi, uint64_t start, uint64_t next, std::vector<ms_unwind_row>& rows) {
+  uint64_t addr = start;
+  while (addr < next) {
+    Dwarf_Frame* frame = nullptr;
+    if (dwarf_cfi_addrframe(cfi, addr, &frame) != 0) {
+      push_row(rows, gap_at(addr));
+      return;
+    }
+    Dwarf_Addr lo = 0, hi = 0;
+    bool signal = false;
+    ms_unwind_row row{};
+    row.start = static_cast<uint32_t>(addr);
+    const bool ok = dwarf_frame_info(frame, &lo, &hi, &signal) >= 0 && row_of_frame(frame, row);
+    free(frame);
+    if (!ok) row.cfa_kind = MS_CFA_UNKNOWN;
+    push_row(rows, row);
+    if (!ok || hi <= addr) return;  // an unknown rule holds up to the next FDE
+    addr = hi;
+  }
+}
+
+struct ElfCloser {
+  void operator()(Elf* e) const { elf_end(e); }
+};
+struct DwarfCloser {
+  void operator()(Dwarf* d) const { dwarf_end(d); }
+};
+struct CfiCloser {
+  void operator()(Dwarf_CFI* c) const { dwarf_cfi_end(c); }
+};
+
+}  // namespace
+
+UnwindTable build_unwind_table(int fd) {
+  elf_version(EV_CURRENT);
+  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) throw Error("not an ELF file");
+  UnwindTable table;
+  table.bias = executable_bias(elf.get());
+
+  // .eh_frame first (what the C++ runtime itself unwinds with); .debug_frame
+  // for objects built without unwind tables but with debug information.
+  std::unique_ptr<Dwarf_CFI, CfiCloser> eh;
+  std::unique_ptr<Dwarf, DwarfCloser> dwarf;
+  Dwarf_CFI* cfi = nullptr;
+  std::optional<std::vector<uint64_t>> starts = fde_starts_from_eh_frame_hdr(elf.get());
+  if (starts) {
+    eh.reset(dwarf_getcfi_elf(elf.get()));
+    cfi = eh.get();
+    table.source = ".eh_frame";
+  }
+  if (!cfi) {
+    starts = fde_starts_from_debug_frame(elf.get());
+    if (starts) dwarf.reset(dwarf_begin_elf(elf.get(), DWARF_C_READ, nullptr));
+    if (dwarf) cfi = dwarf_getcfi(dwarf.get());
+    table.source = ".debug_frame";
+  }
+  if (!cfi || !starts || starts->empty() || starts->back() >= UINT32_MAX) {
+    table.source.clear();
+    return table;
+  }
+  table.fdes = starts->size();
+  table.rows.reserve(starts->size() * 3);
+  for (size_t i = 0; i < starts->size(); ++i) {
+    const uint64_t next = i + 1 < starts->size() ? (*starts)[i + 1] : UINT32_MAX;
+    rows_of_fde(cfi, (*starts)[i], next, table.rows);
+  }
+  if (table.rows.empty() || table.rows.back().cfa_kind != MS_CFA_NONE) table.rows.push_back(gap_at(UINT32_MAX));
+  return table;
+}
+
+UnwindTable build_unwind_table(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open " + path);
+  try {
+    UnwindTable t = build_unwind_table(fd);
+    close(fd);
+    return t;
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+}
+
+const ms_unwind_row* find_row(const std::vector<ms_unwind_row>& rows, uint64_t vaddr) {
+  auto it =
+      std::upper_bound(rows.begin(), rows.end(), vaddr, [](uint64_t a, const ms_unwind_row& r) { return a < r.start; });
+  return it == rows.begin() ? nullptr : &*(it - 1);
+}
+
+}  // namespace memscope
