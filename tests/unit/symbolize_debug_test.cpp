@@ -10,31 +10,13 @@
 
 #include "symbolize/symbolizer.h"
 #include "symfix.h"
+#include "symfix_checks.h"
 
 using namespace memscope;
 using namespace memscope::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-// fixture_inlined's call, inlined into fixture_outer: two frames at one
-// address, each at its own line of the fixture.
-void check_inlined_frames(const std::vector<Frame>& frames, uint64_t ra, const std::string& module) {
-  REQUIRE(frames.size() == 2);
-  CHECK(frames[0].function == "fixture_inlined");
-  CHECK(frames[0].inlined);
-  CHECK(frames[0].line == marked_line("inlined-call"));
-  CHECK(frames[1].function == "fixture_outer");
-  CHECK(!frames[1].inlined);
-  CHECK(frames[1].line == marked_line("outer-call"));
-  for (const Frame& f : frames) {
-    CHECK(fs::path(f.file).filename() == "symbolize_fixture.c");
-    CHECK(f.address == ra);
-    CHECK(f.module == module);
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("an address in inlined code gives the inlined function, then the function it is inlined into") {
   TempDir dir;
