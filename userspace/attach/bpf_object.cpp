@@ -94,6 +94,15 @@ BpfObject::BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose) : ve
   // Classic probes where the kernel lacks sessions, or refused the session program.
   if (!loaded && mode != ProbeMode::Session) loaded = open_and_load(limits, false);
   if (!loaded) throw Error(load_failure(load_error_));
+  try {
+    unwind_ =
+        std::make_unique<UnwindMaps>(bpf_map__fd(skel_->maps.unwind_objects), bpf_map__fd(skel_->maps.unwind_rows),
+                                     bpf_map__max_entries(skel_->maps.unwind_rows));
+  } catch (...) {
+    memscope_bpf__destroy(skel_);  // the destructor does not run for an object never constructed
+    skel_ = nullptr;
+    throw;
+  }
 }
 
 BpfObject::~BpfObject() {
@@ -408,9 +417,6 @@ void BpfObject::count_vm_syscalls(pid_t pid, uint64_t brk) {
 
 int BpfObject::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfObject::proc_events_fd() const { return bpf_map__fd(skel_->maps.proc_events); }
-int BpfObject::unwind_objects_fd() const { return bpf_map__fd(skel_->maps.unwind_objects); }
-int BpfObject::unwind_rows_fd() const { return bpf_map__fd(skel_->maps.unwind_rows); }
-uint32_t BpfObject::unwind_rows_capacity() const { return bpf_map__max_entries(skel_->maps.unwind_rows); }
 
 std::vector<uint32_t> BpfObject::program_ids() const {
   std::vector<uint32_t> ids;

@@ -15,6 +15,7 @@
 #include "attach/inherited_uprobes.h"
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
+#include "attach/unwind_maps.h"
 #include "memscope/record.h"
 #include "memscope/unwind.h"
 #include "targets/allocator.h"
@@ -89,11 +90,10 @@ class BpfObject {
   // The maps, typed; nothing else reads or writes them.
   KernelMaps& maps() { return maps_; }
   const KernelMaps& maps() const { return maps_; }
+  // The objects' unwind tables, loaded before their processes are probed.
+  UnwindMaps& unwind() { return *unwind_; }
   // The two ring buffers, consumed by the drainer and the process-event reader.
   int events_fd() const;
-  int unwind_objects_fd() const;  // ms_unwind_key -> ms_unwind_object (for attach/unwind_maps)
-  int unwind_rows_fd() const;     // the mmapable array of ms_unwind_row
-  uint32_t unwind_rows_capacity() const;
   int proc_events_fd() const;
   std::vector<uint32_t> program_ids() const;
   const std::vector<AttachedProbe>& probes() const { return probes_; }
@@ -121,6 +121,7 @@ class BpfObject {
 
   memscope_bpf* skel_ = nullptr;
   KernelMaps maps_;
+  std::unique_ptr<UnwindMaps> unwind_;
   bool session_links_ = false;
   int load_error_ = 0;
   LinkSet links_;

@@ -51,8 +51,8 @@ bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
   } catch (const Error&) {
     return false;  // gone
   }
-  unwind_->load(pid, maps);  // every object it loaded, allocator or not
-  std::set<FileId> serving;  // the allocator's own objects
+  session_.unwind().load(pid, maps);  // every object it loaded, allocator or not
+  std::set<FileId> serving;           // the allocator's own objects
   for (const ProbeSite& s : t->allocator.sites)
     if (auto id = file_id(s.open_path.empty() ? t->allocator.open_path : s.open_path)) serving.insert(*id);
   auto& seen = objects_seen_[pid];

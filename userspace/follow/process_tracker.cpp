@@ -29,10 +29,7 @@ void warn(pid_t pid, const std::string& comm, const std::string& why) {
 }  // namespace
 
 ProcessTracker::ProcessTracker(BpfObject& session, const FollowOptions& options)
-    : session_(session),
-      options_(options),
-      unwind_(std::make_unique<UnwindMaps>(session.unwind_objects_fd(), session.unwind_rows_fd(),
-                                           session.unwind_rows_capacity())) {
+    : session_(session), options_(options) {
   if (inherits()) session_.inherit_children();
 }
 
@@ -58,7 +55,7 @@ bool ProcessTracker::wanted(const std::string& comm) const {
 void ProcessTracker::add(TracedProcess target, bool started) {
   // Tables before probes: the first sampled call already unwinds. A command
   // not started yet gets them when its linker reports its objects.
-  if (started) unwind_->load(target.process.pid);
+  if (started) session_.unwind().load(target.process.pid);
   probe(target.process.pid, target.allocator);
   if (!options_.all) session_.watch_lifecycle(target.process.pid);
   index_[target.process.pid] = targets_.size();
@@ -67,7 +64,7 @@ void ProcessTracker::add(TracedProcess target, bool started) {
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
-  unwind_->load(info.pid);
+  session_.unwind().load(info.pid);
   try {
     probe(info.pid, alloc);
   } catch (const Error& e) {
@@ -137,9 +134,7 @@ void ProcessTracker::scan() {
     }
     if (!options_.all && !wanted(info.comm)) continue;
     try {
-      AllocatorTarget alloc =
-          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
-                            options_.placement);
+      AllocatorTarget alloc = resolve_running(info, options_.placement);
       trace(info, alloc);
     } catch (const Error& e) {
       // With --all most of these are programs without malloc (static, Go):
@@ -185,9 +180,7 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
     }
     try {
       ProcessInfo info = read_process(pid);
-      return resolve_allocator(
-          {info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
-          options_.placement);
+      return resolve_running(info, options_.placement);
     } catch (const Error& e) {
       why = e.what();
       return std::nullopt;
@@ -275,9 +268,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (from) alloc = from->allocator;
   else {
     try {
-      alloc =
-          resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
-                            options_.placement);
+      alloc = resolve_running(info, options_.placement);
     } catch (const Error& e) {
       warn(child, info.comm, e.what());
       return;

@@ -19,7 +19,6 @@
 
 #include "aggregate/process_counters.h"
 #include "attach/bpf_object.h"
-#include "attach/unwind_maps.h"
 #include "memscope/processes.h"
 #include "follow/follow_options.h"
 #include "targets/traced_process.h"
@@ -102,7 +101,6 @@ class ProcessTracker {
 
   BpfObject& session_;
   FollowOptions options_;
-  std::unique_ptr<UnwindMaps> unwind_;  // the objects' unwind tables, loaded before their processes are probed
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.

@@ -19,12 +19,16 @@ AllocatorTarget resolve_allocator(const TargetLookup& lookup, PlacementMode plac
   return alloc;
 }
 
+AllocatorTarget resolve_running(const ProcessInfo& info, PlacementMode placement) {
+  return resolve_allocator({info.pid, info.exe, nullptr, "PID " + std::to_string(info.pid) + " (" + info.comm + ")"},
+                           placement);
+}
+
 TracedProcess resolve_target(pid_t pid, PlacementMode placement) {
   if (pid == getpid()) throw Error("PID " + std::to_string(pid) + " is memscope-bpf itself");
   TracedProcess t;
   t.process = read_process(pid);
-  t.allocator = resolve_allocator(
-      {pid, t.process.exe, nullptr, "PID " + std::to_string(pid) + " (" + t.process.comm + ")"}, placement);
+  t.allocator = resolve_running(t.process, placement);
   return t;
 }
 

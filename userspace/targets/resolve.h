@@ -24,6 +24,10 @@ struct TargetLookup {
 // malloc, or the reason the lookup failed.
 AllocatorTarget resolve_allocator(const TargetLookup& lookup, PlacementMode placement);
 
+// The allocator of a running process already read; errors name it
+// "PID N (comm)".
+AllocatorTarget resolve_running(const ProcessInfo& info, PlacementMode placement);
+
 // A running process given by PID. Throws Error with a one-line reason (no
 // such process, kernel thread, the agent itself, nothing defines malloc).
 TracedProcess resolve_target(pid_t pid, PlacementMode placement);
