@@ -12,5 +12,6 @@
 #include "processes.bpf.h"
 #include "allocator_probes.bpf.h"
 #include "vm_syscalls.bpf.h"
+#include "mapped_files.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -58,6 +58,16 @@ struct ms_unwind_object {
 };
 MS_STATIC_ASSERT(sizeof(struct ms_unwind_object) == 16, "ms_unwind_object layout");
 
+/* One file-backed mapping as the walk sees it (the ms_mapped_files
+ * iterator's output): the mapping's start and its vm_file->f_inode, which
+ * on overlayfs is not the file /proc/PID/maps names. */
+struct ms_mapped_file {
+	__u64 start;
+	__u64 dev; /* the kernel's dev_t, as in ms_unwind_key */
+	__u64 ino;
+};
+MS_STATIC_ASSERT(sizeof(struct ms_mapped_file) == 24, "ms_mapped_file layout");
+
 /* Why a stack walk stopped (ms_stack.stop). */
 enum ms_walk_stop {
 	MS_WALK_END = 0, /* the outermost frame was reached: the stack is whole */

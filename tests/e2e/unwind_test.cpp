@@ -1,9 +1,13 @@
 // Stacks unwound with CFI: the program's known call tree (unwind_tree.cpp),
 // built with and without frame pointers, under glibc and under preloaded
 // jemalloc, checked frame by frame against the chain it prints.
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -78,6 +82,28 @@ void check_run(const ProgramRun& run) {
   CHECK(right * 100 >= all * 95);
 }
 
+// FILE copied to the lower layer of an overlayfs mount, as a container's
+// root is: the kernel maps the lower layer's file, whose device (and with
+// xino, inode) is not the one /proc/PID/maps shows for the merged path.
+struct OverlayCopy {
+  std::string dir, merged;
+  bool mounted = false;
+  explicit OverlayCopy(const std::string& file) : dir(temp_path("overlay")), merged(dir + "/merged") {
+    namespace fs = std::filesystem;
+    for (const char* d : {"lower", "upper", "work", "merged"}) fs::create_directories(dir + "/" + d);
+    fs::copy_file(file, dir + "/lower/" + fs::path(file).filename().string());
+    const std::string layers = "lowerdir=" + dir + "/lower,upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+    mounted = mount("overlay", merged.c_str(), "overlay", 0, layers.c_str()) == 0;
+  }
+  ~OverlayCopy() {
+    if (mounted) umount2(merged.c_str(), MNT_DETACH);
+    std::filesystem::remove_all(dir);
+  }
+  std::string path(const std::string& file) const {
+    return merged + "/" + std::filesystem::path(file).filename().string();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("unwinding: a known call tree eight frames deep is exact built with and without frame pointers",
@@ -97,4 +123,11 @@ TEST_CASE("unwinding: the known call tree is exact under preloaded jemalloc", "[
     INFO(program);
     check_run(trace_test_program({"/usr/bin/env", std::string("LD_PRELOAD=") + kJemalloc, program}, {"--sample-all"}));
   }
+}
+
+TEST_CASE("unwinding: a program on overlayfs as in a container root is exact", "[e2e][stacks][container]") {
+  OverlayCopy overlay(UNWIND_TREE_BIN);
+  INFO("mount -t overlay: " << strerror(errno));
+  REQUIRE(overlay.mounted);
+  check_run(trace_test_program(overlay.path(UNWIND_TREE_BIN), {"--sample-all"}));
 }

@@ -97,7 +97,7 @@ BpfObject::BpfObject(const BpfLimits& limits, ProbeMode mode, bool verbose) : ve
   try {
     unwind_ =
         std::make_unique<UnwindMaps>(bpf_map__fd(skel_->maps.unwind_objects), bpf_map__fd(skel_->maps.unwind_rows),
-                                     bpf_map__max_entries(skel_->maps.unwind_rows));
+                                     bpf_map__max_entries(skel_->maps.unwind_rows), skel_->progs.ms_mapped_files);
   } catch (...) {
     memscope_bpf__destroy(skel_);  // the destructor does not run for an object never constructed
     skel_ = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "attach/mapped_files.h"
 #include "common/error.h"
 #include "memscope/unwind.h"
 #include "unwind/unwind_table.h"
@@ -21,7 +22,8 @@ uint64_t kernel_dev(const std::string& maps_dev) {
   return (uint64_t{major_no} << 20) | minor_no;
 }
 
-UnwindMaps::UnwindMaps(int objects_fd, int rows_fd, uint32_t capacity) : objects_fd_(objects_fd), capacity_(capacity) {
+UnwindMaps::UnwindMaps(int objects_fd, int rows_fd, uint32_t capacity, const bpf_program* mapped_files)
+    : objects_fd_(objects_fd), mapped_files_(mapped_files), capacity_(capacity) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   mapped_bytes_ = (size_t{capacity} * sizeof(ms_unwind_row) + page - 1) / page * page;
   rows_ = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, rows_fd, 0);
@@ -45,17 +47,19 @@ size_t UnwindMaps::load(pid_t pid) {
 
 size_t UnwindMaps::load(pid_t pid, const std::vector<Mapping>& maps) {
   size_t fresh = 0;
+  const auto kernel_names = kernel_mapped_files(mapped_files_, pid);
   for (const Mapping& m : maps) {
     if (!m.executable || !m.inode || m.path.empty()) continue;
-    const uint64_t dev = kernel_dev(m.dev);
-    if (!loaded_.insert({dev, m.inode}).second) continue;
-    load_object(pid, m, dev);
+    const auto named = kernel_names.find(m.start);
+    const ms_unwind_key key = named != kernel_names.end() ? named->second : ms_unwind_key{kernel_dev(m.dev), m.inode};
+    if (!loaded_.insert({key.dev, key.ino}).second) continue;
+    load_object(pid, m, key);
     ++fresh;
   }
   return fresh;
 }
 
-void UnwindMaps::load_object(pid_t pid, const Mapping& m, uint64_t dev) {
+void UnwindMaps::load_object(pid_t pid, const Mapping& m, const ms_unwind_key& key) {
   // map_files opens what is mapped even if the path was replaced or deleted.
   char mapped[96];
   snprintf(mapped, sizeof mapped, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m.start, m.end);
@@ -71,12 +75,11 @@ void UnwindMaps::load_object(pid_t pid, const Mapping& m, uint64_t dev) {
   }
   stats_.build_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  ms_unwind_key key{dev, m.inode};
   ms_unwind_object obj{};
   obj.bias = table.bias;
   if (table.rows.size() > capacity_ - next_row_) {
     ++stats_.rows_full;
-    table.rows.clear();
+    return;  // no entry: the walk says no_table, not no_cfi
   }
   if (!table.rows.empty()) {
     // The rows are in place before the entry that points at them exists.

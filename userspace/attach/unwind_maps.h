@@ -2,7 +2,8 @@
 // own slice of the rows array (mapped into the agent, so a table of a
 // million rows is a memcpy, not a million syscalls), then the object's
 // entry, which makes the BPF walk use them. An object is loaded once, for
-// every process that maps it, keyed as the kernel names its file.
+// every process that maps it, keyed as the kernel names its file (which
+// /proc/PID/maps does not on overlayfs: attach/mapped_files.h).
 #pragma once
 #include <sys/types.h>
 
@@ -12,7 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "memscope/unwind.h"
 #include "targets/proc_maps.h"
+
+struct bpf_program;
 
 namespace memscope {
 
@@ -26,9 +30,10 @@ struct UnwindLoadStats {
 
 class UnwindMaps {
  public:
-  // `rows_fd`: the BPF_F_MMAPABLE array of ms_unwind_row, `capacity` rows.
+  // `rows_fd`: the BPF_F_MMAPABLE array of ms_unwind_row, `capacity` rows;
+  // `mapped_files`: the ms_mapped_files iterator (null: the maps' names).
   // Throws Error when the array cannot be mapped.
-  UnwindMaps(int objects_fd, int rows_fd, uint32_t capacity);
+  UnwindMaps(int objects_fd, int rows_fd, uint32_t capacity, const bpf_program* mapped_files);
   ~UnwindMaps();
   UnwindMaps(const UnwindMaps&) = delete;
   UnwindMaps& operator=(const UnwindMaps&) = delete;
@@ -44,9 +49,10 @@ class UnwindMaps {
   const UnwindLoadStats& stats() const { return stats_; }
 
  private:
-  void load_object(pid_t pid, const Mapping& m, uint64_t kernel_dev);
+  void load_object(pid_t pid, const Mapping& m, const ms_unwind_key& key);
 
   int objects_fd_;
+  const bpf_program* mapped_files_;
   uint32_t capacity_;
   void* rows_ = nullptr;  // the mapped rows array
   size_t mapped_bytes_ = 0;
