@@ -130,7 +130,9 @@ static __always_inline int find_object(struct walk *w)
 	key.ino = v.ino;
 	o = v.ino ? bpf_map_lookup_elem(&unwind_objects, &key) : 0;
 	if (!o || !o->rows) {
-		w->stop = MS_WALK_NO_TABLE;
+		/* An object the agent read and found no CFI in, or one it has no
+		 * table for (anonymous code, or not loaded yet). */
+		w->stop = o ? MS_WALK_NO_CFI : MS_WALK_NO_TABLE;
 		return 0;
 	}
 	w->vm_start = v.start;
