@@ -11,11 +11,14 @@ namespace {
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 }  // namespace
 
-AgentCostMeter::AgentCostMeter(const std::vector<pid_t>& targets) : targets_(targets) {
+AgentCpuMark agent_cpu_now() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  user_start_s_ = seconds(ru.ru_utime);
-  system_start_s_ = seconds(ru.ru_stime);
+  return {seconds(ru.ru_utime), seconds(ru.ru_stime)};
+}
+
+AgentCostMeter::AgentCostMeter(const std::vector<pid_t>& targets, AgentCpuMark agent_start)
+    : targets_(targets), agent_start_(agent_start) {
   for (pid_t pid : targets_) target_start_s_.push_back(process_cpu_seconds(pid));
 }
 
@@ -23,8 +26,8 @@ AgentCost AgentCostMeter::finish(uint64_t drain_batches, uint64_t table_bytes, u
   AgentCost c;
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  c.cpu_user_s = std::max(0.0, seconds(ru.ru_utime) - user_start_s_);
-  c.cpu_system_s = std::max(0.0, seconds(ru.ru_stime) - system_start_s_);
+  c.cpu_user_s = std::max(0.0, seconds(ru.ru_utime) - agent_start_.user_s);
+  c.cpu_system_s = std::max(0.0, seconds(ru.ru_stime) - agent_start_.system_s);
   c.max_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
   c.drain_batches = drain_batches;
   c.table_bytes = table_bytes;

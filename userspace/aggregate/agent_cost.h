@@ -10,20 +10,29 @@
 namespace memscope {
 
 struct AgentCost {
-  double cpu_user_s = 0, cpu_system_s = 0;  // the agent, from attach to the end (getrusage)
-  uint64_t max_rss_bytes = 0;               // the agent's peak resident memory
-  uint64_t drain_batches = 0;               // ring-buffer batches drained
-  uint64_t table_bytes = 0;                 // the aggregator's tables at the end
-  uint64_t live_blocks = 0;                 // sampled blocks tracked at the end
-  double target_cpu_s = 0;                  // the traced processes over the same interval
-  bool target_cpu_complete = true;          // false: a target was gone at the end, its last stretch is missing
+  // The agent, from loading its probes to the finished report: unwind
+  // tables, draining, symbolizing included (getrusage, all its threads).
+  double cpu_user_s = 0, cpu_system_s = 0;
+  uint64_t max_rss_bytes = 0;       // the agent's peak resident memory
+  uint64_t drain_batches = 0;       // ring-buffer batches drained
+  uint64_t table_bytes = 0;         // the aggregator's tables at the end
+  uint64_t live_blocks = 0;         // sampled blocks tracked at the end
+  double target_cpu_s = 0;          // the traced processes over the same interval
+  bool target_cpu_complete = true;  // false: a target was gone at the end, its last stretch is missing
 };
+
+// The agent's own CPU time so far.
+struct AgentCpuMark {
+  double user_s = 0, system_s = 0;
+};
+AgentCpuMark agent_cpu_now();
 
 class AgentCostMeter {
  public:
-  // Takes the starting readings: the agent's own usage and each target's
-  // CPU time from /proc/PID/stat.
-  explicit AgentCostMeter(const std::vector<pid_t>& targets);
+  // Takes each target's CPU time from /proc/PID/stat now; the agent's own
+  // usage counts from `agent_start` (taken earlier when the work done for
+  // this run began before its targets were attached).
+  explicit AgentCostMeter(const std::vector<pid_t>& targets, AgentCpuMark agent_start = agent_cpu_now());
 
   // The cost since construction; the aggregator figures are the caller's.
   AgentCost finish(uint64_t drain_batches, uint64_t table_bytes, uint64_t live_blocks) const;
@@ -31,7 +40,7 @@ class AgentCostMeter {
  private:
   std::vector<pid_t> targets_;
   std::vector<double> target_start_s_;
-  double user_start_s_ = 0, system_start_s_ = 0;
+  AgentCpuMark agent_start_;
 };
 
 }  // namespace memscope

@@ -71,10 +71,11 @@ void TraceRun::write_final_report(const KernelFinal& kernel) {
   }
   run.duration_s = (stop_ns_ - start_ns_) / 1e9;
   run.sampling = &history_;
-  run.agent = agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size());
   run.top = opt_.top;
   run.end_ns = stop_ns_;
-  const Report report = assemble_report(std::move(run), std::move(targets), kernel, *aggregator_, symbolizer_);
+  Report report = assemble_report(std::move(run), std::move(targets), kernel, *aggregator_, symbolizer_);
+  // After assembling: the agent's CPU includes symbolizing the sites.
+  report.agent = agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size());
   write_report_file(report, opt_.output);
   print_final(stderr, report, opt_.top);
   if (opt_.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt_.output.c_str());

@@ -118,6 +118,7 @@ void TraceRun::measure_probe_cost_first() {
 }
 
 void TraceRun::load_probes() {
+  agent_start_ = agent_cpu_now();  // the report's agent CPU: loading, unwind tables, ..., symbolizing
   probes_ = std::make_unique<BpfObject>(opt_.limits, opt_.probe_mode, opt_.verbose);
   start_ns_ = monotonic_ns();
   tracker_ = std::make_unique<ProcessTracker>(*probes_, opt_.follow);
@@ -172,7 +173,7 @@ void TraceRun::start_draining() {
   new_sites_ = std::make_unique<Fd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   drainer_ = std::make_unique<RingDrainer>(probes_->events_fd(), *aggregator_, lock_, new_sites_->fd);
   drainer_->start();
-  agent_cost_ = std::make_unique<AgentCostMeter>(tracker_->live_pids());  // the report's `agent`: from here to the end
+  agent_cost_ = std::make_unique<AgentCostMeter>(tracker_->live_pids(), agent_start_);
 }
 
 void TraceRun::announce_start() {

@@ -97,6 +97,7 @@ class TraceRun {
   std::unique_ptr<Aggregator> aggregator_;
   std::unique_ptr<Fd> new_sites_;
   std::unique_ptr<RingDrainer> drainer_;
+  AgentCpuMark agent_start_;
   std::unique_ptr<AgentCostMeter> agent_cost_;
   Symbolizer symbolizer_;
   std::map<pid_t, std::string> announced_;  // the program each PID was last announced running

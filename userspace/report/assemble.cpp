@@ -64,7 +64,6 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
   report.duration_s = run.duration_s;
   report.sampling = run.sampling;
   report.records = aggregator.counters();
-  report.agent = run.agent;
   RankOptions rank{run.top, run.end_ns, {}};
   for (const auto& [pid, c] : report.duty.coverage)
     if (c.value > 0) rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;

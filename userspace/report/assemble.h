@@ -35,7 +35,6 @@ struct RunSummary {
   DutyCycleReport duty;
   double duration_s = 0;
   const ConfigHistory* sampling = nullptr;
-  AgentCost agent;
   size_t top = 0;
   uint64_t end_ns = 0;  // CLOCK_MONOTONIC at the end, for ages
 };
