@@ -13,8 +13,11 @@
 #include <bpf/bpf_helpers.h>
 #include "memscope/unwind.h"
 
+#define MS_VM_EXEC 0x4 /* include/linux/mm.h's VM_EXEC */
+
 /* Run by the agent for one process (a task_vma iterator bound to its PID):
- * one ms_mapped_file per file-backed mapping, in address order. */
+ * one ms_mapped_file per executable file mapping (the only ones a walk
+ * looks up), in address order. */
 SEC("iter/task_vma")
 int ms_mapped_files(struct bpf_iter__task_vma *ctx)
 {
@@ -25,7 +28,7 @@ int ms_mapped_files(struct bpf_iter__task_vma *ctx)
 	if (!vma)
 		return 0;
 	file = vma->vm_file;
-	if (!file)
+	if (!file || !(vma->vm_flags & MS_VM_EXEC))
 		return 0;
 	out.start = vma->vm_start;
 	out.dev = file->f_inode->i_sb->s_dev;

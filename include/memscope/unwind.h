@@ -58,7 +58,7 @@ struct ms_unwind_object {
 };
 MS_STATIC_ASSERT(sizeof(struct ms_unwind_object) == 16, "ms_unwind_object layout");
 
-/* One file-backed mapping as the walk sees it (the ms_mapped_files
+/* One executable file mapping as the walk sees it (the ms_mapped_files
  * iterator's output): the mapping's start and its vm_file->f_inode, which
  * on overlayfs is not the file /proc/PID/maps names. */
 struct ms_mapped_file {

@@ -15,7 +15,7 @@ struct bpf_program;
 
 namespace memscope {
 
-// By mapping start address. Empty when the iterator cannot run (the
+// Of executable file mappings, by start address. Empty when the iterator cannot run (the
 // process is gone, or an old kernel): the caller falls back to the maps'
 // names, right everywhere but on stacked filesystems.
 std::map<uint64_t, ms_unwind_key> kernel_mapped_files(const bpf_program* iter, pid_t pid);

@@ -1,5 +1,7 @@
 #include "cli/launcher.h"
 
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -90,8 +92,13 @@ void LaunchedCommand::release() {
 
 bool LaunchedCommand::reap(int& status) {
   if (reaped_) return true;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) reaped_ = true;
+  rusage ru{};
+  pid_t r = wait4(pid_, &status, WNOHANG, &ru);
+  if (r == pid_) {
+    reaped_ = true;
+    cpu_s_ = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  }
   return reaped_;
 }
 

@@ -26,6 +26,9 @@ class LaunchedCommand {
   void release();
   // Reaps the child if it has exited; returns true then.
   bool reap(int& status);
+  // The reaped child's own CPU seconds (user + system, from wait4): what
+  // /proc/PID/stat can no longer tell once it is reaped.
+  double cpu_seconds() const { return cpu_s_; }
 
  private:
   pid_t pid_ = -1;
@@ -34,6 +37,7 @@ class LaunchedCommand {
   int error_fd_ = -1;  // child writes errno if exec fails (CLOEXEC otherwise)
   bool released_ = false;
   bool reaped_ = false;
+  double cpu_s_ = 0;
 };
 
 // argv[0] resolved like execvp; empty when not found.

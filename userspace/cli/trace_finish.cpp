@@ -60,6 +60,7 @@ void TraceRun::write_final_report(const KernelFinal& kernel) {
   // The per-hit cost turns each process's probe hits into an estimate of
   // the time they added; measured now, after the targets are detached,
   // unless the optimizer needed it at start.
+  const AgentCpuMark finish_start = agent_cpu_now();
   if (probe_cost_.per_hit_ns <= 0) probe_cost_ = calibrate_quietly(opt_);
   run.probe_cost = probe_cost_;
   auto targets = report_targets(std::move(tracker_->targets()), kernel, opt_.follow.all || tracker_->inherits());
@@ -74,8 +75,9 @@ void TraceRun::write_final_report(const KernelFinal& kernel) {
   run.top = opt_.top;
   run.end_ns = stop_ns_;
   Report report = assemble_report(std::move(run), std::move(targets), kernel, *aggregator_, symbolizer_);
-  // After assembling: the agent's CPU includes symbolizing the sites.
-  report.agent = agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size());
+  // After assembling: the agent's CPU includes calibrating and symbolizing.
+  report.agent =
+      agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size(), finish_start);
   write_report_file(report, opt_.output);
   print_final(stderr, report, opt_.top);
   if (opt_.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt_.output.c_str());

@@ -69,6 +69,7 @@ void TraceRun::read_signals() {
   if (child_ && !child_gone_ && child_->reap(child_status_)) {
     child_gone_ = true;
     tracker_->mark_exited(child_->pid());
+    agent_cost_->target_ended(child_->pid(), child_->cpu_seconds());
   }
 }
 

@@ -320,6 +320,7 @@ json to_json(const Report& r) {
   j["threads"] = threads;
   j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
   j["agent"] = {{"cpu_user_s", r.agent.cpu_user_s},       {"cpu_system_s", r.agent.cpu_system_s},
+                {"setup_cpu_s", r.agent.setup_cpu_s},     {"finish_cpu_s", r.agent.finish_cpu_s},
                 {"max_rss_bytes", r.agent.max_rss_bytes}, {"drain_batches", r.agent.drain_batches},
                 {"table_bytes", r.agent.table_bytes},     {"live_blocks", r.agent.live_blocks},
                 {"target_cpu_s", r.agent.target_cpu_s},   {"target_cpu_complete", r.agent.target_cpu_complete}};
