@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "report/metrics_endpoint.h"
 
 namespace memscope {
 namespace {
@@ -218,6 +219,23 @@ bool finish_options(Options& o, const RawOptions& raw) {
   return true;
 }
 
+void add_metrics_options(CLI::App& app, Options& o) {
+  app.add_option("--metrics-addr", o.metrics_addr,
+                 "Serve Prometheus metrics at http://ADDR/metrics while tracing: PORT (on 127.0.0.1), HOST:PORT");
+}
+
+// The address must parse before anything is attached.
+bool check_metrics_addr(const Options& o) {
+  if (o.metrics_addr.empty()) return true;
+  try {
+    metrics_listen_address(o.metrics_addr);
+    return true;
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+    return false;
+  }
+}
+
 }  // namespace
 
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
@@ -233,6 +251,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   add_sampling_options(app, o, raw);
   add_budget_options(app, o, raw);
   add_probe_options(app, o);
+  add_metrics_options(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -246,7 +265,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (!finish_options(o, raw)) {
+  if (!finish_options(o, raw) || !check_metrics_addr(o)) {
     exit_code = 2;
     return std::nullopt;
   }

@@ -37,6 +37,7 @@ struct Options {
   FollowOptions follow;  // --comm, --follow-children, --all (placement and verbose copied in)
   bool following() const { return follow.all || follow.children || !follow.comms.empty(); }
   bool syscall_counts = false;  // --syscall-counts: mmap/munmap/brk counters (they slow every syscall on the host)
+  std::string metrics_addr;     // --metrics-addr: serve Prometheus metrics there while tracing (empty: off)
 };
 
 // Parses argv. On --help/--version prints and returns the exit code in

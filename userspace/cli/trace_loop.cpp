@@ -31,6 +31,7 @@ void TraceRun::loop() {
   // The memory timeline follows -i, or takes a sample a second without it.
   memory_ns_ = interval_ns_ ? interval_ns_ : 1'000'000'000;
   next_memory_ = start_ns_ + memory_ns_;
+  next_metrics_ = metrics_ ? start_ns_ : 0;
   while (why_.empty()) {
     uint64_t now = monotonic_ns();
     const uint64_t wake = next_wake(now);
@@ -48,6 +49,10 @@ void TraceRun::loop() {
       next_memory_ += memory_ns_;
     }
     if (next_interval_ && now >= next_interval_) print_interval_line(now);  // print
+    if (next_metrics_ && now >= next_metrics_) {
+      publish_metrics();
+      next_metrics_ = now + 1'000'000'000;
+    }
   }
 }
 
@@ -55,6 +60,7 @@ uint64_t TraceRun::next_wake(uint64_t now) const {
   uint64_t wake = now + 1'000'000'000;
   if (end_ns_) wake = std::min(wake, end_ns_);
   if (next_interval_) wake = std::min(wake, next_interval_);
+  if (next_metrics_) wake = std::min(wake, next_metrics_);
   wake = std::min(wake, next_memory_);
   if (uint64_t w = control_->next_wake(now)) wake = std::min(wake, w);
   return wake;

@@ -48,6 +48,7 @@ int TraceRun::run() {
   check_privileges();
   resolve_given_pids();
   take_signals();
+  serve_metrics();
   hold_command();
   measure_probe_cost_first();
   load_probes();

@@ -23,6 +23,7 @@
 #include "follow/proc_events.h"
 #include "follow/process_tracker.h"
 #include "report/assemble.h"
+#include "report/metrics_endpoint.h"
 #include "report/report.h"
 #include "sampling/config_history.h"
 #include "sampling/control_loop.h"
@@ -52,6 +53,7 @@ class TraceRun {
   // Start targets (cli/trace_start.cpp).
   void resolve_given_pids();
   void take_signals();
+  void serve_metrics();  // cli/metrics_feed.cpp: listens before anything is attached
   void hold_command();
   void measure_probe_cost_first();
   // Attach.
@@ -72,6 +74,10 @@ class TraceRun {
   std::map<uint32_t, double> live_bytes_by_process();
   void sample_memory(pid_t not_started, double t_s);
   void print_interval_line(uint64_t now);
+  // The metrics endpoint's snapshot (cli/metrics_feed.cpp), once a second.
+  void publish_metrics();
+  std::vector<ProcessMetrics> process_metrics();
+  std::vector<SiteMetrics> site_metrics();
   void start_vm_counts(TracedProcess& t, bool launched);
   bool is_command(pid_t pid) const { return child_ && pid == child_->pid(); }
   double elapsed_s(uint64_t now) const { return (now - start_ns_) / 1e9; }
@@ -101,10 +107,13 @@ class TraceRun {
   std::unique_ptr<AgentCostMeter> agent_cost_;
   Symbolizer symbolizer_;
   std::map<pid_t, std::string> announced_;  // the program each PID was last announced running
+  std::unique_ptr<MetricsEndpoint> metrics_;
+  std::map<uint32_t, std::string> site_names_;  // metrics' site labels, by site id
 
   // The loop's clocks and state.
   uint64_t end_ns_ = 0, interval_ns_ = 0, next_interval_ = 0, last_interval_ = 0;
   uint64_t memory_ns_ = 0, next_memory_ = 0;
+  uint64_t next_metrics_ = 0;
   ExactCounts last_counts_{};
   int child_status_ = 0;
   bool child_gone_ = false;
