@@ -2,8 +2,9 @@
 """Accuracy of perf's stacks of tests/e2e/unwind_tree.cpp's allocations.
 
 Reads `perf script -F ip,sym,dso --no-inline` of a probe on malloc (one
-sample per call, frames innermost first) and the program's stderr (its
-"chain <leaf> ... main" lines), and prints, as `key=value` words:
+sample per call, frames innermost first; or dwfl_unwind's stacks, printed
+alike) and the program's stderr (its "chain <leaf> ... main" lines), and
+prints, as `key=value` words with an optional PREFIX to each key:
 
   samples   samples read
   exact     samples whose stack holds the program's chain of a leaf, whole
@@ -51,8 +52,9 @@ def base(sym):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: check_stacks.py PROGRAM_STDERR ROUNDS < perf-script-output")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: check_stacks.py PROGRAM_STDERR ROUNDS [PREFIX] < perf-script-output")
+    pre = sys.argv[3] if len(sys.argv) == 4 else ""
     truth = chains(sys.argv[1])
     rounds = int(sys.argv[2])
     ours = {f for chain in truth.values() for f in chain}
@@ -69,7 +71,7 @@ def main():
             caller += 1
         elif len(names) > 2 and names[1] == "operator new" and names[2] == "leaf_new":
             caller += 1
-    print(f"samples={n} exact={exact} caller={caller} caller_of={100 * rounds}")
+    print(f"{pre}samples={n} {pre}exact={exact} {pre}caller={caller} {pre}caller_of={100 * rounds}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #   sudo tools/unwind_designs/perf_dwarf.sh            # 5 repeats, 100 rounds of the tree
 #   sudo REPEATS=3 ROUNDS=50 tools/unwind_designs/perf_dwarf.sh
 #   sudo MMAP=512K tools/unwind_designs/perf_dwarf.sh  # perf's default ring: counts lost samples
+#   sudo KEEP=1 MODES=dwarf8192 REPEATS=1 tools/unwind_designs/perf_dwarf.sh  # keeps the last perf.data
 #
 # Each run: the program starts and waits (SIGUSR1); perf record attaches by
 # PID with its events disabled (-D -1) and is enabled through its control
@@ -44,7 +45,7 @@ cleanup() {
   if [[ -n $prog ]]; then kill -9 "$prog" 2>/dev/null || true; fi
   perf probe -q -d "$group:*" 2>/dev/null || true
   if ((mounted)); then umount /sys/kernel/tracing 2>/dev/null || true; fi
-  rm -rf "$work"
+  if [[ -n ${KEEP:-} ]]; then echo "perf_dwarf: the last run's files are in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -56,6 +57,7 @@ perf probe -q -x "$LIBC" -a "$group:malloc=malloc"
 
 g++ -O2 -g -o "$work/unwind_tree" "$repo/tests/e2e/unwind_tree.cpp"
 g++ -O2 -g -fno-omit-frame-pointer -o "$work/unwind_tree_fp" "$repo/tests/e2e/unwind_tree.cpp"
+g++ -O2 -std=c++20 -o "$work/dwfl_unwind" "$repo/tools/unwind_designs/dwfl_unwind.cpp" -ldw -lelf
 
 callgraph() {
   case $1 in
@@ -93,7 +95,7 @@ script_cpu_ms() {
 run_one() {
   local build=$1 mode=$2 bin="$work/unwind_tree" rec=
   [[ $build == fp ]] && bin="$work/unwind_tree_fp"
-  rm -f "$work"/{err,errfifo,ctl,ack,perf.data,script.txt,stat.txt}
+  rm -f "$work"/{err,errfifo,ctl,ack,perf.data,script.txt,stat.txt,dwfl.txt,dwfl.err}
   mkfifo "$work/errfifo" "$work/ctl" "$work/ack"
   "$bin" "$ROUNDS" 2>"$work/errfifo" &
   prog=$!
@@ -142,6 +144,11 @@ run_one() {
     fields+=" script_nocg_cpu_ms=$(script_cpu_ms /dev/null -G)"
     if [[ $mode != nocg ]]; then
       fields+=" $(python3 "$repo/tools/unwind_designs/check_stacks.py" "$work/err" "$ROUNDS" <"$work/script.txt")"
+    fi
+    if [[ $mode == dwarf* ]]; then
+      "$work/dwfl_unwind" "$work/perf.data" >"$work/dwfl.txt" 2>"$work/dwfl.err"
+      fields+=" $(tail -n1 "$work/dwfl.err")"
+      fields+=" $(python3 "$repo/tools/unwind_designs/check_stacks.py" "$work/err" "$ROUNDS" dwfl_ <"$work/dwfl.txt")"
     fi
   fi
   echo "$build $mode $fields"

@@ -39,7 +39,7 @@ def cost_table(build, runs):
     m = {mode: runs.get((build, mode), []) for mode in MODES}
     base = m["nocg"]
     calls = med(base, "samples") + med(base, "lost") if base else None
-    print(f"\n{build} build: {calls:.0f} calls a run, medians of {len(m['none'])} runs\n")
+    print(f"\n{build} build: {calls:.0f} calls a run, medians of {len(base)} runs\n")
     print("| mode | wall ns/call | cpu ns/call | cpu vs untraced | vs no call graph | vs fp "
           "| added cpu ns/call vs fp | lost |")
     print("|---|---|---|---|---|---|---|---|")
@@ -55,22 +55,33 @@ def cost_table(build, runs):
 
 
 def agent_table(build, runs):
-    print(f"\n{build} build: records, perf script's CPU and accuracy\n")
-    print("| mode | file bytes/sample | record bytes | perf script cpu us/sample "
-          "| of which stacks (vs -G) us/sample | exact stacks | callers |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n{build} build: records, the unwinding's CPU and accuracy (perf script with libunwind / dwfl_unwind)\n")
+    print("| mode | file bytes/sample | record bytes | perf script cpu us/sample | of which stacks (vs -G) "
+          "| libdw unwind us/sample (1st / 2nd pass) | exact stacks (perf / libdw) | callers (perf / libdw) |")
+    print("|---|---|---|---|---|---|---|---|")
     for mode in MODES[1:]:
         rows = runs.get((build, mode), [])
         if not rows:
             continue
-        per = lambda f: statistics.median(f(r) / r["samples"] for r in rows)
-        acc = caller = "-"
-        if "exact" in rows[0]:
-            acc = f"{100 * per(lambda r: r['exact']):.1f}%"
-            caller = f"{100 * statistics.median(r['caller'] / r['caller_of'] for r in rows):.1f}%"
+
+        def per(f, key="samples"):
+            return statistics.median(f(r) / r[key] for r in rows)
+
+        def share(pre):
+            if pre + "exact" not in rows[0]:
+                return "-", "-"
+            return (f"{100 * per(lambda r: r[pre + 'exact'], pre + 'samples'):.1f}%",
+                    f"{100 * per(lambda r: r[pre + 'caller'], pre + 'caller_of'):.1f}%")
+
+        (acc, caller), (dacc, dcaller) = share(""), share("dwfl_")
         stacks = per(lambda r: r["script_cpu_ms"] - r["script_nocg_cpu_ms"])
+        libdw = "-"
+        if "dwfl_cold_us" in rows[0]:
+            libdw = f"{med(rows, 'dwfl_cold_us'):.1f} / {med(rows, 'dwfl_warm_us'):.1f}"
+        if dacc != "-":
+            acc, caller = f"{acc} / {dacc}", f"{caller} / {dcaller}"
         print(f"| {LABEL[mode]} | {per(lambda r: r['file_bytes']):,.0f} | {med(rows, 'record_bytes'):,.0f} "
-              f"| {1e3 * per(lambda r: r['script_cpu_ms']):.1f} | {1e3 * stacks:.1f} | {acc} | {caller} |")
+              f"| {1e3 * per(lambda r: r['script_cpu_ms']):.1f} | {1e3 * stacks:.1f} | {libdw} | {acc} | {caller} |")
 
 
 def main():
