@@ -3,8 +3,10 @@
 # of malloc in tests/e2e/unwind_tree.cpp (its known call tree, built -O2 -g
 # and -O2 -g -fno-omit-frame-pointer) recorded by a uprobe with a copy of
 # the user stack and registers (`--call-graph dwarf,SIZE`), unwound after
-# the fact by `perf script`. Against, in the same run: the program untraced,
-# perf with no call graph, and perf's frame-pointer call graph.
+# the fact by `perf script` and by libdw's dwfl_frame (dwfl_unwind.cpp,
+# built here with g++ as the program is). Against, in the same run: the
+# program untraced, perf with no call graph, and perf's frame-pointer call
+# graph. Needs root, perf, g++ and libdw-dev.
 #
 #   sudo tools/unwind_designs/perf_dwarf.sh            # 5 repeats, 100 rounds of the tree
 #   sudo REPEATS=3 ROUNDS=50 tools/unwind_designs/perf_dwarf.sh
@@ -20,8 +22,8 @@
 # one sample record's size (perf report -D), perf script's CPU time with and
 # without the call graph (-G: then perf neither unwinds nor symbolizes the
 # frames; Debian's perf unwinds with libunwind, not libdw: see its dynamic
-# symbols, `nm -D /usr/bin/perf`), and the stacks' accuracy
-# (check_stacks.py). It prints medians over REPEATS: times per call or per
+# symbols, `nm -D /usr/bin/perf`), dwfl_unwind's time per sample, and both
+# unwinders' accuracy (check_stacks.py). It prints medians over REPEATS: times per call or per
 # sample, and ratios against the untraced run, perf without a call graph
 # (-g off) and perf's frame-pointer call graph.
 #
