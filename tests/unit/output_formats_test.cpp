@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 #include "report/output_formats.h"
+#include "report/report_file.h"
+#include "report_model.h"
 #include "support/process.h"
 
 using namespace memscope;
@@ -63,5 +65,29 @@ TEST_CASE("output formats: a path that cannot be written is found before the run
         "cannot write " + dir + "/missing/report.json: No such file or directory");
   CHECK(message_of([&] { check_writable(dir); }) == "cannot write " + dir + ": it is a directory");
   CHECK(message_of([] { check_writable("-"); }).empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("report files: every format written whole under its name, none left half-written") {
+  ConfigHistory h;
+  const Report r = profile_model(h);
+  const std::string dir = temp_path("written");
+  fs::create_directories(dir);
+  const std::vector<OutputFile> files{{dir + "/r.json", OutputFormat::json},
+                                      {dir + "/r.pb.gz", OutputFormat::pprof},
+                                      {dir + "/missing/r.folded", OutputFormat::folded},
+                                      {dir + "/r.folded", OutputFormat::folded},
+                                      {dir + "/r.speedscope.json", OutputFormat::speedscope}};
+  const std::vector<std::string> errors = write_outputs(r, files, FoldedValue::live);
+  REQUIRE(errors.size() == files.size());
+  CHECK(errors[2] == "cannot write " + dir + "/missing/r.folded: No such file or directory");
+  for (size_t i : {0, 1, 3, 4}) {
+    CHECK(errors[i].empty());
+    CHECK(slurp(files[i].path) == render_report(r, files[i].format, FoldedValue::live));
+  }
+  CHECK(slurp(dir + "/r.folded").find("worker (99);main 64\n") != std::string::npos);
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  CHECK(entries == 4);  // no temporary file left
   fs::remove_all(dir);
 }
