@@ -124,7 +124,8 @@ TEST_CASE("pprof: each module of each process one mapping with its build id, fro
   ConfigHistory h;
   const pb::Profile p = to_pprof(profile_model(h));
   View v{p};
-  REQUIRE(p.mapping_size() == 3);  // server and libplugin.so in 1234, worker in 99
+  REQUIRE(p.mapping_size() == 3);                     // server and libplugin.so in 1234, worker in 99
+  CHECK(v.str(p.mapping(0).filename()) == "server");  // the main binary, to pprof
   const pb::Mapping& exe = v.mapping(v.location(p.sample(1).location_id(0)).mapping_id());
   CHECK(v.str(exe.filename()) == "server");
   CHECK(v.str(exe.build_id()) == "ab12");

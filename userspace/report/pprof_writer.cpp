@@ -34,6 +34,7 @@ class ProfileBuilder {
   }
 
   void add_sample(const ProfileSite& p);
+  void main_binary_first(const TargetReport& t);
   pb::Profile& profile() { return profile_; }
 
  private:
@@ -127,6 +128,17 @@ void ProfileBuilder::add_sample(const ProfileSite& p) {
   pid_label->set_num(pid);
 }
 
+// pprof takes the first mapping for the main binary (its "File:" line and
+// where it looks for symbols): the first process's executable.
+void ProfileBuilder::main_binary_first(const TargetReport& t) {
+  const std::string exe = t.process.exe.substr(t.process.exe.find_last_of('/') + 1);
+  for (const auto& [key, index] : mappings_)
+    if (std::get<0>(key) == static_cast<uint32_t>(t.process.pid) && std::get<1>(key) == exe) {
+      if (index != 0) profile_.mutable_mapping()->SwapElements(0, static_cast<int>(index));
+      return;
+    }
+}
+
 // What the figures are, for `pprof -comments`.
 void add_comments(ProfileBuilder& b, const Report& report) {
   pb::Profile& p = b.profile();
@@ -156,6 +168,7 @@ pb::Profile to_pprof(const Report& report) {
     p.set_period(static_cast<int64_t>(report.sampling->current().byte_interval));
   p.set_duration_nanos(std::llround(report.duration_s * 1e9));
   for (const auto& site : profile_sites(report)) b.add_sample(site);
+  if (!report.targets.empty()) b.main_binary_first(report.targets.front());
   add_comments(b, report);
   return std::move(p);
 }
