@@ -151,6 +151,11 @@ TEST_CASE("outputs: -o is repeatable, each in the format its name ends with, --f
                                               {"s.folded", OutputFormat::folded},
                                               {"v.speedscope.json", OutputFormat::speedscope}});
   CHECK(o->folded_value == FoldedValue::live);
+  // One file per -o: a word after it is not a second output.
+  o = parse({"-o", "a.json", "prog", "arg"}, code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"a.json", OutputFormat::json}});
+  CHECK(o->command == std::vector<std::string>{"prog", "arg"});
   o = parse({"-p", "1", "-o", "-", "--format", "folded"}, code);
   REQUIRE(o);
   CHECK(o->outputs == std::vector<OutputFile>{{"-", OutputFormat::folded}});
