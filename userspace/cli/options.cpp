@@ -19,6 +19,9 @@ struct RawOptions {
   std::string sampling = "tiers";
   std::string duty;
   CLI::Option* duty_window = nullptr;
+  std::vector<std::string> outputs;
+  std::string format;
+  std::string folded_value = "alloc";
 };
 
 void add_target_options(CLI::App& app, Options& o) {
@@ -37,12 +40,22 @@ void add_target_options(CLI::App& app, Options& o) {
   app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
 }
 
-void add_output_options(CLI::App& app, Options& o) {
+void add_output_options(CLI::App& app, Options& o, RawOptions& raw) {
   app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-i,--interval", o.interval_s, "Print a summary line on stderr every SECONDS")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("-o,--output", o.output, "Write the JSON report to FILE ('-' for stdout)")->capture_default_str();
+  app.add_option("-o,--output", raw.outputs,
+                 "Write the report to FILE, in the format its name ends with: .json, .pb.gz (pprof), .folded (folded "
+                 "stacks), .speedscope.json; '-' for stdout; repeatable (default: memscope-report.json)")
+      ->allow_extra_args(false);  // one FILE per -o: what follows is not another output
+  app.add_option("--format", raw.format,
+                 "json, pprof, folded or speedscope: the format of every -o, whatever its name");
+  app.add_option("--folded-value", raw.folded_value,
+                 "What folded stacks are weighted by: alloc (estimated bytes allocated) or live (estimated bytes "
+                 "still live at the end)")
+      ->check(CLI::IsMember({"alloc", "live"}))
+      ->capture_default_str();
   app.add_option("--top", o.top, "Keep the N sites and leaks with the most bytes (0: all)")->capture_default_str();
 }
 
@@ -212,6 +225,8 @@ bool finish_options(Options& o, const RawOptions& raw) {
   }
   try {
     validate(o.tiers);
+    o.outputs = select_outputs(raw.outputs, raw.format);
+    o.folded_value = raw.folded_value == "live" ? FoldedValue::live : FoldedValue::alloc;
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
     return false;
@@ -247,7 +262,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "memscope-bpf"};
   app.set_version_flag("--version", "memscope-bpf 0.1.0");
   add_target_options(app, o);
-  add_output_options(app, o);
+  add_output_options(app, o, raw);
   add_sampling_options(app, o, raw);
   add_budget_options(app, o, raw);
   add_probe_options(app, o);

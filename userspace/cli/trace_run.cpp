@@ -46,6 +46,7 @@ int trace_run(const Options& options) { return TraceRun(options).run(); }
 
 int TraceRun::run() {
   check_privileges();
+  check_outputs();
   resolve_given_pids();
   take_signals();
   serve_metrics();
@@ -59,9 +60,15 @@ int TraceRun::run() {
   release_command();
   loop();
   stop_and_detach();
-  write_final_report(read_kernel_final());
+  const bool written = write_final_report(read_kernel_final());
   leave_command();
-  return 0;
+  return written ? 0 : 1;
+}
+
+// Every output can be written, checked before anything is loaded: a
+// mistyped directory must not cost the trace it was meant to keep.
+void TraceRun::check_outputs() const {
+  for (const auto& f : opt_.outputs) check_writable(f.path);
 }
 
 // Targets given by PID are resolved before anything is loaded: a bad PID is

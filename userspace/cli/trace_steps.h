@@ -51,6 +51,7 @@ class TraceRun {
 
  private:
   // Start targets (cli/trace_start.cpp).
+  void check_outputs() const;
   void resolve_given_pids();
   void take_signals();
   void serve_metrics();  // cli/metrics_feed.cpp: listens before anything is attached
@@ -84,7 +85,8 @@ class TraceRun {
   // Stop, detach, report (cli/trace_finish.cpp).
   void stop_and_detach();
   KernelFinal read_kernel_final() const;
-  void write_final_report(const KernelFinal& kernel);
+  // False when an output could not be written (each failure said on stderr).
+  bool write_final_report(const KernelFinal& kernel);
   void leave_command();
 
   const Options& opt_;

@@ -1,5 +1,7 @@
 #include "report/report_file.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -7,24 +9,60 @@
 #include <iostream>
 
 #include "common/error.h"
+#include "report/folded_writer.h"
 #include "report/json_report.h"
+#include "report/pprof_writer.h"
+#include "report/speedscope_writer.h"
 
 namespace memscope {
 
-void write_report_file(const Report& report, const std::string& output) {
-  std::string text = to_json(report).dump(2) + "\n";
-  if (output == "-") {
-    std::cout << text << std::flush;
+std::string render_report(const Report& report, OutputFormat format, FoldedValue folded_value) {
+  switch (format) {
+    case OutputFormat::json:
+      return to_json(report).dump(2) + "\n";
+    case OutputFormat::pprof:
+      return pprof_bytes(report);
+    case OutputFormat::folded:
+      return to_folded(report, folded_value);
+    case OutputFormat::speedscope:
+      return to_speedscope(report).dump() + "\n";
+  }
+  throw Error("unknown output format");
+}
+
+void write_output_file(const std::string& path, const std::string& bytes) {
+  if (path == "-") {
+    std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!std::cout.flush()) throw Error("cannot write to stdout");
     return;
   }
-  std::string tmp = output + ".tmp";
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](int err) {
+    unlink(tmp.c_str());
+    return Error("cannot write " + path + ": " + strerror(err));
+  };
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw Error("cannot write " + output + ": " + strerror(errno));
-    out << text;
-    if (!out.flush()) throw Error("cannot write " + output + ": " + strerror(errno));
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    if (!out) throw fail(errno);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (out.fail()) throw fail(errno ? errno : EIO);
   }
-  if (rename(tmp.c_str(), output.c_str()) != 0) throw Error("cannot write " + output + ": " + strerror(errno));
+  if (rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno);
+}
+
+std::vector<std::string> write_outputs(const Report& report, const std::vector<OutputFile>& files,
+                                       FoldedValue folded_value) {
+  std::vector<std::string> errors;
+  for (const auto& f : files) {
+    errors.emplace_back();
+    try {
+      write_output_file(f.path, render_report(report, f.format, folded_value));
+    } catch (const Error& e) {
+      errors.back() = e.what();
+    }
+  }
+  return errors;
 }
 
 }  // namespace memscope
