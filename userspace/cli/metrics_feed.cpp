@@ -84,7 +84,7 @@ std::vector<SiteMetrics> TraceRun::site_metrics() {
       }
       named = site_names_.emplace(id, name).first;
     }
-    out.push_back({static_cast<pid_t>(s.tgid), named->second, s.bytes, s.live_bytes});
+    out.push_back({static_cast<pid_t>(s.tgid), id, named->second, s.bytes, s.live_bytes});
   }
   return out;
 }

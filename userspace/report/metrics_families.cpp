@@ -43,7 +43,9 @@ template <typename Field>
 MetricFamily per_site(const MetricsSnapshot& s, const char* name, const char* help, MetricType type, Field field) {
   MetricFamily f = family(name, help, type);
   for (const auto& site : s.sites)
-    f.metric.push_back(value(type, field(site), {{"pid", std::to_string(site.pid)}, {"site", site.site}}));
+    f.metric.push_back(
+        value(type, field(site),
+              {{"pid", std::to_string(site.pid)}, {"site", site.site}, {"site_id", std::to_string(site.id)}}));
   return f;
 }
 

@@ -22,6 +22,7 @@ struct ProcessMetrics {
 
 struct SiteMetrics {
   pid_t pid = 0;
+  uint32_t id = 0;                             // the site's number: several sites share a function
   std::string site;                            // innermost function (module)
   double allocated_bytes = 0, live_bytes = 0;  // estimated from sampled blocks
 };
