@@ -32,6 +32,25 @@ void keep_top_processes(std::vector<ProcessMetrics>& ps) {
 
 }  // namespace
 
+// Its innermost frame and caller, symbolized once; `stacks` is read from the kernel the
+// first time a site is new.
+const std::string& TraceRun::site_name(uint32_t id, uint32_t tgid, SiteStacks& stacks) {
+  auto named = site_names_.find(id);
+  if (named != site_names_.end()) return named->second;
+  if (stacks.empty()) stacks = probes_->maps().site_stacks();
+  std::string name = "[unknown]";
+  if (auto it = stacks.find(id); it != stacks.end() && !it->second.frames.empty()) {
+    const auto& ips = it->second.frames;
+    const auto frames = symbolizer_.symbolize(static_cast<pid_t>(tgid), ips.front());
+    if (!frames.empty()) name = frames.front().function + " (" + frames.front().module + ")";
+    // Its caller too: many sites share the function that allocates.
+    if (ips.size() > 1)
+      if (const auto callers = symbolizer_.symbolize(static_cast<pid_t>(tgid), ips[1]); !callers.empty())
+        name += " <- " + callers.front().function;
+  }
+  return site_names_.emplace(id, name).first->second;
+}
+
 void TraceRun::serve_metrics() {
   if (!opt_.metrics_addr.empty()) {
     metrics_ = std::make_unique<MetricsEndpoint>(opt_.metrics_addr);
@@ -73,19 +92,8 @@ std::vector<SiteMetrics> TraceRun::site_metrics() {
   top.resize(n);
   SiteStacks stacks;
   std::vector<SiteMetrics> out;
-  for (const auto& [id, s] : top) {
-    auto named = site_names_.find(id);
-    if (named == site_names_.end()) {
-      if (stacks.empty()) stacks = probes_->maps().site_stacks();
-      std::string name = "[unknown]";
-      if (auto it = stacks.find(id); it != stacks.end() && !it->second.frames.empty()) {
-        const auto frames = symbolizer_.symbolize(static_cast<pid_t>(s.tgid), it->second.frames.front());
-        if (!frames.empty()) name = frames.front().function + " (" + frames.front().module + ")";
-      }
-      named = site_names_.emplace(id, name).first;
-    }
-    out.push_back({static_cast<pid_t>(s.tgid), id, named->second, s.bytes, s.live_bytes});
-  }
+  for (const auto& [id, s] : top)
+    out.push_back({static_cast<pid_t>(s.tgid), id, site_name(id, s.tgid, stacks), s.bytes, s.live_bytes});
   return out;
 }
 

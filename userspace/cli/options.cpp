@@ -235,6 +235,9 @@ bool finish_options(Options& o, const RawOptions& raw) {
 }
 
 void add_metrics_options(CLI::App& app, Options& o) {
+  app.add_flag("--live", o.live,
+               "A top-like view on stderr each interval (-i, default 1 s): fastest and largest sites, totals, rates, "
+               "drops, cost; plain interval lines when stderr is not a terminal");
   app.add_option("--metrics-addr", o.metrics_addr,
                  "Serve Prometheus metrics at http://ADDR/metrics while tracing: PORT (on 127.0.0.1), HOST:PORT");
 }
@@ -280,6 +283,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
+  if (o.live && o.interval_s == 0) o.interval_s = 1;
   if (!finish_options(o, raw) || !check_metrics_addr(o)) {
     exit_code = 2;
     return std::nullopt;

@@ -39,6 +39,7 @@ struct Options {
   FollowOptions follow;  // --comm, --follow-children, --all (placement and verbose copied in)
   bool following() const { return follow.all || follow.children || !follow.comms.empty(); }
   bool syscall_counts = false;  // --syscall-counts: mmap/munmap/brk counters (they slow every syscall on the host)
+  bool live = false;            // --live: a top-like view on a terminal each interval (default 1 s)
   std::string metrics_addr;     // --metrics-addr: serve Prometheus metrics there while tracing (empty: off)
 };
 

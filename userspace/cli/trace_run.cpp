@@ -40,7 +40,7 @@ Fd::~Fd() {
 }
 
 TraceRun::TraceRun(const Options& options) : opt_(options) {}
-TraceRun::~TraceRun() = default;
+TraceRun::~TraceRun() { leave_live_screen(); }
 
 int trace_run(const Options& options) { return TraceRun(options).run(); }
 

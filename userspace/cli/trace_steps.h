@@ -23,6 +23,7 @@
 #include "follow/proc_events.h"
 #include "follow/process_tracker.h"
 #include "report/assemble.h"
+#include "report/live_view.h"
 #include "report/metrics_endpoint.h"
 #include "report/report.h"
 #include "sampling/config_history.h"
@@ -79,6 +80,10 @@ class TraceRun {
   void publish_metrics();
   std::vector<ProcessMetrics> process_metrics();
   std::vector<SiteMetrics> site_metrics();
+  const std::string& site_name(uint32_t id, uint32_t tgid, SiteStacks& stacks);
+  // The --live screen (cli/live_feed.cpp), each interval on a terminal.
+  void draw_live(uint64_t now);
+  void leave_live_screen();
   void start_vm_counts(TracedProcess& t, bool launched);
   bool is_command(pid_t pid) const { return child_ && pid == child_->pid(); }
   double elapsed_s(uint64_t now) const { return (now - start_ns_) / 1e9; }
@@ -111,6 +116,11 @@ class TraceRun {
   std::map<pid_t, std::string> announced_;  // the program each PID was last announced running
   std::unique_ptr<MetricsEndpoint> metrics_;
   std::map<uint32_t, std::string> site_names_;  // metrics' site labels, by site id
+  bool live_screen_ = false;                    // the --live view owns the terminal
+  std::map<uint32_t, SiteStats> live_last_sites_;
+  AgentCpuMark live_last_agent_;
+  uint64_t live_last_hits_ = 0;
+  double live_last_targets_cpu_ = 0;
 
   // The loop's clocks and state.
   uint64_t end_ns_ = 0, interval_ns_ = 0, next_interval_ = 0, last_interval_ = 0;

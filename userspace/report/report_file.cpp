@@ -12,6 +12,7 @@
 #include "report/folded_writer.h"
 #include "report/json_report.h"
 #include "report/pprof_writer.h"
+#include "report/progress_line.h"
 #include "report/speedscope_writer.h"
 
 namespace memscope {
@@ -54,7 +55,9 @@ void write_output_file(const std::string& path, const std::string& bytes) {
 std::vector<std::string> write_outputs(const Report& report, const std::vector<OutputFile>& files,
                                        FoldedValue folded_value) {
   std::vector<std::string> errors;
+  ProgressLine progress("writing the report files", files.size());
   for (const auto& f : files) {
+    progress.advance();
     errors.emplace_back();
     try {
       write_output_file(f.path, render_report(report, f.format, folded_value));
