@@ -1,8 +1,10 @@
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "common/error.h"
@@ -89,5 +91,45 @@ TEST_CASE("report files: every format written whole under its name, none left ha
   size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
   CHECK(entries == 4);  // no temporary file left
+  fs::remove_all(dir);
+}
+
+TEST_CASE("report files: private to their owner, and a planted symlink redirects nothing") {
+  const std::string dir = temp_path("planted");
+  fs::create_directories(dir);
+  const std::string victim = dir + "/victim", path = dir + "/report.json";
+  { std::ofstream(victim) << "keep me"; }
+  // Links where a careless writer would put its temporary file, and at the
+  // report's own name.
+  fs::create_symlink(victim, path + ".tmp");
+  fs::create_symlink(victim, path);
+  const mode_t old_mask = umask(0);  // whatever the umask, the file is 0600
+  write_output_file(path, "{}\n");
+  umask(old_mask);
+  CHECK(slurp(victim) == "keep me");
+  CHECK(!fs::is_symlink(path));
+  CHECK(slurp(path) == "{}\n");
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("report files: a full disk is an error and leaves no file") {
+  // A tmpfs of one page made for it: needs root.
+  if (geteuid() != 0) {
+    WARN("skipped: needs root to mount a full tmpfs");
+    return;
+  }
+  const std::string dir = temp_path("full");
+  fs::create_directories(dir);
+  REQUIRE(mount("memscope-test", dir.c_str(), "tmpfs", 0, "size=4k") == 0);
+  const std::string big(1 << 20, 'x');
+  const std::string err = message_of([&] { write_output_file(dir + "/report.json", big); });
+  CHECK(err == "cannot write " + dir + "/report.json: No space left on device");
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  CHECK(entries == 0);
+  umount2(dir.c_str(), MNT_DETACH);
   fs::remove_all(dir);
 }

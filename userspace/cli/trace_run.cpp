@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "attach/probe_calibration.h"
+#include "attach/tracefs_events.h"
 #include "cli/privileges.h"
 #include "cli/trace_steps.h"
 #include "common/clock.h"
@@ -47,6 +48,7 @@ int trace_run(const Options& options) { return TraceRun(options).run(); }
 int TraceRun::run() {
   check_privileges();
   check_outputs();
+  remove_what_killed_agents_left();
   resolve_given_pids();
   take_signals();
   serve_metrics();
@@ -123,6 +125,17 @@ void TraceRun::measure_probe_cost_first() {
   probe_cost_ = calibrate_probe_cost(opt_.limits, opt_.probe_mode, opt_.placement, configs.none, configs.all);
   fprintf(stderr, "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
           probe_cost_.per_call_ns, probe_cost_.per_record_ns);
+}
+
+// An agent killed with SIGKILL leaves its tracefs uprobe events (its links
+// and programs go with its file descriptors): this one removes them.
+void TraceRun::remove_what_killed_agents_left() {
+  const StaleEvents stale = remove_stale_uprobe_events();
+  if (!stale.removed) return;
+  std::string pids;
+  for (pid_t p : stale.agents) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  fprintf(stderr, "memscope-bpf: removed %zu uprobe events left by killed agent(s) (PID %s)\n", stale.removed,
+          pids.c_str());
 }
 
 void TraceRun::load_probes() {

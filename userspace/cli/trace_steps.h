@@ -53,6 +53,7 @@ class TraceRun {
  private:
   // Start targets (cli/trace_start.cpp).
   void check_outputs() const;
+  void remove_what_killed_agents_left();
   void resolve_given_pids();
   void take_signals();
   void serve_metrics();  // cli/metrics_feed.cpp: listens before anything is attached
