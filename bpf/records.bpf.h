@@ -125,7 +125,12 @@ static __always_inline void emit(const struct hit *hit, __u32 kind, __u32 api, _
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
+		/* Which record was lost decides what it biases: a lost allocation
+		 * makes its site's estimates low, a lost free keeps a freed block
+		 * live (live bytes and leaks high). */
 		stat_inc(MS_STAT_DROPPED);
+		if (kind == MS_KIND_FREE)
+			stat_inc(MS_STAT_DROPPED_FREES);
 		return;
 	}
 	r->ptr = ptr;

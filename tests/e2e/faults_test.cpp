@@ -79,3 +79,23 @@ TEST_CASE("faults: an agent killed with SIGKILL in every probe mode harms nothin
     unlink(next_report.c_str());
   }
 }
+
+TEST_CASE("faults: a ring buffer too small drops records by kind and the report says which estimates they bias",
+          "[e2e][faults]") {
+  // 4 KiB holds 128 records: with every call sampled the probes outrun any drain.
+  TracedRun run = trace_workload_by_pid({"--profile", "web", "--scale", "3000", "--threads", "2"},
+                                        {"--sample-all", "--ringbuf-size", "4096"});
+  INFO(run.agent_err);
+  const auto& s = run.report["sampling"];
+  const uint64_t dropped = s["dropped_events"].get<uint64_t>();
+  REQUIRE(dropped > 0);
+  const uint64_t allocs = s["dropped_by_kind"]["allocations"], frees = s["dropped_by_kind"]["frees"];
+  CHECK(allocs + frees == dropped);
+  CHECK(s["estimates_affected_by_drops"]["allocations_low"] == (allocs > 0));
+  CHECK(s["estimates_affected_by_drops"]["live_high"] == (frees > 0));
+  CHECK(run.agent_err.find("records were dropped (ring buffer full; raise --ringbuf-size)") != std::string::npos);
+  // The exact counters are counted in the kernel, not sent: drops leave them exact.
+  check_exact(run.report, run.truth);
+  // Every record the probes submitted was received: nothing is lost without being counted.
+  CHECK(s["records_received"].get<uint64_t>() == s["sampled_events"].get<uint64_t>());
+}

@@ -101,6 +101,10 @@ json sampling_json(const Report& r) {
   }
   j["sampled_events"] = st[MS_STAT_SAMPLED];
   j["dropped_events"] = st[MS_STAT_DROPPED];
+  const uint64_t lost_frees = std::min(st[MS_STAT_DROPPED_FREES], st[MS_STAT_DROPPED]);
+  j["dropped_by_kind"] = {{"allocations", st[MS_STAT_DROPPED] - lost_frees}, {"frees", lost_frees}};
+  j["estimates_affected_by_drops"] = {{"allocations_low", st[MS_STAT_DROPPED] > lost_frees},
+                                      {"live_high", lost_frees > 0}};
   j["records_received"] = r.records.records;
   j["allocation_records"] = r.records.allocations;
   j["free_records"] = r.records.frees;

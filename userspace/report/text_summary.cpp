@@ -1,5 +1,7 @@
 #include "report/text_summary.h"
 
+#include <algorithm>
+
 #include <string>
 
 #include "targets/api_names.h"
@@ -89,9 +91,14 @@ void print_final(FILE* out, const Report& r, size_t top) {
   fprintf(out, "\n  sampled %llu records, dropped %llu\n",
           static_cast<unsigned long long>(r.exact.stats[MS_STAT_SAMPLED]),
           static_cast<unsigned long long>(r.exact.stats[MS_STAT_DROPPED]));
-  if (r.exact.stats[MS_STAT_DROPPED])
-    fprintf(out, "  WARNING: %llu records were dropped (ring buffer full): estimates are low; raise --ringbuf-size\n",
-            static_cast<unsigned long long>(r.exact.stats[MS_STAT_DROPPED]));
+  if (const uint64_t lost = r.exact.stats[MS_STAT_DROPPED]) {
+    const uint64_t frees = std::min(r.exact.stats[MS_STAT_DROPPED_FREES], lost);
+    fprintf(out,
+            "  WARNING: %llu records were dropped (ring buffer full; raise --ringbuf-size): %llu allocations "
+            "(site estimates low), %llu frees (live bytes and leaks high)\n",
+            static_cast<unsigned long long>(lost), static_cast<unsigned long long>(lost - frees),
+            static_cast<unsigned long long>(frees));
+  }
   size_t n = top ? top : 10;
   fprintf(out, "  top sites by estimated bytes (%zu sites):\n", r.total_sites);
   for (size_t i = 0; i < r.sites.size() && i < n; ++i)
