@@ -99,3 +99,49 @@ TEST_CASE("faults: a ring buffer too small drops records by kind and the report 
   // Every record the probes submitted was received: nothing is lost without being counted.
   CHECK(s["records_received"].get<uint64_t>() == s["sampled_events"].get<uint64_t>());
 }
+
+TEST_CASE("faults: a target stopped for longer than the control interval then killed mid-trace", "[e2e][faults]") {
+  // Stopped: the optimizer sees no work for several of its intervals and
+  // must neither fail nor lose a call; the exact counters equal the truth.
+  TracedRun stopped;
+  {
+    const std::string truth = temp_path("truth.json"), report = temp_path("report.json");
+    Child wl({kWorkload, "--truth", truth, "--wait-start", "--wait-exit", "--scale", "3000", "--threads", "2"});
+    REQUIRE(wl.wait_for("ready", 30s));
+    Child agent(
+        {kAgent, "-p", std::to_string(wl.pid()), "-o", report, "--max-events", "20000", "--control-interval", "0.2"});
+    REQUIRE(agent.wait_for("tracing PID", 30s));
+    wl.signal(SIGUSR1);
+    std::this_thread::sleep_for(100ms);
+    wl.signal(SIGSTOP);
+    std::this_thread::sleep_for(1500ms);  // 7 control intervals
+    wl.signal(SIGCONT);
+    REQUIRE(wl.wait_for("done", 300s));
+    agent.signal(SIGINT);
+    INFO(agent.err());
+    CHECK(exit_code(agent.wait(60s)) == 0);
+    check_exact(load_json(report), load_json(truth));
+    wl.signal(SIGUSR1);
+    CHECK(exit_code(wl.wait(60s)) == 0);
+    unlink(report.c_str());
+    unlink(truth.c_str());
+  }
+  // Killed: the trace ends with the target, its report whole.
+  const std::string report = temp_path("report.json");
+  Child wl({kWorkload, "--wait-start", "--scale", "100000", "--threads", "2"});
+  REQUIRE(wl.wait_for("ready", 30s));
+  Child agent({kAgent, "-p", std::to_string(wl.pid()), "-o", report});
+  REQUIRE(agent.wait_for("tracing PID", 30s));
+  wl.signal(SIGUSR1);
+  std::this_thread::sleep_for(500ms);
+  wl.signal(SIGKILL);
+  wl.wait(30s);
+  INFO(agent.err());
+  CHECK(exit_code(agent.wait(60s)) == 0);
+  CHECK(agent.err().find("the target exited") != std::string::npos);
+  const auto r = load_json(report);
+  CHECK(r["targets"][0]["exited"] == true);
+  CHECK(r["exact"]["allocation_calls"].get<uint64_t>() > 0);
+  CHECK(!r["sites"].empty());
+  unlink(report.c_str());
+}
