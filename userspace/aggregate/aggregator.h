@@ -13,6 +13,7 @@
 
 #include "aggregate/batch_sums.h"
 #include "aggregate/id_table.h"
+#include "aggregate/lifetimes.h"
 #include "aggregate/live_table.h"
 #include "aggregate/record_batch.h"
 #include "sampling/config_history.h"
@@ -56,6 +57,8 @@ enum class Kernels { simd, scalar };
 
 using SiteTable = IdTable<SiteStats, uint32_t>;
 using ThreadTable = IdTable<ThreadStats, uint64_t>;  // keyed by tgid << 32 | tid
+// Apart from SiteStats: only sites whose blocks end take its ~290 bytes.
+using LifetimeTable = IdTable<SiteLifetimes, uint32_t>;
 
 class Aggregator {
  public:
@@ -71,6 +74,7 @@ class Aggregator {
   void limit_live(size_t max_blocks) { max_live_ = max_blocks; }
 
   const SiteTable& sites() const { return sites_; }
+  const LifetimeTable& lifetimes() const { return lifetimes_; }  // per site, sites with ended blocks
   LiveView live() const { return LiveView(live_); }
   const RecordCounters& counters() const { return counters_; }
   const ThreadTable& threads() const { return threads_; }
@@ -78,7 +82,9 @@ class Aggregator {
   const WeightedTotals& weighted() const { return weighted_; }  // the same, weighted
 
   // Bytes held by the three tables (their slot arrays, all of their memory).
-  size_t memory_bytes() const { return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes(); }
+  size_t memory_bytes() const {
+    return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes() + lifetimes_.memory_bytes();
+  }
 
  private:
   // The weight as stored with a live block; the site sums use the same
@@ -88,13 +94,15 @@ class Aggregator {
   }
   void add_batch_sums(const BatchSums& sums);
   void allocate(const RecordBatch& b, size_t i);
-  void release(LiveSlot& block);
-  void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash);
+  // A live block ends: out of its site's live sums, into its lifetime bucket.
+  void end_block(const LiveSlot& slot, LifetimeBucket bucket);
+  void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t time_ns);
 
   const ConfigHistory& history_;
   Kernels kernels_;
   SiteTable sites_;
   ThreadTable threads_;
+  LifetimeTable lifetimes_;
   LiveTable live_;
   RecordCounters counters_;
   BatchSums totals_;
