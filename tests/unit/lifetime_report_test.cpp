@@ -184,7 +184,7 @@ TEST_CASE("temporary share: exact without sampling, and its 95% interval covers 
     RecordBatch b;
     decode(in, 100'000ull << MS_TIME_SHIFT, b);
     agg.apply(b);
-    const auto share = temporary_share(agg.sites().at(1), agg.lifetimes().at(1));
+    const auto share = temporary_share(agg.sites().at(1), *agg.lifetimes(1));
     REQUIRE(share);
     covered += share->count.low <= temporary / all && temporary / all <= share->count.high;
   }

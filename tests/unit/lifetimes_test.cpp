@@ -85,7 +85,8 @@ TEST_CASE("aggregator: each ended block in its lifetime bucket, weighted as it w
   const uint64_t t1 = t0 + units(20'000'000'000);
   apply(agg, {release(0x40, t1), alloc(0x60, 32, 3, MS_TIER_SMALL, t1)}, t1 + 10);
 
-  const SiteLifetimes& l = agg.lifetimes().at(1);
+  REQUIRE(agg.lifetimes(1) != nullptr);
+  const SiteLifetimes& l = *agg.lifetimes(1);
   const auto& b = l.buckets;
   CHECK(b[kUnder1ms].sampled == 1);
   CHECK(b[kUnder1ms].count == 4);
@@ -119,9 +120,9 @@ TEST_CASE("aggregator: each ended block in its lifetime bucket, weighted as it w
   CHECK(sampled == s.sampled);
   CHECK(s.sampled_live == 1);
 
-  CHECK(agg.lifetimes().at(2).buckets[kEndUnseen].sampled == 1);
-  CHECK(agg.lifetimes().at(2).buckets[kEndUnseen].bytes == 128);
-  CHECK(agg.lifetimes().count(3) == 0);  // its block is live
+  CHECK(agg.lifetimes(2)->buckets[kEndUnseen].sampled == 1);
+  CHECK(agg.lifetimes(2)->buckets[kEndUnseen].bytes == 128);
+  CHECK(agg.lifetimes(3) == nullptr);  // its block is live
   CHECK(agg.counters().unmatched_frees == 1);
 }
 
@@ -132,7 +133,7 @@ TEST_CASE("aggregator: a block past --max-live is counted with its end unseen") 
   apply(agg, {alloc(0x10, 100, 1, MS_TIER_LARGE, 10), alloc(0x20, 200, 1, MS_TIER_LARGE, 10), release(0x20, 20)}, 100);
   CHECK(agg.counters().live_untracked == 1);
   CHECK(agg.counters().unmatched_frees == 1);
-  CHECK(agg.lifetimes().at(1).buckets[kEndUnseen].bytes == 200);
+  CHECK(agg.lifetimes(1)->buckets[kEndUnseen].bytes == 200);
   CHECK(agg.sites().at(1).live_bytes == 100);
 }
 
@@ -164,7 +165,7 @@ TEST_CASE("lifetime estimates: unbiased, with 95% intervals that cover the truth
     }
     allocs.insert(allocs.end(), frees.begin(), frees.end());  // the allocations first
     apply(agg, allocs, 100 + kCalls + units(4'000'000'000));
-    const auto& l = agg.lifetimes().at(1).buckets;
+    const auto& l = agg.lifetimes(1)->buckets;
     for (int k = 0; k < 3; ++k) {
       const LifetimeSums& s = l[buckets[k]];
       const double hc = 1.96 * std::sqrt(s.var_count), hb = 1.96 * std::sqrt(s.var_bytes);

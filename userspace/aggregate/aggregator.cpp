@@ -41,17 +41,30 @@ void Aggregator::add_batch_sums(const BatchSums& sums) {
   }
 }
 
+SiteLifetimes& Aggregator::lifetimes_of(SiteStats& s) {
+  if (!s.lifetimes_slot) {
+    lifetimes_.emplace_back();
+    s.lifetimes_slot = static_cast<uint32_t>(lifetimes_.size());
+  }
+  return lifetimes_[s.lifetimes_slot - 1];
+}
+
+const SiteLifetimes* Aggregator::lifetimes(uint32_t site) const {
+  const SiteStats* s = sites_.find(site);
+  return s && s->lifetimes_slot ? &lifetimes_[s->lifetimes_slot - 1] : nullptr;
+}
+
 void Aggregator::end_block(const LiveSlot& slot, LifetimeBucket bucket) {
   const LiveBlock b = slot.block();
-  if (SiteStats* s = sites_.find(b.site)) {
-    const double size = static_cast<double>(b.size), v = b.weight * (b.weight - 1);
-    s->live_count -= b.weight;
-    s->live_bytes -= b.weight * size;
-    s->var_live_count -= v;
-    s->var_live_bytes -= v * size * size;
-    s->sampled_live -= 1;
-  }
-  lifetimes_[b.site].buckets[bucket].add(b.weight, static_cast<double>(b.size));
+  SiteStats* s = sites_.find(b.site);
+  if (!s) return;  // never: its allocation made the entry
+  const double size = static_cast<double>(b.size), v = b.weight * (b.weight - 1);
+  s->live_count -= b.weight;
+  s->live_bytes -= b.weight * size;
+  s->var_live_count -= v;
+  s->var_live_bytes -= v * size * size;
+  s->sampled_live -= 1;
+  lifetimes_of(*s).buckets[bucket].add(b.weight, size);
 }
 
 void Aggregator::free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t time_ns) {
@@ -95,7 +108,7 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
     end_block(*block, kEndUnseen);
   } else {
     ++counters_.live_untracked;
-    lifetimes_[b.site[i]].buckets[kEndUnseen].add(w, size);  // its free will not be matched
+    lifetimes_of(s).buckets[kEndUnseen].add(w, size);  // its free will not be matched
     return;
   }
   block->set(b.site[i], size_bytes, static_cast<float>(w), b.time_ns[i]);

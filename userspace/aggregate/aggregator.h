@@ -10,6 +10,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "aggregate/batch_sums.h"
 #include "aggregate/id_table.h"
@@ -25,6 +26,7 @@ namespace memscope {
 // estimate gains w*x and the variance estimate (1-p)/p^2 * x^2 = w(w-1) x^2.
 struct SiteStats {
   uint32_t tgid = 0;
+  uint32_t lifetimes_slot = 0;            // the aggregator's: 1 + index of its SiteLifetimes, 0: none yet
   double count = 0, bytes = 0;            // estimated allocations and bytes
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
   double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
@@ -57,8 +59,6 @@ enum class Kernels { simd, scalar };
 
 using SiteTable = IdTable<SiteStats, uint32_t>;
 using ThreadTable = IdTable<ThreadStats, uint64_t>;  // keyed by tgid << 32 | tid
-// Apart from SiteStats: only sites whose blocks end take its ~290 bytes.
-using LifetimeTable = IdTable<SiteLifetimes, uint32_t>;
 
 class Aggregator {
  public:
@@ -74,7 +74,8 @@ class Aggregator {
   void limit_live(size_t max_blocks) { max_live_ = max_blocks; }
 
   const SiteTable& sites() const { return sites_; }
-  const LifetimeTable& lifetimes() const { return lifetimes_; }  // per site, sites with ended blocks
+  // Its ended blocks by lifetime; nullptr while none has ended.
+  const SiteLifetimes* lifetimes(uint32_t site) const;
   LiveView live() const { return LiveView(live_); }
   const RecordCounters& counters() const { return counters_; }
   const ThreadTable& threads() const { return threads_; }
@@ -83,7 +84,8 @@ class Aggregator {
 
   // Bytes held by the three tables (their slot arrays, all of their memory).
   size_t memory_bytes() const {
-    return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes() + lifetimes_.memory_bytes();
+    return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes() +
+           lifetimes_.capacity() * sizeof(SiteLifetimes);
   }
 
  private:
@@ -96,13 +98,17 @@ class Aggregator {
   void allocate(const RecordBatch& b, size_t i);
   // A live block ends: out of its site's live sums, into its lifetime bucket.
   void end_block(const LiveSlot& slot, LifetimeBucket bucket);
+  SiteLifetimes& lifetimes_of(SiteStats& s);
   void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t time_ns);
 
   const ConfigHistory& history_;
   Kernels kernels_;
   SiteTable sites_;
   ThreadTable threads_;
-  LifetimeTable lifetimes_;
+  // Apart from SiteStats, so that only sites whose blocks end take their
+  // ~290 bytes; found through SiteStats::lifetimes_slot, not by another
+  // hash lookup on every free.
+  std::vector<SiteLifetimes> lifetimes_;
   LiveTable live_;
   RecordCounters counters_;
   BatchSums totals_;

@@ -147,7 +147,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.stack_depth_limited = depth_limited;
     }
     add_into(r.estimated, scaled(s, options.scale));
-    if (const SiteLifetimes* l = aggregator.lifetimes().find(id)) {
+    if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
       SiteLifetimes x = *l;
       if (auto k = options.scale.find(s.tgid); k != options.scale.end()) x.scale(k->second);
       r.lifetimes.add(x);
