@@ -1,7 +1,7 @@
 // Lifetimes as the report gives them: per site, its sampled blocks by how
 // long they lived, with estimates and 95% intervals as for its other
 // figures, and its "temporary" share; for the run, whether the lifetimes
-// can be trusted (docs/report.md#lifetimes).
+// can be trusted (docs/lifetimes.md).
 //
 // Temporary: freed less than 1 ms after its allocation returned. heaptrack
 // calls an allocation temporary when its free is the very next allocator
