@@ -162,6 +162,17 @@ TEST_CASE("temporary share: exact without sampling, and its 95% interval covers 
   CHECK(exact->count.high == 0.4);
   CHECK(exact->bytes.value == 0.1);
   CHECK(!temporary_share(SiteStats{}, l));
+  // Sampled, and none of 10 blocks temporary: up to 1 - 0.025^(1/10) is
+  // still likely; every call recorded, and none: none.
+  s.sampled = 10;
+  s.var_count = 10 * 10 * 9;
+  auto none = temporary_share(s, SiteLifetimes{});
+  REQUIRE(none);
+  CHECK(none->count.value == 0);
+  CHECK(none->count.low == 0);
+  CHECK(none->count.high == Approx(1 - std::pow(0.025, 0.1)));
+  s.var_count = 0;
+  CHECK(temporary_share(s, SiteLifetimes{})->count.high == 0);
 
   // Half of a site's calls (and their bytes, sizes alike) are temporary
   // sampled at 1/10, 1000 runs (coverage within 4 standard errors of 95%).

@@ -41,6 +41,17 @@ std::optional<TemporaryShare> temporary_share(const SiteStats& site, const SiteL
   TemporaryShare share;
   share.count = ratio(t.count, t.var_count, site.count, site.var_count);
   share.bytes = site.bytes > 0 ? ratio(t.bytes, t.var_bytes, site.bytes, site.var_bytes) : share.count;
+  // None (or all) of n sampled blocks temporary gives the delta method no
+  // spread at all, yet a share up to 1 - 0.025^(1/n) (Clopper-Pearson's
+  // bound for 0 of n) would show none 2.5% of the time. Not when every call
+  // was recorded (no variance): then the share is known.
+  if (site.var_count > 0 && site.sampled > 0) {
+    const double edge = std::pow(0.025, 1.0 / static_cast<double>(site.sampled));
+    for (Share* x : {&share.count, &share.bytes}) {
+      if (t.sampled == 0) x->high = std::max(x->high, 1 - edge);
+      if (t.sampled == site.sampled) x->low = std::min(x->low, edge);
+    }
+  }
   return share;
 }
 
