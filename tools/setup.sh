@@ -13,7 +13,10 @@ PACKAGES=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev libdw-dev
   libcli11-dev nlohmann-json3-dev catch2 libvalijson-dev
-  libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev
+  libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev zlib1g-dev
+  golang-github-google-pprof-dev golang-go  # pprof's profile.proto; go tool pprof reads the export in a test
+  prometheus-cpp-dev prometheus             # --metrics-addr; promtool and a Prometheus server check it in a test
+  npm                                       # fetches speedscope's published schema for a test
   debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
 ((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)

@@ -2,6 +2,8 @@
 // deep, through malloc, new, std::vector growth, std::string appends and
 // std::map inserts, between SIGUSR1 and "done":
 //   main -> top -> mid_1 -> ... -> mid_5 -> leaf_<kind>
+// An optional argument repeats the tree that many times (default once), for
+// tools/unwind_designs/perf_dwarf.sh to time many calls in one run.
 // Built with and without frame pointers; unwind_test.cpp checks every
 // sampled stack against the chain this program prints on stderr, one
 // "chain <leaf> <caller> ... main" line per kind. Every function does
@@ -96,7 +98,8 @@ FRAME void top(int n) {
   after_call = after_call + 1;
 }
 
-int main() {
+int main(int argc, char** argv) {
+  const int rounds = argc > 1 ? atoi(argv[1]) : 1;
   static const char* const leaves[] = {"leaf_malloc", "leaf_new", "leaf_vector", "leaf_string", "leaf_map"};
   for (const char* leaf : leaves) fprintf(stderr, "chain %s mid_5 mid_4 mid_3 mid_2 mid_1 top main\n", leaf);
   sigset_t set;
@@ -106,7 +109,7 @@ int main() {
   fprintf(stderr, "ready\n");
   int sig = 0;
   sigwait(&set, &sig);
-  top(50);
+  for (int r = 0; r < rounds; ++r) top(50);
   fprintf(stderr, "done\n");
   sigwait(&set, &sig);
   return 0;

@@ -52,7 +52,7 @@ TEST_CASE("a target that ended counts with the CPU it ended with") {
   meter.target_ended(getpid(), now + 2.0);  // as a reaped command's wait4 says
   const AgentCost c = meter.finish(0, 0, 0);
   CHECK(c.target_cpu_complete);
-  CHECK(c.target_cpu_s >= 2.0);
+  CHECK(c.target_cpu_s >= Approx(2.0));
   CHECK(c.target_cpu_s < 2.5);
 }
 

@@ -23,7 +23,7 @@ TEST_CASE("pids, duration, interval, output and top are read") {
   CHECK(o->pids == std::vector<pid_t>{12, 34});
   CHECK(o->duration_s == 2.5);
   CHECK(o->interval_s == 1);
-  CHECK(o->output == "-");
+  CHECK(o->outputs == std::vector<OutputFile>{{"-", OutputFormat::json}});
   CHECK(o->top == 5);
 }
 
@@ -134,4 +134,43 @@ TEST_CASE("--duty-cycle is WINDOW/PERIOD and --duty-window belongs to --max-over
   o = parse({"-p", "1", "--max-overhead", "3", "--duty-window", "0.5"}, code);
   REQUIRE(o);
   CHECK(o->max_overhead_window_s == 0.5);
+}
+
+TEST_CASE("outputs: -o is repeatable, each in the format its name ends with, --format overriding") {
+  int code;
+  auto o = parse({"-p", "1"}, code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"memscope-report.json", OutputFormat::json}});
+  CHECK(o->folded_value == FoldedValue::alloc);
+  o = parse({"-p", "1", "-o", "r.json", "-o", "h.pb.gz", "--output", "s.folded", "-o", "v.speedscope.json",
+             "--folded-value", "live"},
+            code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"r.json", OutputFormat::json},
+                                              {"h.pb.gz", OutputFormat::pprof},
+                                              {"s.folded", OutputFormat::folded},
+                                              {"v.speedscope.json", OutputFormat::speedscope}});
+  CHECK(o->folded_value == FoldedValue::live);
+  // One file per -o: a word after it is not a second output.
+  o = parse({"-o", "a.json", "prog", "arg"}, code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"a.json", OutputFormat::json}});
+  CHECK(o->command == std::vector<std::string>{"prog", "arg"});
+  o = parse({"-p", "1", "-o", "-", "--format", "folded"}, code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"-", OutputFormat::folded}});
+}
+
+TEST_CASE("outputs: an unknown format is a malformed option") {
+  int code;
+  for (std::vector<std::string> bad : {std::vector<std::string>{"-o", "report.txt"},
+                                       {"-o", "report.html"},
+                                       {"-o", "r.json", "--format", "html"},
+                                       {"-o", "r.json", "--format", "xml"},
+                                       {"-o", "-", "-o", "-"},
+                                       {"--folded-value", "peak"}}) {
+    bad.insert(bad.begin(), {"-p", "1"});
+    CHECK_FALSE(parse(bad, code));
+    CHECK(code == 2);
+  }
 }

@@ -16,58 +16,11 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "attach/tracefs_events.h"
 #include "common/fs.h"
 
 namespace memscope {
 namespace {
-
-const char kGroupPrefix[] = "memscope_";
-
-// The tracefs root: where it is mounted, else a mount of it that is
-// attached nowhere (fsmount without move_mount): no other process sees it
-// and it goes away with its fd, so the agent changes no mount table.
-int open_tracefs() {
-  for (const char* path : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
-    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (faccessat(fd, "uprobe_events", W_OK, 0) == 0) return fd;
-    close(fd);
-  }
-  int fs = fsopen("tracefs", FSOPEN_CLOEXEC);
-  if (fs < 0) throw Error(std::string("cannot mount tracefs for inherited uprobes: ") + strerror(errno));
-  int mnt = -1;
-  if (fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
-  const int err = errno;
-  close(fs);
-  if (mnt < 0) throw Error(std::string("cannot mount tracefs for inherited uprobes: ") + strerror(err));
-  if (faccessat(mnt, "uprobe_events", W_OK, 0) != 0) {
-    close(mnt);
-    throw Error("this kernel has no uprobe events in tracefs (CONFIG_UPROBE_EVENTS): --follow-children needs them");
-  }
-  return mnt;
-}
-
-// Appends one command to uprobe_events. Never O_TRUNC: that would delete
-// every uprobe event on the machine, other tools' too.
-int write_command(int tracefs, const std::string& line) {
-  int fd = openat(tracefs, "uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const std::string text = line + "\n";
-  int err = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : errno;
-  close(fd);
-  return err;
-}
-
-std::string read_at(int dir, const std::string& path) {
-  int fd = openat(dir, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
 
 std::vector<pid_t> threads_of(pid_t pid) {
   std::vector<pid_t> out;
@@ -112,16 +65,10 @@ int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
   return fd;
 }
 
-bool agent_alive(pid_t pid) {
-  if (kill(pid, 0) != 0 && errno != EPERM) return false;
-  auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
-  return comm && comm->rfind("memscope-bpf", 0) == 0;  // else a reused PID
-}
-
 }  // namespace
 
-InheritedUprobes::InheritedUprobes() : tracefs_(open_tracefs()), group_(kGroupPrefix + std::to_string(getpid())) {
-  remove_stale_groups();
+InheritedUprobes::InheritedUprobes() : tracefs_(open_tracefs()), group_(kUprobeGroupPrefix + std::to_string(getpid())) {
+  remove_stale_uprobe_events(tracefs_);
   // An event per probe and thread: a traced process with many threads
   // needs more descriptors than the usual soft limit of 1024.
   rlimit fds{};
@@ -136,25 +83,6 @@ InheritedUprobes::~InheritedUprobes() {
   close(tracefs_);
 }
 
-// Events of agents that died without removing theirs (killed): each
-// still holds its file's inode; nothing uses them.
-void InheritedUprobes::remove_stale_groups() {
-  std::istringstream in(read_at(tracefs_, "uprobe_events"));
-  std::string line;
-  while (std::getline(in, line)) {
-    // "p:memscope_123/ms_0 /usr/lib/x86_64-linux-gnu/libc.so.6:0x..."
-    const auto colon = line.find(':'), slash = line.find('/'), space = line.find(' ');
-    if (colon == std::string::npos || slash == std::string::npos || space == std::string::npos || slash > space)
-      continue;
-    const std::string group = line.substr(colon + 1, slash - colon - 1);
-    if (group.rfind(kGroupPrefix, 0) != 0) continue;
-    const std::string digits = group.substr(sizeof kGroupPrefix - 1);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (agent_alive(static_cast<pid_t>(std::stol(digits)))) continue;
-    write_command(tracefs_, "-:" + line.substr(colon + 1, space - colon - 1));
-  }
-}
-
 InheritedUprobes::Defined InheritedUprobes::define(const InheritedProbe& p) {
   // tracefs splits its commands on blanks.
   if (p.path.find_first_of(" \t\n") != std::string::npos)
@@ -164,16 +92,16 @@ InheritedUprobes::Defined InheritedUprobes::define(const InheritedProbe& p) {
   char offset[32];
   snprintf(offset, sizeof offset, ":0x%llx", static_cast<unsigned long long>(p.offset));
   const std::string cmd = std::string(p.ret ? "r:" : "p:") + group_ + "/" + d.name + " " + p.path + offset;
-  if (int err = write_command(tracefs_, cmd))
+  if (int err = write_uprobe_command(tracefs_, cmd))
     throw Error("cannot define a uprobe event at " + p.path + offset + ": " + strerror(err));
   names_.push_back(d.name);
-  d.tp_id = atoi(read_at(tracefs_, "events/" + group_ + "/" + d.name + "/id").c_str());
+  d.tp_id = atoi(read_tracefs(tracefs_, "events/" + group_ + "/" + d.name + "/id").c_str());
   if (d.tp_id <= 0) throw Error("cannot read the id of uprobe event " + group_ + "/" + d.name);
   return d;
 }
 
 void InheritedUprobes::remove(const std::string& name) {
-  if (int err = write_command(tracefs_, "-:" + group_ + "/" + name))
+  if (int err = write_uprobe_command(tracefs_, "-:" + group_ + "/" + name))
     fprintf(stderr, "memscope-bpf: warning: cannot remove uprobe event %s/%s: %s\n", group_.c_str(), name.c_str(),
             strerror(err));
 }

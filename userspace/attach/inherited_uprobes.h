@@ -62,7 +62,6 @@ class InheritedUprobes {
   };
   Defined define(const InheritedProbe& p);
   void remove(const std::string& name);
-  void remove_stale_groups();
 
   int tracefs_ = -1;  // directory fd of the tracefs root
   std::string group_;

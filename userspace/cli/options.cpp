@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "report/metrics_endpoint.h"
 
 namespace memscope {
 namespace {
@@ -18,6 +19,9 @@ struct RawOptions {
   std::string sampling = "tiers";
   std::string duty;
   CLI::Option* duty_window = nullptr;
+  std::vector<std::string> outputs;
+  std::string format;
+  std::string folded_value = "alloc";
 };
 
 void add_target_options(CLI::App& app, Options& o) {
@@ -36,12 +40,22 @@ void add_target_options(CLI::App& app, Options& o) {
   app.add_option("command", o.command, "Command to start and trace from its first allocation (after --)");
 }
 
-void add_output_options(CLI::App& app, Options& o) {
+void add_output_options(CLI::App& app, Options& o, RawOptions& raw) {
   app.add_option("-d,--duration", o.duration_s, "Stop after SECONDS (default: until Ctrl-C or the targets exit)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-i,--interval", o.interval_s, "Print a summary line on stderr every SECONDS")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("-o,--output", o.output, "Write the JSON report to FILE ('-' for stdout)")->capture_default_str();
+  app.add_option("-o,--output", raw.outputs,
+                 "Write the report to FILE, in the format its name ends with: .json, .pb.gz (pprof), .folded (folded "
+                 "stacks), .speedscope.json; '-' for stdout; repeatable (default: memscope-report.json)")
+      ->allow_extra_args(false);  // one FILE per -o: what follows is not another output
+  app.add_option("--format", raw.format,
+                 "json, pprof, folded or speedscope: the format of every -o, whatever its name");
+  app.add_option("--folded-value", raw.folded_value,
+                 "What folded stacks are weighted by: alloc (estimated bytes allocated) or live (estimated bytes "
+                 "still live at the end)")
+      ->check(CLI::IsMember({"alloc", "live"}))
+      ->capture_default_str();
   app.add_option("--top", o.top, "Keep the N sites and leaks with the most bytes (0: all)")->capture_default_str();
 }
 
@@ -211,11 +225,33 @@ bool finish_options(Options& o, const RawOptions& raw) {
   }
   try {
     validate(o.tiers);
+    o.outputs = select_outputs(raw.outputs, raw.format);
+    o.folded_value = raw.folded_value == "live" ? FoldedValue::live : FoldedValue::alloc;
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
     return false;
   }
   return true;
+}
+
+void add_metrics_options(CLI::App& app, Options& o) {
+  app.add_flag("--live", o.live,
+               "A top-like view on stderr each interval (-i, default 1 s): fastest and largest sites, totals, rates, "
+               "drops, cost; plain interval lines when stderr is not a terminal");
+  app.add_option("--metrics-addr", o.metrics_addr,
+                 "Serve Prometheus metrics at http://ADDR/metrics while tracing: PORT (on 127.0.0.1), HOST:PORT");
+}
+
+// The address must parse before anything is attached.
+bool check_metrics_addr(const Options& o) {
+  if (o.metrics_addr.empty()) return true;
+  try {
+    metrics_listen_address(o.metrics_addr);
+    return true;
+  } catch (const Error& e) {
+    fprintf(stderr, "memscope-bpf: error: %s (see --help)\n", e.what());
+    return false;
+  }
 }
 
 }  // namespace
@@ -230,10 +266,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.set_version_flag("--version", "memscope-bpf 0.1.0");
   app.footer("Compare two reports: memscope-bpf diff OLD.json NEW.json (see memscope-bpf diff --help).\n");
   add_target_options(app, o);
-  add_output_options(app, o);
+  add_output_options(app, o, raw);
   add_sampling_options(app, o, raw);
   add_budget_options(app, o, raw);
   add_probe_options(app, o);
+  add_metrics_options(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -247,7 +284,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (!finish_options(o, raw)) {
+  if (o.live && o.interval_s == 0) o.interval_s = 1;
+  if (!finish_options(o, raw) || !check_metrics_addr(o)) {
     exit_code = 2;
     return std::nullopt;
   }

@@ -8,6 +8,7 @@
 
 #include "attach/probe_settings.h"
 #include "follow/follow_options.h"
+#include "report/output_formats.h"
 #include "targets/allocator.h"
 #include "sampling/tier_config.h"
 
@@ -15,11 +16,12 @@ namespace memscope {
 
 struct Options {
   std::vector<pid_t> pids;
-  std::vector<std::string> command;             // after "--"
-  double duration_s = 0;                        // 0: until Ctrl-C or the targets exit
-  double interval_s = 0;                        // 0: no interval summaries
-  std::string output = "memscope-report.json";  // "-" for stdout
-  size_t top = 20;                              // 0: all
+  std::vector<std::string> command;                                       // after "--"
+  double duration_s = 0;                                                  // 0: until Ctrl-C or the targets exit
+  double interval_s = 0;                                                  // 0: no interval summaries
+  std::vector<OutputFile> outputs{{kDefaultOutput, OutputFormat::json}};  // -o, --format
+  FoldedValue folded_value = FoldedValue::alloc;
+  size_t top = 20;  // 0: all
   TierConfig tiers;
   double max_events_per_s = 0;  // 0: no budget
   double max_overhead_pct = 0;  // 0: no budget
@@ -37,6 +39,8 @@ struct Options {
   FollowOptions follow;  // --comm, --follow-children, --all (placement and verbose copied in)
   bool following() const { return follow.all || follow.children || !follow.comms.empty(); }
   bool syscall_counts = false;  // --syscall-counts: mmap/munmap/brk counters (they slow every syscall on the host)
+  bool live = false;            // --live: a top-like view on a terminal each interval (default 1 s)
+  std::string metrics_addr;     // --metrics-addr: serve Prometheus metrics there while tracing (empty: off)
 };
 
 // Parses argv. On --help/--version prints and returns the exit code in

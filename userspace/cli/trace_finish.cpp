@@ -47,7 +47,7 @@ KernelFinal TraceRun::read_kernel_final() const {
   return k;
 }
 
-void TraceRun::write_final_report(const KernelFinal& kernel) {
+bool TraceRun::write_final_report(const KernelFinal& kernel) {
   RunSummary run;
   run.probes = probes_->probes();
   run.mechanism = probes_->mechanism();
@@ -78,9 +78,20 @@ void TraceRun::write_final_report(const KernelFinal& kernel) {
   // After assembling: the agent's CPU includes calibrating and symbolizing.
   report.agent =
       agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size(), finish_start);
-  write_report_file(report, opt_.output);
+  const std::vector<std::string> errors = write_outputs(report, opt_.outputs, opt_.folded_value);
   print_final(stderr, report, opt_.top);
-  if (opt_.output != "-") fprintf(stderr, "memscope-bpf: report written to %s\n", opt_.output.c_str());
+  bool all = true;
+  for (size_t i = 0; i < opt_.outputs.size(); ++i) {
+    const OutputFile& f = opt_.outputs[i];
+    if (!errors[i].empty()) {
+      fprintf(stderr, "memscope-bpf: error: %s\n", errors[i].c_str());
+      all = false;
+    } else if (f.path != "-") {
+      fprintf(stderr, "memscope-bpf: report written to %s (%s)\n", f.path.c_str(),
+              std::string(format_name(f.format)).c_str());
+    }
+  }
+  return all;
 }
 
 // The command outlives the trace (Ctrl-C, --duration): it keeps running

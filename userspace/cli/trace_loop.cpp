@@ -31,6 +31,9 @@ void TraceRun::loop() {
   // The memory timeline follows -i, or takes a sample a second without it.
   memory_ns_ = interval_ns_ ? interval_ns_ : 1'000'000'000;
   next_memory_ = start_ns_ + memory_ns_;
+  next_metrics_ = metrics_ ? start_ns_ : 0;
+  live_last_agent_ = agent_cpu_now();
+  for (pid_t pid : tracker_->live_pids()) live_last_targets_cpu_ += std::max(0.0, process_cpu_seconds(pid));
   while (why_.empty()) {
     uint64_t now = monotonic_ns();
     const uint64_t wake = next_wake(now);
@@ -47,14 +50,23 @@ void TraceRun::loop() {
       sample_memory(0, elapsed_s(now));
       next_memory_ += memory_ns_;
     }
-    if (next_interval_ && now >= next_interval_) print_interval_line(now);  // print
+    if (next_interval_ && now >= next_interval_) {  // print
+      if (opt_.live && isatty(STDERR_FILENO)) draw_live(now);
+      else print_interval_line(now);
+    }
+    if (next_metrics_ && now >= next_metrics_) {
+      publish_metrics();
+      next_metrics_ = now + 1'000'000'000;
+    }
   }
+  leave_live_screen();
 }
 
 uint64_t TraceRun::next_wake(uint64_t now) const {
   uint64_t wake = now + 1'000'000'000;
   if (end_ns_) wake = std::min(wake, end_ns_);
   if (next_interval_) wake = std::min(wake, next_interval_);
+  if (next_metrics_) wake = std::min(wake, next_metrics_);
   wake = std::min(wake, next_memory_);
   if (uint64_t w = control_->next_wake(now)) wake = std::min(wake, w);
   return wake;

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "attach/probe_calibration.h"
+#include "attach/tracefs_events.h"
 #include "cli/privileges.h"
 #include "cli/trace_steps.h"
 #include "common/clock.h"
@@ -40,14 +41,17 @@ Fd::~Fd() {
 }
 
 TraceRun::TraceRun(const Options& options) : opt_(options) {}
-TraceRun::~TraceRun() = default;
+TraceRun::~TraceRun() { leave_live_screen(); }
 
 int trace_run(const Options& options) { return TraceRun(options).run(); }
 
 int TraceRun::run() {
   check_privileges();
+  check_outputs();
+  remove_what_killed_agents_left();
   resolve_given_pids();
   take_signals();
+  serve_metrics();
   hold_command();
   measure_probe_cost_first();
   load_probes();
@@ -58,9 +62,15 @@ int TraceRun::run() {
   release_command();
   loop();
   stop_and_detach();
-  write_final_report(read_kernel_final());
+  const bool written = write_final_report(read_kernel_final());
   leave_command();
-  return 0;
+  return written ? 0 : 1;
+}
+
+// Every output can be written, checked before anything is loaded: a
+// mistyped directory must not cost the trace it was meant to keep.
+void TraceRun::check_outputs() const {
+  for (const auto& f : opt_.outputs) check_writable(f.path);
 }
 
 // Targets given by PID are resolved before anything is loaded: a bad PID is
@@ -115,6 +125,17 @@ void TraceRun::measure_probe_cost_first() {
   probe_cost_ = calibrate_probe_cost(opt_.limits, opt_.probe_mode, opt_.placement, configs.none, configs.all);
   fprintf(stderr, "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
           probe_cost_.per_call_ns, probe_cost_.per_record_ns);
+}
+
+// An agent killed with SIGKILL leaves its tracefs uprobe events (its links
+// and programs go with its file descriptors): this one removes them.
+void TraceRun::remove_what_killed_agents_left() {
+  const StaleEvents stale = remove_stale_uprobe_events();
+  if (!stale.removed) return;
+  std::string pids;
+  for (pid_t p : stale.agents) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+  fprintf(stderr, "memscope-bpf: removed %zu uprobe events left by killed agent(s) (PID %s)\n", stale.removed,
+          pids.c_str());
 }
 
 void TraceRun::load_probes() {

@@ -23,6 +23,8 @@
 #include "follow/proc_events.h"
 #include "follow/process_tracker.h"
 #include "report/assemble.h"
+#include "report/live_view.h"
+#include "report/metrics_endpoint.h"
 #include "report/report.h"
 #include "sampling/config_history.h"
 #include "sampling/control_loop.h"
@@ -50,8 +52,11 @@ class TraceRun {
 
  private:
   // Start targets (cli/trace_start.cpp).
+  void check_outputs() const;
+  void remove_what_killed_agents_left();
   void resolve_given_pids();
   void take_signals();
+  void serve_metrics();  // cli/metrics_feed.cpp: listens before anything is attached
   void hold_command();
   void measure_probe_cost_first();
   // Attach.
@@ -72,13 +77,22 @@ class TraceRun {
   std::map<uint32_t, double> live_bytes_by_process();
   void sample_memory(pid_t not_started, double t_s);
   void print_interval_line(uint64_t now);
+  // The metrics endpoint's snapshot (cli/metrics_feed.cpp), once a second.
+  void publish_metrics();
+  std::vector<ProcessMetrics> process_metrics();
+  std::vector<SiteMetrics> site_metrics();
+  const std::string& site_name(uint32_t id, uint32_t tgid, SiteStacks& stacks);
+  // The --live screen (cli/live_feed.cpp), each interval on a terminal.
+  void draw_live(uint64_t now);
+  void leave_live_screen();
   void start_vm_counts(TracedProcess& t, bool launched);
   bool is_command(pid_t pid) const { return child_ && pid == child_->pid(); }
   double elapsed_s(uint64_t now) const { return (now - start_ns_) / 1e9; }
   // Stop, detach, report (cli/trace_finish.cpp).
   void stop_and_detach();
   KernelFinal read_kernel_final() const;
-  void write_final_report(const KernelFinal& kernel);
+  // False when an output could not be written (each failure said on stderr).
+  bool write_final_report(const KernelFinal& kernel);
   void leave_command();
 
   const Options& opt_;
@@ -101,10 +115,18 @@ class TraceRun {
   std::unique_ptr<AgentCostMeter> agent_cost_;
   Symbolizer symbolizer_;
   std::map<pid_t, std::string> announced_;  // the program each PID was last announced running
+  std::unique_ptr<MetricsEndpoint> metrics_;
+  std::map<uint32_t, std::string> site_names_;  // metrics' site labels, by site id
+  bool live_screen_ = false;                    // the --live view owns the terminal
+  std::map<uint32_t, SiteStats> live_last_sites_;
+  AgentCpuMark live_last_agent_;
+  uint64_t live_last_hits_ = 0;
+  double live_last_targets_cpu_ = 0;
 
   // The loop's clocks and state.
   uint64_t end_ns_ = 0, interval_ns_ = 0, next_interval_ = 0, last_interval_ = 0;
   uint64_t memory_ns_ = 0, next_memory_ = 0;
+  uint64_t next_metrics_ = 0;
   ExactCounts last_counts_{};
   int child_status_ = 0;
   bool child_gone_ = false;

@@ -5,6 +5,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "report/progress_line.h"
+
 namespace memscope {
 namespace {
 
@@ -124,7 +126,9 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
   }
 
   std::map<std::string, SiteReport> merged;
+  ProgressLine progress("symbolizing sites", aggregator.sites().size());
   for (const auto& [id, s] : aggregator.sites()) {
+    progress.advance();
     std::vector<Frame> frames;
     bool truncated = false, depth_limited = false;
     std::string reason;
