@@ -31,7 +31,7 @@ expect("${out}" "\n +1\\. allocated \\+2\\.0 KiB\\* \\(1000 B -> 2\\.9 KiB\\)[^\
 expect("${out}" "\n +2\\. [^\n]*cache;lookup \\(server\\) <- main \\[new\\]\n")
 expect("${out}" "\\.\\.\\. 1 more")
 file(READ ${DIR}/diff.folded folded)
-set(want "main;handle;parse(Req&) 1000 3000\nmain;cache:lookup 0 1500\nmain;legacy 700 0\nmain;render 5000 5100\n")
+set(want "main;handle;parse(Req&) 1000 3000\nmain;cache lookup 0 1500\nmain;legacy 700 0\nmain;render 5000 5100\n")
 if(NOT folded STREQUAL want)
   message(FATAL_ERROR "folded file:\n${folded}\nexpected:\n${want}")
 endif()

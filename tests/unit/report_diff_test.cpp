@@ -154,7 +154,7 @@ TEST_CASE("diff: the table and the differential folded file") {
   unlink(path.c_str());
   CHECK(folded ==
         "main;handle;parse(Req&) 1000 3000\n"
-        "main;cache:lookup 0 1500\n"
+        "main;cache lookup 0 1500\n"
         "main;legacy 700 0\n"
         "main;render 5000 5100\n");
 }

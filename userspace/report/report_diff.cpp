@@ -25,9 +25,11 @@ const Estimate& new_of(const SiteChange& c, DiffMetric m) {
   return m == DiffMetric::allocated ? c.new_bytes : c.new_live;
 }
 
-// The frame names as a folded stack's frames: ';' separates them.
+// A function name as a folded stack's frame: ';' separates frames and the
+// line ends the stack, so both become spaces (as in the .folded output).
 std::string folded_frame(std::string name) {
-  std::replace(name.begin(), name.end(), ';', ':');
+  for (char& c : name)
+    if (c == ';' || c == '\n' || c == '\r') c = ' ';
   return name;
 }
 
