@@ -60,10 +60,10 @@ std::string where(const SiteReport& s) {
   return w;
 }
 
-// The sites with the most allocations freed within 1 ms (lifetime_report.h).
+// The sites with the most allocations freed within 1 ms (lifetime_report.h),
+// and why the lifetimes are incomplete when they are.
 void print_temporaries(FILE* out, const Report& r, size_t n) {
-  if (r.temporaries.empty()) return;
-  fprintf(out, "  temporary, freed within 1 ms (%zu sites):\n", r.total_temporary_sites);
+  if (!r.temporaries.empty()) fprintf(out, "  temporary, freed within 1 ms (%zu sites):\n", r.total_temporary_sites);
   for (size_t i = 0; i < r.temporaries.size() && i < n; ++i) {
     const SiteReport& s = r.temporaries[i];
     const LifetimeSums& t = s.lifetimes.buckets[kUnder1ms];
