@@ -109,11 +109,11 @@ TEST_CASE("lifetimes: blocks held for known times land in their buckets and temp
 
 TEST_CASE("lifetimes: under a duty cycle blocks sampled in a window have their frees seen between windows",
           "[e2e][lifetimes][duty]") {
-  // Windows of 2 s every 8 s from the agent's start: lifetime_long's blocks,
-  // allocated first once attached (within 2 s on any host we run), are
-  // sampled in the first window and freed 4.5 s later, between windows.
+  // Windows of 3 s every 12 s from the agent's start: lifetime_long's
+  // blocks, allocated first once attached (attaching takes well under 3 s),
+  // are sampled in the first window and freed 6 s later, between windows.
   const ProgramRun run =
-      trace_test_program(std::vector<std::string>{LIFETIMES_BIN, "4500"}, {"--sample-all", "--duty-cycle", "2/8"});
+      trace_test_program(std::vector<std::string>{LIFETIMES_BIN, "6000"}, {"--sample-all", "--duty-cycle", "3/12"});
   const json& r = run.report;
   CHECK(schema_errors(r, kSchema) == "");
   REQUIRE(r["duty_cycle"].is_object());
