@@ -41,25 +41,43 @@ void Aggregator::add_batch_sums(const BatchSums& sums) {
   }
 }
 
-void Aggregator::release(LiveSlot& block) {
-  if (SiteStats* s = sites_.find(block.site)) {
-    const LiveBlock b = block.block();
-    const double size = static_cast<double>(b.size), v = b.weight * (b.weight - 1);
-    s->live_count -= b.weight;
-    s->live_bytes -= b.weight * size;
-    s->var_live_count -= v;
-    s->var_live_bytes -= v * size * size;
-    s->sampled_live -= 1;
+SiteLifetimes& Aggregator::lifetimes_of(SiteStats& s) {
+  if (!s.lifetimes_slot) {
+    lifetimes_.emplace_back();
+    s.lifetimes_slot = static_cast<uint32_t>(lifetimes_.size());
   }
+  return lifetimes_[s.lifetimes_slot - 1];
 }
 
-void Aggregator::free_block(uint32_t tgid, uint64_t ptr, uint64_t hash) {
+const SiteLifetimes* Aggregator::lifetimes(uint32_t site) const {
+  const SiteStats* s = sites_.find(site);
+  return s && s->lifetimes_slot ? &lifetimes_[s->lifetimes_slot - 1] : nullptr;
+}
+
+void Aggregator::end_block(const LiveSlot& slot, LifetimeBucket bucket) {
+  const LiveBlock b = slot.block();
+  SiteStats* s = sites_.find(b.site);
+  if (!s) return;  // never: its allocation made the entry
+  const double size = static_cast<double>(b.size), v = b.weight * (b.weight - 1);
+  s->live_count -= b.weight;
+  s->live_bytes -= b.weight * size;
+  s->var_live_count -= v;
+  s->var_live_bytes -= v * size * size;
+  s->sampled_live -= 1;
+  lifetimes_of(*s).buckets[bucket].add(b.weight, size);
+}
+
+void Aggregator::free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t time_ns) {
   LiveSlot* block = live_.find({tgid, ptr}, hash);
   if (!block) {
     ++counters_.unmatched_frees;
     return;
   }
-  release(*block);
+  // Both times are whole record units, the free's never before the
+  // allocation's (one monotonic clock); the guard is for a free record
+  // older than the drain's anchor allows (~73 min).
+  const uint64_t born = block->block().time_ns;
+  end_block(*block, lifetime_bucket(time_ns > born ? time_ns - born : 0));
   live_.erase(block);
 }
 
@@ -85,11 +103,12 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
   if (live_.size() < max_live_) {
     bool fresh;
     std::tie(block, fresh) = live_.insert(key, b.live_hash[i]);
-    if (!fresh) release(*block);
+    if (!fresh) end_block(*block, kEndUnseen);
   } else if ((block = live_.find(key, b.live_hash[i]))) {
-    release(*block);
+    end_block(*block, kEndUnseen);
   } else {
     ++counters_.live_untracked;
+    lifetimes_of(s).buckets[kEndUnseen].add(w, size);  // its free will not be matched
     return;
   }
   block->set(b.site[i], size_bytes, static_cast<float>(w), b.time_ns[i]);
@@ -109,7 +128,7 @@ void Aggregator::apply(const RecordBatch& b) {
   const size_t n = b.count();
   for (size_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) live_.prefetch(b.live_hash[i + kPrefetchAhead]);
-    if (b.kind[i] == MS_KIND_FREE) free_block(b.tgid[i], b.ptr[i], b.live_hash[i]);
+    if (b.kind[i] == MS_KIND_FREE) free_block(b.tgid[i], b.ptr[i], b.live_hash[i], b.time_ns[i]);
     else allocate(b, i);
   }
   live_.compact();

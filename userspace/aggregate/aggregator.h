@@ -10,9 +10,11 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "aggregate/batch_sums.h"
 #include "aggregate/id_table.h"
+#include "aggregate/lifetimes.h"
 #include "aggregate/live_table.h"
 #include "aggregate/record_batch.h"
 #include "sampling/config_history.h"
@@ -24,6 +26,7 @@ namespace memscope {
 // estimate gains w*x and the variance estimate (1-p)/p^2 * x^2 = w(w-1) x^2.
 struct SiteStats {
   uint32_t tgid = 0;
+  uint32_t lifetimes_slot = 0;            // the aggregator's: 1 + index of its SiteLifetimes, 0: none yet
   double count = 0, bytes = 0;            // estimated allocations and bytes
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
   double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
@@ -71,6 +74,8 @@ class Aggregator {
   void limit_live(size_t max_blocks) { max_live_ = max_blocks; }
 
   const SiteTable& sites() const { return sites_; }
+  // Its ended blocks by lifetime; nullptr while none has ended.
+  const SiteLifetimes* lifetimes(uint32_t site) const;
   LiveView live() const { return LiveView(live_); }
   const RecordCounters& counters() const { return counters_; }
   const ThreadTable& threads() const { return threads_; }
@@ -78,7 +83,10 @@ class Aggregator {
   const WeightedTotals& weighted() const { return weighted_; }  // the same, weighted
 
   // Bytes held by the three tables (their slot arrays, all of their memory).
-  size_t memory_bytes() const { return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes(); }
+  size_t memory_bytes() const {
+    return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes() +
+           lifetimes_.capacity() * sizeof(SiteLifetimes);
+  }
 
  private:
   // The weight as stored with a live block; the site sums use the same
@@ -88,13 +96,19 @@ class Aggregator {
   }
   void add_batch_sums(const BatchSums& sums);
   void allocate(const RecordBatch& b, size_t i);
-  void release(LiveSlot& block);
-  void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash);
+  // A live block ends: out of its site's live sums, into its lifetime bucket.
+  void end_block(const LiveSlot& slot, LifetimeBucket bucket);
+  SiteLifetimes& lifetimes_of(SiteStats& s);
+  void free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t time_ns);
 
   const ConfigHistory& history_;
   Kernels kernels_;
   SiteTable sites_;
   ThreadTable threads_;
+  // Apart from SiteStats, so that only sites whose blocks end take their
+  // ~290 bytes; found through SiteStats::lifetimes_slot, not by another
+  // hash lookup on every free.
+  std::vector<SiteLifetimes> lifetimes_;
   LiveTable live_;
   RecordCounters counters_;
   BatchSums totals_;

@@ -264,6 +264,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "Exact call and byte counts for every call; size-tiered sampling for stacks, sites and leaks.",
       "memscope-bpf"};
   app.set_version_flag("--version", "memscope-bpf 0.1.0");
+  app.footer("Compare two reports: memscope-bpf diff OLD.json NEW.json (see memscope-bpf diff --help).\n");
   add_target_options(app, o);
   add_output_options(app, o, raw);
   add_sampling_options(app, o, raw);

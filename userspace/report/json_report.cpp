@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "report/lifetime_report.h"
 #include "targets/api_names.h"
 
 namespace memscope {
@@ -131,13 +132,6 @@ json sampling_json(const Report& r) {
   return j;
 }
 
-// 95% interval of an estimate from its variance estimate (normal
-// approximation), never below what the records themselves show.
-json interval(double estimate, double variance, double floor) {
-  const double half = 1.96 * std::sqrt(std::max(0.0, variance));
-  return json::array({std::max(floor, estimate - half), estimate + half});
-}
-
 json estimated_json(const SiteStats& s) {
   return {{"count", s.count},
           {"bytes", s.bytes},
@@ -182,7 +176,9 @@ json sites_json(const std::vector<SiteReport>& list) {
                      {"stack_truncated", s.truncated_stack},
                      {"stack_depth_limited", s.stack_depth_limited},
                      {"estimated", estimated_json(s.estimated)},
-                     {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}}});
+                     {"sampled", {{"allocations", s.estimated.sampled}, {"live", s.estimated.sampled_live}}},
+                     {"lifetimes", site_lifetimes_json(s)},
+                     {"temporary", site_temporary_json(s)}});
     if (s.truncated_stack) sites.back()["stack_truncated_reason"] = s.truncated_reason;
   }
   return sites;
@@ -259,7 +255,9 @@ json processes_json(const Report& r) {
     p["exact"] = exact_json(t.exact, {&t});
     p["sites"] = sites_json(t.sites);
     p["leaks"] = leaks_json(t.leaks);
-    p["totals"] = {{"sites", t.total_sites}, {"leak_sites", t.total_leak_sites}};
+    p["temporaries"] = sites_json(t.temporaries);
+    p["totals"] = {
+        {"sites", t.total_sites}, {"leak_sites", t.total_leak_sites}, {"temporary_sites", t.total_temporary_sites}};
     const uint64_t hits = t.entry_hits + t.return_hits;
     p["probe_hits"] = {{"entries", t.entry_hits}, {"returns", t.return_hits}, {"total", hits}};
     p["uncounted"] = {{"calls", t.uncounted.calls}, {"hits", t.uncounted.hits}};
@@ -278,6 +276,11 @@ json duty_json(const Report& r) {
 }
 
 }  // namespace
+
+json interval(double estimate, double variance, double floor) {
+  const double half = 1.96 * std::sqrt(std::max(0.0, variance));
+  return json::array({std::max(floor, estimate - half), estimate + half});
+}
 
 json to_json(const Report& r) {
   json j;
@@ -309,6 +312,8 @@ json to_json(const Report& r) {
 
   j["sites"] = sites_json(r.sites);
   j["leaks"] = leaks_json(r.leaks);
+  j["temporaries"] = sites_json(r.temporaries);
+  j["lifetimes"] = lifetimes_json(r);
   j["processes"] = processes_json(r);
   json threads = json::array();
   for (const auto& t : r.threads)
@@ -322,7 +327,8 @@ json to_json(const Report& r) {
                            {"bytes", interval(t.bytes, t.var_bytes, 0)}}}}},
                        {"sampled", t.sampled}});
   j["threads"] = threads;
-  j["totals"] = {{"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}};
+  j["totals"] = {
+      {"sites", r.total_sites}, {"leak_sites", r.total_leak_sites}, {"temporary_sites", r.total_temporary_sites}};
   j["agent"] = {{"cpu_user_s", r.agent.cpu_user_s},       {"cpu_system_s", r.agent.cpu_system_s},
                 {"setup_cpu_s", r.agent.setup_cpu_s},     {"finish_cpu_s", r.agent.finish_cpu_s},
                 {"max_rss_bytes", r.agent.max_rss_bytes}, {"drain_batches", r.agent.drain_batches},

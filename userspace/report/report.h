@@ -27,6 +27,7 @@ struct SiteReport {
   uint32_t site_id = 0;
   std::vector<Frame> frames;
   SiteStats estimated;
+  SiteLifetimes lifetimes;       // its ended blocks by lifetime, estimated as `estimated`
   double oldest_live_age_s = 0;  // among its sampled blocks still live
   bool truncated_stack = false;
   std::string truncated_reason;  // why truncated_stack: "not_stored", "no_table", "no_cfi", ...
@@ -44,7 +45,8 @@ struct TargetReport : TracedProcess {
   uint64_t entry_hits = 0, return_hits = 0;  // traps it took, counted by the kernel
   ms_proc_overflow uncounted{};              // lost to full per-process tables (still in the totals)
   std::vector<SiteReport> sites, leaks;      // its own, --top applied per process
-  size_t total_sites = 0, total_leak_sites = 0;
+  std::vector<SiteReport> temporaries;       // its own, as Report's
+  size_t total_sites = 0, total_leak_sites = 0, total_temporary_sites = 0;
 };
 
 struct Report {
@@ -56,14 +58,18 @@ struct Report {
   const ConfigHistory* sampling = nullptr;
   RecordCounters records;
   std::vector<AttachedProbe> probes;
-  std::vector<SiteReport> sites;     // by estimated bytes, largest first
-  std::vector<SiteReport> leaks;     // by estimated live bytes, largest first
+  std::vector<SiteReport> sites;  // by estimated bytes, largest first
+  std::vector<SiteReport> leaks;  // by estimated live bytes, largest first
+  // Sites with blocks freed within 1 ms (lifetime_report.h), by their
+  // estimated number, largest first.
+  std::vector<SiteReport> temporaries;
   std::vector<ThreadStats> threads;  // by estimated bytes, largest first
   // Share of the estimated bytes held by sites whose 95% interval is within
   // 5% of their estimate.
   double quality_bytes_within_5pct = 1.0;
   size_t total_sites = 0;
   size_t total_leak_sites = 0;
+  size_t total_temporary_sites = 0;
   std::string mechanism = "uprobe+uretprobe";
   OptimizerBudget budget;  // zeros: the optimizer did not run
   ProbeCost probe_cost;    // measured when --max-overhead asked for it

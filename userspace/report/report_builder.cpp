@@ -56,6 +56,65 @@ SiteStats scaled(SiteStats s, const std::map<uint32_t, double>& scale) {
   return s;
 }
 
+void add_threads(Report& report, const Aggregator& aggregator, const RankOptions& options) {
+  for (const auto& [key, t] : aggregator.threads()) {
+    ThreadStats th = t;
+    if (auto k = options.scale.find(t.tgid); k != options.scale.end()) {
+      th.count *= k->second;
+      th.bytes *= k->second;
+      th.var_count *= k->second * k->second;
+      th.var_bytes *= k->second * k->second;
+    }
+    report.threads.push_back(th);
+  }
+  std::sort(report.threads.begin(), report.threads.end(), [](const ThreadStats& a, const ThreadStats& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid;
+  });
+  if (options.top && report.threads.size() > options.top) report.threads.resize(options.top);
+}
+
+// The report's lists, each ranked by its own measure and cut by --top, for
+// the whole report and per process.
+void rank_sites(Report& report, std::map<std::string, SiteReport> merged, const RankOptions& options) {
+  std::vector<SiteReport> sites, leaks, temporaries;
+  for (auto& [key, r] : merged) {
+    if (r.estimated.sampled_live > 0) leaks.push_back(r);
+    if (r.lifetimes.buckets[kUnder1ms].sampled > 0) temporaries.push_back(r);
+    sites.push_back(std::move(r));
+  }
+  auto by = [](auto measure) {
+    return [measure](const SiteReport& a, const SiteReport& b) {
+      return measure(a) != measure(b) ? measure(a) > measure(b) : a.site_id < b.site_id;
+    };
+  };
+  std::sort(sites.begin(), sites.end(), by([](const SiteReport& s) { return s.estimated.bytes; }));
+  std::sort(leaks.begin(), leaks.end(), by([](const SiteReport& s) { return s.estimated.live_bytes; }));
+  std::sort(temporaries.begin(), temporaries.end(),
+            by([](const SiteReport& s) { return s.lifetimes.buckets[kUnder1ms].count; }));
+  // Each process's own lists, cut by --top on their own.
+  auto own = [&](const std::vector<SiteReport>& all, pid_t pid, size_t& total) {
+    std::vector<SiteReport> mine;
+    for (const auto& s : all)
+      if (s.pid == static_cast<uint32_t>(pid)) mine.push_back(s);
+    total = mine.size();
+    if (options.top && mine.size() > options.top) mine.resize(options.top);
+    return mine;
+  };
+  for (auto& t : report.targets) {
+    t.sites = own(sites, t.process.pid, t.total_sites);
+    t.leaks = own(leaks, t.process.pid, t.total_leak_sites);
+    t.temporaries = own(temporaries, t.process.pid, t.total_temporary_sites);
+  }
+  report.total_sites = sites.size();
+  report.total_leak_sites = leaks.size();
+  report.total_temporary_sites = temporaries.size();
+  for (auto* list : {&sites, &leaks, &temporaries})
+    if (options.top && list->size() > options.top) list->resize(options.top);
+  report.sites = std::move(sites);
+  report.leaks = std::move(leaks);
+  report.temporaries = std::move(temporaries);
+}
+
 }  // namespace
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,
@@ -92,6 +151,11 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.stack_depth_limited = depth_limited;
     }
     add_into(r.estimated, scaled(s, options.scale));
+    if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
+      SiteLifetimes x = *l;
+      if (auto k = options.scale.find(s.tgid); k != options.scale.end()) x.scale(k->second);
+      r.lifetimes.add(x);
+    }
     if (auto o = oldest.find(id); o != oldest.end() && options.end_time_ns > o->second)
       r.oldest_live_age_s = std::max(r.oldest_live_age_s, static_cast<double>(options.end_time_ns - o->second) / 1e9);
   }
@@ -109,52 +173,9 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
   }
   report.quality_bytes_within_5pct = all_bytes > 0 ? precise_bytes / all_bytes : 1.0;
 
-  for (const auto& [key, t] : aggregator.threads()) {
-    ThreadStats th = t;
-    if (auto k = options.scale.find(t.tgid); k != options.scale.end()) {
-      th.count *= k->second;
-      th.bytes *= k->second;
-      th.var_count *= k->second * k->second;
-      th.var_bytes *= k->second * k->second;
-    }
-    report.threads.push_back(th);
-  }
-  std::sort(report.threads.begin(), report.threads.end(), [](const ThreadStats& a, const ThreadStats& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.tid < b.tid;
-  });
-  if (options.top && report.threads.size() > options.top) report.threads.resize(options.top);
+  add_threads(report, aggregator, options);
 
-  std::vector<SiteReport> sites, leaks;
-  for (auto& [key, r] : merged) {
-    if (r.estimated.sampled_live > 0) leaks.push_back(r);
-    sites.push_back(std::move(r));
-  }
-  std::sort(sites.begin(), sites.end(), [](const SiteReport& a, const SiteReport& b) {
-    return a.estimated.bytes != b.estimated.bytes ? a.estimated.bytes > b.estimated.bytes : a.site_id < b.site_id;
-  });
-  std::sort(leaks.begin(), leaks.end(), [](const SiteReport& a, const SiteReport& b) {
-    return a.estimated.live_bytes != b.estimated.live_bytes ? a.estimated.live_bytes > b.estimated.live_bytes
-                                                            : a.site_id < b.site_id;
-  });
-  // Each process's own lists, cut by --top on their own.
-  auto own = [&](const std::vector<SiteReport>& all, pid_t pid, size_t& total) {
-    std::vector<SiteReport> mine;
-    for (const auto& s : all)
-      if (s.pid == static_cast<uint32_t>(pid)) mine.push_back(s);
-    total = mine.size();
-    if (options.top && mine.size() > options.top) mine.resize(options.top);
-    return mine;
-  };
-  for (auto& t : report.targets) {
-    t.sites = own(sites, t.process.pid, t.total_sites);
-    t.leaks = own(leaks, t.process.pid, t.total_leak_sites);
-  }
-  report.total_sites = sites.size();
-  report.total_leak_sites = leaks.size();
-  if (options.top && sites.size() > options.top) sites.resize(options.top);
-  if (options.top && leaks.size() > options.top) leaks.resize(options.top);
-  report.sites = std::move(sites);
-  report.leaks = std::move(leaks);
+  rank_sites(report, std::move(merged), options);
 }
 
 }  // namespace memscope

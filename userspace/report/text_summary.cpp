@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "report/lifetime_report.h"
 #include "targets/api_names.h"
 
 namespace memscope {
@@ -60,6 +61,21 @@ std::string where(const SiteReport& s) {
   if (s.frames.size() > 1) w += " <- " + s.frames[1].function;
   return w;
 }
+
+// The sites with the most allocations freed within 1 ms (lifetime_report.h),
+// and why the lifetimes are incomplete when they are.
+void print_temporaries(FILE* out, const Report& r, size_t n) {
+  if (!r.temporaries.empty()) fprintf(out, "  temporary, freed within 1 ms (%zu sites):\n", r.total_temporary_sites);
+  for (size_t i = 0; i < r.temporaries.size() && i < n; ++i) {
+    const SiteReport& s = r.temporaries[i];
+    const LifetimeSums& t = s.lifetimes.buckets[kUnder1ms];
+    const auto share = temporary_share(s.estimated, s.lifetimes);
+    fprintf(out, "  %3zu. %8.0f of %8.0f allocs (%3.0f%%), %10s  %s\n", i + 1, t.count, s.estimated.count,
+            share ? 100 * share->count.value : 0.0, human_bytes(t.bytes).c_str(), where(s).c_str());
+  }
+  for (const auto& why : lifetime_caveats(r))
+    fprintf(out, "  lifetimes incomplete: %s\n", why.substr(0, why.find(':')).c_str());
+}
 }  // namespace
 
 void print_final(FILE* out, const Report& r, size_t top) {
@@ -111,6 +127,7 @@ void print_final(FILE* out, const Report& r, size_t top) {
               human_bytes(r.leaks[i].estimated.live_bytes).c_str(), r.leaks[i].estimated.live_count,
               r.leaks[i].oldest_live_age_s, where(r.leaks[i]).c_str());
   }
+  print_temporaries(out, r, n);
 }
 
 }  // namespace memscope
