@@ -126,6 +126,9 @@ Report html_model(ConfigHistory& h) {
       m.rss_bytes = (8 << 20) + i * (t.process.pid == 99 ? 1 << 16 : 1 << 19);
       m.rss_anon_bytes = m.rss_bytes * 3 / 4;
       m.heap_live_bytes = t.estimated.live_bytes * i / 12;
+      // Faster for the first half than the second.
+      m.allocation_calls = static_cast<uint64_t>(t.estimated.count * (i < 6 ? i * 1.4 : 8.4 + (i - 6) * 0.6) / 12);
+      m.allocation_bytes = static_cast<uint64_t>(t.estimated.bytes * (i < 6 ? i * 1.4 : 8.4 + (i - 6) * 0.6) / 12);
       t.memory.timeline.push_back(m);
     }
   }
@@ -202,7 +205,10 @@ TEST_CASE("html page: draws every section without a script error and its flame g
   CHECK(check["sizes"]["calls"] == report["exact"]["allocation_calls"]);
   size_t samples = 0;
   for (const auto& p : report["processes"]) samples += p["memory"]["timeline"].size();
-  CHECK(check["timeline"]["points"] == 3 * samples);  // RSS, anonymous RSS, live heap
+  CHECK(check["timeline"]["points"] == 3 * samples);                                // RSS, anonymous RSS, live heap
+  CHECK(check["timeline"]["rate_points"] == samples - report["processes"].size());  // between samples
+  CHECK(check["timeline"]["peak_rate"].get<double>() ==
+        Approx(1.4 / 12 * process_of(report, top)["estimated"]["bytes"].get<double>()).epsilon(0.01));
   std::vector<std::string> functions;
   for (const auto& s : report["sites"])
     functions.push_back(s["frames"].empty() ? "[no stack: " + s["stack_truncated_reason"].get<std::string>() + "]"

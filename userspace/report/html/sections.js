@@ -57,7 +57,7 @@ function drawTimeline(report, box) {
                                         .sort((a, b) => b.estimated.bytes - a.estimated.bytes);
   if (!procs.length) { box.append(noteP("No memory samples: the run was shorter than one sample period.")); return { points: 0, rate_points: 0 }; }
   const shown = procs.slice(0, 6);
-  let points = 0, ratePoints = 0;
+  let points = 0, ratePoints = 0, peakRate = 0;
   for (const p of shown) {
     const tl = p.memory.timeline;
     const series = [
@@ -75,9 +75,11 @@ function drawTimeline(report, box) {
       const rate = [];
       for (let i = 1; i < tl.length; i++) {
         const dt = tl[i].t - tl[i - 1].t;
-        if (dt > 0) rate.push([tl[i].t, (tl[i].allocation_bytes - tl[i - 1].allocation_bytes) / dt]);
+        // The mean rate over the interval, drawn across it.
+        if (dt > 0) rate.push([tl[i - 1].t, (tl[i].allocation_bytes - tl[i - 1].allocation_bytes) / dt]);
       }
-      const rs = [{ name: "bytes allocated per second (exact)", color: PALETTE[4], points: rate }];
+      peakRate = Math.max(peakRate, ...rate.map(p => p[1]));
+      const rs = [{ name: "bytes allocated per second (counted by the kernel)", color: PALETTE[4], points: rate, step: true }];
       const r = lineChart(rs, { label: "allocation rate", fmt: v => fmtBytes(v) + "/s", bytes: true, tMax, height: 150 });
       ratePoints += r.drawn;
       charts.push(legend(rs), r.svg);
@@ -89,7 +91,7 @@ function drawTimeline(report, box) {
   if (procs.length > shown.length) box.append(noteP(`${procs.length - shown.length} more processes are in the JSON.`));
   box.append(noteP("RSS is measured from /proc; the live heap is estimated from the sampled blocks not yet freed. " +
                    "RSS growing while the live heap does not points at fragmentation or the allocator keeping memory."));
-  return { points, rate_points: ratePoints };
+  return { points, rate_points: ratePoints, peak_rate: peakRate };
 }
 
 function drawSites(report, box) {
