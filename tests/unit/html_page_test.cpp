@@ -96,6 +96,18 @@ void add_calls(Report& r, unsigned api, unsigned size_class, uint64_t calls, uin
   r.exact.by_api_class[api][size_class].bytes += bytes;
 }
 
+// Variances for 95% intervals of +-3% (the largest site) or +-12% of each
+// estimate, and an age for the oldest live block.
+void add_intervals(SiteReport& s) {
+  const double h = s.estimated.bytes > 500000 ? 0.03 : 0.12;
+  auto var = [&](double v) { return std::pow(h * v / 1.96, 2); };
+  s.estimated.var_count = var(s.estimated.count);
+  s.estimated.var_bytes = var(s.estimated.bytes);
+  s.estimated.var_live_count = var(s.estimated.live_count);
+  s.estimated.var_live_bytes = var(s.estimated.live_bytes);
+  s.oldest_live_age_s = s.estimated.live_count > 0 ? 9.5 : 0;
+}
+
 // The exporters' model with what the page draws beside the sites: exact
 // counts by size, a memory timeline, sampling decisions, the run's cost,
 // and sites --top left out (the processes' totals hold more than their
@@ -113,6 +125,13 @@ Report html_model(ConfigHistory& h) {
   add_calls(r, MS_API_NEW, 12, 100, 409600);
   add_calls(r, MS_API_CALLOC, 16, 7, 700000);
   add_calls(r, MS_API_FREE, 4, 800, 0);
+  r.exact.stats[MS_STAT_SAMPLED] = 180;
+  r.records.records = 260;
+  for (auto* list : {&r.sites, &r.leaks})
+    for (auto& s : *list) add_intervals(s);
+  for (auto& t : r.targets)
+    for (auto* list : {&t.sites, &t.leaks})
+      for (auto& s : *list) add_intervals(s);
   for (auto& t : r.targets) {
     t.estimated = SiteStats{};
     for (const auto& s : t.sites) add_site(t.estimated, s.estimated);
@@ -133,6 +152,8 @@ Report html_model(ConfigHistory& h) {
     }
   }
   r.targets[0].estimated.bytes += 6000;  // two sites --top left out
+  // Only the largest site is known within 5%.
+  r.quality_bytes_within_5pct = 700000 / (r.targets[0].estimated.bytes + r.targets[1].estimated.bytes);
   r.targets[0].total_sites = 6;
   r.agent.cpu_user_s = 0.08;
   r.agent.cpu_system_s = 0.04;
@@ -282,6 +303,16 @@ TEST_CASE("html page: per-site lifetimes are drawn when the report has them") {
   REQUIRE(check.is_object());
   CHECK(check["errors"] == json::array());
   CHECK(check["lifetimes"]["rows"] == report["sites"].size());
+}
+
+TEST_CASE("html page: a report with nothing traced draws without a script error") {
+  const json check = page_check(work_dir("html-empty"), to_html(Report{}));
+  INFO(check.dump(1));
+  REQUIRE(check.is_object());
+  CHECK(check["errors"] == json::array());
+  CHECK(check["flame"]["total"] == 0);
+  CHECK(check["sites"]["rows"] == 0);
+  CHECK(check["sizes"]["bars"] == 0);
 }
 
 TEST_CASE("html page: a broken page fails these checks") {

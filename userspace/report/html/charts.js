@@ -54,6 +54,7 @@ function fmtSeconds(s) {
 
 function fmtPct(x) {
   if (x === null || x === undefined || !isFinite(x)) return "–";
+  if (x === 0) return "0%";
   return (x * 100).toFixed(x < 0.001 ? 3 : x < 0.1 ? 2 : 1) + "%";
 }
 
