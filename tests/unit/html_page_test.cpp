@@ -68,15 +68,16 @@ std::string unescape_html(const std::string& s) {
   return out;
 }
 
-// What the page wrote into #page-check after drawing; null when its script
-// never got there.
-json page_check(const std::string& dir, const std::string& page, const std::string& fragment = "") {
+// What the page wrote into the <pre> `id` (#page-check: after drawing);
+// null when its script never got there.
+json page_check(const std::string& dir, const std::string& page, const std::string& fragment = "",
+                const std::string& id = "page-check") {
   const std::string path = dir + "/page.html";
   std::ofstream(path, std::ios::binary) << page;
   Result res = run(chromium(dir, {"--dump-dom", "file://" + path + fragment}));
   INFO(res.err);
   REQUIRE(res.exit_code == 0);
-  const std::string open = "<pre id=\"page-check\" hidden=\"\">";
+  const std::string open = "<pre id=\"" + id + "\" hidden=\"\">";
   const size_t at = res.out.find(open);
   REQUIRE(at != std::string::npos);
   const size_t end = res.out.find("</pre>", at);
@@ -269,6 +270,50 @@ TEST_CASE("html page: live bytes and a search and a zoom from the URL's fragment
   CHECK(flame["matched"].get<double>() == Approx(matched));
   CHECK(flame["focus"] == json::array({"server (1234)", "main"}));
   CHECK(flame["focus_width"].get<double>() == Approx(flame["canvas_width"].get<double>()));
+}
+
+TEST_CASE("html page: hovering a frame shows its bytes, a click zooms to it, Escape zooms out") {
+  ConfigHistory h;
+  const json report = to_json(html_model(h));
+  // A user's mouse and keyboard, played by a script run after the page's:
+  // the frame 10 px in on the third row is the top process's main.
+  const std::string user = R"(<script>
+    const c = document.getElementById("flame"), r = c.getBoundingClientRect(), tip = document.getElementById("fg-tip");
+    const at = { clientX: r.left + 10, clientY: r.top + 2 * 18 + 9, bubbles: true };
+    const focus = () => new URLSearchParams(location.hash.slice(1)).get("focus");
+    c.dispatchEvent(new MouseEvent("mousemove", at));
+    const out = { tip: tip.hidden ? null : tip.textContent };
+    c.dispatchEvent(new MouseEvent("click", at));
+    out.zoomed = focus();
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
+    out.after_escape = focus();
+    const pre = document.createElement("pre");
+    pre.id = "user"; pre.hidden = true; pre.textContent = JSON.stringify(out);
+    document.body.append(pre);
+  </script>)";
+  std::string page = html_page(report);
+  page.insert(page.rfind("</body>"), user);
+  const json out = page_check(work_dir("html-user"), page, "", "user");
+  INFO(out.dump(1));
+  REQUIRE(out.is_object());
+  const json& top = report["sites"][0];
+  const std::vector<std::string> stack = stack_names(process_of(report, top), top);
+  REQUIRE(stack.size() >= 3);
+  CHECK(out["tip"].get<std::string>().find(stack[1]) == 0);  // the frame's name first
+  double main_bytes = 0;
+  for (const auto& s : process_of(report, top)["sites"])
+    if (!s["frames"].empty() && s["frames"].back()["function"] == stack[1])
+      main_bytes += s["estimated"]["bytes"].get<double>();
+  REQUIRE(main_bytes >= 1048576);
+  REQUIRE(main_bytes < 10 * 1048576);
+  char shown[64];  // as the page writes MiB under 10: two decimals, trailing zeros dropped
+  snprintf(shown, sizeof shown, "%.2f", main_bytes / 1048576);
+  std::string text = shown;
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  CHECK(out["tip"].get<std::string>().find(text + " MiB: ") != std::string::npos);
+  CHECK(out["zoomed"] == stack[0] + ";" + stack[1]);
+  CHECK(out["after_escape"].is_null());
 }
 
 TEST_CASE("html page: per-site lifetimes are drawn when the report has them") {
