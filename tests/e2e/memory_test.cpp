@@ -69,8 +69,16 @@ TEST_CASE("memory beyond malloc: anonymous mmaps and munmaps and brk and the RSS
     CHECK(tl[i]["rss_anon_bytes"].get<uint64_t>() <= tl[i]["rss_bytes"].get<uint64_t>());
     CHECK(tl[i]["heap_live_bytes_estimated"].get<double>() >= 0);
     if (i) CHECK(tl[i]["t"].get<double>() >= tl[i - 1]["t"].get<double>());
+    // The kernel's counts so far: they never go back, and end at most at
+    // the process's whole-run count.
+    if (i) CHECK(tl[i]["allocation_calls"].get<uint64_t>() >= tl[i - 1]["allocation_calls"].get<uint64_t>());
+    if (i) CHECK(tl[i]["allocation_bytes"].get<uint64_t>() >= tl[i - 1]["allocation_bytes"].get<uint64_t>());
   }
   const json &first = tl.front(), &last = tl.back();
+  const json& exact = r["processes"][0]["exact"];
+  CHECK(last["allocation_calls"].get<uint64_t>() > 0);
+  CHECK(last["allocation_calls"].get<uint64_t>() <= exact["allocation_calls"].get<uint64_t>());
+  CHECK(last["allocation_bytes"].get<uint64_t>() <= exact["allocation_bytes"].get<uint64_t>());
   CHECK(first["mapped_anon_bytes"] == 0);
   CHECK(last["mapped_anon_bytes"] == 0);  // every large block was unmapped
   CHECK(last["brk_bytes"].get<uint64_t>() - first["brk_bytes"].get<uint64_t>() ==

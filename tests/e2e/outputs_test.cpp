@@ -1,7 +1,7 @@
-// One run written in every format at once (-o given four times): the pprof
-// profile, the folded stacks and the speedscope file hold what the JSON
-// report of the same run holds; an output that cannot be written or named
-// is refused before anything is attached.
+// One run written in every format at once (-o given five times): the pprof
+// profile, the folded stacks, the speedscope file and the HTML page hold
+// what the JSON report of the same run holds; an output that cannot be
+// written or named is refused before anything is attached.
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -86,18 +86,19 @@ TEST_CASE("outputs: one run writes JSON and pprof and folded stacks and speedsco
           "memscope-bpf: error: cannot write /nonexistent-memscope-dir/report.json: No such file or "
           "directory\n");
     CHECK(memscope_programs().empty());
-    Result html = run({kAgent, "-p", pid, "-o", temp_path("report.html")});
-    CHECK(html.exit_code == 2);
-    CHECK(html.err.find("HTML reports are not written yet") != std::string::npos);
+    Result unnamed = run({kAgent, "-p", pid, "-o", temp_path("report.htm")});
+    CHECK(unnamed.exit_code == 2);
+    CHECK(unnamed.err.find("the format cannot be told from the name") != std::string::npos);
   }
 
   const std::string pprof = temp_path("heap.pb.gz"), folded = temp_path("live.folded"),
-                    speedscope = temp_path("run.speedscope.json");
-  TracedRun r =
-      trace_workload_by_pid({"--profile", "web", "--scale", "300", "--threads", "2"},
-                            {"--sample-all", "-o", pprof, "-o", folded, "--folded-value", "live", "-o", speedscope});
+                    speedscope = temp_path("run.speedscope.json"), html = temp_path("report.html");
+  TracedRun r = trace_workload_by_pid(
+      {"--profile", "web", "--scale", "300", "--threads", "2"},
+      {"--sample-all", "-o", pprof, "-o", folded, "--folded-value", "live", "-o", speedscope, "-o", html});
   const json& report = r.report;
-  for (const auto& [path, format] : {std::pair{pprof, "pprof"}, {folded, "folded"}, {speedscope, "speedscope"}})
+  for (const auto& [path, format] :
+       {std::pair{pprof, "pprof"}, {folded, "folded"}, {speedscope, "speedscope"}, {html, "html"}})
     CHECK(r.agent_err.find("report written to " + path + " (" + format + ")") != std::string::npos);
   const Sums want = json_sums(report);
   REQUIRE(want.sites > 0);
@@ -144,5 +145,12 @@ TEST_CASE("outputs: one run writes JSON and pprof and folded stacks and speedsco
   CHECK(ss["profiles"][0]["name"] == process + ": bytes allocated");
   CHECK(ss["profiles"][0]["endValue"] == want.bytes);
   CHECK(ss["profiles"][1]["endValue"] == want.live_bytes);
-  for (const auto& p : {pprof, folded, speedscope}) unlink(p.c_str());
+  // The page carries the same report (what it draws: unit_html_chromium).
+  const std::string page = slurp(html);
+  const std::string open = R"(<script type="application/json" id="report-data">)";
+  const size_t data = page.find(open);
+  REQUIRE(data != std::string::npos);
+  const size_t end = page.find("</script>", data);
+  CHECK(json::parse(page.substr(data + open.size(), end - data - open.size())) == report);
+  for (const auto& p : {pprof, folded, speedscope, html}) unlink(p.c_str());
 }

@@ -96,7 +96,7 @@ TEST_CASE("a target's memory section: exact syscall counters and a timeline with
   m.vm.mmap_calls = 8;
   m.vm.mmap_bytes = 8 << 20;
   m.vm.brk_grow_bytes = 4096;
-  m.timeline.push_back({0.5, 3 << 20, 1 << 20, 2500.5, 8 << 20, 135168});
+  m.timeline.push_back({0.5, 3 << 20, 1 << 20, 2500.5, 8 << 20, 135168, 40, 4096});
   nlohmann::json j = to_json(r)["targets"][0]["memory"];
   CHECK(j["exact"]["mmap_anon"]["calls"] == 8);
   CHECK(j["exact"]["mmap_anon"]["bytes"] == 8 << 20);
@@ -105,6 +105,8 @@ TEST_CASE("a target's memory section: exact syscall counters and a timeline with
   CHECK(j["timeline"][0]["rss_anon_bytes"] == 1 << 20);
   CHECK(j["timeline"][0]["heap_live_bytes_estimated"] == 2500.5);
   CHECK(j["timeline"][0]["brk_bytes"] == 135168);
+  CHECK(j["timeline"][0]["allocation_calls"] == 40);
+  CHECK(j["timeline"][0]["allocation_bytes"] == 4096);
   CHECK(to_json(r)["processes"][0]["memory"] == j);  // processes[] carry the same section
   CHECK(schema_errors(to_json(r), MEMSCOPE_SCHEMA) == "");
 }

@@ -159,13 +159,15 @@ TEST_CASE("outputs: -o is repeatable, each in the format its name ends with, --f
   o = parse({"-p", "1", "-o", "-", "--format", "folded"}, code);
   REQUIRE(o);
   CHECK(o->outputs == std::vector<OutputFile>{{"-", OutputFormat::folded}});
+  o = parse({"-p", "1", "-o", "heap.html", "-o", "page", "--format", "html"}, code);
+  REQUIRE(o);
+  CHECK(o->outputs == std::vector<OutputFile>{{"heap.html", OutputFormat::html}, {"page", OutputFormat::html}});
 }
 
 TEST_CASE("outputs: an unknown format is a malformed option") {
   int code;
   for (std::vector<std::string> bad : {std::vector<std::string>{"-o", "report.txt"},
-                                       {"-o", "report.html"},
-                                       {"-o", "r.json", "--format", "html"},
+                                       {"-o", "report.htm"},
                                        {"-o", "r.json", "--format", "xml"},
                                        {"-o", "-", "-o", "-"},
                                        {"--folded-value", "peak"}}) {

@@ -36,12 +36,12 @@ TEST_CASE("output formats: the file name's extension names the format") {
   CHECK(format_for_path("-") == OutputFormat::json);
   CHECK(message_of([] { format_for_path("report.txt"); }).find("report.txt") != std::string::npos);
   CHECK(message_of([] { format_for_path("report"); }).find("--format") != std::string::npos);
-  CHECK(message_of([] { format_for_path("report.html"); }).find("HTML reports are not written yet") !=
-        std::string::npos);
+  CHECK(format_for_path("report.html") == OutputFormat::html);
+  CHECK(message_of([] { format_for_path(".html"); }).find(".html") != std::string::npos);
   CHECK(!message_of([] { format_for_path("heap.pb"); }).empty());
 }
 
-TEST_CASE("output formats: --format names one for every -o; html and others are refused") {
+TEST_CASE("output formats: --format names one for every -o; unknown names are refused") {
   CHECK(select_outputs({}, "") == std::vector<OutputFile>{{"memscope-report.json", OutputFormat::json}});
   CHECK(select_outputs({"a.json", "b.pb.gz", "c.folded", "d.speedscope.json"}, "") ==
         std::vector<OutputFile>{{"a.json", OutputFormat::json},
@@ -50,8 +50,8 @@ TEST_CASE("output formats: --format names one for every -o; html and others are 
                                 {"d.speedscope.json", OutputFormat::speedscope}});
   CHECK(select_outputs({"-"}, "folded") == std::vector<OutputFile>{{"-", OutputFormat::folded}});
   CHECK(select_outputs({"heap"}, "pprof") == std::vector<OutputFile>{{"heap", OutputFormat::pprof}});
-  CHECK(message_of([] { select_outputs({"x.json"}, "html"); }).find("HTML reports are not written yet") !=
-        std::string::npos);
+  CHECK(select_outputs({"x.json", "-"}, "html") ==
+        std::vector<OutputFile>{{"x.json", OutputFormat::html}, {"-", OutputFormat::html}});
   CHECK(message_of([] { select_outputs({"x.json"}, "xml"); }).find("unknown format") != std::string::npos);
   CHECK(message_of([] { select_outputs({"-", "-"}, ""); }).find("one output can go to stdout") != std::string::npos);
   CHECK(message_of([] { select_outputs({"a.json", "a.json"}, ""); }).find("given twice") != std::string::npos);
@@ -79,18 +79,19 @@ TEST_CASE("report files: every format written whole under its name, none left ha
                                       {dir + "/r.pb.gz", OutputFormat::pprof},
                                       {dir + "/missing/r.folded", OutputFormat::folded},
                                       {dir + "/r.folded", OutputFormat::folded},
-                                      {dir + "/r.speedscope.json", OutputFormat::speedscope}};
+                                      {dir + "/r.speedscope.json", OutputFormat::speedscope},
+                                      {dir + "/r.html", OutputFormat::html}};
   const std::vector<std::string> errors = write_outputs(r, files, FoldedValue::live);
   REQUIRE(errors.size() == files.size());
   CHECK(errors[2] == "cannot write " + dir + "/missing/r.folded: No such file or directory");
-  for (size_t i : {0, 1, 3, 4}) {
+  for (size_t i : {0, 1, 3, 4, 5}) {
     CHECK(errors[i].empty());
     CHECK(slurp(files[i].path) == render_report(r, files[i].format, FoldedValue::live));
   }
   CHECK(slurp(dir + "/r.folded").find("worker (99);main 64\n") != std::string::npos);
   size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
-  CHECK(entries == 4);  // no temporary file left
+  CHECK(entries == 5);  // no temporary file left
   fs::remove_all(dir);
 }
 

@@ -47,10 +47,11 @@ void add_output_options(CLI::App& app, Options& o, RawOptions& raw) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("-o,--output", raw.outputs,
                  "Write the report to FILE, in the format its name ends with: .json, .pb.gz (pprof), .folded (folded "
-                 "stacks), .speedscope.json; '-' for stdout; repeatable (default: memscope-report.json)")
+                 "stacks), .speedscope.json, .html (a page with a flame graph); '-' for stdout; repeatable (default: "
+                 "memscope-report.json)")
       ->allow_extra_args(false);  // one FILE per -o: what follows is not another output
   app.add_option("--format", raw.format,
-                 "json, pprof, folded or speedscope: the format of every -o, whatever its name");
+                 "json, pprof, folded, speedscope or html: the format of every -o, whatever its name");
   app.add_option("--folded-value", raw.folded_value,
                  "What folded stacks are weighted by: alloc (estimated bytes allocated) or live (estimated bytes "
                  "still live at the end)")

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 
+#include "aggregate/process_counters.h"
 #include "cli/trace_steps.h"
 #include "common/clock.h"
 #include "report/text_summary.h"
@@ -139,11 +140,20 @@ std::map<uint32_t, double> TraceRun::live_bytes_by_process() {
   return live;
 }
 
+std::map<pid_t, ms_count> TraceRun::allocated_by_process() const {
+  std::map<pid_t, ms_count> out;
+  for (const auto& [pid, c] : with_retired(probes_->maps().process_counts(tracker_->slots()), tracker_->retired()))
+    out[pid] = {c.exact.allocation_calls(), c.exact.allocation_bytes()};
+  return out;
+}
+
 void TraceRun::sample_memory(pid_t not_started, double t_s) {
   std::map<uint32_t, double> live = live_bytes_by_process();
+  std::map<pid_t, ms_count> allocated = allocated_by_process();
   for (auto& t : tracker_->targets()) {
     if (t.memory.followed) probes_->maps().vm_counts(t.process.pid, t.memory.vm);
-    if (!t.exited && t.process.pid != not_started) t.memory.sample(t.process.pid, t_s, live[t.process.pid]);
+    if (!t.exited && t.process.pid != not_started)
+      t.memory.sample(t.process.pid, t_s, live[t.process.pid], allocated[t.process.pid]);
   }
 }
 

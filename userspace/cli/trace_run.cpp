@@ -227,7 +227,8 @@ void TraceRun::release_command() {
   symbolizer_.snapshot(child_->pid());
   // The command's first sample, just after its exec.
   for (auto& t : tracker_->targets())
-    if (is_command(t.process.pid) && !t.exited) t.memory.sample(t.process.pid, elapsed_s(monotonic_ns()), 0);
+    if (is_command(t.process.pid) && !t.exited)
+      t.memory.sample(t.process.pid, elapsed_s(monotonic_ns()), 0, allocated_by_process()[t.process.pid]);
 }
 
 // Memory beside the allocator's view: syscall counters from now on, and the

@@ -75,6 +75,8 @@ class TraceRun {
   void snapshot_new_sites();
   // The estimated live heap of each process's sampled blocks.
   std::map<uint32_t, double> live_bytes_by_process();
+  // Each process's allocation calls and bytes so far, counted by the kernel.
+  std::map<pid_t, ms_count> allocated_by_process() const;
   void sample_memory(pid_t not_started, double t_s);
   void print_interval_line(uint64_t now);
   // The metrics endpoint's snapshot (cli/metrics_feed.cpp), once a second.

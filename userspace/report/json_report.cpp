@@ -151,7 +151,9 @@ json memory_json(const MemoryTrack& m) {
     timeline.push_back({{"t", s.t_s},
                         {"rss_bytes", s.rss_bytes},
                         {"rss_anon_bytes", s.rss_anon_bytes},
-                        {"heap_live_bytes_estimated", s.heap_live_bytes}});
+                        {"heap_live_bytes_estimated", s.heap_live_bytes},
+                        {"allocation_calls", s.allocation_calls},
+                        {"allocation_bytes", s.allocation_bytes}});
     if (m.followed) {  // measured only where the syscalls were followed
       timeline.back()["mapped_anon_bytes"] = s.mapped_anon_bytes;
       timeline.back()["brk_bytes"] = s.brk_bytes;

@@ -22,10 +22,11 @@ struct Known {
 constexpr Known kKnown[] = {{OutputFormat::speedscope, "speedscope", ".speedscope.json"},
                             {OutputFormat::pprof, "pprof", ".pb.gz"},
                             {OutputFormat::folded, "folded", ".folded"},
+                            {OutputFormat::html, "html", ".html"},
                             {OutputFormat::json, "json", ".json"}};
 
-constexpr const char* kExtensions = ".json, .pb.gz, .folded or .speedscope.json";
-constexpr const char* kNames = "json, pprof, folded or speedscope";
+constexpr const char* kExtensions = ".json, .pb.gz, .folded, .speedscope.json or .html";
+constexpr const char* kNames = "json, pprof, folded, speedscope or html";
 
 bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
@@ -44,7 +45,6 @@ std::string_view format_name(OutputFormat format) {
 OutputFormat format_named(const std::string& name) {
   for (const auto& k : kKnown)
     if (k.name == name) return k.format;
-  if (name == "html") throw Error("--format html: HTML reports are not written yet; use " + std::string(kNames));
   throw Error("--format " + name + ": unknown format; use " + kNames);
 }
 
@@ -52,8 +52,6 @@ OutputFormat format_for_path(const std::string& path) {
   if (path == "-") return OutputFormat::json;
   for (const auto& k : kKnown)
     if (ends_with(path, k.extension) && path.size() > k.extension.size()) return k.format;
-  if (ends_with(path, ".html"))
-    throw Error("-o " + path + ": HTML reports are not written yet; name the file " + kExtensions);
   throw Error("-o " + path + ": the format cannot be told from the name; end it with " + kExtensions +
               ", or give --format");
 }

@@ -10,7 +10,7 @@
 
 namespace memscope {
 
-enum class OutputFormat { json, pprof, folded, speedscope };
+enum class OutputFormat { json, pprof, folded, speedscope, html };
 
 // What folded stacks are weighted by: estimated bytes allocated, or
 // estimated bytes still live at the end.
@@ -26,12 +26,11 @@ inline constexpr const char* kDefaultOutput = "memscope-report.json";
 
 std::string_view format_name(OutputFormat format);
 
-// The format a --format NAME means; throws Error for any other name (html
-// included, which is not written yet).
+// The format a --format NAME means; throws Error for any other name.
 OutputFormat format_named(const std::string& name);
 
 // The format PATH's extension names (.json, .pb.gz, .folded,
-// .speedscope.json); throws Error naming PATH otherwise. "-" is JSON.
+// .speedscope.json, .html); throws Error naming PATH otherwise. "-" is JSON.
 OutputFormat format_for_path(const std::string& path);
 
 // The files to write for `paths` (every -o, in order; empty: the default)

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "report/folded_writer.h"
+#include "report/html_writer.h"
 #include "report/json_report.h"
 #include "report/pprof_writer.h"
 #include "report/progress_line.h"
@@ -27,6 +28,8 @@ std::string render_report(const Report& report, OutputFormat format, FoldedValue
       return to_folded(report, folded_value);
     case OutputFormat::speedscope:
       return to_speedscope(report).dump() + "\n";
+    case OutputFormat::html:
+      return to_html(report);
   }
   throw Error("unknown output format");
 }

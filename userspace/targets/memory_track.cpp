@@ -4,7 +4,7 @@
 
 namespace memscope {
 
-bool MemoryTrack::sample(pid_t pid, double t_s, double heap_live_bytes) {
+bool MemoryTrack::sample(pid_t pid, double t_s, double heap_live_bytes, ms_count allocated) {
   // A launched command's heap start is read once it has called brk: before
   // that it may not have exec'd yet.
   if (!start_brk && vm.brk)
@@ -20,6 +20,8 @@ bool MemoryTrack::sample(pid_t pid, double t_s, double heap_live_bytes) {
   // never goes below zero.
   s.mapped_anon_bytes = vm.mmap_bytes - vm.munmap_bytes;
   s.brk_bytes = vm.brk > start_brk ? vm.brk - start_brk : 0;
+  s.allocation_calls = allocated.calls;
+  s.allocation_bytes = allocated.bytes;
   timeline.push_back(s);
   return true;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "memscope/record.h"
 #include "memscope/vm_counts.h"
 
 namespace memscope {
@@ -19,6 +20,10 @@ struct MemorySample {
   double heap_live_bytes = 0;      // estimated: sampled blocks not yet freed, weighted
   uint64_t mapped_anon_bytes = 0;  // measured: anonymous mmap minus munmap bytes since the start
   uint64_t brk_bytes = 0;          // measured: the break's distance from the heap's start
+  // Measured: the process's allocation calls and the bytes they asked for,
+  // counted by the kernel since the start; consecutive samples give the
+  // allocation rate.
+  uint64_t allocation_calls = 0, allocation_bytes = 0;
 };
 
 struct MemoryTrack {
@@ -27,9 +32,10 @@ struct MemoryTrack {
   ms_vm_counts vm{};  // the kernel's counters, as last read (they outlive the process)
   std::vector<MemorySample> timeline;
 
-  // Reads /proc now and appends a sample with the counters last read;
-  // false (and nothing appended) when the process is gone.
-  bool sample(pid_t pid, double t_s, double heap_live_bytes);
+  // Reads /proc now and appends a sample with the counters last read and
+  // `allocated` (calls and bytes so far); false (and nothing appended) when
+  // the process is gone.
+  bool sample(pid_t pid, double t_s, double heap_live_bytes, ms_count allocated);
 };
 
 }  // namespace memscope
