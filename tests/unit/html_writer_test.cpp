@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "report/html/html_assets.h"
+#include "report/html_assets.h"
 #include "report/html_writer.h"
 #include "report/json_report.h"
 #include "report_model.h"

@@ -1,7 +1,7 @@
 #include "report/html_writer.h"
 
 #include "common/error.h"
-#include "report/html/html_assets.h"
+#include "report/html_assets.h"
 #include "report/json_report.h"
 
 namespace memscope {

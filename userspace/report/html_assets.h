@@ -1,4 +1,4 @@
-// The HTML report's page and script, read from userspace/report/html/ at
+// The HTML report's page and script, read from userspace/report/html_* at
 // build time (embed.cmake) into the binary, so the agent writes the page
 // without any file beside it.
 #pragma once
