@@ -15,10 +15,10 @@ using namespace memscope;
 namespace {
 
 std::string kernel_line(const Mapping& m) {
-  char head[160];
-  snprintf(head, sizeof head, "%" PRIx64 "-%" PRIx64 " %s %08" PRIx64 " %s %" PRIu64 " ", m.start, m.end,
-           m.executable ? "r-xp" : "r--p", m.offset, m.dev.c_str(), m.inode);
-  return head + m.path + "\n";
+  char head[96];
+  snprintf(head, sizeof head, "%" PRIx64 "-%" PRIx64 " %s %08" PRIx64 " ", m.start, m.end,
+           m.executable ? "r-xp" : "r--p", m.offset);
+  return head + m.dev + " " + std::to_string(m.inode) + " " + m.path + "\n";
 }
 
 bool same(const Mapping& a, const Mapping& b) {
@@ -33,7 +33,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<Mapping> maps = parse_maps(text);
   for (const Mapping& m : maps) {
     if (!m.path.empty() && (m.path[0] != '/' || m.inode == 0)) abort();
-    if (m.dev.empty() || m.dev.find_first_of(" \t\n") != std::string::npos) continue;  // not a kernel field
     // A path the kernel would print differently, or that itself ends in the
     // kernel's " (deleted)" mark, cannot read back the same.
     if (m.path.find('\n') != std::string::npos || m.path.ends_with(" (deleted)")) continue;

@@ -30,6 +30,18 @@ TEST_CASE("maps lines parse into file mappings") {
   CHECK(mapped_files(maps) == std::vector<std::string>{"/usr/bin/prog", "/lib/libc.so.6"});
 }
 
+TEST_CASE("maps lines not in the kernel's format are skipped, not thrown on") {
+  auto maps = parse_maps(
+      "zz-1000 r--p 00000000 fe:01 1234 /a\n"                // not hex
+      "1000-2000 r--p 00000000 fe:01 12x4 /b\n"              // inode not whole
+      "1000-2000 r--p 0 fe:01 99999999999999999999999 /c\n"  // out of range
+      "- r--p 0 fe:01 1 /d\n"                                // no numbers
+      "3000-4000 r-xp 00001000 fe:01 7 /lib/ok.so\n");
+  REQUIRE(maps.size() == 1);
+  CHECK(maps[0].path == "/lib/ok.so");
+  CHECK(maps[0].start == 0x3000);
+}
+
 TEST_CASE("this process is read from /proc, kernel threads and missing PIDs are refused") {
   auto self = read_process(getpid());
   CHECK(self.pid == getpid());
