@@ -71,11 +71,15 @@ ElfInfo read_elf(const std::string& path) {
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf.get(), &ehdr)) info.is_dyn = ehdr.e_type == ET_DYN;
 
+  // libelf leaves the count at e_phnum's escape value (2^32 - 1) when it
+  // fails: read only a count it returned, and stop at the first header it
+  // cannot give (a loop over 2^32 failing calls kept the agent busy for more
+  // than a minute).
   size_t nphdr = 0;
-  elf_getphdrnum(elf.get(), &nphdr);
+  if (elf_getphdrnum(elf.get(), &nphdr) != 0) nphdr = 0;
   for (size_t i = 0; i < nphdr; ++i) {
     GElf_Phdr ph;
-    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) continue;
+    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) break;
     if (ph.p_type == PT_LOAD)
       info.segments.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, (ph.p_flags & PF_X) != 0});
   }
