@@ -2,9 +2,10 @@
 // own later runs to read back. Its strings come from what the traced
 // programs chose: their comm and paths, their symbol, file and module names.
 // Whatever bytes those hold, the report must be written (never lost to an
-// exception), parse back as JSON, satisfy docs/report.schema.json, and give
-// every string that was valid UTF-8 back unchanged; speedscope's JSON must be
-// written and parse back too.
+// exception), parse back as JSON, and give every string that was valid UTF-8
+// back unchanged; speedscope's JSON must be written and parse back too. (That
+// such a report satisfies docs/report.schema.json is a unit test: valijson
+// under ASan would leave ~20 runs/s here.)
 //
 // Input: the strings, one after another (FuzzedDataProvider's random-length
 // strings), put into the unit tests' model report (tests/unit/report_model).
@@ -15,7 +16,6 @@
 
 #include "report/report_file.h"
 #include "report_model.h"
-#include "support/schema_check.h"
 
 using namespace memscope;
 using nlohmann::json;
@@ -41,7 +41,6 @@ void expect_back(const json& value, const std::string& written) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const test::SchemaCheck schema(MEMSCOPE_SCHEMA);
   FuzzedDataProvider in(data, size);
   auto text = [&] { return in.ConsumeRandomLengthString(80); };
 
@@ -62,10 +61,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   report.probes.push_back({1234, 0, text(), text(), 0x1000, 8, "first emulated instruction", "uprobe"});
 
   const json doc = json::parse(render_report(report, OutputFormat::json, FoldedValue::alloc));
-  if (const std::string e = schema.errors(doc); !e.empty()) {
-    fprintf(stderr, "report against the schema:\n%s", e.c_str());
-    abort();
-  }
   for (size_t i = 0; i < report.targets.size(); ++i) {
     const json& t = doc.at("targets").at(i);
     expect_back(t.at("comm"), report.targets[i].process.comm);
