@@ -20,5 +20,5 @@ cd build-sanitize
 if [[ -n $only ]]; then
   ctest --output-on-failure -R "^fuzz_.*(${only})"
 else
-  ctest --output-on-failure -R '^(unit|fuzz_.*)$'
+  ctest --output-on-failure -R '^(unit_sanitized|fuzz_.*)$'
 fi
