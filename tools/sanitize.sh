@@ -18,7 +18,7 @@ targets=(memscope_fuzzers)
 cmake --build build-sanitize -j"$(nproc)" --target "${targets[@]}"
 cd build-sanitize
 if [[ -n $only ]]; then
-  ctest --output-on-failure -R "^fuzz_.*(${only})"
+  ctest --output-on-failure -j"$(nproc)" -R "^fuzz_.*(${only})"
 else
-  ctest --output-on-failure -R '^(unit_sanitized|fuzz_.*)$'
+  ctest --output-on-failure -j"$(nproc)" -R '^(unit_sanitized|fuzz_.*)$'
 fi

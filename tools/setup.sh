@@ -17,6 +17,7 @@ PACKAGES=(
   golang-github-google-pprof-dev golang-go  # pprof's profile.proto; go tool pprof reads the export in a test
   prometheus-cpp-dev prometheus             # --metrics-addr; promtool and a Prometheus server check it in a test
   npm                                       # fetches speedscope's published schema for a test
+  libclang-rt-14-dev                        # clang's ASan, UBSan and libFuzzer runtimes: tools/sanitize.sh
   debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
 ((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)
