@@ -18,6 +18,7 @@ PACKAGES=(
   prometheus-cpp-dev prometheus             # --metrics-addr; promtool and a Prometheus server check it in a test
   npm                                       # fetches speedscope's published schema for a test
   chromium                                  # headless, opens the HTML report in a test (it draws, no script error)
+  libclang-rt-14-dev                        # clang's ASan, UBSan and libFuzzer runtimes: tools/sanitize.sh
   python3 debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
 ((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)

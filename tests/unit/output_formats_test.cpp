@@ -12,6 +12,7 @@
 #include "report/report_file.h"
 #include "report_model.h"
 #include "support/process.h"
+#include "support/schema_check.h"
 
 using namespace memscope;
 using namespace memscope::test;
@@ -68,6 +69,23 @@ TEST_CASE("output formats: a path that cannot be written is found before the run
   CHECK(message_of([&] { check_writable(dir); }) == "cannot write " + dir + ": it is a directory");
   CHECK(message_of([] { check_writable("-"); }).empty());
   fs::remove_all(dir);
+}
+
+TEST_CASE("report files: names that are not UTF-8 are written with U+FFFD, and the report whole") {
+  ConfigHistory h;
+  Report r = profile_model(h);
+  r.targets[0].process.comm = "bad\xff\xfe";           // prctl(PR_SET_NAME) takes any bytes
+  for (auto* sites : {&r.sites, &r.targets[0].sites})  // a symbol name cut in a UTF-8 sequence
+    for (SiteReport& s : *sites)
+      if (!s.frames.empty()) s.frames[0].function = "f\xc3(";
+  r.targets[1].process.exe = "/srv/\xe6\x97\xa5\xe6\x9c\xac";  // valid UTF-8 is kept as it is
+  const auto doc = nlohmann::json::parse(render_report(r, OutputFormat::json, FoldedValue::alloc));
+  CHECK(doc["targets"][0]["comm"] == "bad\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(doc["sites"][0]["frames"][0]["function"] == "f\xef\xbf\xbd(");
+  CHECK(doc["targets"][1]["exe"] == "/srv/\xe6\x97\xa5\xe6\x9c\xac");
+  CHECK(schema_errors(doc, MEMSCOPE_SCHEMA).empty());
+  const auto speedscope = nlohmann::json::parse(render_report(r, OutputFormat::speedscope, FoldedValue::alloc));
+  CHECK(speedscope.dump().find("f\xef\xbf\xbd(") != std::string::npos);
 }
 
 TEST_CASE("report files: every format written whole under its name, none left half-written") {

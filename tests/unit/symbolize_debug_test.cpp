@@ -32,6 +32,15 @@ TEST_CASE("an address in inlined code gives the inlined function, then the funct
   CHECK(s.symbolize(getpid(), ra).size() == 2);
 }
 
+TEST_CASE("an object without .debug_aranges (clang's default) still gives its lines and inlined frames") {
+  TempDir dir;
+  LoadedFixture fix(SYMFIX_NOARANGES, dir.path + "/libfix.so");
+  const uint64_t ra = fix.inlined_return_address();
+  Symbolizer s;
+  REQUIRE(s.snapshot(getpid()));
+  check_inlined_frames(s.symbolize(getpid(), ra), ra, "libfix.so");
+}
+
 TEST_CASE("a stripped module's debug file is found by build id") {
   TempDir debug, dir;
   const std::string id = build_id_of(SYMFIX_STRIPPED);

@@ -17,17 +17,25 @@
 #include "report/speedscope_writer.h"
 
 namespace memscope {
+namespace {
+
+// The names in a report are the traced programs' own bytes (comm, paths,
+// symbols): one that is not UTF-8 is written with U+FFFD in place of its bad
+// bytes, where nlohmann's default would throw and lose the whole file.
+constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
+
+}  // namespace
 
 std::string render_report(const Report& report, OutputFormat format, FoldedValue folded_value) {
   switch (format) {
     case OutputFormat::json:
-      return to_json(report).dump(2) + "\n";
+      return to_json(report).dump(2, ' ', false, kReplaceBadUtf8) + "\n";
     case OutputFormat::pprof:
       return pprof_bytes(report);
     case OutputFormat::folded:
       return to_folded(report, folded_value);
     case OutputFormat::speedscope:
-      return to_speedscope(report).dump() + "\n";
+      return to_speedscope(report).dump(-1, ' ', false, kReplaceBadUtf8) + "\n";
     case OutputFormat::html:
       return to_html(report);
   }

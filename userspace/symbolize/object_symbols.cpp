@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "symbolize/demangle.h"
@@ -44,11 +45,11 @@ void call_site(Dwarf_Die* inlined, Dwarf_Files* files, std::string* file, int* l
   if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &value) == 0) *line = static_cast<int>(value);
 }
 
-// The source line of the instruction at `pc`.
-void line_at(Dwfl_Module* mod, uint64_t pc, std::string* file, int* line) {
-  Dwfl_Line* l = dwfl_module_getsrc(mod, pc);
-  const char* f = l ? dwfl_lineinfo(l, nullptr, line, nullptr, nullptr, nullptr) : nullptr;
-  if (f) {
+// The source line of the instruction at `pc` (a DWARF address of `unit`).
+void line_at(Dwarf_Die* unit, uint64_t pc, std::string* file, int* line) {
+  Dwarf_Line* l = unit ? dwarf_getsrc_die(unit, pc) : nullptr;
+  const char* f = l ? dwarf_linesrc(l, nullptr, nullptr) : nullptr;
+  if (f && dwarf_lineno(l, line) == 0) {
     *file = f;
   } else {
     *line = 0;
@@ -116,6 +117,28 @@ const std::vector<SourceFrame>& ObjectSymbols::frames_at(uint64_t pc) {
   return it->second;
 }
 
+// The compile unit whose code holds `pc`. libdwfl finds it through
+// .debug_aranges, which clang (14, and later by default) does not emit, and
+// elfutils 0.188 does not look further: objects built by clang would get no
+// file, line or inlined frame. Then every unit's own ranges are searched.
+Dwarf_Die* ObjectSymbols::unit_at(uint64_t pc, Dwarf_Addr* bias) {
+  if (Dwarf_Die* unit = dwfl_module_addrdie(mod_, pc, bias)) return unit;
+  if (!units_indexed_) {
+    units_indexed_ = true;
+    Dwarf_Addr b = 0;
+    for (Dwarf_Die* unit = nullptr; (unit = dwfl_module_nextcu(mod_, unit, &b)) != nullptr;) {
+      Dwarf_Addr base = 0, lo = 0, hi = 0;
+      for (ptrdiff_t at = 0; (at = dwarf_ranges(unit, at, &base, &lo, &hi)) > 0;)
+        if (lo < hi) units_.push_back({lo + b, hi + b, unit, b});
+    }
+    std::sort(units_.begin(), units_.end(), [](const UnitRange& a, const UnitRange& c) { return a.lo < c.lo; });
+  }
+  auto it = std::upper_bound(units_.begin(), units_.end(), pc, [](uint64_t a, const UnitRange& r) { return a < r.lo; });
+  if (it == units_.begin() || pc >= std::prev(it)->hi) return nullptr;
+  *bias = std::prev(it)->bias;
+  return std::prev(it)->unit;
+}
+
 std::vector<SourceFrame> ObjectSymbols::lookup(uint64_t pc) {
   std::vector<SourceFrame> frames;
   if (!mod_) return frames;
@@ -124,15 +147,16 @@ std::vector<SourceFrame> ObjectSymbols::lookup(uint64_t pc) {
     dwfl_module_getdwarf(mod_, &bias);  // finds the debug info, once
     dwarf_loaded_ = true;
   }
+  Dwarf_Die* cu = unit_at(pc, &bias);
   std::string file;
   int line = 0;
-  line_at(mod_, pc, &file, &line);
+  line_at(cu, pc - bias, &file, &line);
 
   // The scopes around `pc`, innermost first: each inlined subroutine is a
   // frame at the current location, and its call site is the location in
   // the frame that follows; the first subprogram contains them all.
   std::string subprogram;
-  if (Dwarf_Die* cu = dwfl_module_addrdie(mod_, pc, &bias)) {
+  if (cu) {
     Dwarf_Die* scopes = nullptr;
     const int found = dwarf_getscopes(cu, pc - bias, &scopes);
     Dwarf_Die innermost;

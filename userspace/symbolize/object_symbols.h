@@ -46,6 +46,7 @@ class ObjectSymbols {
 
  private:
   std::vector<SourceFrame> lookup(uint64_t pc);
+  Dwarf_Die* unit_at(uint64_t pc, Dwarf_Addr* bias);
   static int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                             const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                             char** debuginfo_file_name);
@@ -57,6 +58,15 @@ class ObjectSymbols {
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* mod_ = nullptr;
   bool dwarf_loaded_ = false;
+  // Every compile unit's address ranges (module addresses), sorted: built on
+  // the first address libdwfl's .debug_aranges lookup does not place.
+  struct UnitRange {
+    uint64_t lo = 0, hi = 0;
+    Dwarf_Die* unit = nullptr;  // libdwfl's, alive as long as the module
+    Dwarf_Addr bias = 0;
+  };
+  bool units_indexed_ = false;
+  std::vector<UnitRange> units_;
   std::string build_id_;
   std::unordered_map<uint64_t, std::vector<SourceFrame>> cache_;
 };

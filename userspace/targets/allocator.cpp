@@ -135,7 +135,11 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
   for (unsigned api = 0; api < MS_API_COUNT; ++api) {
     bool defined = false;
     for (std::string_view symbol : api_symbols(api)) {
-      auto [i, sym] = definer(std::string(symbol));
+      // Named, not a structured binding: clang before 16 (the sanitizer
+      // build's) cannot capture a binding in the lambdas below.
+      const auto found = definer(std::string(symbol));
+      const size_t i = found.first;
+      const ElfSymbol* const sym = found.second;
       if (!sym) continue;
       defined = true;
       const std::string& open_path = scope[i].second;

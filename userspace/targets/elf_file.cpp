@@ -5,6 +5,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -30,6 +31,7 @@ void read_symbols(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr, bool dynamic, E
     if (!name || !*name) continue;
     std::string n(name);
     if (auto at = n.find('@'); at != std::string::npos) n.resize(at);
+    if (n.empty()) continue;  // "@VERSION" alone names nothing
     info.functions.push_back({n, sym.st_value, sym.st_size, dynamic});
   }
 }
@@ -71,12 +73,20 @@ ElfInfo read_elf(const std::string& path) {
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf.get(), &ehdr)) info.is_dyn = ehdr.e_type == ET_DYN;
 
+  // libelf leaves the count at e_phnum's escape value (2^32 - 1) when it
+  // fails: read only a count it returned, and stop at the first header it
+  // cannot give (a loop over 2^32 failing calls kept the agent busy for more
+  // than a minute).
   size_t nphdr = 0;
-  elf_getphdrnum(elf.get(), &nphdr);
+  if (elf_getphdrnum(elf.get(), &nphdr) != 0) nphdr = 0;
   for (size_t i = 0; i < nphdr; ++i) {
     GElf_Phdr ph;
-    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) continue;
-    if (ph.p_type == PT_LOAD)
+    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) break;
+    // A segment whose range wraps past 2^64 is one no loader maps; the
+    // address lookups below would compute offsets outside the file from it.
+    const bool wraps =
+        ph.p_vaddr + std::max(ph.p_memsz, ph.p_filesz) < ph.p_vaddr || ph.p_offset + ph.p_filesz < ph.p_offset;
+    if (ph.p_type == PT_LOAD && !wraps)
       info.segments.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, (ph.p_flags & PF_X) != 0});
   }
 

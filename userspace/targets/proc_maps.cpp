@@ -1,12 +1,24 @@
 #include "targets/proc_maps.h"
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "common/error.h"
 #include "common/fs.h"
 
 namespace memscope {
+namespace {
+
+// The whole field as a number, or false (std::stoull would throw
+// std::invalid_argument past every Error handler, or read a prefix).
+bool parse_number(std::string_view field, int base, uint64_t& out) {
+  const char* end = field.data() + field.size();
+  auto [at, err] = std::from_chars(field.data(), end, out, base);
+  return err == std::errc() && at == end;
+}
+
+}  // namespace
 
 std::vector<Mapping> parse_maps(const std::string& text) {
   std::vector<Mapping> out;
@@ -17,13 +29,14 @@ std::vector<Mapping> parse_maps(const std::string& text) {
     std::string range, perms, offset, dev, inode;
     if (!(f >> range >> perms >> offset >> dev >> inode)) continue;
     Mapping m;
+    // A line that is not in the kernel's format is skipped, as a short one is.
     auto dash = range.find('-');
     if (dash == std::string::npos) continue;
-    m.start = std::stoull(range.substr(0, dash), nullptr, 16);
-    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    m.offset = std::stoull(offset, nullptr, 16);
+    const std::string_view r(range);
+    if (!parse_number(r.substr(0, dash), 16, m.start) || !parse_number(r.substr(dash + 1), 16, m.end) ||
+        !parse_number(offset, 16, m.offset) || !parse_number(inode, 10, m.inode))
+      continue;
     m.dev = dev;
-    m.inode = std::stoull(inode);
     m.executable = perms.size() > 2 && perms[2] == 'x';
     std::string path;
     std::getline(f >> std::ws, path);

@@ -44,7 +44,9 @@ int64_t executable_bias(Elf* elf) {
   for (size_t i = 0; i < n; ++i) {
     GElf_Phdr ph;
     if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-      return static_cast<int64_t>(ph.p_vaddr) - static_cast<int64_t>(ph.p_offset);
+      // In unsigned arithmetic, which wraps where a signed difference of a
+      // crafted file's fields would overflow (undefined behaviour).
+      return static_cast<int64_t>(ph.p_vaddr - ph.p_offset);
   }
   return 0;
 }
