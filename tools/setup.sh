@@ -16,12 +16,14 @@ PACKAGES=(
   libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev zlib1g-dev
   golang-github-google-pprof-dev golang-go  # pprof's profile.proto; go tool pprof reads the export in a test
   prometheus-cpp-dev prometheus             # --metrics-addr; promtool and a Prometheus server check it in a test
-  npm                                       # fetches speedscope's published schema for a test
   chromium                                  # headless, opens the HTML report in a test (it draws, no script error)
   libclang-rt-14-dev                        # clang's ASan, UBSan and libFuzzer runtimes: tools/sanitize.sh
   python3 debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq
 )
 ((${#benchmarks[@]})) && PACKAGES+=(libbenchmark-dev)
+# npm (speedscope's published schema, for a test) comes with the host's Node.js here (NodeSource's
+# nodejs, which conflicts with Debian's npm package); Debian's only where no node is installed.
+command -v npm >/dev/null || command -v node >/dev/null || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
