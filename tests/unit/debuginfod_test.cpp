@@ -3,9 +3,6 @@
 // to functions, inlined frames and lines. Its own ctest entry: skipped (77)
 // where debuginfod is not installed.
 #define CATCH_CONFIG_RUNNER
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -16,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/http_get.h"
 #include "support/process.h"
 #include "symbolize/symbolizer.h"
 #include "symfix.h"
@@ -35,41 +33,6 @@ std::string find_in_path(const std::string& name) {
   return "";
 }
 
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-// A port nothing listens on now: the kernel's pick for a socket bound to 0.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(0);
-  socklen_t len = sizeof a;
-  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-  if (fd >= 0) close(fd);
-  return ok ? ntohs(a.sin_port) : -1;
-}
-
-// Whether GET `target` on 127.0.0.1:`port` answers 200.
-bool http_ok(int port, const std::string& target) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(port);
-  if (fd < 0) return false;
-  std::string status;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    char buf[64] = {};
-    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()) && read(fd, buf, sizeof buf - 1) > 0)
-      status = buf;
-  }
-  close(fd);
-  return status.rfind("HTTP/1.", 0) == 0 && status.find(" 200 ") != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("a stripped module's debug file is fetched from a debuginfod server") {
@@ -84,7 +47,7 @@ TEST_CASE("a stripped module's debug file is fetched from a debuginfod server") 
   bool ready = false;
   for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
        !ready && std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(100)))
-    ready = http_ok(port, "/buildid/" + id + "/debuginfo");
+    ready = !http_get(port, "/buildid/" + id + "/debuginfo").empty();  // 200 with the file
   INFO("debuginfod stderr: " << server.err());
   REQUIRE(ready);
 
