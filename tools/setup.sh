@@ -15,7 +15,8 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev catch2 libvalijson-dev
   libhwy-dev libcapstone-dev protobuf-compiler libprotobuf-dev zlib1g-dev
   golang-github-google-pprof-dev golang-go  # pprof's profile.proto; go tool pprof reads the export in a test
-  prometheus-cpp-dev prometheus             # --metrics-addr; promtool and a Prometheus server check it in a test
+  prometheus-cpp-dev libcivetweb-dev        # --metrics-addr: the metric families and the 0.0.4 text; the HTTP server
+  prometheus python3-prometheus-client      # promtool, a Prometheus server and the OpenMetrics reference parser check it in tests
   chromium                                  # headless, opens the HTML report in a test (it draws, no script error)
   libclang-rt-14-dev                        # clang's ASan, UBSan and libFuzzer runtimes: tools/sanitize.sh
   python3 debuginfod util-linux libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libmimalloc-dev jq

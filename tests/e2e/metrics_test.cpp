@@ -1,6 +1,7 @@
-// --metrics-addr while tracing: the page passes `promtool check metrics`, and
-// a real Prometheus server started here scrapes it and answers a query for
-// the traced process's allocation counter (Debian's prometheus package).
+// --metrics-addr while tracing: the 0.0.4 page passes `promtool check
+// metrics`, and a real Prometheus server started here scrapes it (as
+// OpenMetrics) and answers a query for the traced process's allocation
+// counter (Debian's prometheus package).
 #include <signal.h>
 #include <unistd.h>
 
@@ -80,10 +81,18 @@ TEST_CASE("metrics: promtool accepts the page and a Prometheus server scrapes an
     std::this_thread::sleep_for(500ms);
     scraped = query(prom_port, promql);
   }
+  // It scraped OpenMetrics (it asks for it first): only that format carries
+  // units, which the server keeps as the family's metadata.
+  const json meta = json::parse(http_get(prom_port, "/api/v1/metadata?metric=memscope_allocated_bytes"), nullptr, false);
   prom.signal(SIGTERM);
   prom.wait(30s);
   INFO(prom.err());
   CHECK(scraped > 0);
+  INFO(meta.dump());
+  REQUIRE(!meta.is_discarded());
+  REQUIRE(meta["data"].contains("memscope_allocated_bytes"));
+  CHECK(meta["data"]["memscope_allocated_bytes"][0]["type"] == "counter");
+  CHECK(meta["data"]["memscope_allocated_bytes"][0]["unit"] == "bytes");
 
   REQUIRE(wl.wait_for("done", 300s));
   agent.signal(SIGINT);

@@ -85,3 +85,23 @@ TEST_CASE("metrics: an address in use is an error") {
   MetricsEndpoint first("127.0.0.1:0");
   CHECK_THROWS_AS(MetricsEndpoint("127.0.0.1:" + std::to_string(first.port())), Error);
 }
+
+TEST_CASE("metrics: OpenMetrics to a client that asks for it, the 0.0.4 text to others") {
+  MetricsEndpoint endpoint("127.0.0.1:0");
+  endpoint.publish(two_processes());
+  // What Prometheus sends when it scrapes.
+  const auto om = test::http_fetch(endpoint.port(), "/metrics",
+                                   "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                                   "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  CHECK(om.status == 200);
+  CHECK(om.content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  CHECK(om.body.find("# TYPE memscope_allocations counter\n") != std::string::npos);
+  CHECK(om.body.size() > 6);
+  CHECK(om.body.substr(om.body.size() - 6) == "# EOF\n");
+  const auto plain = test::http_fetch(endpoint.port(), "/metrics");
+  CHECK(plain.status == 200);
+  CHECK(plain.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(plain.body.find("# TYPE memscope_allocations_total counter\n") != std::string::npos);
+  CHECK(plain.body.find("# EOF") == std::string::npos);
+  CHECK(test::http_fetch(endpoint.port(), "/other").status == 404);
+}

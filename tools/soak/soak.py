@@ -3,7 +3,7 @@
 time at default settings and records the agent's CPU and memory over time.
 Both must be flat once the agent's tables are warm, and nothing dropped.
 
-    sudo tools/soak/soak.py [--seconds 3600] [--every 10] [-o soak.csv]
+    sudo tools/soak/soak.py [--seconds 3600] [--every 10] [--threads 2] [--nice 0] [-o soak.csv]
 
 Prints one line per sample and a summary: the agent's CPU per second and its
 resident memory after warm-up (the first fifth of the run) against the end,
@@ -13,7 +13,9 @@ lifetimes flat out, every block freed): a leaking target would grow the
 agent's table of live sampled blocks by design (bounded by --max-live).
 Exit status 1 when the agent's memory grew by more than 20% + 4 MiB after
 warm-up, its CPU rate by more than 50% + 1% of a CPU, or a record was
-dropped; 77 without root. ctest's soak_short runs it for 20 s.
+dropped; 77 without root. ctest's soak_short runs it for 20 s. --nice lowers
+the workload's priority (not the agent's) so that the soak can run beside other
+work on the host; the agent then sees fewer calls, its tables the same.
 """
 import argparse, json, os, signal, subprocess, sys, tempfile, time
 
@@ -41,6 +43,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3600)
     ap.add_argument("--every", type=float, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--nice", type=int, default=0, help="the workload's niceness")
     ap.add_argument("-o", "--csv", default="soak.csv")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -48,8 +52,8 @@ def main():
         return 77
     tmp = tempfile.mkdtemp(prefix="memscope-soak-")
     report = os.path.join(tmp, "report.json")
-    wl_args = [WORKLOAD, "--profile", "web", "--seconds", str(a.seconds), "--threads", "2"]
-    wl = subprocess.Popen(wl_args, stdout=subprocess.DEVNULL)
+    wl_args = [WORKLOAD, "--profile", "web", "--seconds", str(a.seconds), "--threads", str(a.threads)]
+    wl = subprocess.Popen(wl_args, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.nice(a.nice))
     agent = subprocess.Popen([AGENT, "-p", str(wl.pid), "-o", report], stderr=subprocess.PIPE, text=True)
     while True:  # until it traces
         line = agent.stderr.readline()

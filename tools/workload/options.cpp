@@ -303,9 +303,9 @@ Step parse_throughput(Arg& a, Options& o) {
     if (!seconds && !a.is("--warmup")) return Step::Unknown;
     const char* v = a.value();
     if (!v) return Step::Error;
-    if (parse_seconds(v, seconds ? 0.01 : 0.0, seconds ? 600.0 : 60.0, seconds ? o.seconds : o.warmup)) return Step::Ok;
+    if (parse_seconds(v, seconds ? 0.01 : 0.0, seconds ? 86400.0 : 60.0, seconds ? o.seconds : o.warmup)) return Step::Ok;
     error_line(seconds ? "invalid --seconds '" : "invalid --warmup '", v,
-               seconds ? "' (expected 0.01 to 600)" : "' (expected 0 to 60)");
+               seconds ? "' (expected 0.01 to 86400)" : "' (expected 0 to 60)");
     return Step::Error;
 }
 

@@ -1,7 +1,7 @@
 #include "report/metrics_endpoint.h"
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <CivetServer.h>
+#include <prometheus/text_serializer.h>
 
 #include <exception>
 #include <mutex>
@@ -9,14 +9,27 @@
 
 #include "common/error.h"
 #include "report/metrics_families.h"
+#include "report/openmetrics_text.h"
 
 namespace memscope {
 
-class SnapshotCollectable : public prometheus::Collectable {
+// The page at /metrics: the last snapshot published, written in the format
+// the client asked for.
+class MetricsPage : public CivetHandler {
  public:
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    std::lock_guard<std::mutex> g(lock_);
-    return metric_families(snapshot_);
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    const char* accept = mg_get_header(conn, "Accept");
+    const bool om = accept && accepts_openmetrics(accept);
+    std::vector<prometheus::MetricFamily> families;
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      families = metric_families(snapshot_);
+    }
+    const std::string body = om ? openmetrics_text(families) : prometheus::TextSerializer().Serialize(families);
+    mg_printf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+              om ? kOpenMetricsContentType : kPrometheusTextContentType, body.size());
+    mg_write(conn, body.data(), body.size());
+    return true;
   }
   void set(MetricsSnapshot s) {
     std::lock_guard<std::mutex> g(lock_);
@@ -24,7 +37,7 @@ class SnapshotCollectable : public prometheus::Collectable {
   }
 
  private:
-  mutable std::mutex lock_;  // the exposer's threads read while the run loop writes
+  std::mutex lock_;  // the server's thread reads while the run loop writes
   MetricsSnapshot snapshot_;
 };
 
@@ -46,22 +59,24 @@ std::string metrics_listen_address(const std::string& addr) {
   return host + ":" + port;
 }
 
-MetricsEndpoint::MetricsEndpoint(const std::string& addr) : collectable_(std::make_shared<SnapshotCollectable>()) {
+MetricsEndpoint::MetricsEndpoint(const std::string& addr) : page_(std::make_unique<MetricsPage>()) {
   const std::string listen = metrics_listen_address(addr);
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(listen, 1);
+    server_ = std::make_unique<CivetServer>(std::vector<std::string>{"listening_ports", listen, "num_threads", "1"});
   } catch (const std::exception& e) {
     throw Error("--metrics-addr " + addr + ": cannot listen on " + listen + " (" + e.what() + ")");
   }
-  exposer_->RegisterCollectable(collectable_);
+  server_->addHandler("/metrics", page_.get());
 }
 
-MetricsEndpoint::~MetricsEndpoint() = default;
+MetricsEndpoint::~MetricsEndpoint() {
+  if (server_) server_->close();  // no request may reach the page once it is gone
+}
 
-void MetricsEndpoint::publish(MetricsSnapshot snapshot) { collectable_->set(std::move(snapshot)); }
+void MetricsEndpoint::publish(MetricsSnapshot snapshot) { page_->set(std::move(snapshot)); }
 
 int MetricsEndpoint::port() const {
-  const auto ports = exposer_->GetListeningPorts();
+  const auto ports = server_->getListeningPorts();
   return ports.empty() ? 0 : ports.front();
 }
 

@@ -1,19 +1,20 @@
-// Serves the latest metrics snapshot over HTTP at /metrics in Prometheus'
-// text format, from prometheus-cpp's exposer (its own threads), while the run
-// loop publishes a new snapshot each second.
+// Serves the latest metrics snapshot over HTTP at /metrics while the run loop
+// publishes a new one each second: OpenMetrics text to clients that ask for it
+// (Prometheus does), Prometheus' text format 0.0.4 to the others (curl,
+// promtool). civetweb (the HTTP server prometheus-cpp's own exposer is built
+// on) runs the listener on its own thread; prometheus-cpp's exposer is not
+// used because it can only answer in 0.0.4.
 #pragma once
 #include <memory>
 #include <string>
 
 #include "report/metrics_snapshot.h"
 
-namespace prometheus {
-class Exposer;
-}
+class CivetServer;
 
 namespace memscope {
 
-class SnapshotCollectable;
+class MetricsPage;
 
 // "PORT" or ":PORT" -> "127.0.0.1:PORT" (loopback unless told otherwise);
 // "HOST:PORT" and "[V6]:PORT" as given. Throws Error for anything else.
@@ -31,8 +32,8 @@ class MetricsEndpoint {
   int port() const;  // the bound port (the one asked, or the kernel's pick for 0)
 
  private:
-  std::shared_ptr<SnapshotCollectable> collectable_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsPage> page_;
+  std::unique_ptr<CivetServer> server_;
 };
 
 }  // namespace memscope
