@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "aggregate/process_counters.h"
@@ -15,6 +16,15 @@
 #include "targets/process_memory.h"
 
 namespace memscope {
+
+namespace {
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return a == b || (!a.empty() && !b.empty() && std::filesystem::equivalent(a, b, ec));
+}
+
+}  // namespace
 
 void announce(const TracedProcess& t) {
   fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
@@ -96,10 +106,10 @@ void TraceRun::handle_process_events() {
       // Exec: a new program, a new heap; the break is measured from its start.
       if (announced_.count(pid) && announced_[pid] != t.process.exe)
         if (auto b = read_program_break(pid)) t.memory.start_brk = b->start;
-      if ((!opt_.follow.all || opt_.verbose) && announced_[pid] != t.process.exe) {
-        announce(t);
-        announced_[pid] = t.process.exe;
-      }
+      // A command is announced at start by the path it was found at
+      // (/bin/ls) and seen at its exec by the kernel's (/usr/bin/ls): once.
+      if ((!opt_.follow.all || opt_.verbose) && !same_file(announced_[pid], t.process.exe)) announce(t);
+      announced_[pid] = t.process.exe;
     }
   }
 }

@@ -183,8 +183,8 @@ void TraceRun::watch_processes() {
   tracker_->scan();
   if (!opt_.syscall_counts) return;
   fprintf(stderr,
-          "memscope-bpf: --syscall-counts: every syscall of every process on this host pays ~150 ns while "
-          "tracing runs\n");
+          "memscope-bpf: --syscall-counts: every syscall of every process on this host is slowed while tracing "
+          "runs (measured in docs/measurements.md)\n");
   for (auto& t : tracker_->targets()) start_vm_counts(t, is_command(t.process.pid));
 }
 
