@@ -92,6 +92,10 @@ def main():
     early, late = rate(mid, third), rate(third, end)
     rss_growth = (end[2] - mid[2]) / 1024
     print(f"soak: {end[0]:.0f} s traced, {r['exact']['allocation_calls']} allocation calls, {dropped} records dropped")
+    # Per second of the target's CPU too: a workload sharing the host (--nice) does varying work.
+    per_target = lambda x, y: (y[1] - x[1]) / max(1e-9, y[3] - x[3]) * 100
+    print(f"soak: agent CPU per target CPU {per_target(mid, third):.2f}% after warm-up, "
+          f"{per_target(third, end):.2f}% at the end")
     print(f"soak: agent CPU {early:.2f}% of a CPU after warm-up, {late:.2f}% at the end; "
           f"RSS {mid[2] / 1024:.1f} MiB after warm-up, {end[2] / 1024:.1f} MiB at the end ({rss_growth:+.1f} MiB)")
     flat = end[2] <= mid[2] * 1.2 + 4096 and late <= early * 1.5 + 1.0 and dropped == 0
