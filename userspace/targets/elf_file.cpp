@@ -9,14 +9,11 @@
 #include <cstring>
 #include <memory>
 
+#include "common/elf_handle.h"
 #include "common/error.h"
 
 namespace memscope {
 namespace {
-
-struct ElfCloser {
-  void operator()(Elf* e) const { elf_end(e); }
-};
 
 void read_symbols(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr, bool dynamic, ElfInfo& info) {
   Elf_Data* data = elf_getdata(scn, nullptr);
@@ -61,10 +58,9 @@ const ElfSymbol* ElfInfo::find_function(const std::string& name, bool dynamic_on
 }
 
 ElfInfo read_elf(const std::string& path) {
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot open " + path);
-  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  ElfHandle elf = read_elf_handle(fd);
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) {
     close(fd);
     throw Error(path + " is not an ELF file");
@@ -124,6 +120,7 @@ ElfInfo read_elf(const std::string& path) {
       }
     }
   }
+  elf.reset();
   close(fd);
   return info;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "common/elf_handle.h"
 #include "targets/api_names.h"
 
 namespace memscope {
@@ -30,13 +31,13 @@ struct ObjectCode {
 
 ObjectCode read_code(const std::string& path) {
   ObjectCode out;
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return out;
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  ElfHandle handle = read_elf_handle(fd);
+  Elf* elf = handle.get();
   size_t shstrndx = 0;
   if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0) {
-    if (elf) elf_end(elf);
+    handle.reset();
     close(fd);
     return out;
   }
@@ -89,7 +90,7 @@ ObjectCode read_code(const std::string& path) {
       }
     }
   }
-  elf_end(elf);
+  handle.reset();
   close(fd);
   return out;
 }

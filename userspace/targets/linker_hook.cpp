@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "common/elf_handle.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "targets/elf_file.h"
@@ -20,11 +21,11 @@ namespace {
 
 // The value of the dynamic data symbol `name` (ElfInfo keeps functions only).
 uint64_t dynamic_object(const std::string& path, const char* name) {
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   uint64_t value = 0;
-  if (Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr)) {
+  if (ElfHandle handle = read_elf_handle(fd)) {
+    Elf* elf = handle.get();
     Elf_Scn* scn = nullptr;
     while (!value && (scn = elf_nextscn(elf, scn)) != nullptr) {
       GElf_Shdr shdr;
@@ -40,7 +41,6 @@ uint64_t dynamic_object(const std::string& path, const char* name) {
         }
       }
     }
-    elf_end(elf);
   }
   close(fd);
   return value;
