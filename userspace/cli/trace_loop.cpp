@@ -10,6 +10,7 @@
 #include "aggregate/process_counters.h"
 #include "cli/trace_steps.h"
 #include "common/clock.h"
+#include "common/terminal_safe.h"
 #include "report/text_summary.h"
 #include "targets/process.h"
 #include "targets/process_memory.h"
@@ -18,7 +19,8 @@ namespace memscope {
 
 void announce(const TracedProcess& t) {
   fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
-          t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+          t.process.pid, terminal_safe(t.process.comm).c_str(), terminal_safe(t.allocator.path).c_str(),
+          t.allocator.sites.size());
 }
 
 // Wait for the end, printing interval summaries and keeping symbol
