@@ -3,8 +3,9 @@
 # small ELF objects built from seed_elf.c (CFI in .eh_frame, in .debug_frame
 # only, frame pointers, stripped; a PLT, an inlined function, a build id), the
 # first bytes of this machine's glibc allocator entry points for the probe
-# placement, /proc/self/maps lines, and the report fuzzer's strings. Run it
-# only to change the seeds; the fuzzers and ctest read what is checked in.
+# placement, /proc/self/maps lines, ld.so --list output, and the report
+# fuzzer's strings. Run it only to change the seeds; the fuzzers and ctest
+# read what is checked in.
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -59,6 +60,13 @@ cat > corpus/proc_maps/special <<'MAPS'
 7ffd5e1f0000-7ffd5e211000 rw-p 00000000 00:00 0                          [stack]
 ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
 MAPS
+
+# ld.so --list: a dynamic executable's (its first line stands for the
+# executable's path), a static one's, and blank and whitespace-only lines.
+mkdir -p corpus/ld_list
+{ echo /usr/bin/ls; /lib64/ld-linux-x86-64.so.2 --list /usr/bin/ls; } > corpus/ld_list/dynamic
+printf '/bin/static\n\tstatically linked\n' > corpus/ld_list/static
+printf '/bin/x\n\n   \n\t\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n \t \n' > corpus/ld_list/blank_lines
 
 # Report strings: FuzzedDataProvider's random-length strings end at a lone
 # backslash. ASCII, UTF-8 and bytes that are not UTF-8.
