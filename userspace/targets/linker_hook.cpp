@@ -33,7 +33,10 @@ uint64_t dynamic_object(const std::string& path, const char* name) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       for (size_t i = 0; data && i < shdr.sh_size / shdr.sh_entsize; ++i) {
         GElf_Sym sym;
-        if (!gelf_getsym(data, static_cast<int>(i), &sym) || GELF_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
+        // The count is the header's, which may lie: stop at the first entry
+        // libelf cannot give (past the section's data).
+        if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
+        if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
         const char* s = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (s && std::strcmp(s, name) == 0) {
           value = sym.st_value;
