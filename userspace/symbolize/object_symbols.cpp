@@ -14,6 +14,7 @@
 #include "common/elf_handle.h"
 #include "symbolize/debuginfo_search.h"
 #include "symbolize/demangle.h"
+#include "symbolize/string_tables.h"
 
 namespace memscope {
 namespace {
@@ -113,6 +114,9 @@ ObjectSymbols::ObjectSymbols(const std::string& open_path, const std::string& na
   GElf_Addr start = 0, end = 0;
   if (!pending_elf_ || elf_kind(pending_elf_.get()) != ELF_K_ELF || !load_range(pending_elf_.get(), &start, &end))
     return;
+  // A corrupt object gets no names at all, rather than names read past
+  // the end of a table.
+  if (!string_tables_terminated(pending_elf_.get())) return;
   dwfl_ = dwfl_begin(&callbacks_);
   if (!dwfl_) return;
   dwfl_report_begin(dwfl_);

@@ -96,6 +96,13 @@ UnwindTable build_unwind_table(int fd) {
   std::unique_ptr<Dwarf, DwarfCloser> dwarf;
   Dwarf_CFI* cfi = nullptr;
   std::optional<std::vector<uint64_t>> starts = fde_starts_from_eh_frame_hdr(elf.get());
+  // libdw finds .eh_frame by its section, or else by the PT_GNU_EH_FRAME
+  // segment, where, not knowing its size, it reads the whole file into
+  // memory (elf_rawfile) and libelf 0.188 then leaks the sections it had
+  // read: only the first way.
+  Elf_Scn* eh_frame = find_section(elf.get(), ".eh_frame");
+  GElf_Shdr eh_shdr;
+  if (!eh_frame || !gelf_getshdr(eh_frame, &eh_shdr) || eh_shdr.sh_type == SHT_NOBITS) starts.reset();
   if (starts) {
     eh.reset(dwarf_getcfi_elf(elf.get()));
     cfi = eh.get();
