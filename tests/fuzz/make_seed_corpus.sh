@@ -3,8 +3,9 @@
 # small ELF objects built from seed_elf.c (CFI in .eh_frame, in .debug_frame
 # only, frame pointers, stripped; a PLT, an inlined function, a build id), the
 # first bytes of this machine's glibc allocator entry points for the probe
-# placement, /proc/self/maps lines, and the report fuzzer's strings. Run it
-# only to change the seeds; the fuzzers and ctest read what is checked in.
+# placement, /proc/self/maps lines, ld.so --list output, and the report
+# fuzzer's strings. Run it only to change the seeds; the fuzzers and ctest
+# read what is checked in.
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -17,6 +18,19 @@ name=eh_frame.so build -O2 -g
 name=debug_frame.so build -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables
 name=frame_pointer.so build -O1 -fno-omit-frame-pointer
 strip -o "$tmp/stripped.so" "$tmp/frame_pointer.so"
+# Symbol and relocation tables whose headers say each entry is one byte
+# long (sh_entsize 1): the readers' loops, counting sh_size / sh_entsize,
+# must stop at the first entry libelf cannot give (past the real ones) and
+# not go on to the count (2^32 calls for a table in a big sparse file).
+entsize_one() {  # in out
+  local shoff nr
+  cp "$1" "$2"
+  shoff=$(readelf -hW "$2" | sed -n 's/.*Start of section headers: *\([0-9]*\).*/\1/p')
+  for nr in $(readelf -SW "$2" | sed -n 's/^ *\[ *\([0-9]*\)\] *[^ ]* *\(DYNSYM\|SYMTAB\|RELA\) .*/\1/p'); do
+    printf '\x01\x00\x00\x00\x00\x00\x00\x00' | dd of="$2" bs=1 seek=$((shoff + nr * 64 + 56)) conv=notrunc status=none
+  done
+}
+entsize_one "$tmp/eh_frame.so" "$tmp/entsize_one.so"
 for fuzzer in elf_file object_symbols unwind_table; do
   mkdir -p "corpus/$fuzzer"
   cp "$tmp"/*.so "corpus/$fuzzer/"
@@ -59,6 +73,13 @@ cat > corpus/proc_maps/special <<'MAPS'
 7ffd5e1f0000-7ffd5e211000 rw-p 00000000 00:00 0                          [stack]
 ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
 MAPS
+
+# ld.so --list: a dynamic executable's (its first line stands for the
+# executable's path), a static one's, and blank and whitespace-only lines.
+mkdir -p corpus/ld_list
+{ echo /usr/bin/ls; /lib64/ld-linux-x86-64.so.2 --list /usr/bin/ls; } > corpus/ld_list/dynamic
+printf '/bin/static\n\tstatically linked\n' > corpus/ld_list/static
+printf '/bin/x\n\n   \n\t\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n \t \n' > corpus/ld_list/blank_lines
 
 # Report strings: FuzzedDataProvider's random-length strings end at a lone
 # backslash. ASCII, UTF-8 and bytes that are not UTF-8.

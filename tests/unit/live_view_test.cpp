@@ -72,3 +72,21 @@ TEST_CASE("live view: an unmeasured probe cost is said, not shown as zero") {
   f.probe_added_pct = -1;
   CHECK(render_live(f, 24, 80).find("probe cost not measured") != std::string::npos);
 }
+
+TEST_CASE("live view: a site or program name cannot drive the terminal") {
+  // A traced program names itself (prctl(PR_SET_NAME)) or its symbols with
+  // escape sequences: clear the screen, retitle the window, a C1 CSI.
+  LiveFrame f = frame();
+  f.by_rate[0].name =
+      "evil\x1b[2J\x1b]0;owned\x07 (srv\xc2\x9b"
+      "1m)";
+  f.by_live[0].name = "leak\r\n\x1b[31m (server)";
+  const std::string screen = render_live(f, 40, 200);
+  // Only the screen's own sequences remain: home, clear to end of line, of screen.
+  const std::string own = std::regex_replace(screen, std::regex("\x1b\\[[HKJ]"), "");
+  CHECK(own.find('\x1b') == std::string::npos);
+  CHECK(own.find('\x07') == std::string::npos);
+  CHECK(own.find("\xc2\x9b") == std::string::npos);
+  CHECK(screen.find("evil\\x1b[2J\\x1b]0;owned\\x07 (srv\\xc2\\x9b1m)") != std::string::npos);
+  CHECK(screen.find("leak\\x0d\\x0a\\x1b[31m (server)") != std::string::npos);
+}

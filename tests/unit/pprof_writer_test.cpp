@@ -159,3 +159,27 @@ TEST_CASE("pprof: the .pb.gz is the profile gzipped") {
   REQUIRE(back.ParseFromString(gunzip(bytes)));
   CHECK(back.SerializeAsString() == to_pprof(r).SerializeAsString());
 }
+
+TEST_CASE("pprof: names that are not UTF-8 are written with U+FFFD, as in the JSON report, and the profile parses") {
+  // A traced program chooses its symbols, paths and file names; protobuf
+  // will not parse a profile.proto string that is not UTF-8.
+  ConfigHistory h;
+  Report r = profile_model(h);
+  r.targets[0].process.exe = "/srv/serv\xed\xa0\x80";  // still the main binary, first
+  for (TargetReport& t : r.targets)
+    for (auto* list : {&t.sites, &t.leaks, &t.temporaries})
+      for (SiteReport& s : *list)
+        for (Frame& f : s.frames) {
+          if (f.function == "parse_header(Request&)") f.function = "parse\xff_header";
+          if (f.file == "request.h") f.file = "req\xc3(.h";
+          if (f.module == "server") f.module = "serv\xed\xa0\x80";
+        }
+  pb::Profile back;
+  REQUIRE(back.ParseFromString(gunzip(pprof_bytes(r))));
+  View v{back};
+  const pb::Location& inl = v.location(back.sample(1).location_id(0));
+  CHECK(v.str(v.function(inl.line(0).function_id()).name()) == "parse\xef\xbf\xbd_header");
+  CHECK(v.str(v.function(inl.line(0).function_id()).filename()) == "req\xef\xbf\xbd(.h");
+  CHECK(v.str(v.mapping(inl.mapping_id()).filename()) == "serv\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(v.str(back.mapping(0).filename()) == "serv\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}

@@ -154,3 +154,20 @@ TEST_CASE("a module replaced on disk while mapped resolves to what was mapped") 
     CHECK(frames[1].build_id == build_id_of(SYMFIX_LIB));
   }
 }
+
+TEST_CASE("a debug file beside the module that another user owns is not read") {
+  // libdwfl maps the debug file it finds; its owner could truncate it under
+  // the agent (SIGBUS).
+  if (geteuid() != 0) return;
+  TempDir dir, no_build_ids;
+  fs::copy_file(SYMFIX_DEBUG, dir.path + "/symfix.debug");
+  REQUIRE(chown((dir.path + "/symfix.debug").c_str(), 65534, 65534) == 0);
+  LoadedFixture fix(SYMFIX_STRIPPED, dir.path + "/libfix.so");
+  const uint64_t ra = fix.inlined_return_address();
+  Symbolizer s(":.debug:" + no_build_ids.path);
+  REQUIRE(s.snapshot(getpid()));
+  const auto frames = s.symbolize(getpid(), ra);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == "fixture_outer");  // .dynsym's name, no lines
+  CHECK(frames[0].file.empty());
+}

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "report/report_diff.h"
 
 namespace memscope {
@@ -46,7 +47,8 @@ int diff_main(int argc, char** argv) {
     if (!folded.empty()) write_folded_diff(folded, changes, metric);
     return fail_on_growth && any_growth(changes, metric) ? 3 : 0;
   } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: error: %s\n", e.what());
+    // A report's contents (names in it) may be quoted.
+    fprintf(stderr, "memscope-bpf: error: %s\n", terminal_safe(e.what()).c_str());
     return 1;
   }
 }

@@ -5,6 +5,7 @@
 #include "cli/options.h"
 #include "cli/trace_run.h"
 #include "common/error.h"
+#include "common/terminal_safe.h"
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "diff") return memscope::diff_main(argc - 1, argv + 1);
@@ -14,10 +15,10 @@ int main(int argc, char** argv) {
   try {
     return memscope::trace_run(*options);
   } catch (const memscope::Error& e) {
-    fprintf(stderr, "memscope-bpf: error: %s\n", e.what());
+    fprintf(stderr, "memscope-bpf: error: %s\n", memscope::terminal_safe(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
-    fprintf(stderr, "memscope-bpf: error: %s\n", e.what());
+    fprintf(stderr, "memscope-bpf: error: %s\n", memscope::terminal_safe(e.what()).c_str());
     return 1;
   }
 }

@@ -4,6 +4,7 @@
 #include "cli/trace_steps.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "report/report_file.h"
 #include "report/text_summary.h"
 #include "targets/process.h"
@@ -16,7 +17,8 @@ ProbeCost calibrate_quietly(const Options& opt) {
     const CalibrationConfigs configs = calibration_configs();
     return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement, configs.none, configs.all);
   } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n", e.what());
+    fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n",
+            terminal_safe(e.what()).c_str());
     return {};
   }
 }
@@ -84,10 +86,10 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   for (size_t i = 0; i < opt_.outputs.size(); ++i) {
     const OutputFile& f = opt_.outputs[i];
     if (!errors[i].empty()) {
-      fprintf(stderr, "memscope-bpf: error: %s\n", errors[i].c_str());
+      fprintf(stderr, "memscope-bpf: error: %s\n", terminal_safe(errors[i]).c_str());
       all = false;
     } else if (f.path != "-") {
-      fprintf(stderr, "memscope-bpf: report written to %s (%s)\n", f.path.c_str(),
+      fprintf(stderr, "memscope-bpf: report written to %s (%s)\n", terminal_safe(f.path).c_str(),
               std::string(format_name(f.format)).c_str());
     }
   }

@@ -11,6 +11,7 @@
 #include "aggregate/process_counters.h"
 #include "cli/trace_steps.h"
 #include "common/clock.h"
+#include "common/terminal_safe.h"
 #include "report/text_summary.h"
 #include "targets/process.h"
 #include "targets/process_memory.h"
@@ -28,7 +29,8 @@ bool same_file(const std::string& a, const std::string& b) {
 
 void announce(const TracedProcess& t) {
   fprintf(stderr, "memscope-bpf: tracing PID %d (%s) through %s: %zu entry points; Ctrl-C for the report\n",
-          t.process.pid, t.process.comm.c_str(), t.allocator.path.c_str(), t.allocator.sites.size());
+          t.process.pid, terminal_safe(t.process.comm).c_str(), terminal_safe(t.allocator.path).c_str(),
+          t.allocator.sites.size());
 }
 
 // Wait for the end, printing interval summaries and keeping symbol

@@ -13,6 +13,7 @@
 #include "cli/trace_steps.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "targets/api_names.h"
 #include "targets/process_memory.h"
 #include "targets/resolve.h"
@@ -24,14 +25,14 @@ namespace {
 
 void describe_probes(const TracedProcess& t) {
   for (const auto& s : t.allocator.sites) {
-    fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", s.symbol.c_str(), s.path.c_str(),
+    fprintf(stderr, "memscope-bpf:   %-15s %s+0x%llx", terminal_safe(s.symbol).c_str(), terminal_safe(s.path).c_str(),
             static_cast<unsigned long long>(s.offset));
     for (unsigned a : s.aliases) fprintf(stderr, " (also %s)", std::string(api_name(a)).c_str());
-    fprintf(stderr, "  [%s]\n", s.placement.c_str());
+    fprintf(stderr, "  [%s]\n", terminal_safe(s.placement).c_str());
   }
   for (unsigned m : t.allocator.missing)
     fprintf(stderr, "memscope-bpf:   %-15s not defined by %s\n", std::string(api_name(m)).c_str(),
-            t.allocator.path.c_str());
+            terminal_safe(t.allocator.path).c_str());
 }
 
 }  // namespace
@@ -84,7 +85,7 @@ void TraceRun::resolve_given_pids() {
     } catch (const Error& e) {
       if (alone) throw;
       if (first_error.empty()) first_error = e.what();
-      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
+      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", terminal_safe(e.what()).c_str());
     }
   }
   if (given_.empty() && !opt_.pids.empty() && opt_.command.empty() && !opt_.following()) throw Error(first_error);
@@ -167,7 +168,7 @@ void TraceRun::attach_targets() {
       // One target of several whose probes are refused is a warning; the
       // command is never left running untraced, and a lone target fails.
       if (is_command(pid) || (count == 1 && !opt_.following())) throw;
-      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", e.what());
+      fprintf(stderr, "memscope-bpf: warning: %s; not traced\n", terminal_safe(e.what()).c_str());
     }
   }
   given_.clear();
@@ -209,7 +210,7 @@ void TraceRun::announce_start() {
             "each allocator call\n",
             tracker_->targets().size(), tracker_->objects_probed());
   for (const auto& name : opt_.follow.comms)
-    fprintf(stderr, "memscope-bpf: following processes named %s, started now or later\n", name.c_str());
+    fprintf(stderr, "memscope-bpf: following processes named %s, started now or later\n", terminal_safe(name).c_str());
   for (const auto& t : tracker_->targets()) {
     if (!opt_.follow.all || opt_.verbose) announce(t);
     announced_[t.process.pid] = t.process.exe;

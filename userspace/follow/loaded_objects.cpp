@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "follow/process_tracker.h"
 #include "targets/allocator.h"
 #include "targets/file_id.h"
@@ -38,7 +39,8 @@ void ProcessTracker::watch_linker(pid_t pid) {
     session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
     linkers_.insert(key);
   } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
+    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid,
+            terminal_safe(e.what()).c_str());
   }
 }
 
@@ -74,7 +76,7 @@ bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
       probe(pid, extra);
     } catch (const Error& e) {
       fprintf(stderr, "memscope-bpf: warning: PID %d (%s) loaded %s: %s; its calls are not counted\n", pid,
-              t->process.comm.c_str(), m.path.c_str(), e.what());
+              terminal_safe(t->process.comm).c_str(), terminal_safe(m.path).c_str(), terminal_safe(e.what()).c_str());
       continue;
     }
     ExtraAllocator x;
@@ -84,8 +86,8 @@ bool ProcessTracker::look_for_loaded(pid_t pid, uint64_t event_ns) {
     if (event_ns) x.attach_delay_s = static_cast<double>(monotonic_ns() - event_ns) / 1e9;
     if (options_.verbose)
       fprintf(
-          stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid, m.path.c_str(),
-          extra.sites.size(),
+          stderr, "memscope-bpf: PID %d loaded %s: probing its %zu entry points%s\n", pid,
+          terminal_safe(m.path).c_str(), extra.sites.size(),
           event_ns ? (", " + std::to_string(x.attach_delay_s * 1e3) + " ms after the linker reported it").c_str() : "");
     t->extra_allocators.push_back(std::move(x));
     found = true;

@@ -12,10 +12,11 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "memscope/vm_counts.h"
 #include "targets/api_names.h"
-#include "targets/linker_hook.h"
 #include "targets/file_id.h"
+#include "targets/linker_hook.h"
 #include "targets/process.h"
 #include "targets/resolve.h"
 
@@ -23,7 +24,8 @@ namespace memscope {
 namespace {
 
 void warn(pid_t pid, const std::string& comm, const std::string& why) {
-  fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, comm.c_str(), why.c_str());
+  fprintf(stderr, "memscope-bpf: warning: PID %d (%s) not traced: %s\n", pid, terminal_safe(comm).c_str(),
+          terminal_safe(why).c_str());
 }
 
 }  // namespace
@@ -149,7 +151,7 @@ void ProcessTracker::scan() {
     for (size_t i = 0; i < skipped.size() && i < 20; ++i) list += (i ? ", " : "") + skipped[i];
     if (skipped.size() > 20) list += ", ...";
     fprintf(stderr, "memscope-bpf: warning: %zu processes not traced (no allocator found or probed): %s\n",
-            skipped.size(), list.c_str());
+            skipped.size(), terminal_safe(list).c_str());
   }
 }
 
@@ -301,14 +303,15 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid
   if (!alloc) {
     if (known)
       fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
-              info.exe.c_str(), why.c_str());
+              terminal_safe(info.exe).c_str(), terminal_safe(why).c_str());
     else if (!options_.all) warn(pid, info.comm, why);
     return;
   }
   if (trace(info, *alloc)) {
     fresh.push_back(pid);
     if (options_.verbose)
-      fprintf(stderr, "memscope-bpf: PID %d runs %s: probing %s\n", pid, info.exe.c_str(), alloc->path.c_str());
+      fprintf(stderr, "memscope-bpf: PID %d runs %s: probing %s\n", pid, terminal_safe(info.exe).c_str(),
+              terminal_safe(alloc->path).c_str());
   }
 }
 

@@ -15,7 +15,7 @@ constexpr std::string_view kScriptSlot = "@@SCRIPT@@";
 std::string script_safe_json(const nlohmann::json& json) {
   // '<' stands only inside JSON strings, where \u003c means the same.
   // Names that are not UTF-8 become U+FFFD, as in the JSON report.
-  const std::string text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string text = json.dump(-1, ' ', false, kReplaceBadUtf8);
   std::string out;
   out.reserve(text.size() + text.size() / 16);
   for (char c : text) {

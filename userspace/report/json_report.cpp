@@ -339,4 +339,10 @@ json to_json(const Report& r) {
   return j;
 }
 
+std::string utf8_repaired(const std::string& s) {
+  // nlohmann's own repair, the one every JSON file is written with: a
+  // string dumped with it reads back as valid UTF-8.
+  return nlohmann::json::parse(nlohmann::json(s).dump(-1, ' ', false, kReplaceBadUtf8)).get<std::string>();
+}
+
 }  // namespace memscope

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/terminal_safe.h"
 #include "report/text_summary.h"
 
 namespace memscope {
@@ -52,8 +53,8 @@ void site_table(Screen& s, const char* title, const std::vector<LiveSite>& sites
     const std::string pid = std::to_string(x.pid);
     if (by_rate)
       s.line(pad(human_bytes(x.bytes_per_s) + "/s", 12) + " " + pad(rate(x.calls_per_s), 12) + "   " +
-             pad(pid, 7, true) + " " + x.name);
-    else s.line(pad(human_bytes(x.live_bytes), 12) + "   " + pad(pid, 7, true) + " " + x.name);
+             pad(pid, 7, true) + " " + terminal_safe(x.name));
+    else s.line(pad(human_bytes(x.live_bytes), 12) + "   " + pad(pid, 7, true) + " " + terminal_safe(x.name));
   }
 }
 

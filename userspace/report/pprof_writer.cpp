@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "report/json_report.h"
 #include "report/profile_sites.h"
 
 namespace memscope {
@@ -22,9 +23,11 @@ class ProfileBuilder {
  public:
   ProfileBuilder() { str(""); }  // index 0 is the empty string
 
+  // profile.proto's strings must be UTF-8 (protobuf refuses to parse the
+  // profile otherwise); the names are the traced programs' own bytes.
   int64_t str(const std::string& s) {
     auto [it, fresh] = strings_.try_emplace(s, static_cast<int64_t>(strings_.size()));
-    if (fresh) profile_.add_string_table(s);
+    if (fresh) profile_.add_string_table(utf8_repaired(s));
     return it->second;
   }
 

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/terminal_safe.h"
 #include "report/text_summary.h"
 
 namespace memscope {
@@ -86,12 +87,12 @@ void print_diff(FILE* out, const ReadReport& old_report, const ReadReport& new_r
                 const std::vector<SiteChange>& changes, DiffMetric metric, size_t top) {
   const char* name = metric == DiffMetric::allocated ? "allocated" : "live";
   fprintf(out, "memscope-bpf diff: %s (%zu sites, %.1f s) -> %s (%zu sites, %.1f s), by %s bytes\n",
-          old_report.path.c_str(), old_report.total_sites, old_report.duration_s, new_report.path.c_str(),
-          new_report.total_sites, new_report.duration_s, name);
+          terminal_safe(old_report.path).c_str(), old_report.total_sites, old_report.duration_s,
+          terminal_safe(new_report.path).c_str(), new_report.total_sites, new_report.duration_s, name);
   for (const ReadReport* r : {&old_report, &new_report})
     if (r->cut())
       fprintf(out, "  note: %s lists %zu of its %zu sites (--top): a site missing there is marked '?', not gone\n",
-              r->path.c_str(), r->listed_sites, r->total_sites);
+              terminal_safe(r->path).c_str(), r->listed_sites, r->total_sites);
   double old_bytes = 0, new_bytes = 0, old_live = 0, new_live = 0;
   size_t grew = 0, shrank = 0;
   for (const SiteChange& c : changes) {
@@ -113,7 +114,7 @@ void print_diff(FILE* out, const ReadReport& old_report, const ReadReport& new_r
                          : !c.in_new ? (c.unknown_new ? " [? in new]" : " [gone]")
                                      : "";
     fprintf(out, "  %3zu. allocated %-34s live %-34s %s%s\n", i + 1, change_text(c, DiffMetric::allocated).c_str(),
-            change_text(c, DiffMetric::live).c_str(), c.where.c_str(), status);
+            change_text(c, DiffMetric::live).c_str(), terminal_safe(c.where).c_str(), status);
   }
   if (n < changes.size()) fprintf(out, "  ... %zu more (--top 0 shows all)\n", changes.size() - n);
 }

@@ -17,14 +17,6 @@
 #include "report/speedscope_writer.h"
 
 namespace memscope {
-namespace {
-
-// The names in a report are the traced programs' own bytes (comm, paths,
-// symbols): one that is not UTF-8 is written with U+FFFD in place of its bad
-// bytes, where nlohmann's default would throw and lose the whole file.
-constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
-
-}  // namespace
 
 std::string render_report(const Report& report, OutputFormat format, FoldedValue folded_value) {
   switch (format) {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/terminal_safe.h"
 #include "report/lifetime_report.h"
 #include "targets/api_names.h"
 
@@ -52,6 +53,7 @@ void print_interval(FILE* out, double elapsed_s, double interval_s, const ExactC
 }
 
 namespace {
+// Printed on stderr: the names are escaped (common/terminal_safe.h).
 std::string where(const SiteReport& s) {
   if (s.frames.empty()) return "[no stack]";
   const Frame& f = s.frames.front();
@@ -59,7 +61,7 @@ std::string where(const SiteReport& s) {
   if (!f.file.empty()) w += " " + f.file.substr(f.file.find_last_of('/') + 1) + ":" + std::to_string(f.line);
   w += ")";
   if (s.frames.size() > 1) w += " <- " + s.frames[1].function;
-  return w;
+  return terminal_safe(w);
 }
 
 // The sites with the most allocations freed within 1 ms (lifetime_report.h),
@@ -80,8 +82,8 @@ void print_temporaries(FILE* out, const Report& r, size_t n) {
 
 void print_final(FILE* out, const Report& r, size_t top) {
   for (const auto& t : r.targets) {
-    fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, t.process.comm.c_str(),
-            t.allocator.path.c_str(), t.exited ? " [exited]" : "");
+    fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, terminal_safe(t.process.comm).c_str(),
+            terminal_safe(t.allocator.path).c_str(), t.exited ? " [exited]" : "");
     const MemoryTrack& m = t.memory;
     if (m.followed)
       fprintf(out, "  memory: anonymous mmap %llu (%s), munmap %llu (%s) + %llu other; brk %llu calls, +%s -%s\n",

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/terminal_safe.h"
 #include "targets/process.h"
 
 namespace memscope {
@@ -111,7 +112,7 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
       std::set<pid_t> live;
       for (pid_t pid : port.live_pids()) live.insert(pid);
       for (const auto& w : port.attach_window(live))
-        fprintf(stderr, "memscope-bpf: warning: left out of this window: %s\n", w.c_str());
+        fprintf(stderr, "memscope-bpf: warning: left out of this window: %s\n", terminal_safe(w).c_str());
       if (settings_.verbose)
         fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n", (t0 - start_ns_) / 1e9,
                 (monotonic_ns() - t0) / 1e6);

@@ -3,10 +3,18 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <utility>
 
+#include "common/elf_handle.h"
+#include "symbolize/debuginfo_search.h"
 #include "symbolize/demangle.h"
+#include "symbolize/string_tables.h"
 
 namespace memscope {
 namespace {
@@ -68,28 +76,63 @@ const char* containing_symbol(Dwfl_Module* mod, uint64_t pc) {
   return name;
 }
 
+// The module's range: libdwfl's own for a file reported at base 0 (from the
+// first loadable segment, aligned down, to the end of the last), so that
+// module addresses are the file's virtual addresses. False without one.
+bool load_range(Elf* elf, GElf_Addr* start, GElf_Addr* end) {
+  size_t n = 0;
+  if (elf_getphdrnum(elf, &n) != 0) return false;
+  bool found = false;
+  for (size_t i = 0; i < n; ++i) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf, static_cast<int>(i), &ph)) break;
+    if (ph.p_type != PT_LOAD) continue;
+    if (!found) *start = ph.p_vaddr & -ph.p_align;
+    found = true;
+    *end = std::max<GElf_Addr>(*end, ph.p_vaddr + ph.p_memsz);
+  }
+  return found && *start < *end;
+}
+
 }  // namespace
 
+// libdwfl's dwfl_report_elf maps the file it opens (ELF_C_READ_MMAP_PRIVATE),
+// and a mapping of a file that its owner truncates faults (SIGBUS) in the
+// agent. A module reported by its range takes the ELF handle its find_elf
+// callback gives instead: one libelf reads with pread (common/elf_handle.h).
 ObjectSymbols::ObjectSymbols(const std::string& open_path, const std::string& name, std::string seen_path,
                              std::string debuginfo_path)
     : seen_path_(std::move(seen_path)), debuginfo_path_(std::move(debuginfo_path)) {
-  debuginfo_path_ptr_ = debuginfo_path_.empty() ? nullptr : debuginfo_path_.data();
-  callbacks_.find_elf = dwfl_build_id_find_elf;
+  callbacks_.find_elf = &ObjectSymbols::find_elf;
   callbacks_.find_debuginfo = &ObjectSymbols::find_debuginfo;
   callbacks_.section_address = dwfl_offline_section_address;
   callbacks_.debuginfo_path = &debuginfo_path_ptr_;
+  open_path_ = open_path;
+  pending_fd_ = open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pending_fd_ < 0) return;
+  pending_elf_ = read_elf_handle(pending_fd_);
+  GElf_Addr start = 0, end = 0;
+  if (!pending_elf_ || elf_kind(pending_elf_.get()) != ELF_K_ELF || !load_range(pending_elf_.get(), &start, &end))
+    return;
+  // A corrupt object gets no names at all, rather than names read past
+  // the end of a table.
+  if (!string_tables_terminated(pending_elf_.get())) return;
   dwfl_ = dwfl_begin(&callbacks_);
   if (!dwfl_) return;
   dwfl_report_begin(dwfl_);
-  // Base 0: module addresses are the file's own virtual addresses.
-  mod_ = dwfl_report_elf(dwfl_, name.c_str(), open_path.c_str(), -1, 0, false);
+  mod_ = dwfl_report_module(dwfl_, name.c_str(), start, end);
   dwfl_report_end(dwfl_, nullptr, nullptr);
   if (!mod_) return;
-  // The debuginfo callback needs this object's path: the module's user
-  // data carries it there.
+  // The callbacks need this object (its handle, the path it is mapped
+  // from): the module's user data carries it there.
   void** userdata = nullptr;
   dwfl_module_info(mod_, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
   if (userdata) *userdata = this;
+  Dwarf_Addr bias = 0;
+  if (!dwfl_module_getelf(mod_, &bias)) {
+    mod_ = nullptr;
+    return;
+  }
   const unsigned char* bits = nullptr;
   GElf_Addr vaddr = 0;
   const int n = dwfl_module_build_id(mod_, &bits, &vaddr);
@@ -98,6 +141,18 @@ ObjectSymbols::ObjectSymbols(const std::string& open_path, const std::string& na
 
 ObjectSymbols::~ObjectSymbols() {
   if (dwfl_) dwfl_end(dwfl_);
+  pending_elf_.reset();  // not handed to libdwfl
+  if (pending_fd_ >= 0) close(pending_fd_);
+}
+
+// The handle and its descriptor, once: libdwfl owns them from here (it ends
+// and closes them with the module).
+int ObjectSymbols::find_elf(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, char** file_name, Elf** elfp) {
+  auto* self = userdata ? static_cast<ObjectSymbols*>(*userdata) : nullptr;
+  if (!self || !self->pending_elf_) return -1;
+  *elfp = self->pending_elf_.release();
+  *file_name = strdup(self->open_path_.c_str());
+  return std::exchange(self->pending_fd_, -1);
 }
 
 // The object is read through /proc/self/fd, whose directory says nothing of
@@ -105,10 +160,18 @@ ObjectSymbols::~ObjectSymbols() {
 int ObjectSymbols::find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                                   const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                                   char** debuginfo_file_name) {
-  const auto* self = userdata ? static_cast<const ObjectSymbols*>(*userdata) : nullptr;
-  const char* path = self && !self->seen_path_.empty() ? self->seen_path_.c_str() : file_name;
-  return dwfl_standard_find_debuginfo(mod, userdata, modname, base, path, debuglink_file, debuglink_crc,
-                                      debuginfo_file_name);
+  auto* self = userdata ? static_cast<ObjectSymbols*>(*userdata) : nullptr;
+  if (!self) return -1;
+  const char* path = !self->seen_path_.empty() ? self->seen_path_.c_str() : file_name;
+  // libdwfl maps the debug file it finds: only where no one but root can
+  // change it (debuginfo_search.h). It reads the path through the pointer
+  // the callbacks hold, during this call.
+  std::string trusted = trusted_debuginfo_path(self->debuginfo_path_, path ? path : "", debuglink_file);
+  self->debuginfo_path_ptr_ = trusted.data();
+  const int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, path, debuglink_file, debuglink_crc,
+                                              debuginfo_file_name);
+  self->debuginfo_path_ptr_ = nullptr;
+  return fd;
 }
 
 const std::vector<SourceFrame>& ObjectSymbols::frames_at(uint64_t pc) {

@@ -8,6 +8,8 @@
 #pragma once
 #include <elfutils/libdwfl.h>
 
+#include "common/elf_handle.h"
+
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -47,13 +49,18 @@ class ObjectSymbols {
  private:
   std::vector<SourceFrame> lookup(uint64_t pc);
   Dwarf_Die* unit_at(uint64_t pc, Dwarf_Addr* bias);
+  static int find_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base, char** file_name,
+                      Elf** elfp);
   static int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                             const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                             char** debuginfo_file_name);
 
+  std::string open_path_;
+  ElfHandle pending_elf_;  // the file, read with pread, until libdwfl takes it
+  int pending_fd_ = -1;
   std::string seen_path_;
   std::string debuginfo_path_;
-  char* debuginfo_path_ptr_ = nullptr;  // libdwfl reads the search path through a char**
+  char* debuginfo_path_ptr_ = nullptr;  // libdwfl reads the search path through a char**, set per search
   Dwfl_Callbacks callbacks_{};
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* mod_ = nullptr;

@@ -10,13 +10,13 @@
 #include <map>
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "common/error.h"
 #include "common/fs.h"
 #include "targets/api_names.h"
 #include "targets/elf_file.h"
 #include "targets/entry_calls.h"
+#include "targets/ld_list.h"
 #include "targets/probe_placement.h"
 #include "targets/process.h"
 
@@ -318,15 +318,8 @@ AllocatorTarget find_allocator_for_command(const std::string& exe_path, char* co
   if (!exe.interp.empty()) {
     // "ld.so --list" prints the link map in load order, honouring
     // LD_PRELOAD and LD_LIBRARY_PATH from the command's environment.
-    std::istringstream lines(capture_output({exe.interp, "--list", exe_path}, envp));
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::string path;
-      if (auto arrow = line.find("=> "); arrow != std::string::npos) path = line.substr(arrow + 3);
-      else path = line.substr(line.find_first_not_of(" \t"));
-      if (auto paren = path.find(" ("); paren != std::string::npos) path.resize(paren);
-      if (!path.empty() && path[0] == '/' && path != exe_path) scope.emplace_back(path, path);
-    }
+    for (const std::string& path : parse_ld_list(capture_output({exe.interp, "--list", exe_path}, envp), exe_path))
+      scope.emplace_back(path, path);
   }
   AllocatorTarget t = pick_allocator(scope);
   for (const auto& [path, open_path] : scope) t.scope.push_back(open_path);

@@ -9,22 +9,22 @@
 #include <cstring>
 #include <memory>
 
+#include "common/elf_handle.h"
 #include "common/error.h"
 
 namespace memscope {
 namespace {
 
-struct ElfCloser {
-  void operator()(Elf* e) const { elf_end(e); }
-};
-
 void read_symbols(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr, bool dynamic, ElfInfo& info) {
   Elf_Data* data = elf_getdata(scn, nullptr);
   if (!data || shdr.sh_entsize == 0) return;
+  // The count comes from the header, which may lie (sh_entsize 1: one
+  // "entry" a byte, 2^32 of them in a big sparse file): stop at the first
+  // entry libelf cannot give, which is past the section's data.
   size_t count = shdr.sh_size / shdr.sh_entsize;
   for (size_t i = 0; i < count; ++i) {
     GElf_Sym sym;
-    if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
+    if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
     int type = GELF_ST_TYPE(sym.st_info);
     if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
     const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
@@ -61,10 +61,9 @@ const ElfSymbol* ElfInfo::find_function(const std::string& name, bool dynamic_on
 }
 
 ElfInfo read_elf(const std::string& path) {
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot open " + path);
-  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  ElfHandle elf = read_elf_handle(fd);
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) {
     close(fd);
     throw Error(path + " is not an ELF file");
@@ -103,7 +102,7 @@ ElfInfo read_elf(const std::string& path) {
       size_t count = shdr.sh_entsize ? shdr.sh_size / shdr.sh_entsize : 0;
       for (size_t i = 0; data && i < count; ++i) {
         GElf_Dyn dyn;
-        if (!gelf_getdyn(data, static_cast<int>(i), &dyn)) continue;
+        if (!gelf_getdyn(data, static_cast<int>(i), &dyn)) break;  // as for symbols
         if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_SONAME) {
           const char* s = elf_strptr(elf.get(), shdr.sh_link, dyn.d_un.d_val);
           if (!s) continue;
@@ -124,6 +123,7 @@ ElfInfo read_elf(const std::string& path) {
       }
     }
   }
+  elf.reset();
   close(fd);
   return info;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "common/elf_handle.h"
 #include "targets/api_names.h"
 
 namespace memscope {
@@ -30,13 +31,13 @@ struct ObjectCode {
 
 ObjectCode read_code(const std::string& path) {
   ObjectCode out;
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return out;
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  ElfHandle handle = read_elf_handle(fd);
+  Elf* elf = handle.get();
   size_t shstrndx = 0;
   if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0) {
-    if (elf) elf_end(elf);
+    handle.reset();
     close(fd);
     return out;
   }
@@ -51,7 +52,9 @@ ObjectCode read_code(const std::string& path) {
     Elf_Data* d = elf_getdata(scn, nullptr);
     for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; ++i) {
       GElf_Sym sym;
-      gelf_getsym(d, static_cast<int>(i), &sym);
+      // The count is the header's, which may lie: stop at the first entry
+      // libelf cannot give (past the section's data).
+      if (!gelf_getsym(d, static_cast<int>(i), &sym)) break;
       const char* n = elf_strptr(elf, sh.sh_link, sym.st_name);
       std::string name = n ? n : "";
       if (auto at = name.find('@'); at != std::string::npos) name.resize(at);
@@ -83,13 +86,13 @@ ObjectCode read_code(const std::string& path) {
       Elf_Data* d = elf_getdata(scn, nullptr);
       for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; ++i) {
         GElf_Rela r;
-        gelf_getrela(d, static_cast<int>(i), &r);
+        if (!gelf_getrela(d, static_cast<int>(i), &r)) break;  // as for symbols
         const size_t sym = GELF_R_SYM(r.r_info);
         if (sym && sym < dynsym_names.size()) out.got[r.r_offset] = dynsym_names[sym];
       }
     }
   }
-  elf_end(elf);
+  handle.reset();
   close(fd);
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "common/elf_handle.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "targets/elf_file.h"
@@ -20,11 +21,11 @@ namespace {
 
 // The value of the dynamic data symbol `name` (ElfInfo keeps functions only).
 uint64_t dynamic_object(const std::string& path, const char* name) {
-  elf_version(EV_CURRENT);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   uint64_t value = 0;
-  if (Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr)) {
+  if (ElfHandle handle = read_elf_handle(fd)) {
+    Elf* elf = handle.get();
     Elf_Scn* scn = nullptr;
     while (!value && (scn = elf_nextscn(elf, scn)) != nullptr) {
       GElf_Shdr shdr;
@@ -32,7 +33,10 @@ uint64_t dynamic_object(const std::string& path, const char* name) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       for (size_t i = 0; data && i < shdr.sh_size / shdr.sh_entsize; ++i) {
         GElf_Sym sym;
-        if (!gelf_getsym(data, static_cast<int>(i), &sym) || GELF_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
+        // The count is the header's, which may lie: stop at the first entry
+        // libelf cannot give (past the section's data).
+        if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
+        if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
         const char* s = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (s && std::strcmp(s, name) == 0) {
           value = sym.st_value;
@@ -40,7 +44,6 @@ uint64_t dynamic_object(const std::string& path, const char* name) {
         }
       }
     }
-    elf_end(elf);
   }
   close(fd);
   return value;

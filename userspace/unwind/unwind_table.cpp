@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/elf_handle.h"
 #include "common/error.h"
 #include "unwind/cfa_rule.h"
 #include "unwind/fde_starts.h"
@@ -74,9 +75,6 @@ void rows_of_fde(Dwarf_CFI* cfi, uint64_t start, uint64_t next, std::vector<ms_u
   }
 }
 
-struct ElfCloser {
-  void operator()(Elf* e) const { elf_end(e); }
-};
 struct DwarfCloser {
   void operator()(Dwarf* d) const { dwarf_end(d); }
 };
@@ -87,8 +85,7 @@ struct CfiCloser {
 }  // namespace
 
 UnwindTable build_unwind_table(int fd) {
-  elf_version(EV_CURRENT);
-  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  ElfHandle elf = read_elf_handle(fd);
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) throw Error("not an ELF file");
   UnwindTable table;
   table.bias = executable_bias(elf.get());
@@ -99,6 +96,13 @@ UnwindTable build_unwind_table(int fd) {
   std::unique_ptr<Dwarf, DwarfCloser> dwarf;
   Dwarf_CFI* cfi = nullptr;
   std::optional<std::vector<uint64_t>> starts = fde_starts_from_eh_frame_hdr(elf.get());
+  // libdw finds .eh_frame by its section, or else by the PT_GNU_EH_FRAME
+  // segment, where, not knowing its size, it reads the whole file into
+  // memory (elf_rawfile) and libelf 0.188 then leaks the sections it had
+  // read: only the first way.
+  Elf_Scn* eh_frame = find_section(elf.get(), ".eh_frame");
+  GElf_Shdr eh_shdr;
+  if (!eh_frame || !gelf_getshdr(eh_frame, &eh_shdr) || eh_shdr.sh_type == SHT_NOBITS) starts.reset();
   if (starts) {
     eh.reset(dwarf_getcfi_elf(elf.get()));
     cfi = eh.get();

@@ -1,0 +1,35 @@
+// The summary printed on stderr at the end (report/text_summary.h).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "report/text_summary.h"
+#include "report_model.h"
+
+using namespace memscope;
+using namespace memscope::test;
+
+TEST_CASE("text summary: names the traced programs chose are printed escaped") {
+  ConfigHistory h;
+  Report r = profile_model(h);
+  r.targets[0].process.comm = "\x1b]0;owned\x07";
+  r.targets[0].allocator.path = "/tmp/\x1b[2Jlibc.so";
+  for (auto* list : {&r.sites, &r.leaks})
+    for (SiteReport& s : *list)
+      for (Frame& f : s.frames) f.function = "fn\x1b[31m\xff";
+  REQUIRE(!r.sites.empty());
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  REQUIRE(out);
+  print_final(out, r, 5);
+  fclose(out);
+  const std::string printed(text, size);
+  free(text);
+  CHECK(printed.find('\x1b') == std::string::npos);
+  CHECK(printed.find('\x07') == std::string::npos);
+  CHECK(printed.find('\xff') == std::string::npos);
+  CHECK(printed.find("(\\x1b]0;owned\\x07) allocator /tmp/\\x1b[2Jlibc.so") != std::string::npos);
+  CHECK(printed.find("fn\\x1b[31m\\xff") != std::string::npos);
+}
