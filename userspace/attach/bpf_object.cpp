@@ -19,6 +19,7 @@
 #include "memscope.skel.h"
 #include "memscope/vm_counts.h"
 #include "attach/libbpf_log.h"
+#include "attach/parallel_release.h"
 #include "attach/probe_holders.h"
 #include "attach/uprobe_multi.h"
 #include "targets/api_names.h"
@@ -263,30 +264,7 @@ void BpfObject::finish_detaching() {
   if (detaching_.joinable()) detaching_.join();
 }
 
-// Each link destroyed by one worker only; libbpf's program and object
-// state is only read here (the feature probes ran at load).
-void BpfObject::release_parallel(LinkSet& set) {
-  const size_t n = set.links.size() + set.fds.size();
-  const size_t workers_wanted = std::min<size_t>(8, n);
-  if (workers_wanted <= 1) {
-    release(set);
-    return;
-  }
-  std::vector<std::thread> workers;
-  auto part = [&set, workers_wanted](size_t w) {
-    for (size_t i = w; i < set.links.size(); i += workers_wanted) bpf_link__destroy(set.links[i]);
-    for (size_t i = w; i < set.fds.size(); i += workers_wanted) close(set.fds[i]);
-  };
-  size_t started = 0;
-  try {
-    for (; started < workers_wanted; ++started) workers.emplace_back(part, started);
-  } catch (const std::system_error&) {
-  }
-  for (size_t w = started; w < workers_wanted; ++w) part(w);  // no thread for it: here
-  for (auto& t : workers) t.join();
-  set.links.clear();
-  set.fds.clear();
-}
+void BpfObject::release_parallel(LinkSet& set) { release_in_parallel(set.links, set.fds, 8); }
 
 void BpfObject::note_probe(AttachedProbe p) {
   p.pid = std::max<pid_t>(p.pid, 0);  // 0: every process (--all)
@@ -394,7 +372,14 @@ void BpfObject::detach_all() {
   finish_detaching();
   release_parallel(window_links_);
   release_parallel(links_);
-  if (inherited_) inherited_->release_all();
+  if (inherited_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t n = inherited_->open_events();
+    inherited_->release_all();
+    if (verbose_ && n)
+      fprintf(stderr, "memscope-bpf: %zu inherited probe events taken down in %.0f ms\n", n,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
   vm_attached_ = false;
 }
 

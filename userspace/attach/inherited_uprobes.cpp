@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "attach/parallel_release.h"
 #include "attach/tracefs_events.h"
 #include "common/fs.h"
 
@@ -64,6 +65,10 @@ int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
   }
   return fd;
 }
+
+// Threads that close events at once: each spends its time waiting in the
+// kernel, not on a CPU.
+constexpr size_t kReleaseWorkers = 64;
 
 }  // namespace
 
@@ -179,11 +184,9 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
 
 void InheritedUprobes::release_all() {
   // The events first (their children with them), then their definitions,
-  // which the kernel refuses to remove while an event uses them.
-  for (bpf_link* l : links_) bpf_link__destroy(l);
-  links_.clear();
-  for (int fd : fds_) close(fd);
-  fds_.clear();
+  // which the kernel refuses to remove while an event uses them. The events
+  // all at once: one by one they took ~0.13 s each (parallel_release.h).
+  release_in_parallel(links_, fds_, kReleaseWorkers);
   for (const auto& n : names_) remove(n);
   names_.clear();
 }

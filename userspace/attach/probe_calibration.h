@@ -15,7 +15,10 @@ namespace memscope {
 // Probes placed as the targets' are (`placement`): a probe at an instruction
 // the kernel cannot emulate costs several times more. `sample_none` and
 // `sample_all`: the settings published for the probed and the sampled loop.
+// `inherited` (--follow-children): the probes are those the targets' children
+// inherit (inherited_uprobes.h), attached to the child and timed in a
+// process it forks, as a traced command's compiler or test runs under them.
 ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, PlacementMode placement,
-                               const ms_config& sample_none, const ms_config& sample_all);
+                               const ms_config& sample_none, const ms_config& sample_all, bool inherited);
 
 }  // namespace memscope

@@ -15,7 +15,8 @@ namespace {
 ProbeCost calibrate_quietly(const Options& opt) {
   try {
     const CalibrationConfigs configs = calibration_configs();
-    return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement, configs.none, configs.all);
+    return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement, configs.none, configs.all,
+                                opt.follow.children && !opt.follow.all);
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n",
             terminal_safe(e.what()).c_str());
