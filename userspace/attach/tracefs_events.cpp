@@ -43,7 +43,8 @@ int open_tracefs() {
   for (const char* path : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
     int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) continue;
-    if (faccessat(fd, "uprobe_events", W_OK, 0) == 0) return fd;
+    // AT_EACCESS: as the agent is (its capabilities too), not as its real user.
+    if (faccessat(fd, "uprobe_events", W_OK, AT_EACCESS) == 0) return fd;
     close(fd);
   }
   int fs = fsopen("tracefs", FSOPEN_CLOEXEC);
@@ -53,9 +54,13 @@ int open_tracefs() {
   const int err = errno;
   close(fs);
   if (mnt < 0) throw Error(std::string("cannot mount tracefs for inherited uprobes: ") + strerror(err));
-  if (faccessat(mnt, "uprobe_events", W_OK, 0) != 0) {
+  if (faccessat(mnt, "uprobe_events", W_OK, AT_EACCESS) != 0) {
+    const int why = errno;
     close(mnt);
-    throw Error("this kernel has no uprobe events in tracefs (CONFIG_UPROBE_EVENTS): --follow-children needs them");
+    if (why == ENOENT)
+      throw Error("this kernel has no uprobe events in tracefs (CONFIG_UPROBE_EVENTS): --follow-children needs them");
+    throw Error(std::string("cannot write tracefs's uprobe_events (owned by root) for --follow-children: ") +
+                strerror(why));
   }
   return mnt;
 }
@@ -69,16 +74,7 @@ int write_uprobe_command(int tracefs, const std::string& line) {
   return err;
 }
 
-std::string read_tracefs(int tracefs, const std::string& path) {
-  int fd = openat(tracefs, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
+std::string read_tracefs(int tracefs, const std::string& path) { return read_file_at(tracefs, path).value_or(""); }
 
 StaleEvents remove_stale_uprobe_events(int tracefs) {
   StaleEvents stale;
