@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/capabilities.h"
 #include "common/error.h"
 #include "memscope.skel.h"
 #include "memscope/vm_counts.h"
@@ -27,11 +29,20 @@
 namespace memscope {
 namespace {
 
+// strerror, and for a refused perf uprobe what it takes: the kernel keeps
+// them to CAP_SYS_ADMIN (upstream ba677dbe77af, 2025), where session links
+// and tracefs events need only CAP_BPF and CAP_PERFMON (docs/safety.md#privileges).
+std::string uprobe_failure(int err) {
+  std::string why = strerror(err);
+  if ((err == EACCES || err == EPERM) && !holds_capability(effective_capabilities(), CAP_SYS_ADMIN))
+    why += " (perf uprobes need CAP_SYS_ADMIN)";
+  return why;
+}
+
 std::string load_failure(int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES)
-    return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF, CAP_PERFMON and "
-           "CAP_SYS_RESOURCE)";
+    return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF and CAP_PERFMON)";
   if (err == ENOSYS) return "this kernel has no BPF support (bpf() is not implemented)";
   return std::string("cannot load BPF programs: ") + strerror(err);
 }
@@ -67,6 +78,8 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
   else bpf_program__set_autoload(skel_->progs.ms_session, false);
+  if (!limits.syscall_programs)
+    for (bpf_program* p : {skel_->progs.ms_vm_enter, skel_->progs.ms_vm_exit}) bpf_program__set_autoload(p, false);
   if (int err = memscope_bpf__load(skel_)) {
     load_error_ = err;
     memscope_bpf__destroy(skel_);
@@ -155,7 +168,7 @@ void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t o
       bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
   if (!link)
     throw Error("cannot attach a uprobe to the dynamic linker's debugger hook in " + open_path + " for PID " +
-                std::to_string(pid) + ": " + strerror(errno));
+                std::to_string(pid) + ": " + uprobe_failure(errno));
   links_.links.push_back(link);
 }
 
@@ -323,7 +336,7 @@ void BpfObject::attach_classic(pid_t pid, const AllocatorTarget& alloc, LinkSet&
       bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, open_path.c_str(), site->offset, &opts);
       if (!link) {
         int err = errno;
-        std::string why = strerror(err);
+        std::string why = uprobe_failure(err);
         if (err == EINVAL) why += conflict_hint(open_path, {site->offset});
         throw Error("cannot attach " + std::string(ret ? "uretprobe" : "uprobe") + " to " + site->symbol + " in " +
                     shown + " for PID " + std::to_string(pid) + ": " + why);

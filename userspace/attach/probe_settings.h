@@ -21,6 +21,11 @@ struct BpfLimits {
   // Every call is recorded and never windowed (--sample-all): frees are
   // recorded without the kernel's set of sampled blocks.
   bool record_every_free = false;
+  // --syscall-counts: the raw syscall tracepoint programs are loaded. They
+  // read the syscall registers with bpf_probe_read_kernel(), which a kernel
+  // locked down for confidentiality refuses to load: without them every
+  // other program loads there.
+  bool syscall_programs = false;
 };
 
 }  // namespace memscope

@@ -224,6 +224,7 @@ bool finish_options(Options& o, const RawOptions& raw) {
     // frees must not each cost a record.
     o.limits.record_every_free = o.duty_window_s <= 0;
   }
+  o.limits.syscall_programs = o.syscall_counts;
   try {
     validate(o.tiers);
     o.outputs = select_outputs(raw.outputs, raw.format);
