@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +52,11 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv) {
     char c;
     if (read(go[0], &c, 1) != 1) _exit(127);  // the tracer gave up
     sigprocmask(SIG_SETMASK, &empty, nullptr);
+    // Capabilities granted to the agent as ambient ones (setpriv, capsh,
+    // systemd's AmbientCapabilities=) would pass through exec to the
+    // command: it gets none, as when they are file capabilities (setcap).
+    // A command of root's is root all the same.
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     execve(path_.c_str(), args.data(), environ);
     int e = errno;
     (void)!write(err[1], &e, sizeof e);
