@@ -39,14 +39,6 @@ TEST_CASE("bad input: a kernel thread", "[e2e][bad]") {
   expect_one_line_error(run({kAgent, "-p", "2"}), 1, "kernel thread");
 }
 
-TEST_CASE("bad input: not root", "[e2e][bad]") {
-  Child target({kWorkload, "--wait-start"});
-  REQUIRE(target.wait_for("ready", 30s));
-  expect_one_line_error(run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                             "--bounding-set=-all", kAgent, "-p", std::to_string(target.pid())}),
-                        1, "needs root");
-}
-
 TEST_CASE("bad input: a process with no allocator to probe", "[e2e][bad]") {
   Child target({NO_ALLOCATOR_BIN});
   std::this_thread::sleep_for(100ms);

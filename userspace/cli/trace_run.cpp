@@ -47,7 +47,7 @@ TraceRun::~TraceRun() { leave_live_screen(); }
 int trace_run(const Options& options) { return TraceRun(options).run(); }
 
 int TraceRun::run() {
-  check_privileges();
+  check_privileges(opt_);
   check_outputs();
   remove_what_killed_agents_left();
   resolve_given_pids();
