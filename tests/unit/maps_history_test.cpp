@@ -47,6 +47,22 @@ TEST_CASE("maps history: a library unloaded and another loaded at its address, e
   CHECK(at(h, 0x9000, 150) == "");  // mapped by no snapshot
 }
 
+TEST_CASE("maps history: a snapshot taken while the next dlopen maps its library, before its report, is not read") {
+  // a.so used at 150 and unloaded; b.so mapped where it was at 190, its
+  // dlopen reported at 200; a snapshot at 195 (new sites of the linker's
+  // own mallocs) already holds b.so.
+  MapsHistory h;
+  REQUIRE(h.add(100, {lib_a, prog}));
+  REQUIRE(h.add(195, {lib_b, prog}));
+  h.changed(200, MapsHistory::Change::load);
+  CHECK(at(h, 0x7010, 150) == "/lib/a.so");
+  CHECK(at(h, 0x7010, 250) == "/lib/b.so");
+  // Without a snapshot before the call, the one after it is all there is.
+  MapsHistory late;
+  REQUIRE(late.add(160, {lib_a, prog}));
+  CHECK(at(late, 0x7010, 150) == "/lib/a.so");
+}
+
 TEST_CASE("maps history: an epoch without a snapshot reads what earlier epochs mapped, never what later ones did") {
   MapsHistory h;
   REQUIRE(h.add(100, {prog}));

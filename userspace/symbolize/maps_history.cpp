@@ -16,15 +16,15 @@ bool MapsHistory::add(uint64_t taken_ns, std::vector<Mapping> maps) {
     }
   }
   if (!s.maps) s.maps = std::make_shared<const std::vector<Mapping>>(std::move(maps));
-  auto at = std::upper_bound(snapshots_.begin(), snapshots_.end(), taken_ns,
-                             [](uint64_t t, const Snapshot& x) { return t < x.taken_ns; });
-  snapshots_.insert(at, std::move(s));
+  // Appended, in time order: a snapshot's index never changes.
+  if (!snapshots_.empty()) s.taken_ns = std::max(s.taken_ns, snapshots_.back().taken_ns);
+  snapshots_.push_back(std::move(s));
   return true;
 }
 
 void MapsHistory::copy_latest(const MapsHistory& other) {
-  if (other.snapshots_.empty()) return;
-  snapshots_.insert(snapshots_.begin(), Snapshot{0, other.snapshots_.back().maps});
+  if (!snapshots_.empty() || other.snapshots_.empty()) return;  // one of its own comes first
+  snapshots_.push_back(Snapshot{0, other.snapshots_.back().maps});
 }
 
 void MapsHistory::changed(uint64_t when_ns, Change kind) {
@@ -47,17 +47,25 @@ std::optional<MapsHistory::Found> MapsHistory::find(uint64_t address, uint64_t w
     lo = t;
     if (kind == Change::exec) exec_lo = t;
   }
-  std::optional<Found> before, earlier;
+  std::optional<Found> before, after, earlier;
   for (size_t i = 0; i < snapshots_.size(); ++i) {
     const uint64_t t = snapshots_[i].taken_ns;
     if (t < exec_lo) continue;
     if (t >= hi) break;
     const Mapping* m = find_mapping(*snapshots_[i].maps, address);
     if (!m) continue;
-    if (t >= when_ns) return Found{m, i};
-    (t >= lo ? before : earlier) = Found{m, i};
+    if (t > when_ns) {
+      if (!after) after = Found{m, i};
+    } else {
+      (t >= lo ? before : earlier) = Found{m, i};
+    }
   }
-  return before ? before : earlier;
+  // Before the call, within its epoch, the object was already there and
+  // nothing was loaded since; after it, the next dlopen may be mapping its
+  // objects already if its start is unknown.
+  if (before) return before;
+  if (after) return after;
+  return earlier;
 }
 
 }  // namespace memscope

@@ -8,8 +8,9 @@
 // Snapshots are read while tracing runs (at start, at each dlopen and exec,
 // when new sites arrive), each stamped with the CLOCK_MONOTONIC time it was
 // taken; the kernel stamps the changes (exec, dlopen) with the same clock.
-// Between two changes (an epoch) objects can only go away (dlclose), so any
-// snapshot of the epoch that maps an address maps the object that held it.
+// A dlopen's change is timed at its start (the linker's RT_ADD, before it
+// maps anything). Between two changes (an epoch) objects can only go away
+// (dlclose).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -29,12 +30,14 @@ class MapsHistory {
     load,  // objects added (dlopen), perhaps where others were removed since the last
   };
 
-  // A snapshot taken at `taken_ns` (before /proc/PID/maps was read). Kept
-  // only if it differs from the latest or the mappings changed since that
-  // was taken; returns whether it was.
+  // A snapshot taken at `taken_ns` (before /proc/PID/maps was read; never
+  // before the latest, which it follows). Kept only if it differs from the
+  // latest or the mappings changed since that was taken; returns whether
+  // it was.
   bool add(uint64_t taken_ns, std::vector<Mapping> maps);
   // The latest snapshot of `other` (a forked child's parent) as this
-  // process's own, at time 0: it stands for the mappings until a change.
+  // process's own, at time 0, when it has none: it stands for the mappings
+  // until a change.
   void copy_latest(const MapsHistory& other);
   void changed(uint64_t when_ns, Change kind);
 
@@ -46,11 +49,13 @@ class MapsHistory {
     size_t snapshot = 0;  // its index, stable: snapshots are only added
   };
   // The mapping that held `address` at `when_ns`: from the snapshots of
-  // that epoch, the first taken at or after `when_ns` that maps it, else
-  // the last before; else from those of earlier epochs back to the last
-  // exec, newest first (an object loaded before a dlopen is still there
-  // unless it was unloaded). Never from a later epoch, whose objects may
-  // have replaced it. nullopt: none is known.
+  // that epoch, the last taken at or before `when_ns` that maps it, else
+  // the first after (which may already hold what the next dlopen maps if
+  // its start is unknown: the first report after attaching); else from
+  // those of earlier epochs back to the last exec, newest first (an object
+  // loaded before a dlopen is still there unless it was unloaded). Never
+  // from a later epoch, whose objects may have replaced it. nullopt: none
+  // is known.
   std::optional<Found> find(uint64_t address, uint64_t when_ns) const;
 
  private:
@@ -58,7 +63,7 @@ class MapsHistory {
     uint64_t taken_ns = 0;
     std::shared_ptr<const std::vector<Mapping>> maps;
   };
-  std::vector<Snapshot> snapshots_;                 // by time taken
+  std::vector<Snapshot> snapshots_;                   // by time taken
   std::vector<std::pair<uint64_t, Change>> changes_;  // by time
 };
 
