@@ -40,8 +40,7 @@ void ProcessTracker::watch_linker(pid_t pid) {
   } catch (const Error& e) {
     // One gone already (a short-lived child) loads nothing more: no warning.
     if (process_alive(pid))
-      fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid,
-              e.what());
+      fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid, e.what());
   }
 }
 

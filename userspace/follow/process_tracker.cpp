@@ -230,6 +230,11 @@ void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
   for (const auto& [dev, ino, offset, scope] : probed_)
     if (scope == parent) copies.emplace_back(dev, ino, offset, child);
   probed_.insert(copies.begin(), copies.end());
+  // Its linker hook too (BpfObject::watch_linker).
+  std::vector<std::tuple<uint64_t, uint64_t, pid_t>> hooks;
+  for (const auto& [dev, ino, scope] : linkers_)
+    if (scope == parent) hooks.emplace_back(dev, ino, child);
+  linkers_.insert(hooks.begin(), hooks.end());
 }
 
 void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {

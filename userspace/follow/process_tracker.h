@@ -94,9 +94,9 @@ class ProcessTracker {
   // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
-  // The child of an inherit-probed parent carries the parent's probes: they
-  // are its own from now on and are never attached to it again (two sets
-  // would each run the program: every call counted twice).
+  // The child of an inherit-probed parent carries the parent's probes and
+  // linker hook: they are its own from now on and are never attached to it
+  // again (two sets would each run the program: every call counted twice).
   void inherit_probes(pid_t parent, pid_t child);
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
