@@ -184,7 +184,7 @@ static __always_inline void proc_count(__u32 api, __u64 size, const struct hit *
 	}
 }
 
-static __always_inline void proc_event(__u32 kind, struct task_struct *p, __u32 parent)
+static __always_inline void proc_event(__u32 kind, struct task_struct *p, __u32 parent, __u32 lead_us)
 {
 	struct ms_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
 
@@ -195,7 +195,7 @@ static __always_inline void proc_event(__u32 kind, struct task_struct *p, __u32 
 	e->kind = kind;
 	e->pid = p->tgid;
 	e->parent = parent;
-	e->pad = 0;
+	e->lead_us = lead_us;
 	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
 	e->time_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
@@ -211,7 +211,7 @@ int BPF_PROG(ms_proc_fork, struct task_struct *parent, struct task_struct *child
 	if (child->pid != child->tgid)
 		return 0; /* a new thread, not a new process */
 	if (follow & MS_FOLLOW_ALL_FORKS) {
-		proc_event(MS_PROC_FORK, child, ptgid);
+		proc_event(MS_PROC_FORK, child, ptgid, 0);
 		return 0;
 	}
 	if (!(follow & MS_FOLLOW_FORKS) || !bpf_map_lookup_elem(&followed, &ptgid))
@@ -219,7 +219,7 @@ int BPF_PROG(ms_proc_fork, struct task_struct *parent, struct task_struct *child
 	/* Followed from here on, so that a grandchild forked before the agent
 	 * has handled this event is reported too. */
 	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
-	proc_event(MS_PROC_FORK, child, ptgid);
+	proc_event(MS_PROC_FORK, child, ptgid, 0);
 	return 0;
 }
 
@@ -232,7 +232,7 @@ int BPF_PROG(ms_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	 * the new one's. */
 	bpf_task_storage_delete(&walks, p);
 	if ((proc_follow & MS_FOLLOW_ALL_EXECS) || bpf_map_lookup_elem(&followed, &tgid))
-		proc_event(MS_PROC_EXEC, p, 0);
+		proc_event(MS_PROC_EXEC, p, 0, 0);
 	return 0;
 }
 
@@ -248,7 +248,7 @@ int BPF_PROG(ms_proc_exit, struct task_struct *p)
 	if (!(proc_follow & MS_FOLLOW_ALL_FORKS) && !bpf_map_lookup_elem(&followed, &tgid))
 		return 0;
 	bpf_map_delete_elem(&followed, &tgid);
-	proc_event(MS_PROC_EXIT, p, 0);
+	proc_event(MS_PROC_EXIT, p, 0, 0);
 	return 0;
 }
 
@@ -260,25 +260,34 @@ int BPF_PROG(ms_proc_exit, struct task_struct *p)
  * --all). The cookie is where _r_debug lies from the probed function (the
  * same in every process mapping that ld.so): r_state is read there, and
  * only an RT_CONSISTENT that follows an RT_ADD is reported, once the new
- * objects are mapped. Each report wakes the agent, which re-reads the
- * process's maps; the other calls cost one trap. */
+ * objects are mapped, with how long before it the RT_ADD came (the change
+ * began before anything was mapped). Each report wakes the agent, which
+ * re-reads the process's maps; the other calls cost one trap. */
 #define MS_RT_CONSISTENT 0
 #define MS_RT_ADD 1
 #define MS_R_STATE_OFFSET 24 /* r_version, r_map, r_brk, then r_state (x86-64) */
 
-/* The last r_state seen per process. */
+/* The last r_state seen per process, and when its RT_ADD came. */
+struct linker_seen {
+	__u32 state;
+	__u32 pad;
+	__u64 add_ns;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1 << 14);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct linker_seen);
 } linker_state SEC(".maps");
 
 SEC("uprobe")
 int ms_linker(struct pt_regs *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, state = MS_RT_CONSISTENT, *prev;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, lead_us = 0;
 	__s64 delta = (__s64)bpf_get_attach_cookie(ctx);
+	struct linker_seen seen = {.state = MS_RT_CONSISTENT}, *prev;
+	__u64 now = bpf_ktime_get_ns(), lead;
 	int report = 1;
 
 	if (tgid == agent_tgid)
@@ -286,15 +295,22 @@ int ms_linker(struct pt_regs *ctx)
 	if (delta) {
 		void *r_state = (void *)(PT_REGS_IP(ctx) + delta + MS_R_STATE_OFFSET);
 
-		if (bpf_probe_read_user(&state, sizeof(state), r_state) == 0) {
+		if (bpf_probe_read_user(&seen.state, sizeof(seen.state), r_state) == 0) {
 			prev = bpf_map_lookup_elem(&linker_state, &tgid);
 			/* Unknown before: report, the agent finds nothing new if nothing is. */
-			report = state == MS_RT_CONSISTENT && (!prev || *prev == MS_RT_ADD);
-			bpf_map_update_elem(&linker_state, &tgid, &state, BPF_ANY);
+			report = seen.state == MS_RT_CONSISTENT && (!prev || prev->state == MS_RT_ADD);
+			/* The change began at the RT_ADD, before the new objects were
+			 * mapped: the agent reads calls made after it against them. */
+			if (report && prev && prev->add_ns && now > prev->add_ns) {
+				lead = (now - prev->add_ns) / 1000;
+				lead_us = lead > 0xffffffffULL ? 0xffffffffU : (__u32)lead;
+			}
+			seen.add_ns = seen.state == MS_RT_ADD ? now : 0;
+			bpf_map_update_elem(&linker_state, &tgid, &seen, BPF_ANY);
 		}
 	}
 	if (report)
-		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0);
+		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0, lead_us);
 	return 0;
 }
 

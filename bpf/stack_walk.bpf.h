@@ -9,7 +9,8 @@
  * them, and only sampled calls pay. Per frame:
  * - the object of pc: the last frame's mapping is kept, so bpf_find_vma()
  *   runs only when pc leaves it; the object's rows are found by the
- *   (device, inode) of the mapped file;
+ *   (device, inode) of the mapped file, which also goes into the stack's
+ *   hash;
  * - its row: a binary search of the object's slice of unwind_rows, at pc
  *   for the probed instruction and at pc - 1 for return addresses (a call
  *   that ends its function returns past the function's last byte);
@@ -128,6 +129,11 @@ static __always_inline int find_object(struct walk *w)
 	}
 	key.dev = v.dev;
 	key.ino = v.ino;
+	/* The object's file is part of the stack: the same addresses in another
+	 * file (a new program after exec, a library loaded where an unloaded
+	 * one was, of the same layout) are another stack, so another site,
+	 * which the agent reads against the objects mapped when it was made. */
+	w->h = (w->h ^ v.ino ^ (v.dev << 32)) * 0x100000001b3ULL;
 	o = v.ino ? bpf_map_lookup_elem(&unwind_objects, &key) : 0;
 	if (!o || !o->rows) {
 		/* An object the agent read and found no CFI in, or one it has no
@@ -303,8 +309,8 @@ static long walk_frame(__u64 index, void *arg)
 }
 
 /* Walks the current thread's stack into ws->stack; returns its hash (FNV-1a
- * over the entries, then the depth and the reason it stopped), the stack's
- * key in `stacks`. */
+ * over the entries and the files of the objects they lie in, then the depth
+ * and the reason it stopped), the stack's key in `stacks`. */
 static __always_inline __u64 walk_stack(struct pt_regs *ctx, struct walk_state *ws)
 {
 	struct walk_ctx c = {.ws = ws};

@@ -39,7 +39,9 @@ struct ms_proc_event {
 	__u32 kind;
 	__u32 pid; /* tgid, host PID */
 	__u32 parent; /* fork: the parent's tgid */
-	__u32 pad;
+	/* linker: how long before time_ns the change began (the linker's RT_ADD,
+	 * before it mapped the new objects), in microseconds; otherwise 0 */
+	__u32 lead_us;
 	char comm[16];
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC when it happened */
 };

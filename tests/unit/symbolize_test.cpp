@@ -6,8 +6,10 @@
 #include <filesystem>
 
 #include "aggregate/kernel_sites.h"
+#include "common/clock.h"
 #include "symbolize/demangle.h"
 #include "symbolize/symbolizer.h"
+#include "targets/proc_maps.h"
 
 using namespace memscope;
 
@@ -84,4 +86,38 @@ TEST_CASE("a mapped library deleted from disk still resolves, through /proc/PID/
   CHECK(f.module == "libz-copy.so");
   CHECK(f.function == "deflateEnd");
   dlclose(lib);
+}
+
+TEST_CASE("a library unloaded and another loaded at its address: each call read against the library of its time") {
+  // libmemscope_remap_a and _b have one layout (e2e/remap_lib.c): the
+  // kernel maps b where a was, the same addresses then in remap_b_alloc.
+  void* a = dlopen(REMAP_A_LIB, RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(a);
+  const auto in_a = reinterpret_cast<uint64_t>(dlsym(a, "remap_a_alloc")) + 4;  // as a return address
+  REQUIRE(in_a > 4);
+  Symbolizer s;
+  REQUIRE(s.snapshot(getpid()));
+  const uint64_t a_time = monotonic_ns();
+  REQUIRE(dlclose(a) == 0);
+  // Unmapped as code (the symbolizer's libelf may still map the file to read it).
+  for (const Mapping& m : read_maps(getpid())) REQUIRE((!m.executable || m.path != REMAP_A_LIB));
+  const uint64_t loaded = monotonic_ns();
+  void* b = dlopen(REMAP_B_LIB, RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(b);
+  REQUIRE(reinterpret_cast<uint64_t>(dlsym(b, "remap_b_alloc")) + 4 == in_a);
+  s.maps_changed(getpid(), loaded, MapsHistory::Change::load);
+  REQUIRE(s.snapshot(getpid()));
+  const uint64_t b_time = monotonic_ns();
+  // Both orders: a cache by address alone would answer the second with the first.
+  for (int round = 0; round < 2; ++round) {
+    const auto then = s.symbolize(getpid(), in_a, a_time), now = s.symbolize(getpid(), in_a, b_time);
+    REQUIRE(!then.empty());
+    REQUIRE(!now.empty());
+    CHECK(then[0].function == "remap_a_alloc");
+    CHECK(then[0].module == std::filesystem::path(REMAP_A_LIB).filename());
+    CHECK(now[0].function == "remap_b_alloc");
+    CHECK(now[0].module == std::filesystem::path(REMAP_B_LIB).filename());
+  }
+  CHECK(s.symbolize(getpid(), in_a)[0].function == "remap_b_alloc");  // now
+  dlclose(b);
 }

@@ -91,6 +91,7 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
   }
   SiteStats& s = sites_[b.site[i]];
   s.tgid = b.tgid[i];
+  if (!s.sampled) s.first_ns = b.time_ns[i];
   add_sample(s, w, size);
   ThreadStats& t = threads_[(static_cast<uint64_t>(b.tgid[i]) << 32) | b.tid[i]];
   t.tgid = b.tgid[i];

@@ -31,6 +31,9 @@ struct SiteStats {
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
   double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
   uint64_t sampled = 0, sampled_live = 0;  // records behind the estimates
+  // When its first record was taken (CLOCK_MONOTONIC): its addresses are
+  // those of the objects mapped then (symbolize/maps_history.h).
+  uint64_t first_ns = 0;
 };
 
 struct ThreadStats {

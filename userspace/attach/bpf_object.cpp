@@ -162,6 +162,19 @@ void BpfObject::watch_lifecycle(pid_t pid) {
 }
 
 void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
+  if (inherited_ && pid) {
+    // Inherited like the allocator's probes: the children carry it from
+    // their fork, and thousands of short-lived children cost no link each
+    // (whose release at the end took ~5 ms apiece).
+    try {
+      inherited_->attach(pid,
+                         {{open_path, offset, false, static_cast<uint64_t>(r_debug_delta), skel_->progs.ms_linker}});
+    } catch (const Error& e) {
+      throw Error("cannot attach an inherited uprobe to the dynamic linker's debugger hook in " + open_path +
+                  " for PID " + std::to_string(pid) + ": " + e.what());
+    }
+    return;
+  }
   // A classic uprobe in either probe mode: it fires a few times per dlopen.
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
   bpf_link* link =

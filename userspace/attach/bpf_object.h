@@ -59,7 +59,8 @@ class BpfObject {
   // Reports every change to the list of objects of `pid` (every process
   // mapping the file when `pid` is 0): a uprobe on the dynamic linker's
   // debugger hook at `offset` in `open_path` (its ld.so), whose events
-  // arrive on proc_events_fd() as MS_PROC_LINKER. Throws Error.
+  // arrive on proc_events_fd() as MS_PROC_LINKER; after inherit_children(),
+  // an inherited event, which `pid`'s future children carry. Throws Error.
   // `r_debug_delta`: where _r_debug lies from the hook (0: unknown).
   void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();

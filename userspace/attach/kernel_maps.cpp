@@ -126,6 +126,18 @@ ProcessCounts KernelMaps::take_process_counts(pid_t pid) {
   return out;
 }
 
+void KernelMaps::reserve_process_counts(pid_t pid, const std::vector<unsigned>& apis) {
+  const int ncpu = libbpf_num_possible_cpus();
+  const std::vector<ms_proc_counts> counts(ncpu);
+  for (unsigned api : apis) {
+    const ms_proc_key key{static_cast<uint32_t>(pid), api};
+    bpf_map_update_elem(fds_.proc_counts, &key, counts.data(), BPF_NOEXIST);  // EEXIST: counting already
+  }
+  const std::vector<ms_proc_hits> hits(ncpu);
+  const uint32_t tgid = static_cast<uint32_t>(pid);
+  bpf_map_update_elem(fds_.proc_hits, &tgid, hits.data(), BPF_NOEXIST);
+}
+
 std::array<uint64_t, MS_PROC_STAT_COUNT> KernelMaps::process_stats() const {
   return sum_counters<MS_PROC_STAT_COUNT>(fds_.proc_stats);
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "aggregate/kernel_counters.h"
 #include "aggregate/kernel_sites.h"
@@ -38,6 +39,14 @@ class KernelMaps {
   // its entries: after its exit, so that a long trace of processes coming
   // and going does not fill them.
   ProcessCounts take_process_counts(pid_t pid);
+  // Creates the process's zeroed entries in the per-process hash maps (its
+  // hits, and its counters of `apis`) where there are none yet, so that
+  // its probes only ever update them: the kernel makes a new entry's
+  // per-CPU value without waiting, which fails in a burst of new processes
+  // (thousands of forks), and a call whose entry cannot be made is counted
+  // in the totals only. For the processes the user names, whose counts must
+  // be whole.
+  void reserve_process_counts(pid_t pid, const std::vector<unsigned>& apis);
   std::array<uint64_t, MS_PROC_STAT_COUNT> process_stats() const;
   // What each process lost to full per-process tables (proc_overflow).
   std::map<pid_t, ms_proc_overflow> process_overflow() const;

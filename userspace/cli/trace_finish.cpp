@@ -76,6 +76,7 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   run.duration_s = (stop_ns_ - start_ns_) / 1e9;
   run.sampling = &history_;
   run.top = opt_.top;
+  run.start_ns = start_ns_;
   run.end_ns = stop_ns_;
   Report report = assemble_report(std::move(run), std::move(targets), kernel, *aggregator_, symbolizer_);
   // After assembling: the agent's CPU includes calibrating and symbolizing.

@@ -99,7 +99,18 @@ void TraceRun::read_signals() {
 }
 
 void TraceRun::handle_process_events() {
-  for (pid_t pid : tracker_->handle(proc_events_->read())) {
+  const std::vector<ms_proc_event> events = proc_events_->read();
+  // Calls made from now on are read against the new mappings, those before
+  // against the old ones (a new program, or a library where another was).
+  // A dlopen's change began at its RT_ADD, before the new objects were mapped.
+  for (const auto& e : events)
+    if (e.kind == MS_PROC_EXEC)
+      symbolizer_.maps_changed(static_cast<pid_t>(e.pid), e.time_ns, MapsHistory::Change::exec);
+    else if (e.kind == MS_PROC_LINKER)
+      symbolizer_.maps_changed(static_cast<pid_t>(e.pid),
+                               e.time_ns - std::min<uint64_t>(e.time_ns, e.lead_us * 1000ull),
+                               MapsHistory::Change::load);
+  for (pid_t pid : tracker_->handle(events)) {
     if (auto parent = tracker_->copy_of(pid)) symbolizer_.snapshot_or_copy(pid, *parent);
     else symbolizer_.snapshot(pid);
     for (auto& t : tracker_->targets()) {

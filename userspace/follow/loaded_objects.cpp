@@ -39,8 +39,10 @@ void ProcessTracker::watch_linker(pid_t pid) {
     session_.watch_linker(scope, hook->open_path, hook->offset, hook->r_debug_delta);
     linkers_.insert(key);
   } catch (const Error& e) {
-    fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid,
-            terminal_safe(e.what()).c_str());
+    // One gone already (a short-lived child) loads nothing more: no warning.
+    if (process_alive(pid))
+      fprintf(stderr, "memscope-bpf: warning: PID %d: %s; allocators it loads later are not probed\n", pid,
+              terminal_safe(e.what()).c_str());
   }
 }
 

@@ -58,19 +58,21 @@ void ProcessTracker::add(TracedProcess target, bool started) {
   // Tables before probes: the first sampled call already unwinds. A command
   // not started yet gets them when its linker reports its objects.
   if (started) session_.unwind().load(target.process.pid);
-  probe(target.process.pid, target.allocator);
+  else launching_.insert(target.process.pid);
+  probe(target.process.pid, target.allocator, true);
   if (!options_.all) session_.watch_lifecycle(target.process.pid);
   index_[target.process.pid] = targets_.size();
   targets_.push_back(std::move(target));
   watch_objects(targets_.back(), started);
 }
 
-bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc) {
+bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc, std::string* why) {
   session_.unwind().load(info.pid);
   try {
     probe(info.pid, alloc);
   } catch (const Error& e) {
     warn(info.pid, info.comm, e.what());
+    if (why) *why = e.what();
     return false;
   }
   if (!options_.all) session_.watch_lifecycle(info.pid);
@@ -90,7 +92,7 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
   return true;
 }
 
-size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
+size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc, bool named) {
   const pid_t scope = options_.all ? 0 : pid;
   AllocatorTarget fresh = alloc;
   fresh.sites.clear();
@@ -105,17 +107,22 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc) {
     keys.push_back(key);
   }
   if (fresh.sites.empty()) return 0;
-  if (scope && inherits()) {
-    // Inherited probes carry one cookie for every process: no slot.
-    session_.attach(pid, fresh);
-  } else if (scope) {
+  if (scope && !inherits()) {
     // A process probed on its own links gets a slot while slots last: its
     // counters are then an array index away on every call.
     auto [it, fresh_slot] = slots_.try_emplace(pid, 0);
     if (fresh_slot && next_slot_ < MS_PROC_SLOTS) it->second = next_slot_++;
     fresh.proc_slot = it->second;
-    session_.attach(pid, fresh);
-  } else session_.attach_everywhere(fresh);
+  }
+  // Inherited probes carry one cookie for every process: no slot, its
+  // counters are in the per-process hash.
+  if (scope && named && !fresh.proc_slot) {
+    std::vector<unsigned> apis;
+    for (const ProbeSite& s : fresh.sites) apis.push_back(s.api);
+    session_.maps().reserve_process_counts(pid, apis);
+  }
+  if (scope) session_.attach(pid, fresh);
+  else session_.attach_everywhere(fresh);
   probed_.insert(keys.begin(), keys.end());
   return fresh.sites.size();
 }
@@ -225,6 +232,11 @@ void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
   for (const auto& [dev, ino, offset, scope] : probed_)
     if (scope == parent) copies.emplace_back(dev, ino, offset, child);
   probed_.insert(copies.begin(), copies.end());
+  // Its linker hook too (BpfObject::watch_linker).
+  std::vector<std::tuple<uint64_t, uint64_t, pid_t>> hooks;
+  for (const auto& [dev, ino, scope] : linkers_)
+    if (scope == parent) hooks.emplace_back(dev, ino, child);
+  linkers_.insert(hooks.begin(), hooks.end());
 }
 
 void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
@@ -279,35 +291,53 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (trace(info, *alloc)) fresh.push_back(child);
 }
 
-void ProcessTracker::on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh) {
+void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
   TracedProcess* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
+  // What a traced process runs after each exec of its own, for the report.
+  ExecRecord* exec = nullptr;
+  if (known && !launching_.erase(pid)) {
+    known->execs.push_back({time_ns, "", false, ""});
+    exec = &known->execs.back();
+  }
   ProcessInfo info;
   try {
     info = read_process(pid);
   } catch (const Error&) {
     if (known) known->process.comm = comm;  // gone already: the event still names the program
+    if (exec) exec->not_traced_because = "it exited before its new program could be read";
     return;
   }
+  if (exec) exec->exe = info.exe;
   std::string why;
   auto alloc = resolve_after_exec(pid, why);
   if (!alloc && why.empty()) {
     if (options_.verbose)
       fprintf(stderr,
               "memscope-bpf: PID %d exec'd in another mount namespace: resolved once its linker has loaded it\n", pid);
-    exec_pending_[pid] = comm;  // resolved when its linker reports
+    exec_pending_[pid] = {comm, time_ns};  // resolved when its linker reports
+    if (exec) known->execs.pop_back();     // recorded then
     return;
   }
   if (!alloc) {
-    if (known)
+    if (known) {
       fprintf(stderr, "memscope-bpf: warning: PID %d now runs %s: %s; its calls are no longer counted\n", pid,
               terminal_safe(info.exe).c_str(), terminal_safe(why).c_str());
-    else if (!options_.all) warn(pid, info.comm, why);
+      known->process = info;
+      if (exec) exec->not_traced_because = why;
+    } else if (!options_.all) {
+      warn(pid, info.comm, why);
+    }
     return;
   }
-  if (trace(info, *alloc)) {
+  const bool traced = trace(info, *alloc, &why);  // a known process is updated in place
+  if (exec) {
+    exec->traced = traced;
+    if (!traced) exec->not_traced_because = why;
+  }
+  if (traced) {
     fresh.push_back(pid);
     if (options_.verbose)
       fprintf(stderr, "memscope-bpf: PID %d runs %s: probing %s\n", pid, terminal_safe(info.exe).c_str(),
@@ -330,7 +360,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
         on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh);
         break;
       case MS_PROC_EXEC:
-        on_exec(pid, comm, fresh);
+        on_exec(pid, comm, e.time_ns, fresh);
         break;
       case MS_PROC_EXIT:
         exec_pending_.erase(pid);
@@ -345,9 +375,9 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   // Once per process and batch: the maps show every object loaded by then.
   for (const auto& [pid, when] : loaded) {
     if (auto it = exec_pending_.find(pid); it != exec_pending_.end()) {
-      const std::string comm = it->second;
+      const auto [comm, exec_ns] = it->second;
       exec_pending_.erase(it);
-      on_exec(pid, comm, fresh);
+      on_exec(pid, comm, exec_ns, fresh);
       continue;
     }
     // Every dlopen of a traced process: its symbols are snapshotted too,

@@ -74,9 +74,11 @@ class ProcessTracker {
   bool wanted(const std::string& comm) const;
   // Probes `alloc` for `pid` (or everywhere with --all), only the sites not
   // already probed; registers the target. Warns and returns false on failure.
-  bool trace(const ProcessInfo& info, const AllocatorTarget& alloc);
-  // Returns how many sites were newly attached.
-  size_t probe(pid_t pid, const AllocatorTarget& alloc);
+  bool trace(const ProcessInfo& info, const AllocatorTarget& alloc, std::string* why = nullptr);
+  // Returns how many sites were newly attached. `named`: a process the user
+  // gave (-p, the command), whose per-process counters, when it has no
+  // slot, are made before its probes (KernelMaps::reserve_process_counts).
+  size_t probe(pid_t pid, const AllocatorTarget& alloc, bool named = false);
   // Objects loaded after start (dlopen): the dynamic linker's hook reports
   // each change, and the objects mapped since that define entry points of
   // their own are probed too. watch_objects() starts this for a target
@@ -92,12 +94,13 @@ class ProcessTracker {
   // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
   void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
-  // The child of an inherit-probed parent carries the parent's probes: they
-  // are its own from now on and are never attached to it again (two sets
-  // would each run the program: every call counted twice).
+  // The child of an inherit-probed parent carries the parent's probes and
+  // linker hook: they are its own from now on and are never attached to it
+  // again (two sets would each run the program: every call counted twice).
   void inherit_probes(pid_t parent, pid_t child);
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
-  void on_exec(pid_t pid, const std::string& comm, std::vector<pid_t>& fresh);
+  // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
+  void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
 
   BpfObject& session_;
   FollowOptions options_;
@@ -110,8 +113,11 @@ class ProcessTracker {
   std::map<pid_t, pid_t> copies_;  // forked child -> parent, until the child execs
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
-  // linker's report (PID -> comm).
-  std::map<pid_t, std::string> exec_pending_;
+  // linker's report (PID -> comm and the time of the exec).
+  std::map<pid_t, std::pair<std::string, uint64_t>> exec_pending_;
+  // The command, held before its exec: that exec starts it, it is not one
+  // the process makes.
+  std::set<pid_t> launching_;
   // (device, inode, PID or 0): dynamic linkers whose hook is probed.
   std::set<std::tuple<uint64_t, uint64_t, pid_t>> linkers_;
   // (device, inode) of the objects each process was seen to map, or loaded

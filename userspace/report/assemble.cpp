@@ -62,6 +62,7 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
   report.duty = std::move(run.duty);
   report.probe_cost = run.probe_cost;
   report.duration_s = run.duration_s;
+  report.start_ns = run.start_ns;
   report.sampling = run.sampling;
   report.records = aggregator.counters();
   RankOptions rank{run.top, run.end_ns, {}};

@@ -36,7 +36,8 @@ struct RunSummary {
   double duration_s = 0;
   const ConfigHistory* sampling = nullptr;
   size_t top = 0;
-  uint64_t end_ns = 0;  // CLOCK_MONOTONIC at the end, for ages
+  uint64_t start_ns = 0;  // CLOCK_MONOTONIC at the start, for the times of events
+  uint64_t end_ns = 0;    // CLOCK_MONOTONIC at the end, for ages
 };
 
 // The traced processes turned into the report's, with their own counts;

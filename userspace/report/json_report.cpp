@@ -215,13 +215,28 @@ json extra_allocators_json(const std::vector<ExtraAllocator>& extras) {
   return out;
 }
 
-json target_json(const TargetReport& t) {
+// What the process ran after each exec it made while traced, from the
+// start of tracing.
+json execs_json(const std::vector<ExecRecord>& execs, uint64_t start_ns) {
+  json out = json::array();
+  for (const auto& e : execs) {
+    json x = {{"time_s", e.time_ns > start_ns ? static_cast<double>(e.time_ns - start_ns) / 1e9 : 0.0},
+              {"exe", e.exe},
+              {"traced", e.traced}};
+    if (!e.traced) x["not_traced_because"] = e.not_traced_because;
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+json target_json(const TargetReport& t, uint64_t start_ns) {
   return {{"pid", t.process.pid},
           {"ns_pid", t.process.ns_pid},
           {"comm", t.process.comm},
           {"exe", t.process.exe},
           {"allocator", t.allocator.path},
           {"extra_allocators", extra_allocators_json(t.extra_allocators)},
+          {"execs", execs_json(t.execs, start_ns)},
           {"exited", t.exited},
           {"estimated", estimated_json(t.estimated)},
           {"memory", memory_json(t.memory)}};
@@ -253,7 +268,7 @@ json duty_process_json(const Report& r, const TargetReport& t) {
 json processes_json(const Report& r) {
   json out = json::array();
   for (const auto& t : r.targets) {
-    json p = target_json(t);
+    json p = target_json(t, r.start_ns);
     p["exact"] = exact_json(t.exact, {&t});
     p["sites"] = sites_json(t.sites);
     p["leaks"] = leaks_json(t.leaks);
@@ -292,7 +307,7 @@ json to_json(const Report& r) {
   json targets = json::array();
   std::vector<const TargetReport*> all;
   for (const auto& t : r.targets) {
-    targets.push_back(target_json(t));
+    targets.push_back(target_json(t, r.start_ns));
     all.push_back(&t);
   }
   j["targets"] = targets;

@@ -52,6 +52,7 @@ struct TargetReport : TracedProcess {
 struct Report {
   std::vector<TargetReport> targets;
   double duration_s = 0;
+  uint64_t start_ns = 0;  // CLOCK_MONOTONIC when tracing started: times in the report are from it
   ExactCounts exact;
   std::array<uint64_t, MS_PROC_STAT_COUNT> process_stats{};  // the per-process bookkeeping's health
   size_t processes_not_counted = 0;  // processes that lost calls or hits to full per-process tables

@@ -137,7 +137,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       reason = it->second.truncated_reason;
       depth_limited = it->second.depth_limited;
       for (uint64_t ip : it->second.frames) {
-        auto expanded = symbolizer.symbolize(s.tgid, ip);  // inlined functions first
+        auto expanded = symbolizer.symbolize(s.tgid, ip, s.first_ns);  // inlined functions first
         frames.insert(frames.end(), expanded.begin(), expanded.end());
       }
     }

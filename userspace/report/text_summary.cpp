@@ -84,6 +84,10 @@ void print_final(FILE* out, const Report& r, size_t top) {
   for (const auto& t : r.targets) {
     fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, terminal_safe(t.process.comm).c_str(),
             terminal_safe(t.allocator.path).c_str(), t.exited ? " [exited]" : "");
+    for (const auto& e : t.execs)
+      fprintf(out, "  exec'd %s at %.2f s: %s%s\n", terminal_safe(e.exe).c_str(),
+              e.time_ns > r.start_ns ? static_cast<double>(e.time_ns - r.start_ns) / 1e9 : 0.0,
+              e.traced ? "traced" : "not traced: ", terminal_safe(e.not_traced_because).c_str());
     const MemoryTrack& m = t.memory;
     if (m.followed)
       fprintf(out, "  memory: anonymous mmap %llu (%s), munmap %llu (%s) + %llu other; brk %llu calls, +%s -%s\n",
@@ -117,6 +121,18 @@ void print_final(FILE* out, const Report& r, size_t top) {
             static_cast<unsigned long long>(lost), static_cast<unsigned long long>(lost - frees),
             static_cast<unsigned long long>(frees));
   }
+  // Lost process events and full per-process tables leave calls out of
+  // processes[], never out of the totals: said, not silent.
+  if (const uint64_t lost = r.process_stats[MS_PROC_STAT_EVENTS_LOST])
+    fprintf(out,
+            "  WARNING: %llu process events were lost (event ring full): processes forked, exec'd or exited then may "
+            "be missing from the report's processes; their calls are in the totals\n",
+            static_cast<unsigned long long>(lost));
+  if (const uint64_t full = r.process_stats[MS_PROC_STAT_FULL])
+    fprintf(out,
+            "  WARNING: %llu calls of %zu processes were not counted per process (its table was full); they are in "
+            "the totals\n",
+            static_cast<unsigned long long>(full), r.processes_not_counted);
   size_t n = top ? top : 10;
   fprintf(out, "  top sites by estimated bytes (%zu sites):\n", r.total_sites);
   for (size_t i = 0; i < r.sites.size() && i < n; ++i)

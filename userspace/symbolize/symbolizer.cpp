@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "symbolize/object_symbols.h"
 #include "targets/elf_file.h"
@@ -74,28 +75,36 @@ Symbolizer::Symbolizer(std::string debuginfo_path) : debuginfo_path_(std::move(d
 Symbolizer::~Symbolizer() = default;
 
 bool Symbolizer::snapshot(pid_t pid) {
+  const uint64_t taken = monotonic_ns();
   try {
-    auto maps = read_maps(pid);
-    if (!maps.empty()) {
-      // Addresses resolved against an older snapshot may map differently
-      // now (exec, dlclose): resolve them again.
-      if (auto it = maps_.find(pid); it == maps_.end() || it->second.size() != maps.size())
-        std::erase_if(resolved_, [pid](const auto& e) { return e.first.first == pid; });
-      for (const Mapping& m : maps)
-        if (m.executable && !m.path.empty()) module_for(pid, m);
-      maps_[pid] = std::move(maps);
+    std::vector<Mapping> code;  // return addresses lie in executable mappings only
+    for (Mapping& m : read_maps(pid))
+      if (m.executable) code.push_back(std::move(m));
+    if (!code.empty()) {
+      for (const Mapping& m : code)
+        if (!m.path.empty()) module_for(pid, m);
+      maps_[pid].add(taken, std::move(code));
     }
   } catch (const Error&) {
   }
   return has_snapshot(pid);
 }
 
+bool Symbolizer::has_snapshot(pid_t pid) const {
+  auto it = maps_.find(pid);
+  return it != maps_.end() && !it->second.empty();
+}
+
 bool Symbolizer::snapshot_or_copy(pid_t pid, pid_t parent) {
   if (snapshot(pid)) return true;
   auto it = maps_.find(parent);
-  if (it == maps_.end()) return false;
-  maps_[pid] = it->second;
+  if (it == maps_.end() || it->second.empty()) return false;
+  maps_[pid].copy_latest(it->second);
   return true;
+}
+
+void Symbolizer::maps_changed(pid_t pid, uint64_t when_ns, MapsHistory::Change kind) {
+  maps_[pid].changed(when_ns, kind);
 }
 
 Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
@@ -124,20 +133,20 @@ Symbolizer::Module* Symbolizer::module_for(pid_t pid, const Mapping& map) {
   return raw;
 }
 
-std::vector<Frame> Symbolizer::symbolize(pid_t pid, uint64_t address) {
-  auto key = std::make_pair(pid, address);
+std::vector<Frame> Symbolizer::symbolize(pid_t pid, uint64_t address, uint64_t when_ns) {
+  std::optional<MapsHistory::Found> found;
+  if (auto mi = maps_.find(pid); mi != maps_.end()) found = mi->second.find(address, when_ns);
+  if (!found) return resolve(pid, nullptr, address);
+  auto key = std::make_tuple(pid, found->snapshot, address);
   if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
-  return resolved_.emplace(key, resolve(pid, address)).first->second;
+  return resolved_.emplace(key, resolve(pid, found->map, address)).first->second;
 }
 
-std::vector<Frame> Symbolizer::resolve(pid_t pid, uint64_t address) {
+std::vector<Frame> Symbolizer::resolve(pid_t pid, const Mapping* map, uint64_t address) {
   Frame f;
   f.address = address;
   f.function = "[unknown]";
   f.module = "[anon]";
-  auto mi = maps_.find(pid);
-  if (mi == maps_.end()) return {f};
-  const Mapping* map = find_mapping(mi->second, address);
   if (!map || map->path.empty()) return {f};
   f.module = std::filesystem::path(map->path).filename().string();
   Module* mod = module_for(pid, *map);

@@ -18,6 +18,7 @@ struct Mapping {
   std::string dev;
   std::string path;  // as the process sees it; empty for anonymous memory
   bool executable = false;
+  bool operator==(const Mapping&) const = default;
 };
 
 std::vector<Mapping> parse_maps(const std::string& text);

@@ -4,6 +4,7 @@
 // report stage turns it into the process's part of the report, once, at the
 // end.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,20 @@ struct ExtraAllocator {
   double attach_delay_s = -1;
 };
 
+// An exec the process made while traced: the program it ran from then on,
+// and whether that program's calls were counted.
+struct ExecRecord {
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC, as the kernel saw it
+  std::string exe;
+  bool traced = false;
+  std::string not_traced_because;  // why not, when not
+};
+
 struct TracedProcess {
   ProcessInfo process;
   AllocatorTarget allocator;
   std::vector<ExtraAllocator> extra_allocators;
+  std::vector<ExecRecord> execs;  // in order; `process` is what the last one ran
   bool exited = false;
   MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
 };
