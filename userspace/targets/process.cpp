@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <sstream>
 
 #include "common/error.h"
@@ -106,8 +107,14 @@ ProcessInfo read_process(pid_t pid) {
   char buf[PATH_MAX];
   ssize_t n = readlink((dir + "/exe").c_str(), buf, sizeof(buf) - 1);
   if (n < 0) {
+    const int err = errno;
     if (!process_alive(pid)) throw Error("no process with PID " + std::to_string(pid));
-    throw Error("cannot read /proc/" + std::to_string(pid) + "/exe (is this a zombie?)");
+    // Another user's process without CAP_SYS_PTRACE reads as EACCES; a
+    // zombie's exe link is gone (ENOENT).
+    if (err == EACCES || err == EPERM)
+      throw Error("cannot read /proc/" + std::to_string(pid) +
+                  "/exe: permission denied (another user's process needs CAP_SYS_PTRACE)");
+    throw Error("cannot read /proc/" + std::to_string(pid) + "/exe: " + strerror(err) + " (is this a zombie?)");
   }
   info.exe = std::string(buf, n);
   const std::string deleted = " (deleted)";
