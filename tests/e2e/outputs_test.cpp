@@ -2,14 +2,13 @@
 // profile, the folded stacks, the speedscope file and the HTML page hold
 // what the JSON report of the same run holds; an output that cannot be
 // written or named is refused before anything is attached.
-#include <zlib.h>
-
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <map>
 #include <sstream>
 
 #include "e2e/e2e_support.h"
+#include "support/gunzip.h"
 #include "profile.pb.h"
 
 using namespace memscope::test;
@@ -18,25 +17,6 @@ using nlohmann::json;
 namespace pb = perftools::profiles;
 
 namespace {
-
-std::string gunzip(const std::string& data) {
-  z_stream z{};
-  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buf[65536];
-  int rc;
-  do {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  } while (rc == Z_OK);
-  inflateEnd(&z);
-  REQUIRE(rc == Z_STREAM_END);
-  return out;
-}
 
 // The JSON report's sites (every one, with --top 0), each estimate rounded
 // as the exporters round it, summed.

@@ -1,8 +1,7 @@
-#include <zlib.h>
-
 #include <catch2/catch.hpp>
 
 #include "report/pprof_writer.h"
+#include "support/gunzip.h"
 #include "report_model.h"
 
 using namespace memscope;
@@ -10,25 +9,6 @@ using namespace memscope::test;
 namespace pb = perftools::profiles;
 
 namespace {
-
-std::string gunzip(const std::string& data) {
-  z_stream z{};
-  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buf[4096];
-  int rc;
-  do {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  } while (rc == Z_OK);
-  inflateEnd(&z);
-  REQUIRE(rc == Z_STREAM_END);
-  return out;
-}
 
 struct View {
   const pb::Profile& p;
