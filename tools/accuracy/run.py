@@ -2,17 +2,22 @@
 """Accuracy, interval coverage and optimizer settling of memscope-bpf, measured
 against the workload's exact ground truth (issue 4's benchmark).
 
-  sudo tools/accuracy/run.py [--runs 10] [--profiles web,pipeline,game] [--mode tiers|bytes]
+  sudo tools/accuracy/run.py [--runs 10] [--profiles web,pipeline,game] [--mode tiers|bytes|overhead]
                              [--no-phase | --phase-only] [-o build/accuracy.json]
 
 Part 1, per profile (web, pipeline, game; scale 400000, 800000, 400000: 5-10 M calls): the
 workload runs under the agent with at most 2% of the allocation calls
 sampled. `--mode tiers` (default): the optimizer under `--max-sampled 2`,
 starting from rates of 1%. `--mode bytes`: `--sampling bytes` with the byte
-interval computed from an untraced run's totals. For every site holding
+interval computed from an untraced run's totals. `--mode overhead`: the
+agent under `--max-overhead P` (`--max-overhead-pct`, 3) at its default
+rates, windows and all (issue 15's targets). For every site holding
 at least 1% of the bytes it records the relative error of the estimate and
 whether the 95% interval covers the truth; repeated runs give the measured
-coverage.
+coverage. Every run also checks the leak verdicts against the truth: the
+workload's leak site must be among the report's leaks with its live bytes
+inside their 95% interval, and no site whose blocks are all freed by the end
+may be reported as a leak.
 
 Part 2: a phase change under `--max-events`: two workload processes are
 traced at once; the first (web, few calls) runs, then the second (game, many
@@ -83,8 +88,33 @@ def site_figures(report, fn):
     return est, lo, hi
 
 
-def sampling_args(mode, profile, scale, max_fraction):
-    """The agent's options that keep at most max_fraction of the calls sampled."""
+def leak_verdicts(report, truth):
+    """The report's leaks against the truth's live blocks at the end."""
+    reported = {}
+    for s in report["leaks"]:
+        if s["frames"]:
+            fn = s["frames"][0]["function"]
+            est, (lo, hi) = s["estimated"]["live_bytes"], s["estimated"]["ci95"]["live_bytes"]
+            r = reported.setdefault(fn, [0.0, 0.0, 0.0])
+            r[0], r[1], r[2] = r[0] + est, r[1] + lo, r[2] + hi
+    out = {"leak_found": False, "leak_live_covered": False, "false_leaks": []}
+    for s in truth["sites"]:
+        fn = s["function"]
+        if fn == truth["leak"]["function"] and truth["leak_enabled"]:
+            out["leak_found"] = fn in reported
+            if fn in reported:
+                out["leak_live_covered"] = reported[fn][1] <= s["live_bytes"] <= reported[fn][2]
+                out["leak_live_rel_error"] = (reported[fn][0] - s["live_bytes"]) / max(1, s["live_bytes"])
+        elif s["live_count"] == 0 and fn in reported:
+            out["false_leaks"].append(fn)
+    return out
+
+
+def sampling_args(mode, profile, scale, max_fraction, max_overhead):
+    """The agent's options that keep at most max_fraction of the calls sampled
+    (or, in overhead mode, its cost under max_overhead percent)."""
+    if mode == "overhead":
+        return ["--max-overhead", str(max_overhead)], None
     if mode == "tiers":
         # The optimizer spreads the budget; it starts from rates that are
         # already under it so the first interval does not break it.
@@ -100,13 +130,14 @@ def sampling_args(mode, profile, scale, max_fraction):
     return ["--sampling", "bytes", "--byte-interval", str(interval)], interval
 
 
-def accuracy(profile, scale, runs, max_fraction, mode):
-    agent_args, interval = sampling_args(mode, profile, scale, max_fraction)
-    rows, covered, checked, worst, fractions = [], 0, 0, 0.0, []
+def accuracy(profile, scale, runs, max_fraction, mode, max_overhead):
+    agent_args, interval = sampling_args(mode, profile, scale, max_fraction, max_overhead)
+    rows, covered, checked, worst, fractions, leaks = [], 0, 0, 0.0, [], []
     for run in range(runs):
         report, truth = traced_run(profile, scale, 1 + run, agent_args)
         sampled_allocs = report["sampling"]["allocation_records"]
         fractions.append(sampled_allocs / max(1, report["exact"]["allocation_calls"]))
+        leaks.append(leak_verdicts(report, truth))
         tot = sum(s["bytes"] for s in truth["sites"])
         for s in truth["sites"]:
             if s["bytes"] < 0.01 * tot:
@@ -122,7 +153,10 @@ def accuracy(profile, scale, runs, max_fraction, mode):
     return {"profile": profile, "scale": scale, "mode": mode, "agent_args": agent_args, "byte_interval": interval, "runs": runs,
             "sampled_fraction_max": max(fractions), "sites_checked": checked,
             "max_abs_rel_error": worst, "within_5pct": all(abs(r["rel_error"]) <= 0.05 for r in rows),
-            "coverage_95": covered / max(1, checked), "rows": rows}
+            "coverage_95": covered / max(1, checked),
+            "leak_found_runs": sum(l["leak_found"] for l in leaks),
+            "leak_live_covered_runs": sum(l["leak_live_covered"] for l in leaks),
+            "false_leak_runs": sum(bool(l["false_leaks"]) for l in leaks), "leaks": leaks, "rows": rows}
 
 
 def phase_change(budget):
@@ -169,8 +203,10 @@ def main():
     ap.add_argument("--scale-pipeline", type=int, default=800000)
     ap.add_argument("--scale-game", type=int, default=400000)
     ap.add_argument("--budget", type=int, default=5000)
-    ap.add_argument("--mode", choices=("tiers", "bytes"), default="tiers",
-                    help="tiers: the optimizer under --max-sampled (default); bytes: --sampling bytes at a fixed interval")
+    ap.add_argument("--mode", choices=("tiers", "bytes", "overhead"), default="tiers",
+                    help="tiers: the optimizer under --max-sampled (default); bytes: --sampling bytes at a fixed "
+                         "interval; overhead: --max-overhead at the default rates")
+    ap.add_argument("--max-overhead-pct", type=float, default=3.0, help="--max-overhead in overhead mode (3)")
     ap.add_argument("--profiles", default="web,pipeline,game")
     ap.add_argument("--phase-only", action="store_true", help="only the phase-change part")
     ap.add_argument("--no-phase", action="store_true", help="skip the phase-change part")
@@ -180,11 +216,14 @@ def main():
     scales = {"web": args.scale_web, "pipeline": args.scale_pipeline, "game": args.scale_game}
     profiles = () if args.phase_only else [(p, scales[p]) for p in args.profiles.split(",")]
     for profile, scale in profiles:
-        res = accuracy(profile, scale, args.runs, args.max_fraction, args.mode)
+        res = accuracy(profile, scale, args.runs, args.max_fraction, args.mode, args.max_overhead_pct)
         out["accuracy"].append(res)
         print(f"{profile:9s} {args.mode} scale {scale}  sampled <= {res['sampled_fraction_max']:.2%} of calls  "
               f"sites>=1%: {res['sites_checked'] // args.runs}  max |error| {res['max_abs_rel_error']:.2%}  "
-              f"all within 5%: {res['within_5pct']}  95% coverage {res['coverage_95']:.1%}", flush=True)
+              f"all within 5%: {res['within_5pct']}  95% coverage {res['coverage_95']:.1%}  "
+              f"leak found {res['leak_found_runs']}/{args.runs}, its live bytes covered "
+              f"{res['leak_live_covered_runs']}/{args.runs}, runs with a false leak {res['false_leak_runs']}",
+              flush=True)
     pc = None if args.no_phase else phase_change(args.budget)
     out["phase_change"] = pc
     if pc: print(f"phase change at {pc['phase_change_at_s']:.1f}s, budget {args.budget} records/s: settled after "
