@@ -33,6 +33,15 @@ void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
   WorkClocks before;
   for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid)};
   cycle_.opened(start_ns_, before);
+  // The planner's first sample runs from here: without this reading the
+  // first control interval measured nothing, the windows came an interval
+  // late, and the rate optimizer meanwhile dropped the first window's rates
+  // to their minimum (a site's estimate then rested on a handful of records).
+  at_change_ = read(port);
+  for (pid_t pid : targets) {
+    const double cpu = process_cpu_seconds(pid);
+    if (cpu >= 0) at_change_.cpu_s.try_emplace(pid, cpu);
+  }
 }
 
 DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
