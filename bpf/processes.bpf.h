@@ -281,8 +281,7 @@ struct {
 	__type(value, struct linker_seen);
 } linker_state SEC(".maps");
 
-SEC("uprobe")
-int ms_linker(struct pt_regs *ctx)
+static __always_inline int linker_hook(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, lead_us = 0;
 	__s64 delta = (__s64)bpf_get_attach_cookie(ctx);
@@ -312,6 +311,23 @@ int ms_linker(struct pt_regs *ctx)
 	if (report)
 		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0, lead_us);
 	return 0;
+}
+
+/* A perf uprobe (classic, and inherited under --follow-children). */
+SEC("uprobe")
+int ms_linker(struct pt_regs *ctx)
+{
+	return linker_hook(ctx);
+}
+
+/* The same on a uprobe-multi link, where the kernel has them: those take
+ * CAP_BPF and CAP_PERFMON, where a perf uprobe takes CAP_SYS_ADMIN. The
+ * agent sets its attach type before loading (libbpf 1.1 knows no
+ * "uprobe.multi" section). */
+SEC("uprobe")
+int ms_linker_multi(struct pt_regs *ctx)
+{
+	return linker_hook(ctx);
 }
 
 #endif /* MEMSCOPE_PROCESSES_BPF_H */

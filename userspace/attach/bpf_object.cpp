@@ -2,7 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,10 +15,10 @@
 #include <system_error>
 #include <thread>
 
-#include "common/capabilities.h"
 #include "common/error.h"
 #include "memscope.skel.h"
 #include "memscope/vm_counts.h"
+#include "attach/attach_errors.h"
 #include "attach/libbpf_log.h"
 #include "attach/parallel_release.h"
 #include "attach/probe_holders.h"
@@ -27,27 +26,6 @@
 #include "targets/api_names.h"
 
 namespace memscope {
-namespace {
-
-// strerror, and for a refused perf uprobe what it takes: the kernel keeps
-// them to CAP_SYS_ADMIN (upstream ba677dbe77af, 2025), where session links
-// and tracefs events need only CAP_BPF and CAP_PERFMON (docs/safety.md#privileges).
-std::string uprobe_failure(int err) {
-  std::string why = strerror(err);
-  if ((err == EACCES || err == EPERM) && !holds_capability(effective_capabilities(), CAP_SYS_ADMIN))
-    why += " (perf uprobes need CAP_SYS_ADMIN)";
-  return why;
-}
-
-std::string load_failure(int err) {
-  err = err < 0 ? -err : err;
-  if (err == EPERM || err == EACCES)
-    return "cannot load BPF programs: permission denied (run as root, or with CAP_BPF and CAP_PERFMON)";
-  if (err == ENOSYS) return "this kernel has no BPF support (bpf() is not implemented)";
-  return std::string("cannot load BPF programs: ") + strerror(err);
-}
-
-}  // namespace
 
 bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
   skel_ = memscope_bpf__open();
@@ -74,10 +52,15 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
   skel_->bss->live_filter_mask = slots - 1;
   skel_->bss->agent_tgid = static_cast<uint32_t>(getpid());
   skel_->rodata->record_every_free = limits.record_every_free;
-  if (with_session)
+  if (with_session) {
     bpf_program__set_expected_attach_type(skel_->progs.ms_session,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
-  else bpf_program__set_autoload(skel_->progs.ms_session, false);
+    bpf_program__set_expected_attach_type(skel_->progs.ms_linker_multi,
+                                          static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_MULTI));
+  } else {
+    bpf_program__set_autoload(skel_->progs.ms_session, false);
+    bpf_program__set_autoload(skel_->progs.ms_linker_multi, false);
+  }
   if (!limits.syscall_programs)
     for (bpf_program* p : {skel_->progs.ms_vm_enter, skel_->progs.ms_vm_exit}) bpf_program__set_autoload(p, false);
   if (int err = memscope_bpf__load(skel_)) {
@@ -162,6 +145,9 @@ void BpfObject::watch_lifecycle(pid_t pid) {
 }
 
 void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta) {
+  const std::string failed = "cannot attach " + std::string(inherited_ && pid ? "an inherited uprobe" : "a uprobe") +
+                             " to the dynamic linker's debugger hook in " + open_path + " for PID " +
+                             std::to_string(pid) + ": ";
   if (inherited_ && pid) {
     // Inherited like the allocator's probes: the children carry it from
     // their fork, and thousands of short-lived children cost no link each
@@ -170,18 +156,23 @@ void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t o
       inherited_->attach(pid,
                          {{open_path, offset, false, static_cast<uint64_t>(r_debug_delta), skel_->progs.ms_linker}});
     } catch (const Error& e) {
-      throw Error("cannot attach an inherited uprobe to the dynamic linker's debugger hook in " + open_path +
-                  " for PID " + std::to_string(pid) + ": " + e.what());
+      throw Error(failed + e.what());
     }
     return;
   }
-  // A classic uprobe in either probe mode: it fires a few times per dlopen.
+  // A few hits per dlopen. A uprobe-multi link where session links load
+  // (CAP_BPF and CAP_PERFMON suffice), else a perf uprobe (CAP_SYS_ADMIN).
+  if (session_links_) {
+    const int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_linker_multi), MS_BPF_TRACE_UPROBE_MULTI,
+                                            open_path, {offset}, {static_cast<uint64_t>(r_debug_delta)}, pid);
+    if (fd < 0) throw Error(failed + strerror(-fd));
+    links_.fds.push_back(fd);
+    return;
+  }
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
   bpf_link* link =
       bpf_program__attach_uprobe_opts(skel_->progs.ms_linker, pid ? pid : -1, open_path.c_str(), offset, &opts);
-  if (!link)
-    throw Error("cannot attach a uprobe to the dynamic linker's debugger hook in " + open_path + " for PID " +
-                std::to_string(pid) + ": " + uprobe_failure(errno));
+  if (!link) throw Error(failed + uprobe_failure(errno));
   links_.links.push_back(link);
 }
 
