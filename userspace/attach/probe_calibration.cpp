@@ -28,10 +28,11 @@ constexpr char kUserTime = 4;  // run it for its user CPU time instead of its sp
 
 // The user CPU of the loops run for it, in units of 10 ms of their thread's
 // CPU: the kernel accounts user and system time by the tick (4 ms at 250 Hz)
-// and splits the exact run time in their proportion, so the probed loop,
-// whose user share is small, needs some 100 ticks for a figure within ~25%
-// (docs/measurements.md#coverage-clocks). The bare loop's is all user time.
-constexpr unsigned char kBareUserCpu = 5, kProbedUserCpu = 100;
+// and splits the exact run time in their proportion. The time a hit adds is
+// ~6% of the probed loop's, some 15 ticks a second: 0.4 s gave figures
+// spread by 42%, 1 s by 20% (docs/measurements.md#coverage-clocks), 2 s
+// ~14%. The bare loop's is all user time.
+constexpr unsigned char kBareUserCpu = 5, kProbedUserCpu = 200;
 
 struct LoopReply {
   uint64_t fastest_ns = 0, pairs = 0, user_ns = 0;

@@ -61,11 +61,15 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
     for (const auto& [pid, c] : kernel.per_process)
       final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
   // The per-hit cost turns each process's probe hits into an estimate of
-  // the time they added, and corrects the user-CPU coverage clock; measured
-  // now, after the targets are detached, unless the optimizer needed it at
-  // start.
+  // the time they added, and its user CPU corrects the user-CPU coverage
+  // clock; measured now, after the targets are detached, unless the
+  // optimizer needed the first at start.
   const AgentCpuMark finish_start = agent_cpu_now();
-  if (probe_cost_.per_hit_ns <= 0) probe_cost_ = calibrate_quietly(opt_, control_->windowed());
+  if (probe_cost_.per_hit_ns <= 0 || (control_->windowed() && probe_cost_.user_ns_per_hit <= 0)) {
+    const ProbeCost now = calibrate_quietly(opt_, control_->windowed());
+    if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
+    else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
+  }
   if (control_->windowed())
     run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});
   run.probe_cost = probe_cost_;

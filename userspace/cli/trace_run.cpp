@@ -123,13 +123,12 @@ void TraceRun::hold_command() {
 void TraceRun::measure_probe_cost_first() {
   if (opt_.max_overhead_pct <= 0) return;
   const CalibrationConfigs configs = calibration_configs();
-  // The user CPU a hit adds only where --max-overhead may cycle the probes.
+  // The user CPU a hit adds is measured at the end, if windows were used.
   probe_cost_ = calibrate_probe_cost(opt_.limits, opt_.probe_mode, opt_.placement, configs.none, configs.all,
-                                     opt_.follow.children && !opt_.follow.all, opt_.duty_window_s > 0);
+                                     opt_.follow.children && !opt_.follow.all, false);
   fprintf(stderr,
-          "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record, %.0f ns of user "
-          "CPU per hit\n",
-          probe_cost_.per_call_ns, probe_cost_.per_record_ns, probe_cost_.user_ns_per_hit);
+          "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
+          probe_cost_.per_call_ns, probe_cost_.per_record_ns);
 }
 
 // An agent killed with SIGKILL leaves its tracefs uprobe events (its links
