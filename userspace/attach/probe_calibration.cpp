@@ -30,8 +30,8 @@ constexpr char kUserTime = 4;  // run it for its user CPU time instead of its sp
 // CPU: the kernel accounts user and system time by the tick (4 ms at 250 Hz)
 // and splits the exact run time in their proportion. The time a hit adds is
 // ~6% of the probed loop's, some 15 ticks a second: 0.4 s gave figures
-// spread by 42%, 1 s by 20% (docs/measurements.md#coverage-clocks), 2 s
-// ~14%. The bare loop's is all user time.
+// spread by 40%, 1 s by 20%, 2 s by 10%
+// (docs/measurements.md#coverage-clocks). The bare loop's is all user time.
 constexpr unsigned char kBareUserCpu = 5, kProbedUserCpu = 200;
 
 struct LoopReply {
