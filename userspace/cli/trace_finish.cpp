@@ -55,7 +55,7 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   run.probes = probes_->probes();
   run.mechanism = probes_->mechanism();
   run.budget = {opt_.max_events_per_s, opt_.max_overhead_pct, opt_.max_sampled_pct};
-  // The clocks are read before the calibration, which takes a second.
+  // The clocks are read before the calibration, which takes seconds.
   WorkClocks final;
   if (control_->windowed())
     for (const auto& [pid, c] : kernel.per_process)
@@ -65,12 +65,15 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   // clock; measured now, after the targets are detached, unless the
   // optimizer needed the first at start.
   const AgentCpuMark finish_start = agent_cpu_now();
-  if (probe_cost_.per_hit_ns <= 0 || (control_->windowed() && probe_cost_.user_ns_per_hit <= 0)) {
-    const ProbeCost now = calibrate_quietly(opt_, control_->windowed());
+  // Windows used (--max-overhead may never have cycled): only then is the
+  // user time per hit worth its two seconds.
+  const bool windows_used = control_->windowed() && control_->finish(stop_ns_, final, {}).enabled;
+  if (probe_cost_.per_hit_ns <= 0 || (windows_used && probe_cost_.user_ns_per_hit <= 0)) {
+    const ProbeCost now = calibrate_quietly(opt_, windows_used);
     if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
     else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
   }
-  if (control_->windowed())
+  if (windows_used)
     run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});
   run.probe_cost = probe_cost_;
   auto targets = report_targets(std::move(tracker_->targets()), kernel, opt_.follow.all || tracker_->inherits());
