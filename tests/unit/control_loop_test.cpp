@@ -117,7 +117,7 @@ TEST_CASE("control loop: a fixed duty cycle splits the probes, then closes and o
   CHECK(port.log == std::vector<std::string>{"split", "count off", "detach", "attach", "count on"});
   loop.end(3 * kSec + kSec / 2);  // an open window is closed at the end
   CHECK(port.log.back() == "count off");
-  const DutyCycleReport r = loop.finish(4 * kSec, {});
+  const DutyCycleReport r = loop.finish(4 * kSec, {}, {});
   CHECK(r.enabled);
   CHECK(r.windows == 2);
 }

@@ -8,22 +8,6 @@ namespace {
 constexpr uint64_t kSec = 1'000'000'000;
 }
 
-TEST_CASE("coverage: the free clock when enough frees fell in windows, else user CPU", "[duty]") {
-  Coverage c = coverage_of(2000, 8000, 0.5, 1.0);
-  CHECK(c.clock == "frees");
-  CHECK(c.value == Approx(0.25));
-  CHECK(c.by_user_cpu == Approx(0.5));
-  c = coverage_of(10, 40, 0.3, 1.2);
-  CHECK(c.clock == "user_cpu");
-  CHECK(c.value == Approx(0.25));
-  c = coverage_of(30, 600, 0, 0.5);  // a quiet process: no CPU tick inside windows
-  CHECK(c.clock == "frees");
-  CHECK(c.value == Approx(0.05));
-  c = coverage_of(0, 0, 0, 0);
-  CHECK(c.clock == "none");
-  CHECK(c.value == 0);
-}
-
 TEST_CASE("duty fraction: keeps the average cost at the budget", "[duty]") {
   CHECK(duty_fraction(0.03, 0.02, 0.0, 0.01) == 1.0);            // fits attached
   CHECK(duty_fraction(0.03, 0.50, 0.05, 0.01) == Approx(0.01));  // the release probes alone exceed it
@@ -44,13 +28,13 @@ TEST_CASE("duty cycle: a fixed schedule opens and closes on time and sums the cl
   d.closed(5 * kSec, {{7, {500, 12.5}}});
   // 200 of 1000 frees fell in windows: below the free clock's minimum, so
   // user CPU decides (1.0 of 4.0 s), and both are reported.
-  DutyCycleReport r = d.finish(8 * kSec, {{7, {1000, 14.0}}});
+  DutyCycleReport r = d.finish(8 * kSec, {{7, {1000, 14.0}}}, {});
   CHECK(r.windows == 2);
   CHECK(r.open_s == Approx(2.0));
   CHECK(r.total_s == Approx(8.0));
   const Coverage& c = r.coverage.at(7);
-  CHECK(c.frees_in_windows == 200);
-  CHECK(c.frees_total == 1000);
+  CHECK(c.sums.frees_in_windows == 200);
+  CHECK(c.sums.frees_total == 1000);
   CHECK(c.by_frees == Approx(0.2));
   CHECK(c.by_user_cpu == Approx(0.25));
   CHECK(c.clock == "user_cpu");
@@ -61,10 +45,10 @@ TEST_CASE("duty cycle: a process first counted inside a window, and a window ope
   d.opened(0, {});
   d.closed(1 * kSec, {{9, {3000, 1.0}}});  // its counters started in this window
   d.opened(2 * kSec, {{9, {5000, 2.0}}});
-  DutyCycleReport r = d.finish(static_cast<uint64_t>(2.5 * kSec), {{9, {6000, -1}}});  // gone: last CPU kept
+  DutyCycleReport r = d.finish(static_cast<uint64_t>(2.5 * kSec), {{9, {6000, -1}}}, {});  // gone: last CPU kept
   CHECK(r.windows == 2);
   const Coverage& c = r.coverage.at(9);
-  CHECK(c.frees_in_windows == 4000);
+  CHECK(c.sums.frees_in_windows == 4000);
   CHECK(c.by_frees == Approx(4000.0 / 6000.0));
   CHECK(c.clock == "frees");
 }
@@ -100,4 +84,25 @@ TEST_CASE("duty planner: windows only when the traps alone exceed the budget", "
   // The load drops: the traps alone fit again, the probes may stay.
   dear.window({20000, 0, 10000, 1.0});
   CHECK(*dear.fraction() == 1.0);
+}
+
+TEST_CASE("duty cycle: hits and all CPU summed as user CPU is, for the corrected clocks", "[duty]") {
+  DutyCycle d(1.0, 4.0, "--duty-cycle", 0);
+  d.opened(0, {{7, {0, 1.0, 0, 2.0}}});
+  d.closed(1 * kSec, {{7, {100, 1.5, 1000, 3.0}}});
+  d.opened(4 * kSec, {{7, {400, 3.0, 1500, 5.0}}});
+  // A window open at the end is closed there.
+  DutyCycleReport r = d.finish(5 * kSec, {{7, {600, 3.4, 2700, 6.0}}}, {100, 0});
+  const Coverage& c = r.coverage.at(7);
+  CHECK(c.sums.hits_in_windows == 1000 + 1200);
+  CHECK(c.sums.hits_total == 2700);
+  CHECK(c.sums.user_cpu_in_windows_s == Approx(0.5 + 0.4));
+  CHECK(c.sums.user_cpu_total_s == Approx(2.4));
+  CHECK(c.sums.cpu_in_windows_s == Approx(1.0 + 1.0));
+  CHECK(c.sums.cpu_total_s == Approx(4.0));
+  CHECK(c.hit_cost.user_ns == 100);
+  // 300 frees in windows: too few; user CPU less 100 ns a hit decides.
+  CHECK(c.clock == "user_cpu_corrected");
+  CHECK(c.value == Approx((0.9 - 2200 * 100e-9) / (2.4 - 2700 * 100e-9)));
+  CHECK(c.by_cpu_corrected == -1);  // its cost per hit not given
 }

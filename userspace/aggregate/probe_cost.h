@@ -12,6 +12,11 @@ struct ProbeCost {
   double per_call_ns = 0;
   double per_record_ns = 0;
   double per_hit_ns = 0;  // one trap (entry or return), counted by the kernel during the measurement
+  // The user CPU time the kernel accounts to the process per hit beyond its
+  // own work: part of the trap's time lands on user ticks and the user code
+  // after a trap runs slower (caches, TLB). Corrects the user-CPU coverage
+  // clock (sampling/duty_cycle.h).
+  double user_ns_per_hit = 0;
 };
 
 }  // namespace memscope

@@ -1,6 +1,8 @@
 #include "attach/probe_calibration.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "attach/calibration_figures.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "targets/resolve.h"
@@ -19,8 +22,21 @@ namespace {
 constexpr int kPairs = 4000;
 constexpr int kRounds = 3;
 
-constexpr char kHere = 1;     // run the loop in the child itself
-constexpr char kForked = 2;   // in a process the child forks for it
+constexpr char kHere = 1;      // run the loop in the child itself
+constexpr char kForked = 2;    // in a process the child forks for it
+constexpr char kUserTime = 4;  // run it for its user CPU time instead of its speed
+
+// The user CPU of the loops run for it, in units of 10 ms of their thread's
+// CPU: the kernel accounts user and system time by the tick (4 ms at 250 Hz)
+// and splits the exact run time in their proportion. The time a hit adds is
+// ~6% of the probed loop's, some 15 ticks a second: 0.4 s gave figures
+// spread by 40%, 1 s by 20%, 2 s by 10%
+// (docs/measurements.md#coverage-clocks). The bare loop's is all user time.
+constexpr unsigned char kBareUserCpu = 5, kProbedUserCpu = 200;
+
+struct LoopReply {
+  uint64_t fastest_ns = 0, pairs = 0, user_ns = 0;
+};
 
 uint64_t fastest_loop() {
   uint64_t best = UINT64_MAX;
@@ -35,24 +51,59 @@ uint64_t fastest_loop() {
   return best;
 }
 
-// The child: on each byte from `go`, runs the loop (kHere) or has a child
-// of its own run it (kForked), and writes its time.
+uint64_t ns_of(const timeval& t) { return t.tv_sec * 1'000'000'000ull + t.tv_usec * 1000ull; }
+
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1'000'000'000ull + ts.tv_nsec;
+}
+
+// The loop run until its thread used `cpu_ns` of CPU, with the user time
+// the kernel accounted to it.
+LoopReply user_time_loop(uint64_t cpu_ns) {
+  rusage before{}, after{};
+  getrusage(RUSAGE_THREAD, &before);
+  const uint64_t t0 = thread_cpu_ns();
+  LoopReply r;
+  do {
+    for (int i = 0; i < 256; ++i) {
+      void* volatile p = malloc(16 + (i & 255));
+      free(p);
+    }
+    r.pairs += 256;
+  } while (thread_cpu_ns() - t0 < cpu_ns);
+  getrusage(RUSAGE_THREAD, &after);
+  r.user_ns = ns_of(after.ru_utime) - ns_of(before.ru_utime);
+  return r;
+}
+
+LoopReply loop(char what, unsigned char cpu_10ms) {
+  if (what & kUserTime) return user_time_loop(cpu_10ms * 10'000'000ull);
+  LoopReply r;
+  r.fastest_ns = fastest_loop();
+  return r;
+}
+
+// The child: on each command from `go` (what to run, and for how much CPU),
+// runs the loop (kHere) or has a child of its own run it (kForked), and
+// writes what it measured.
 [[noreturn]] void calibration_child(int go, int out) {
-  char c;
-  while (read(go, &c, 1) == 1) {
-    uint64_t best = 0;
-    if (c == kForked) {
+  unsigned char cmd[2];
+  while (read(go, cmd, 2) == 2) {
+    const char what = static_cast<char>(cmd[0]);
+    if (what & kForked) {
       pid_t grandchild = fork();
       if (grandchild == 0) {
-        best = fastest_loop();
-        _exit(write(out, &best, sizeof best) == sizeof best ? 0 : 1);
+        const LoopReply r = loop(what, cmd[1]);
+        _exit(write(out, &r, sizeof r) == sizeof r ? 0 : 1);
       }
       int status = 0;
       if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild || status != 0) break;
       continue;
     }
-    best = fastest_loop();
-    if (write(out, &best, sizeof best) != sizeof best) break;
+    const LoopReply r = loop(what, cmd[1]);
+    if (write(out, &r, sizeof r) != sizeof r) break;
   }
   _exit(0);
 }
@@ -82,7 +133,8 @@ uint64_t all_hits(const KernelMaps& maps) {
 }  // namespace
 
 ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, PlacementMode placement,
-                               const ms_config& sample_none, const ms_config& sample_all, bool inherited) {
+                               const ms_config& sample_none, const ms_config& sample_all, bool inherited,
+                               bool user_time) {
   int go[2], out[2];
   if (pipe(go) || pipe(out)) throw Error("calibration: pipe failed");
   pid_t child = fork();
@@ -94,15 +146,19 @@ ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, Placemen
   }
   close(go[0]);
   close(out[1]);
-  auto run = [&]() {
-    const char c = inherited ? kForked : kHere;
-    uint64_t ns = 0;
-    if (write(go[1], &c, 1) != 1 || read(out[0], &ns, sizeof ns) != sizeof ns) throw Error("calibration child failed");
-    return static_cast<double>(ns);
+  auto run = [&](char what, unsigned char cpu_10ms) {
+    const unsigned char cmd[2] = {static_cast<unsigned char>(what | (inherited ? kForked : kHere)), cpu_10ms};
+    LoopReply r;
+    if (write(go[1], cmd, 2) != 2 || read(out[0], &r, sizeof r) != sizeof r) throw Error("calibration child failed");
+    return r;
   };
   ProbeCost cost;
   try {
-    const double bare = run();
+    TimedLoops t;
+    t.pairs = kPairs;
+    t.rounds = kRounds;
+    t.bare_ns = static_cast<double>(run(0, 0).fastest_ns);
+    const LoopReply bare_user = user_time ? run(kUserTime, kBareUserCpu) : LoopReply{};
     const AllocatorTarget alloc =
         loop_sites(resolve_allocator({child, read_process(child).exe, nullptr, "calibration"}, placement));
     BpfLimits small = limits;
@@ -111,19 +167,20 @@ ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, Placemen
     session.publish(sample_none);
     if (inherited) session.inherit_children();
     session.attach(child, alloc);
-    const double probed = run();
     // The loop's process only: the child's own calls are not timed.
-    const uint64_t child_hits = session.maps().process_counts()[child].hits();
-    const uint64_t hits = inherited ? all_hits(session.maps()) - child_hits : child_hits;
+    auto loop_hits = [&]() {
+      const uint64_t child_hits = session.maps().process_counts()[child].hits();
+      return inherited ? all_hits(session.maps()) - child_hits : child_hits;
+    };
+    t.probed_ns = static_cast<double>(run(0, 0).fastest_ns);
+    t.probed_hits = loop_hits();
+    const LoopReply probed_user = user_time ? run(kUserTime, kProbedUserCpu) : LoopReply{};
+    const uint64_t user_hits = loop_hits() - t.probed_hits;
     session.publish(sample_all);
-    const double sampled = run();
-    cost.per_call_ns = std::max(0.0, (probed - bare) / (2.0 * kPairs));
-    // Every trap of the probed loop, whatever the mechanism made of it
-    // (entry only, entry and return): the cost of one. The time is that of
-    // the fastest of kRounds loops; the hits are those of all of them.
-    if (hits) cost.per_hit_ns = std::max(0.0, (probed - bare) / (static_cast<double>(hits) / kRounds));
-    // Every malloc and its free leave a record when everything is sampled.
-    cost.per_record_ns = std::max(1.0, (sampled - probed) / (2.0 * kPairs));
+    t.sampled_ns = static_cast<double>(run(0, 0).fastest_ns);
+    cost = cost_of_loops(t);
+    cost.user_ns_per_hit = user_ns_per_hit({bare_user.pairs, static_cast<double>(bare_user.user_ns), 0},
+                                           {probed_user.pairs, static_cast<double>(probed_user.user_ns), user_hits});
   } catch (...) {
     close(go[1]);
     close(out[0]);

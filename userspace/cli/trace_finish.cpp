@@ -12,11 +12,11 @@
 namespace memscope {
 namespace {
 
-ProbeCost calibrate_quietly(const Options& opt) {
+ProbeCost calibrate_quietly(const Options& opt, bool user_time) {
   try {
     const CalibrationConfigs configs = calibration_configs();
     return calibrate_probe_cost(opt.limits, opt.probe_mode, opt.placement, configs.none, configs.all,
-                                opt.follow.children && !opt.follow.all);
+                                opt.follow.children && !opt.follow.all, user_time);
   } catch (const Error& e) {
     fprintf(stderr, "memscope-bpf: warning: probe cost not measured (%s); added time is left out\n",
             terminal_safe(e.what()).c_str());
@@ -55,16 +55,26 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   run.probes = probes_->probes();
   run.mechanism = probes_->mechanism();
   run.budget = {opt_.max_events_per_s, opt_.max_overhead_pct, opt_.max_sampled_pct};
-  if (control_->windowed()) {
-    WorkClocks final;
-    for (const auto& [pid, c] : kernel.per_process) final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid)};
-    run.duty = control_->finish(stop_ns_, final);
-  }
+  // The clocks are read before the calibration, which takes seconds.
+  WorkClocks final;
+  if (control_->windowed())
+    for (const auto& [pid, c] : kernel.per_process)
+      final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
   // The per-hit cost turns each process's probe hits into an estimate of
-  // the time they added; measured now, after the targets are detached,
-  // unless the optimizer needed it at start.
+  // the time they added, and its user CPU corrects the user-CPU coverage
+  // clock; measured now, after the targets are detached, unless the
+  // optimizer needed the first at start.
   const AgentCpuMark finish_start = agent_cpu_now();
-  if (probe_cost_.per_hit_ns <= 0) probe_cost_ = calibrate_quietly(opt_);
+  // Windows used (--max-overhead may never have cycled): only then is the
+  // user time per hit worth its two seconds.
+  const bool windows_used = control_->windowed() && control_->finish(stop_ns_, final, {}).enabled;
+  if (probe_cost_.per_hit_ns <= 0 || (windows_used && probe_cost_.user_ns_per_hit <= 0)) {
+    const ProbeCost now = calibrate_quietly(opt_, windows_used);
+    if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
+    else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
+  }
+  if (windows_used)
+    run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});
   run.probe_cost = probe_cost_;
   auto targets = report_targets(std::move(tracker_->targets()), kernel, opt_.follow.all || tracker_->inherits());
   for (const auto& t : targets) {

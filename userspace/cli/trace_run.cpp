@@ -123,9 +123,11 @@ void TraceRun::hold_command() {
 void TraceRun::measure_probe_cost_first() {
   if (opt_.max_overhead_pct <= 0) return;
   const CalibrationConfigs configs = calibration_configs();
+  // The user CPU a hit adds is measured at the end, if windows were used.
   probe_cost_ = calibrate_probe_cost(opt_.limits, opt_.probe_mode, opt_.placement, configs.none, configs.all,
-                                     opt_.follow.children && !opt_.follow.all);
-  fprintf(stderr, "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
+                                     opt_.follow.children && !opt_.follow.all, false);
+  fprintf(stderr,
+          "memscope-bpf: measured on this host: %.0f ns per probe hit, %.0f ns per sampled record\n",
           probe_cost_.per_call_ns, probe_cost_.per_record_ns);
 }
 

@@ -250,14 +250,22 @@ json duty_process_json(const Report& r, const TargetReport& t) {
   const double calls = static_cast<double>(t.exact.allocation_calls());
   const double bytes = static_cast<double>(t.exact.allocation_bytes());
   const double k = c->second.value > 0 ? 1.0 / c->second.value : 0.0;
-  return {{"coverage", c->second.value},
-          {"clock", c->second.clock},
-          {"coverage_by_frees", c->second.by_frees},
-          {"coverage_by_user_cpu", c->second.by_user_cpu},
-          {"frees_in_windows", c->second.frees_in_windows},
-          {"frees_total", c->second.frees_total},
-          {"user_cpu_in_windows_s", c->second.user_cpu_in_windows_s},
-          {"user_cpu_total_s", c->second.user_cpu_total_s},
+  const Coverage& v = c->second;
+  return {{"coverage", v.value},
+          {"clock", v.clock},
+          {"coverage_by_frees", v.sums.frees_exact ? json(v.by_frees) : json(nullptr)},
+          {"coverage_by_user_cpu", v.by_user_cpu},
+          {"coverage_by_user_cpu_corrected", v.by_user_cpu_corrected >= 0 ? json(v.by_user_cpu_corrected) : json(nullptr)},
+          {"coverage_by_cpu_corrected", v.by_cpu_corrected >= 0 ? json(v.by_cpu_corrected) : json(nullptr)},
+          {"frees_in_windows", v.sums.frees_in_windows},
+          {"frees_total", v.sums.frees_total},
+          {"user_cpu_in_windows_s", v.sums.user_cpu_in_windows_s},
+          {"user_cpu_total_s", v.sums.user_cpu_total_s},
+          {"hits_in_windows", v.sums.hits_in_windows},
+          {"hits_total", v.sums.hits_total},
+          {"cpu_in_windows_s", v.sums.cpu_in_windows_s},
+          {"cpu_total_s", v.sums.cpu_total_s},
+          {"user_ns_per_hit", v.hit_cost.user_ns > 0 ? json(v.hit_cost.user_ns) : json(nullptr)},
           {"allocations_estimated",
            c->second.value > 0 ? json{{"calls", calls * k}, {"bytes", bytes * k}} : json(nullptr)}};
 }

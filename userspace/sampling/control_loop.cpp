@@ -114,8 +114,8 @@ void ControlLoop::end(uint64_t now) {
   if (duty_) duty_->end(now, port_);
 }
 
-DutyCycleReport ControlLoop::finish(uint64_t now, const WorkClocks& final) const {
-  return duty_ ? duty_->finish(now, final) : DutyCycleReport{};
+DutyCycleReport ControlLoop::finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const {
+  return duty_ ? duty_->finish(now, final, hit_cost) : DutyCycleReport{};
 }
 
 }  // namespace memscope

@@ -42,8 +42,9 @@ class ControlLoop {
   void step(uint64_t now);
   // At the end, before the probes are detached: an open window is closed.
   void end(uint64_t now);
-  // The duty cycle's part of the report; `final`: every process's clocks at the end.
-  DutyCycleReport finish(uint64_t now, const WorkClocks& final) const;
+  // The duty cycle's part of the report; `final`: every process's clocks at
+  // the end; `hit_cost`: the calibration's.
+  DutyCycleReport finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const;
   bool windowed() const { return duty_ != nullptr; }
 
  private:

@@ -5,34 +5,6 @@
 
 namespace memscope {
 
-Coverage coverage_of(uint64_t frees_in_windows, uint64_t frees_total, double cpu_in_windows, double cpu_total) {
-  Coverage c;
-  c.frees_in_windows = frees_in_windows;
-  c.frees_total = std::max(frees_total, frees_in_windows);
-  c.user_cpu_in_windows_s = cpu_in_windows;
-  c.user_cpu_total_s = std::max(cpu_total, cpu_in_windows);
-  c.by_frees = c.frees_total ? static_cast<double>(c.frees_in_windows) / static_cast<double>(c.frees_total) : 0;
-  c.by_user_cpu = c.user_cpu_total_s > 0 ? c.user_cpu_in_windows_s / c.user_cpu_total_s : 0;
-  if (c.frees_in_windows >= kMinFreesForClock) {
-    c.value = c.by_frees;
-    c.clock = "frees";
-  } else if (c.by_user_cpu > 0) {
-    c.value = c.by_user_cpu;
-    c.clock = "user_cpu";
-  } else if (c.by_frees > 0) {
-    // Few frees and no CPU tick inside windows (a quiet process): the frees
-    // are still the better clock than none.
-    c.value = c.by_frees;
-    c.clock = "frees";
-  } else {
-    // Neither clock moved inside a window: the process was not seen there,
-    // and its allocations cannot be estimated.
-    c.value = 0;
-    c.clock = "none";
-  }
-  return c;
-}
-
 double duty_fraction(double budget, double in_window, double between, double min_fraction) {
   if (in_window <= budget) return 1.0;
   if (between >= budget || in_window <= between) return min_fraction;
@@ -86,10 +58,24 @@ DutyCycle::DutyCycle(double window_s, double period_s, std::string chosen_by, ui
 void DutyCycle::saw(const WorkClocks& clocks) {
   for (const auto& [pid, c] : clocks) {
     if (c.user_cpu_s < 0) continue;
-    first_cpu_.try_emplace(pid, c.user_cpu_s);
-    last_cpu_[pid] = c.user_cpu_s;
+    first_.try_emplace(pid, c);
+    last_[pid] = c;
   }
 }
+
+namespace {
+
+// What a process's user CPU and hits moved between two readings; nothing
+// when the earlier is missing (the process first counted in between).
+void add_moved(WorkClock& sum, const WorkClocks& earlier, pid_t pid, const WorkClock& later) {
+  auto o = earlier.find(pid);
+  if (o == earlier.end() || o->second.user_cpu_s < 0 || later.user_cpu_s < o->second.user_cpu_s) return;
+  sum.user_cpu_s += later.user_cpu_s - o->second.user_cpu_s;
+  sum.hits += later.hits >= o->second.hits ? later.hits - o->second.hits : 0;
+  if (later.cpu_s >= o->second.cpu_s && o->second.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + later.cpu_s - o->second.cpu_s;
+}
+
+}  // namespace
 
 void DutyCycle::opened(uint64_t now_ns, const WorkClocks& clocks) {
   saw(clocks);
@@ -108,8 +94,7 @@ void DutyCycle::closed(uint64_t now_ns, const WorkClocks& clocks) {
     const uint64_t frees_open = o == at_open_.end() ? 0 : o->second.frees;
     sum.frees += c.frees >= frees_open ? c.frees - frees_open : 0;
     if (sum.user_cpu_s < 0) sum.user_cpu_s = 0;
-    if (o != at_open_.end() && o->second.user_cpu_s >= 0 && c.user_cpu_s >= o->second.user_cpu_s)
-      sum.user_cpu_s += c.user_cpu_s - o->second.user_cpu_s;
+    add_moved(sum, at_open_, pid, c);
   }
   open_ = false;
   ++windows_;
@@ -126,7 +111,7 @@ void DutyCycle::set_fraction(double fraction, const std::string& why) {
   else next_change_ns_ = opened_ns_ + static_cast<uint64_t>(period_s_ * 1e9);
 }
 
-DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final) const {
+DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final, const HitCost& hit_cost) const {
   DutyCycleReport r;
   r.enabled = true;
   r.chosen_by = chosen_by_;
@@ -137,10 +122,15 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final) cons
   r.open_s = open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0);
   r.total_s = (now_ns - start_ns_) / 1e9;
   for (const auto& [pid, reading] : final) {
-    // A process gone keeps the user CPU of its last reading.
+    // A process gone keeps the user CPU of its last reading, and the hits
+    // of that reading to go with it.
     WorkClock c = reading;
     if (c.user_cpu_s < 0)
-      if (auto l = last_cpu_.find(pid); l != last_cpu_.end()) c.user_cpu_s = l->second;
+      if (auto l = last_.find(pid); l != last_.end()) {
+        c.user_cpu_s = l->second.user_cpu_s;
+        c.hits = l->second.hits;
+        c.cpu_s = l->second.cpu_s;
+      }
     WorkClock in{};
     if (auto s = in_windows_.find(pid); s != in_windows_.end()) in = s->second;
     in.user_cpu_s = std::max(0.0, in.user_cpu_s);
@@ -148,13 +138,13 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final) cons
       auto o = at_open_.find(pid);
       const uint64_t frees_open = o == at_open_.end() ? 0 : o->second.frees;
       in.frees += c.frees >= frees_open ? c.frees - frees_open : 0;
-      if (o != at_open_.end() && o->second.user_cpu_s >= 0 && c.user_cpu_s >= o->second.user_cpu_s)
-        in.user_cpu_s += c.user_cpu_s - o->second.user_cpu_s;
+      add_moved(in, at_open_, pid, c);
     }
-    double cpu_total = 0;
-    if (auto f = first_cpu_.find(pid); f != first_cpu_.end() && c.user_cpu_s >= f->second)
-      cpu_total = c.user_cpu_s - f->second;
-    r.coverage[pid] = coverage_of(in.frees, c.frees, in.user_cpu_s, cpu_total);
+    WorkClock total{c.frees, 0, 0};
+    add_moved(total, first_, pid, c);
+    r.coverage[pid] = coverage_of({in.frees, total.frees, in.user_cpu_s, total.user_cpu_s, in.hits, total.hits,
+                                   std::max(0.0, in.cpu_s), std::max(0.0, total.cpu_s), true},
+                                  hit_cost);
   }
   return r;
 }

@@ -4,14 +4,8 @@
 // sampled block's end is still seen and leak figures stay right.
 //
 // Calls between windows are not counted, so the allocation figures are
-// scaled by the share of the process's work the windows covered. Wall time
-// is the wrong clock for that share: the traps slow the process inside a
-// window, so a window holds less work than its share of time (an earlier
-// wall-time version read far low: docs/measurements.md#duty-cycle-accuracy). The clock used is the process's frees,
-// which the kernel counts exactly in and out of windows: coverage =
-// frees inside windows / all frees. Its user CPU time (traps are kernel
-// time) is kept beside it as a check, and used when a process frees too
-// rarely for the free clock.
+// scaled by the share of the process's work the windows covered, measured
+// on the clocks of sampling/coverage_clock.h.
 #pragma once
 #include <sys/types.h>
 
@@ -20,22 +14,9 @@
 #include <optional>
 #include <string>
 
+#include "sampling/coverage_clock.h"
+
 namespace memscope {
-
-// A process's two work clocks at one moment.
-struct WorkClock {
-  uint64_t frees = 0;      // calls of free and the deletes, counted by the kernel
-  double user_cpu_s = -1;  // -1: unknown (gone)
-};
-using WorkClocks = std::map<pid_t, WorkClock>;
-
-struct Coverage {
-  uint64_t frees_in_windows = 0, frees_total = 0;
-  double user_cpu_in_windows_s = 0, user_cpu_total_s = 0;
-  double by_frees = 0, by_user_cpu = 0;
-  double value = 1;  // the one the estimates are divided by; 0: not covered (no estimate)
-  std::string clock = "frees";
-};
 
 struct DutyCycleReport {
   bool enabled = false;
@@ -46,14 +27,6 @@ struct DutyCycleReport {
   std::string last_reason;
   std::map<pid_t, Coverage> coverage;
 };
-
-// The fewest frees inside windows for which the free clock is trusted; below
-// it a process's coverage comes from its user CPU time.
-constexpr uint64_t kMinFreesForClock = 1000;
-
-// Coverage of one process from its clocks at every window's open and close
-// and at the end.
-Coverage coverage_of(uint64_t frees_in_windows, uint64_t frees_total, double cpu_in_windows, double cpu_total);
 
 // The share of time to keep the allocating probes attached so that the
 // average added cost stays at `budget` (fractions of the traced processes'
@@ -110,8 +83,8 @@ class DutyCycle {
   void set_fraction(double fraction, const std::string& why);
   double fraction() const { return window_s_ / period_s_; }
   // `final` are the clocks at the end of tracing (a window still open is
-  // closed there).
-  DutyCycleReport finish(uint64_t now_ns, const WorkClocks& final) const;
+  // closed there); `hit_cost` the calibration's.
+  DutyCycleReport finish(uint64_t now_ns, const WorkClocks& final, const HitCost& hit_cost) const;
 
  private:
   double window_s_, period_s_;
@@ -122,7 +95,7 @@ class DutyCycle {
   double open_s_ = 0;
   WorkClocks at_open_;
   void saw(const WorkClocks& clocks);
-  std::map<pid_t, double> first_cpu_, last_cpu_;  // user CPU at first and last reading
+  std::map<pid_t, WorkClock> first_, last_;  // user CPU and hits at the first and last reading
   std::map<pid_t, WorkClock> in_windows_;         // sums over closed windows
 };
 

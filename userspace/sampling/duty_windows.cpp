@@ -31,7 +31,7 @@ DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t 
 void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
   port.split_windowed();
   WorkClocks before;
-  for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid)};
+  for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid), 0, process_cpu_seconds(pid)};
   cycle_.opened(start_ns_, before);
   // The planner's first sample runs from here: without this reading the
   // first control interval measured nothing, the windows came an interval
@@ -49,11 +49,11 @@ DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
   const ExactCounts all = port.totals();
   Reading r;
   for (const auto& [pid, c] : per) {
-    r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid)};
+    r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
     r.hits[pid] = c.hits();
   }
   for (pid_t pid : port.live_pids()) {
-    r.clocks.try_emplace(pid, WorkClock{0, process_user_cpu_seconds(pid)});
+    r.clocks.try_emplace(pid, WorkClock{0, process_user_cpu_seconds(pid), 0, process_cpu_seconds(pid)});
     const double cpu = process_cpu_seconds(pid);
     if (cpu >= 0) r.cpu_s[pid] = cpu;
   }
@@ -87,7 +87,9 @@ WorkClocks DutyWindows::midpoint(const Reading& a, const Reading& b) {
     auto o = a.clocks.find(pid);
     if (o == a.clocks.end()) continue;
     c.frees = (c.frees + o->second.frees) / 2;
+    c.hits = (c.hits + o->second.hits) / 2;
     if (c.user_cpu_s >= 0 && o->second.user_cpu_s >= 0) c.user_cpu_s = (c.user_cpu_s + o->second.user_cpu_s) / 2;
+    if (c.cpu_s >= 0 && o->second.cpu_s >= 0) c.cpu_s = (c.cpu_s + o->second.cpu_s) / 2;
   }
   return out;
 }
@@ -170,8 +172,8 @@ void DutyWindows::end(uint64_t now, ControlPort& port) {
   cycle_.closed(now, midpoint(before, after));
 }
 
-DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final) const {
-  DutyCycleReport r = cycle_.finish(now, final);
+DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const {
+  DutyCycleReport r = cycle_.finish(now, final, hit_cost);
   // --max-overhead that never needed windows: the probes stayed, nothing to scale.
   if (!cycled_ && planner_) r = DutyCycleReport{};
   return r;

@@ -47,7 +47,7 @@ class DutyWindows {
   // (counted up to here), so the frees of the detach are outside it.
   void end(uint64_t now, ControlPort& port);
   bool counting() const { return cycle_.open(); }
-  DutyCycleReport finish(uint64_t now, const WorkClocks& final) const;
+  DutyCycleReport finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const;
 
  private:
   struct Reading {
