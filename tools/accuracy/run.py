@@ -130,8 +130,9 @@ def sampling_args(mode, profile, scale, max_fraction, max_overhead):
     return ["--sampling", "bytes", "--byte-interval", str(interval)], interval
 
 
-def accuracy(profile, scale, runs, max_fraction, mode, max_overhead):
+def accuracy(profile, scale, runs, max_fraction, mode, max_overhead, extra_args=()):
     agent_args, interval = sampling_args(mode, profile, scale, max_fraction, max_overhead)
+    agent_args = agent_args + list(extra_args)
     rows, covered, checked, worst, fractions, leaks = [], 0, 0, 0.0, [], []
     for run in range(runs):
         report, truth = traced_run(profile, scale, 1 + run, agent_args)
@@ -207,6 +208,7 @@ def main():
                     help="tiers: the optimizer under --max-sampled (default); bytes: --sampling bytes at a fixed "
                          "interval; overhead: --max-overhead at the default rates")
     ap.add_argument("--max-overhead-pct", type=float, default=3.0, help="--max-overhead in overhead mode (3)")
+    ap.add_argument("--agent-args", default="", help="more options for the agent, e.g. '--duty-window 0.2'")
     ap.add_argument("--profiles", default="web,pipeline,game")
     ap.add_argument("--phase-only", action="store_true", help="only the phase-change part")
     ap.add_argument("--no-phase", action="store_true", help="skip the phase-change part")
@@ -216,7 +218,8 @@ def main():
     scales = {"web": args.scale_web, "pipeline": args.scale_pipeline, "game": args.scale_game}
     profiles = () if args.phase_only else [(p, scales[p]) for p in args.profiles.split(",")]
     for profile, scale in profiles:
-        res = accuracy(profile, scale, args.runs, args.max_fraction, args.mode, args.max_overhead_pct)
+        res = accuracy(profile, scale, args.runs, args.max_fraction, args.mode, args.max_overhead_pct,
+                       args.agent_args.split())
         out["accuracy"].append(res)
         print(f"{profile:9s} {args.mode} scale {scale}  sampled <= {res['sampled_fraction_max']:.2%} of calls  "
               f"sites>=1%: {res['sites_checked'] // args.runs}  max |error| {res['max_abs_rel_error']:.2%}  "

@@ -121,6 +121,7 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
 }
 
 void Aggregator::apply(const RecordBatch& b) {
+  if (windows_.due(b)) windows_.fold(sites_);
   BatchSums sums;
   if (kernels_ == Kernels::simd) sum_batch(b, sums);
   else sum_batch_scalar(b, sums);

@@ -17,6 +17,7 @@
 #include "aggregate/lifetimes.h"
 #include "aggregate/live_table.h"
 #include "aggregate/record_batch.h"
+#include "aggregate/window_folds.h"
 #include "sampling/config_history.h"
 
 namespace memscope {
@@ -85,6 +86,15 @@ class Aggregator {
   const BatchSums& totals() const { return totals_; }           // integer sums over all batches
   const WeightedTotals& weighted() const { return weighted_; }  // the same, weighted
 
+  // Under a duty cycle: an allocation window closed, with each process's
+  // clock advances in it; its sites' figures are folded once its last
+  // records are in (window_folds.h). fold_windows() at the end, after them.
+  void window_closed(uint64_t close_ns, std::map<uint32_t, WindowDelta> deltas) {
+    windows_.closed(close_ns, std::move(deltas), sites_);
+  }
+  void fold_windows() { windows_.fold(sites_); }
+  const WindowFolds& windows() const { return windows_; }
+
   // Bytes held by the three tables (their slot arrays, all of their memory).
   size_t memory_bytes() const {
     return sites_.memory_bytes() + threads_.memory_bytes() + live_.memory_bytes() +
@@ -116,6 +126,7 @@ class Aggregator {
   RecordCounters counters_;
   BatchSums totals_;
   WeightedTotals weighted_;
+  WindowFolds windows_;
   size_t max_live_ = SIZE_MAX;
 };
 

@@ -36,6 +36,7 @@ void TraceRun::stop_and_detach() {
   control_->end(stop_ns_);
   probes_->detach_all();
   drainer_->stop();
+  aggregator_->fold_windows();  // the last window's records are all in
   sample_memory(0, elapsed_s(stop_ns_));
 }
 

@@ -197,6 +197,13 @@ void TraceRun::start_draining() {
   aggregator_->limit_live(opt_.limits.live_entries);  // as many as the kernel follows: bounds the agent's memory
   new_sites_ = std::make_unique<Fd>(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   drainer_ = std::make_unique<RingDrainer>(probes_->events_fd(), *aggregator_, lock_, new_sites_->fd);
+  // Each allocation window's clock advances, for the sites' between-window
+  // variance (aggregate/window_variance.h).
+  control_->on_window_closed([this](uint64_t now, const std::map<pid_t, WindowDelta>& moved) {
+    std::map<uint32_t, WindowDelta> by_tgid(moved.begin(), moved.end());
+    std::lock_guard<std::mutex> g(lock_);
+    aggregator_->window_closed(now, std::move(by_tgid));
+  });
   drainer_->start();
   agent_cost_ = std::make_unique<AgentCostMeter>(tracker_->live_pids(), agent_start_);
 }

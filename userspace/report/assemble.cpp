@@ -1,5 +1,6 @@
 #include "report/assemble.h"
 
+#include <optional>
 #include <set>
 
 #include "common/error.h"
@@ -7,6 +8,15 @@
 
 namespace memscope {
 namespace {
+
+// The clock a process's coverage was measured on, in the terms the
+// between-window sums keep; none for "none".
+std::optional<ClockChoice> window_clock_of(const Coverage& c) {
+  if (c.clock == "frees") return ClockChoice{true, 0};
+  if (c.clock == "user_cpu") return ClockChoice{false, 0};
+  if (c.clock == "user_cpu_corrected") return ClockChoice{false, c.hit_cost.user_ns * 1e-9};
+  return std::nullopt;
+}
 
 // Processes that called the allocator but were never listed (a fork whose
 // event was lost): in the report all the same, with what is still known of
@@ -66,8 +76,11 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
   report.sampling = run.sampling;
   report.records = aggregator.counters();
   RankOptions rank{run.top, run.end_ns, {}};
-  for (const auto& [pid, c] : report.duty.coverage)
-    if (c.value > 0) rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;
+  for (const auto& [pid, c] : report.duty.coverage) {
+    if (c.value <= 0) continue;
+    rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;
+    if (auto clock = window_clock_of(c)) rank.window_clock[static_cast<uint32_t>(pid)] = *clock;
+  }
   add_sites(report, aggregator, kernel.stacks, symbolizer, rank);
   return report;
 }

@@ -56,6 +56,23 @@ SiteStats scaled(SiteStats s, const std::map<uint32_t, double>& scale) {
   return s;
 }
 
+// Under a duty cycle with two windows or more, the estimates' variances
+// count which stretches of the run the windows held as well as the records
+// (aggregate/window_variance.h); `s` is already scaled, `raw` is not.
+SiteStats with_window_variance(SiteStats s, const SiteStats& raw, const SiteWindows* w, const WindowFolds& folds,
+                               const RankOptions& options) {
+  auto clock = options.window_clock.find(raw.tgid);
+  auto k = options.scale.find(raw.tgid);
+  auto c = folds.clocks().find(raw.tgid);
+  if (!w || clock == options.window_clock.end() || k == options.scale.end() || c == folds.clocks().end()) return s;
+  const double coverage = 1.0 / k->second;
+  if (auto v = window_variance(raw.count, raw.var_count, w->count, c->second, clock->second, coverage))
+    s.var_count = *v;
+  if (auto v = window_variance(raw.bytes, raw.var_bytes, w->bytes, c->second, clock->second, coverage))
+    s.var_bytes = *v;
+  return s;
+}
+
 void add_threads(Report& report, const Aggregator& aggregator, const RankOptions& options) {
   for (const auto& [key, t] : aggregator.threads()) {
     ThreadStats th = t;
@@ -150,7 +167,8 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.truncated_reason = reason;
       r.stack_depth_limited = depth_limited;
     }
-    add_into(r.estimated, scaled(s, options.scale));
+    add_into(r.estimated, with_window_variance(scaled(s, options.scale), s, aggregator.windows().site(id),
+                                               aggregator.windows(), options));
     if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
       SiteLifetimes x = *l;
       if (auto k = options.scale.find(s.tgid); k != options.scale.end()) x.scale(k->second);

@@ -18,6 +18,9 @@ struct RankOptions {
   // Per process: what its sites' estimates are multiplied by (1 / the duty
   // cycle's coverage); 1 when absent.
   std::map<uint32_t, double> scale;
+  // Per process under a duty cycle: the clock its coverage was measured on,
+  // for the sites' between-window variance; absent: the records' alone.
+  std::map<uint32_t, ClockChoice> window_clock;
 };
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,

@@ -46,6 +46,10 @@ class ControlLoop {
   // the end; `hit_cost`: the calibration's.
   DutyCycleReport finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const;
   bool windowed() const { return duty_ != nullptr; }
+  // Told at each close of an allocation window (DutyWindows::on_window_closed).
+  void on_window_closed(DutyWindows::WindowClosed f) {
+    if (duty_) duty_->on_window_closed(std::move(f));
+  }
 
  private:
   std::unique_ptr<Optimizer> make_optimizer(double overhead_pct) const;

@@ -85,22 +85,29 @@ void DutyCycle::opened(uint64_t now_ns, const WorkClocks& clocks) {
   next_change_ns_ = period_s_ > window_s_ ? now_ns + static_cast<uint64_t>(window_s_ * 1e9) : 0;
 }
 
-void DutyCycle::closed(uint64_t now_ns, const WorkClocks& clocks) {
+std::map<pid_t, WindowDelta> DutyCycle::closed(uint64_t now_ns, const WorkClocks& clocks) {
   saw(clocks);
+  std::map<pid_t, WindowDelta> moved;
   for (const auto& [pid, c] : clocks) {
     WorkClock& sum = in_windows_[pid];
     auto o = at_open_.find(pid);
     // A process first counted inside this window started its counters at 0.
     const uint64_t frees_open = o == at_open_.end() ? 0 : o->second.frees;
-    sum.frees += c.frees >= frees_open ? c.frees - frees_open : 0;
+    WorkClock in{c.frees >= frees_open ? c.frees - frees_open : 0, 0, 0, -1};
+    add_moved(in, at_open_, pid, c);
+    sum.frees += in.frees;
     if (sum.user_cpu_s < 0) sum.user_cpu_s = 0;
-    add_moved(sum, at_open_, pid, c);
+    sum.user_cpu_s += in.user_cpu_s;
+    sum.hits += in.hits;
+    if (in.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + in.cpu_s;
+    moved[pid] = {static_cast<double>(in.frees), in.user_cpu_s, static_cast<double>(in.hits)};
   }
   open_ = false;
   ++windows_;
   open_s_ += (now_ns - opened_ns_) / 1e9;
   next_change_ns_ = opened_ns_ + static_cast<uint64_t>(period_s_ * 1e9);
   if (next_change_ns_ <= now_ns) next_change_ns_ = now_ns + 1;
+  return moved;
 }
 
 void DutyCycle::set_fraction(double fraction, const std::string& why) {

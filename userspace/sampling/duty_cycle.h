@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "aggregate/window_variance.h"
 #include "sampling/coverage_clock.h"
 
 namespace memscope {
@@ -77,7 +78,8 @@ class DutyCycle {
   uint64_t next_change_ns() const { return next_change_ns_; }
   // Record the clocks right after the window opened / right before it closed.
   void opened(uint64_t now_ns, const WorkClocks& clocks);
-  void closed(uint64_t now_ns, const WorkClocks& clocks);
+  // Returns how far each process's clocks moved in the window.
+  std::map<pid_t, WindowDelta> closed(uint64_t now_ns, const WorkClocks& clocks);
   // A new share of time for the windows, from the next close on; 1 keeps
   // the probes attached.
   void set_fraction(double fraction, const std::string& why);

@@ -44,6 +44,10 @@ void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
   }
 }
 
+void DutyWindows::closed(uint64_t now, const std::map<pid_t, WindowDelta>& moved) const {
+  if (window_closed_) window_closed_(now, moved);
+}
+
 DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
   const auto per = port.per_process();
   const ExactCounts all = port.totals();
@@ -111,7 +115,7 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
       Reading before = read(port);
       port.count_window(false);
       Reading after = read(port);
-      cycle_.closed(now, midpoint(before, after));
+      closed(now, cycle_.closed(now, midpoint(before, after)));
       port.detach_window();
       cycled_ = true;
       if (planner_) planner_->window(between(after, at_change_));
@@ -169,7 +173,7 @@ void DutyWindows::end(uint64_t now, ControlPort& port) {
   Reading before = read(port);
   port.count_window(false);
   Reading after = read(port);
-  cycle_.closed(now, midpoint(before, after));
+  closed(now, cycle_.closed(now, midpoint(before, after)));
 }
 
 DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,10 @@ class DutyWindows {
   // Before the targets are attached: splits the probes, takes the targets'
   // clocks at the start of the first window.
   void start(ControlPort& port, const std::vector<pid_t>& targets);
+  // Told at each close of an allocation window: its time and how far each
+  // process's clocks moved in it (the aggregator's between-window variance).
+  using WindowClosed = std::function<void(uint64_t now_ns, const std::map<pid_t, WindowDelta>& moved)>;
+  void on_window_closed(WindowClosed f) { window_closed_ = std::move(f); }
   // When the loop must wake next (0: nothing scheduled).
   uint64_t next_wake(uint64_t now, const ControlPort& port) const;
   // Opens or closes a window when one is due; `control_due`: a control
@@ -50,6 +55,8 @@ class DutyWindows {
   DutyCycleReport finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const;
 
  private:
+  void closed(uint64_t now, const std::map<pid_t, WindowDelta>& moved) const;
+  WindowClosed window_closed_;
   struct Reading {
     WorkClocks clocks;
     std::map<pid_t, double> cpu_s;  // user and system
