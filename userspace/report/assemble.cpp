@@ -68,6 +68,8 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
   RankOptions rank{run.top, run.end_ns, {}};
   for (const auto& [pid, c] : report.duty.coverage)
     if (c.value > 0) rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;
+  for (const auto& [pid, c] : report.duty.release_coverage)
+    if (c.value > 0) rank.release_coverage[static_cast<uint32_t>(pid)] = c.value;
   add_sites(report, aggregator, kernel.stacks, symbolizer, rank);
   return report;
 }

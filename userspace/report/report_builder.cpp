@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "aggregate/live_estimate.h"
 #include "report/progress_line.h"
 
 namespace memscope {
@@ -53,6 +54,25 @@ SiteStats scaled(SiteStats s, const std::map<uint32_t, double>& scale) {
   s.var_bytes *= k * k;
   s.var_live_count *= k * k;
   s.var_live_bytes *= k * k;
+  return s;
+}
+
+// Releases windowed: a block left in the live table may have been freed
+// between release windows, so live figures come from the frees seen, each
+// standing for 1 / c_r frees, before the allocation windows' scaling;
+// sampled_live becomes the sampled blocks alive beyond what chance explains
+// (the leak verdict), and a negative estimate reads 0.
+SiteStats with_unseen_frees(SiteStats s, const std::map<uint32_t, double>& release) {
+  auto it = release.find(s.tgid);
+  if (it == release.end()) return s;
+  const double c_r = it->second;
+  const WeightedSum n = live_count({s.count, s.var_count}, s.seen_frees, c_r);
+  const WeightedSum b = live_bytes({s.bytes, s.var_bytes}, s.seen_frees, c_r);
+  s.live_count = std::max(0.0, n.value);
+  s.var_live_count = n.variance;
+  s.live_bytes = std::max(0.0, b.value);
+  s.var_live_bytes = b.variance;
+  s.sampled_live = s.sampled - dead_bound(s.sampled, s.seen_frees.sampled, c_r);
   return s;
 }
 
@@ -150,9 +170,11 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.truncated_reason = reason;
       r.stack_depth_limited = depth_limited;
     }
-    add_into(r.estimated, scaled(s, options.scale));
+    add_into(r.estimated, scaled(with_unseen_frees(s, options.release_coverage), options.scale));
     if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
       SiteLifetimes x = *l;
+      if (auto c = options.release_coverage.find(s.tgid); c != options.release_coverage.end())
+        for (unsigned b = 0; b < kEndUnseen; ++b) x.buckets[b].scale(1.0 / c->second);
       if (auto k = options.scale.find(s.tgid); k != options.scale.end()) x.scale(k->second);
       r.lifetimes.add(x);
     }

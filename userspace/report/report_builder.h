@@ -18,6 +18,10 @@ struct RankOptions {
   // Per process: what its sites' estimates are multiplied by (1 / the duty
   // cycle's coverage); 1 when absent.
   std::map<uint32_t, double> scale;
+  // Per process whose release probes were windowed: the release windows'
+  // coverage c_r; its live figures are then estimated from the frees seen
+  // (aggregate/live_estimate.h) and its freed lifetimes weighted by 1 / c_r.
+  std::map<uint32_t, double> release_coverage;
 };
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,

@@ -39,8 +39,13 @@ double duty_fraction(double budget, double in_window, double between, double min
   return std::clamp((budget - between) / (in_window - between), min_fraction, 1.0);
 }
 
-DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction)
-    : budget_(budget), per_hit_ns_(per_hit_ns), per_record_ns_(per_record_ns), min_fraction_(min_fraction) {}
+DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
+                         bool releases_windowed)
+    : budget_(budget),
+      per_hit_ns_(per_hit_ns),
+      per_record_ns_(per_record_ns),
+      min_fraction_(min_fraction),
+      releases_windowed_(releases_windowed) {}
 
 double DutyPlanner::cost_of(const CostSample& s) const {
   if (s.cpu_s <= 0) return 0;
@@ -71,6 +76,10 @@ void DutyPlanner::between(const CostSample& s) {
 std::optional<double> DutyPlanner::fraction() const {
   if (in_window_ < 0) return std::nullopt;
   if (traps_in_window_ <= budget_) return 1.0;
+  // Both kinds of window get the same share f: the cost is f x (allocating
+  // probes' cost + release probes' cost), which is what was measured with
+  // every probe attached.
+  if (releases_windowed_) return std::clamp(budget_ / in_window_, min_fraction_, 1.0);
   return duty_fraction(budget_, in_window_, std::max(0.0, between_), min_fraction_);
 }
 
@@ -154,7 +163,8 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final) cons
     double cpu_total = 0;
     if (auto f = first_cpu_.find(pid); f != first_cpu_.end() && c.user_cpu_s >= f->second)
       cpu_total = c.user_cpu_s - f->second;
-    r.coverage[pid] = coverage_of(in.frees, c.frees, in.user_cpu_s, cpu_total);
+    r.coverage[pid] = user_cpu_only_ ? coverage_of(0, 0, in.user_cpu_s, cpu_total)
+                                     : coverage_of(in.frees, c.frees, in.user_cpu_s, cpu_total);
   }
   return r;
 }

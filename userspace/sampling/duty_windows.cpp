@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <set>
 
+#include <unistd.h>
+
 #include "common/clock.h"
 #include "common/terminal_safe.h"
 #include "targets/process.h"
@@ -23,16 +25,53 @@ DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t 
       cycle_(s.window_s > 0 ? s.window_s : s.overhead_window_s, s.window_s > 0 ? s.period_s : s.overhead_window_s,
              s.window_s > 0 ? "--duty-cycle" : "--max-overhead", start_ns) {
   // At least one window a minute, so that a workload's changes show.
-  if (s.window_s <= 0)
+  if (s.window_s <= 0) {
+    if (s.window_releases) {
+      // The phases' source: seeded from the clock, so that no two runs
+      // share a schedule.
+      releases_ = std::make_unique<ReleaseSchedule>(monotonic_ns() ^ (static_cast<uint64_t>(getpid()) << 40));
+      cycle_.use_user_cpu_clock();
+    }
     planner_ = std::make_unique<DutyPlanner>(s.overhead_budget, cost.per_hit_ns, cost.per_record_ns,
-                                             s.overhead_window_s / 60.0);
+                                             s.overhead_window_s / 60.0, releases_ != nullptr);
+  }
 }
 
 void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
-  port.split_windowed();
+  port.split_windowed(releases_ != nullptr);
   WorkClocks before;
   for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid)};
   cycle_.opened(start_ns_, before);
+  if (releases_) releases_->opened(start_ns_, before);
+}
+
+WorkClocks DutyWindows::flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after) {
+  Reading before = read(port);
+  port.count_window(kind, on);
+  Reading r = read(port);
+  WorkClocks mid = midpoint(before, r);
+  if (after) *after = std::move(r);
+  return mid;
+}
+
+// A release window due: opened (probes attached, then counted) or closed
+// (counting stopped, then the probes taken down on their thread).
+bool DutyWindows::step_releases(uint64_t now, ControlPort& port) {
+  if (!releases_) return false;
+  const uint64_t due = releases_->next_change_ns();
+  if (!due || now < due) return false;
+  if (releases_->open()) {
+    releases_->closed(now, flip(port, ProbeWindow::releases, false, nullptr));
+    port.detach_window(ProbeWindow::releases);
+    return true;
+  }
+  if (port.window_closing()) return false;  // the last window's probes still going
+  std::set<pid_t> live;
+  for (pid_t pid : port.live_pids()) live.insert(pid);
+  for (const auto& w : port.attach_window(ProbeWindow::releases, live))
+    fprintf(stderr, "memscope-bpf: warning: left out of this release window: %s\n", terminal_safe(w).c_str());
+  releases_->opened(monotonic_ns(), flip(port, ProbeWindow::releases, true, nullptr));
+  return true;
 }
 
 DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
@@ -84,7 +123,11 @@ WorkClocks DutyWindows::midpoint(const Reading& a, const Reading& b) {
 }
 
 uint64_t DutyWindows::next_wake(uint64_t now, const ControlPort& port) const {
-  const uint64_t due = cycle_.next_change_ns();
+  uint64_t due = cycle_.next_change_ns();
+  if (const uint64_t r = releases_ ? releases_->next_change_ns() : 0; r && (!due || r < due)) {
+    if (!releases_->open() && port.window_closing()) return std::max(r, now + 20'000'000);
+    due = r;
+  }
   if (!due) return 0;
   // A window due while the last one's probes are still going away (classic
   // probes: one grace period each): look again shortly.
@@ -97,13 +140,13 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
   const uint64_t due = cycle_.next_change_ns();
   if (due && now >= due && (cycle_.open() || !port.window_closing())) {
     if (cycle_.open()) {
-      Reading before = read(port);
-      port.count_window(false);
-      Reading after = read(port);
-      cycle_.closed(now, midpoint(before, after));
-      port.detach_window();
+      Reading after;
+      cycle_.closed(now, flip(port, ProbeWindow::allocations, false, &after));
+      port.detach_window(ProbeWindow::allocations);
       cycled_ = true;
-      if (planner_) planner_->window(between(after, at_change_));
+      // With release windows of their own, an allocation window holds the
+      // release probes only part of the time: not what the planner needs.
+      if (planner_ && !releases_) planner_->window(between(after, at_change_));
       at_change_ = after;
     } else {
       Reading gap_end = read(port);
@@ -111,15 +154,13 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
       const uint64_t t0 = monotonic_ns();
       std::set<pid_t> live;
       for (pid_t pid : port.live_pids()) live.insert(pid);
-      for (const auto& w : port.attach_window(live))
+      for (const auto& w : port.attach_window(ProbeWindow::allocations, live))
         fprintf(stderr, "memscope-bpf: warning: left out of this window: %s\n", terminal_safe(w).c_str());
       if (settings_.verbose)
         fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n", (t0 - start_ns_) / 1e9,
                 (monotonic_ns() - t0) / 1e6);
-      Reading before = read(port);
-      port.count_window(true);
-      Reading after = read(port);
-      cycle_.opened(monotonic_ns(), midpoint(before, after));
+      Reading after;
+      cycle_.opened(monotonic_ns(), flip(port, ProbeWindow::allocations, true, &after));
       at_change_ = after;
     }
     changed = true;
@@ -130,6 +171,7 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
     at_change_ = r;
     changed = true;
   }
+  step_releases(now, port);
   return changed && planner_ ? replan(now) : DutyChange{};
 }
 
@@ -146,6 +188,7 @@ DutyChange DutyWindows::replan(uint64_t now) {
   change.engaged = current >= 1.0 && *f < 1.0;
   change.disengaged = current < 1.0 && *f >= 1.0;
   cycle_.set_fraction(*f, why);
+  if (releases_) releases_->plan(now, cycle_.window_s(), cycle_.window_s() / *f);
   if (*f < 1.0)
     fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns_) / 1e9,
             settings_.overhead_window_s, settings_.overhead_window_s / *f, why);
@@ -154,17 +197,26 @@ DutyChange DutyWindows::replan(uint64_t now) {
 }
 
 void DutyWindows::end(uint64_t now, ControlPort& port) {
-  if (!cycle_.open()) return;
-  Reading before = read(port);
-  port.count_window(false);
-  Reading after = read(port);
-  cycle_.closed(now, midpoint(before, after));
+  if (releases_ && releases_->open()) releases_->closed(now, flip(port, ProbeWindow::releases, false, nullptr));
+  if (cycle_.open()) cycle_.closed(now, flip(port, ProbeWindow::allocations, false, nullptr));
 }
 
 DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final) const {
   DutyCycleReport r = cycle_.finish(now, final);
   // --max-overhead that never needed windows: the probes stayed, nothing to scale.
-  if (!cycled_ && planner_) r = DutyCycleReport{};
+  if (!cycled_ && planner_) return DutyCycleReport{};
+  if (!releases_) return r;
+  // Both coverages on the same clock: user CPU in windows of each kind over
+  // user CPU traced.
+  const ReleaseSchedule::Summary s = releases_->finish(now, final);
+  r.releases_windowed = true;
+  r.release_windows = s.windows;
+  r.release_open_s = s.open_s;
+  for (const auto& [pid, c] : r.coverage) {
+    auto in = s.user_cpu_in_windows_s.find(pid);
+    r.release_coverage[pid] =
+        coverage_of(0, 0, in == s.user_cpu_in_windows_s.end() ? 0.0 : in->second, c.user_cpu_total_s);
+  }
   return r;
 }
 
