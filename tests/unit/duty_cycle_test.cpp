@@ -101,3 +101,25 @@ TEST_CASE("duty planner: windows only when the traps alone exceed the budget", "
   dear.window({20000, 0, 10000, 1.0});
   CHECK(*dear.fraction() == 1.0);
 }
+
+TEST_CASE("duty planner: with release windows there is no floor, the share is budget / cost", "[duty]") {
+  // 400,000 traps of 1 us in 1 s of CPU: 40% with every probe attached;
+  // both kinds of window get the share that averages 3%, however many of
+  // the traps are frees.
+  DutyPlanner p(0.03, 1000, 0, 0.001, true);
+  p.window({400000, 0, 300000, 1.0});
+  CHECK(*p.fraction() == Approx(0.03 / 0.4));
+  DutyPlanner floor(0.03, 1000, 0, 0.1, true);  // at least one window a minute wins
+  floor.window({400000, 0, 300000, 1.0});
+  CHECK(*floor.fraction() == Approx(0.1));
+}
+
+TEST_CASE("duty cycle: with releases windowed the coverage is read on user CPU", "[duty]") {
+  DutyCycle d(1.0, 4.0, "--max-overhead", 0);
+  d.use_user_cpu_clock();
+  d.opened(0, {{7, {0, 10.0}}});
+  d.closed(1 * kSec, {{7, {5000, 10.5}}});  // frees counted in release windows only: not a clock
+  const DutyCycleReport r = d.finish(4 * kSec, {{7, {6000, 12.0}}});
+  CHECK(r.coverage.at(7).clock == "user_cpu");
+  CHECK(r.coverage.at(7).value == Approx(0.25));
+}
