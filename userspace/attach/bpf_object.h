@@ -18,6 +18,7 @@
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
 #include "attach/unwind_maps.h"
+#include "common/probe_window.h"
 #include "memscope/record.h"
 #include "memscope/unwind.h"
 #include "targets/allocator.h"

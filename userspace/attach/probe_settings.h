@@ -12,11 +12,6 @@ namespace memscope {
 // return trap; classic probes are a uprobe plus a uretprobe per entry point.
 enum class ProbeMode { Auto, Session, Classic };
 
-// The duty cycle's two kinds of window: the probes of the entry points that
-// only allocate, and those of free and the deletes (realloc's are attached
-// while either kind is).
-enum class ProbeWindow { allocations = 0, releases = 1 };
-
 struct BpfLimits {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two
   uint32_t live_entries = 1u << 20;   // sampled blocks tracked at once

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "aggregate/kernel_counters.h"
-#include "attach/probe_settings.h"
+#include "common/probe_window.h"
 #include "aggregate/process_counters.h"
 #include "memscope/record.h"
 #include "sampling/tier_config.h"
