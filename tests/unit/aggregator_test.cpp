@@ -73,6 +73,34 @@ TEST_CASE("aggregator weights allocations and matches frees by process and point
   CHECK(agg.live().size() == 3);
 }
 
+TEST_CASE("aggregator keeps each site's seen frees, not a block ended by its address coming back, and the unfollowed") {
+  ConfigHistory h;
+  TierConfig c;
+  c.rate = {0.25, 0.5, 1.0};
+  h.next(c, 0, "initial");
+  Aggregator agg(h);
+  agg.limit_live(2);
+  std::vector<ms_record> in{
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x10, 100, 1, MS_TIER_SMALL, 0),    // weight 4
+      rec(MS_KIND_FREE, MS_API_FREE, 0x10, 0, MS_NO_SITE, 0, 0),            // seen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x20, 2000, 1, MS_TIER_MEDIUM, 0),  // weight 2, its free unseen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x20, 2000, 1, MS_TIER_MEDIUM, 0),  // its address back: ended unseen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x30, 100, 1, MS_TIER_SMALL, 0),    // live
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x40, 100, 1, MS_TIER_SMALL, 0),    // the table is full: not followed
+  };
+  RecordBatch b;
+  decode(in, 1ull << 40, b);
+  agg.apply(b);
+  const SiteStats& s = agg.sites().at(1);
+  CHECK(s.sampled == 5);
+  CHECK(s.seen_frees.sampled == 1);
+  CHECK(s.seen_frees.count == Approx(4));
+  CHECK(s.seen_frees.bytes == Approx(400));
+  CHECK(s.seen_frees.sq_count == Approx(16));
+  CHECK(s.seen_frees.var_count == Approx(12));
+  CHECK(s.sampled_unfollowed == 1);
+}
+
 TEST_CASE("weighted sums are unbiased over a synthetic stream with known truth") {
   // Simulate the kernel's draw for 200k small calls at rate 1/16 and check
   // that the estimate lands within 4 standard errors of the truth.

@@ -110,6 +110,7 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
     end_block(*block, kEndUnseen);
   } else {
     ++counters_.live_untracked;
+    s.sampled_unfollowed += 1;
     lifetimes_of(s).buckets[kEndUnseen].add(w, size);  // its free will not be matched
     return;
   }

@@ -36,6 +36,9 @@ struct SiteStats {
   // figures are estimated from these (live_estimate.h), not from the blocks
   // left in the live table, whose frees may have fallen between windows.
   SeenFrees seen_frees;
+  // Sampled blocks not followed (the live table at --max-live): their frees
+  // can never be seen, so the leak verdict leaves them out.
+  uint64_t sampled_unfollowed = 0;
   // When its first record was taken (CLOCK_MONOTONIC): its addresses are
   // those of the objects mapped then (symbolize/maps_history.h).
   uint64_t first_ns = 0;

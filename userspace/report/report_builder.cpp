@@ -37,6 +37,8 @@ void add_into(SiteStats& into, const SiteStats& s) {
   into.var_live_bytes += s.var_live_bytes;
   into.sampled += s.sampled;
   into.sampled_live += s.sampled_live;
+  into.seen_frees.add(s.seen_frees);
+  into.sampled_unfollowed += s.sampled_unfollowed;
 }
 
 // Calls between duty-cycle windows are not seen: the windows' estimates
@@ -72,7 +74,10 @@ SiteStats with_unseen_frees(SiteStats s, const std::map<uint32_t, double>& relea
   s.var_live_count = n.variance;
   s.live_bytes = std::max(0.0, b.value);
   s.var_live_bytes = b.variance;
-  s.sampled_live = s.sampled - dead_bound(s.sampled, s.seen_frees.sampled, c_r);
+  // Blocks the agent did not follow could never have their free seen: not
+  // evidence of a leak.
+  const uint64_t followed = s.sampled - std::min(s.sampled, s.sampled_unfollowed);
+  s.sampled_live = followed - dead_bound(followed, std::min(followed, s.seen_frees.sampled), c_r);
   return s;
 }
 
