@@ -22,6 +22,15 @@ ms_record rec(uint32_t kind, uint32_t api, uint64_t ptr, uint64_t size, uint32_t
   r.time = 1000;
   return r;
 }
+
+// One config slot with these tier rates (small, medium, large).
+ConfigHistory history_of(double small, double medium, double large) {
+  ConfigHistory h;
+  TierConfig c;
+  c.rate = {small, medium, large};
+  h.next(c, 0, "initial");
+  return h;
+}
 }  // namespace
 
 TEST_CASE("decode splits records into columns and unwraps time") {
@@ -44,10 +53,7 @@ TEST_CASE("record times survive the 32-bit wrap") {
 }
 
 TEST_CASE("aggregator weights allocations and matches frees by process and pointer") {
-  ConfigHistory h;
-  TierConfig c;
-  c.rate = {0.25, 0.5, 1.0};
-  h.next(c, 0, "initial");
+  const ConfigHistory h = history_of(0.25, 0.5, 1.0);
   Aggregator agg(h);
   std::vector<ms_record> in{
       rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x10, 100, 1, MS_TIER_SMALL, 0),       // weight 4
@@ -74,10 +80,7 @@ TEST_CASE("aggregator weights allocations and matches frees by process and point
 }
 
 TEST_CASE("aggregator keeps each site's seen frees, not a block ended by its address coming back, and the unfollowed") {
-  ConfigHistory h;
-  TierConfig c;
-  c.rate = {0.25, 0.5, 1.0};
-  h.next(c, 0, "initial");
+  const ConfigHistory h = history_of(0.25, 0.5, 1.0);
   Aggregator agg(h);
   agg.limit_live(2);
   std::vector<ms_record> in{
