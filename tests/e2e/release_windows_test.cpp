@@ -21,12 +21,14 @@ using nlohmann::json;
 
 TEST_CASE("release windows: under --max-overhead frees are counted in release windows and the leak is told apart",
           "[e2e][duty][release]") {
-  // Windows of 20 ms, a period of ~0.65 s on this host (traps cost ~95% of
-  // the workload's CPU at full tracing): ~10 s of run holds ~15 of each
+  // A budget of 20% and windows of 50 ms: a period of ~0.4 s on this host
+  // (traps cost ~95% of the workload's CPU at full tracing, and the planner
+  // then follows what each period cost: attach and detach keep the probes
+  // in longer than the windows), so ~10 s of run holds ~20 windows of each
   // kind. Rates high enough for thousands of sampled leak blocks.
   TracedRun traced = trace_workload_by_pid(
       {"--profile", "web", "--scale", "6000000", "--threads", "2"},
-      {"--max-overhead", "3", "--duty-window", "0.02", "--control-interval", "0.25", "--small-rate", "0.05",
+      {"--max-overhead", "20", "--duty-window", "0.05", "--control-interval", "0.25", "--small-rate", "0.05",
        "--medium-rate", "0.5"});
   const json& r = traced.report;
   const json& truth = traced.truth;
@@ -37,7 +39,7 @@ TEST_CASE("release windows: under --max-overhead frees are counted in release wi
 
   REQUIRE(r["duty_cycle"].is_object());
   CHECK(r["duty_cycle"]["releases_windowed"] == true);
-  CHECK(r["duty_cycle"]["release_windows"].get<int>() >= 3);
+  CHECK(r["duty_cycle"]["release_windows"].get<int>() >= 5);
   const json& p = r["processes"][0];
   const json& rel = p["duty_cycle"]["releases"];
   REQUIRE(rel.is_object());

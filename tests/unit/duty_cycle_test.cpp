@@ -109,6 +109,14 @@ TEST_CASE("duty planner: with release windows there is no floor, the share is bu
   DutyPlanner p(0.03, 1000, 0, 0.001, true);
   p.window({400000, 0, 300000, 1.0});
   CHECK(*p.fraction() == Approx(0.03 / 0.4));
+  // A whole period while cycling at that share cost 6%, not 3% (the load
+  // grew): the share is halved.
+  p.period({60000, 0, 0, 1.0}, 0.075);
+  CHECK(p.in_window() == Approx(0.8));
+  CHECK(*p.fraction() == Approx(0.0375));
+  // The load drops so far that the traps fit with every probe attached.
+  p.period({1000, 0, 0, 1.0}, 0.0375);
+  CHECK(*p.fraction() == 1.0);
   DutyPlanner floor(0.03, 1000, 0, 0.1, true);  // at least one window a minute wins
   floor.window({400000, 0, 300000, 1.0});
   CHECK(*floor.fraction() == Approx(0.1));

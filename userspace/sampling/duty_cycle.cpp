@@ -73,6 +73,12 @@ void DutyPlanner::between(const CostSample& s) {
   between_measured_ = true;
 }
 
+void DutyPlanner::period(const CostSample& s, double fraction) {
+  if (s.cpu_s <= 0 || fraction <= 0) return;
+  in_window_ = cost_of(s) / fraction;
+  traps_in_window_ = cost_of({s.hits, 0, 0, s.cpu_s}) / fraction;
+}
+
 std::optional<double> DutyPlanner::fraction() const {
   if (in_window_ < 0) return std::nullopt;
   if (traps_in_window_ <= budget_) return 1.0;

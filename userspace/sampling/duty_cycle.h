@@ -92,6 +92,12 @@ class DutyPlanner {
               bool releases_windowed = false);
   void window(const CostSample& s);
   void between(const CostSample& s);
+  // Release windows: a whole period while cycling, in which windows of both
+  // kinds held `fraction` of the time. The cost with every probe attached
+  // is the period's over that share, whatever overlapped; the next share is
+  // then budget / that, a feedback on what the period cost. `fraction`: the
+  // share of time the windows were open over it, as measured.
+  void period(const CostSample& s, double fraction);
   // The share of time for windows; nullopt until a window was measured.
   // 1 while the traps alone fit the budget: then fewer records, which the
   // rate optimizer chooses, are the cheaper way to keep it.
@@ -123,6 +129,9 @@ class DutyCycle {
   void set_fraction(double fraction, const std::string& why);
   double fraction() const { return window_s_ / period_s_; }
   double window_s() const { return window_s_; }
+  double period_s() const { return period_s_; }
+  // Wall time with the allocating probes attached so far.
+  double open_s(uint64_t now_ns) const { return open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0); }
   // Releases windowed: the free clock counts only inside release windows,
   // so the coverage is read on user CPU.
   void use_user_cpu_clock() { user_cpu_only_ = true; }

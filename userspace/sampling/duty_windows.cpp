@@ -147,6 +147,18 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
       // With release windows of their own, an allocation window holds the
       // release probes only part of the time: not what the planner needs.
       if (planner_ && !releases_) planner_->window(between(after, at_change_));
+      if (planner_ && releases_) {
+        // A whole period at least since the last reading: its cost over
+        // the share of time the windows of both kinds were open in it.
+        const double open = cycle_.open_s(now) + releases_->open_s(now), span = (now - at_period_ns_) / 1e9;
+        if (!have_period_ || span >= 0.9 * cycle_.period_s()) {
+          if (have_period_ && span > 0) planner_->period(between(after, at_period_), (open - at_period_open_s_) / (2 * span));
+          at_period_ = after;
+          at_period_ns_ = now;
+          at_period_open_s_ = open;
+          have_period_ = true;
+        }
+      }
       at_change_ = after;
     } else {
       Reading gap_end = read(port);
@@ -189,6 +201,7 @@ DutyChange DutyWindows::replan(uint64_t now) {
   change.disengaged = current < 1.0 && *f >= 1.0;
   cycle_.set_fraction(*f, why);
   if (releases_) releases_->plan(now, cycle_.window_s(), cycle_.window_s() / *f);
+  have_period_ = false;  // a period measured across the change would mix two shares
   if (*f < 1.0)
     fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns_) / 1e9,
             settings_.overhead_window_s, settings_.overhead_window_s / *f, why);

@@ -77,6 +77,12 @@ class DutyWindows {
   std::unique_ptr<DutyPlanner> planner_;
   std::unique_ptr<ReleaseSchedule> releases_;  // null: the release probes stay attached
   Reading at_change_;
+  // Release windows: the reading at the last allocation window's close,
+  // from which a whole period's cost is measured.
+  Reading at_period_;
+  uint64_t at_period_ns_ = 0;
+  double at_period_open_s_ = 0;  // both kinds' open time, summed, then
+  bool have_period_ = false;
   bool cycled_ = false;  // a window has closed: the report has windows to show
 };
 

@@ -30,6 +30,8 @@ class ReleaseSchedule {
   // until next_change_ns().
   void plan(uint64_t now_ns, double window_s, double period_s);
   bool open() const { return open_; }
+  // Wall time with the release probes attached so far.
+  double open_s(uint64_t now_ns) const { return open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0); }
   // When the probes must next come or go; 0: never (attached throughout).
   uint64_t next_change_ns() const;
   // Record the clocks right after the window opened / right before it closed.
