@@ -86,8 +86,8 @@ class DutyPlanner {
   // `budget`: the added CPU allowed, as a fraction of the targets' CPU;
   // per-hit and per-record costs measured on this host.
   // `releases_windowed`: the release probes have windows of their own, of
-  // the same share of time; the cost is then f x (the cost with every probe
-  // attached), with no floor.
+  // the same share of time; the cost is then f x (each kind's cost alone,
+  // summed), with no floor.
   DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
               bool releases_windowed = false);
   void window(const CostSample& s);
@@ -110,7 +110,7 @@ class DutyPlanner {
   double cost_of(const CostSample& s) const;
   double budget_, per_hit_ns_, per_record_ns_, min_fraction_;
   double in_window_ = -1, between_ = -1, traps_in_window_ = -1;
-  bool between_measured_ = false, releases_windowed_ = false;
+  bool between_measured_ = false, releases_windowed_ = false, period_measured_ = false;
 };
 
 class DutyCycle {

@@ -162,7 +162,9 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
       at_change_ = after;
     } else {
       Reading gap_end = read(port);
-      if (planner_) planner_->between(between(gap_end, at_change_));
+      // With release windows a gap holds some of them: not the release
+      // probes alone; the whole periods tell the planner instead.
+      if (planner_ && !releases_) planner_->between(between(gap_end, at_change_));
       const uint64_t t0 = monotonic_ns();
       std::set<pid_t> live;
       for (pid_t pid : port.live_pids()) live.insert(pid);
