@@ -123,18 +123,23 @@ static __always_inline int on_entry(struct pt_regs *ctx, const struct hit *hit, 
 
 	/* Between windows the allocating entry points take no part, not even
 	 * as inner calls: their probes come and go one by one, and an entry
-	 * counted without its return would leave the thread looking nested. */
-	if (state_closed(state) && !ms_api_releases(api)) {
+	 * counted without its return would leave the thread looking nested.
+	 * realloc, between windows of both kinds, neither. */
+	if (state_closed(state) && (!ms_api_releases(api) || state_release_closed(state))) {
 		/* A pending call left by an earlier window is reset here too, so
 		 * that a return probe attached before the next window opens finds
 		 * nothing to complete. */
 		p = bpf_task_storage_get(&pending, task, 0, 0);
-		if (p && p->depth && p->window != window && !ms_api_releases(p->api))
+		if (p && p->depth && pending_lost(state, p->window, p->api))
 			p->depth = 0;
 		return 1;
 	}
+	/* Between release windows realloc's old block is not released: its
+	 * free is unseen, as a free's would be. */
+	if (state_release_closed(state) && (api == MS_API_REALLOC || api == MS_API_REALLOCARRAY))
+		arg = 0;
 	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (nested(p, sp, window)) {
+	if (nested(p, sp, state)) {
 		p->depth += 1;
 		if (!ms_api_releases(api))
 			p->inner_windowed += 1;
@@ -183,12 +188,17 @@ static __always_inline int on_free(struct pt_regs *ctx, const struct hit *hit)
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = entry_sp(ctx, cookie);
 	int keep = (cookie & MS_COOKIE_KEEP_RETURN) != 0;
 	struct pending *p;
-	const __u16 window = state_window(window_state);
+	const __u32 state = window_state;
+	const __u16 window = state_window(state);
 
 	if (!ptr)
 		return 1; /* free(NULL) does nothing; not counted */
+	/* Between release windows (the probes coming or going): not counted,
+	 * and the block's end is not seen. */
+	if (state_release_closed(state))
+		return 1;
 	p = bpf_task_storage_get(&pending, task, 0, keep ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (nested(p, sp, window)) {
+	if (nested(p, sp, state)) {
 		stat_inc(MS_STAT_NESTED); /* realloc(p, 0) frees through free() */
 		if (!keep)
 			return 1;
@@ -224,7 +234,7 @@ static __always_inline int on_return(struct pt_regs *ctx, const struct hit *hit)
 		return 0;
 	/* A pending allocating call from an earlier window: its return probe
 	 * went with that window, whatever returns now is not its return. */
-	if (p->window != state_window(window_state) && !ms_api_releases(p->api)) {
+	if (pending_lost(window_state, p->window, p->api)) {
 		p->depth = 0;
 		return 0;
 	}

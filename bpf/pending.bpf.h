@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include "memscope/record.h"
 #include "stats.bpf.h"
+#include "duty_window.bpf.h"
 
 /* Thread-local state between an allocation's entry and its return. Task
  * storage is keyed by the thread itself and goes away with it. */
@@ -35,11 +36,11 @@ struct {
 /* True when this entry is the allocator calling one of its own entry points
  * (realloc(NULL, n) -> malloc): the stack pointer is at or below the outer
  * call's. A higher one means the outer call's return was never seen. */
-static __always_inline int nested(struct pending *p, __u64 sp, __u16 window)
+static __always_inline int nested(struct pending *p, __u64 sp, __u32 state)
 {
 	if (!p || !p->depth)
 		return 0;
-	if (sp <= p->sp && (p->window == window || ms_api_releases(p->api)))
+	if (sp <= p->sp && !pending_lost(state, p->window, p->api))
 		return 1;
 	stat_inc(MS_STAT_STALE_PENDING);
 	p->depth = 0;

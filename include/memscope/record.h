@@ -48,7 +48,8 @@ static inline int ms_api_frees(__u32 api)
 }
 
 /* Entry points that can release a sampled block: their probes stay attached
- * between duty-cycle windows, so that no sampled block's end is missed. */
+ * between allocation windows (release windows of their own under
+ * --max-overhead without --leaks: bpf/duty_window.bpf.h). */
 static inline int ms_api_releases(__u32 api)
 {
 	return ms_api_frees(api) || api == MS_API_REALLOC || api == MS_API_REALLOCARRAY;

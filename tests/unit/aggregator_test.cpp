@@ -22,6 +22,15 @@ ms_record rec(uint32_t kind, uint32_t api, uint64_t ptr, uint64_t size, uint32_t
   r.time = 1000;
   return r;
 }
+
+// One config slot with these tier rates (small, medium, large).
+ConfigHistory history_of(double small, double medium, double large) {
+  ConfigHistory h;
+  TierConfig c;
+  c.rate = {small, medium, large};
+  h.next(c, 0, "initial");
+  return h;
+}
 }  // namespace
 
 TEST_CASE("decode splits records into columns and unwraps time") {
@@ -44,10 +53,7 @@ TEST_CASE("record times survive the 32-bit wrap") {
 }
 
 TEST_CASE("aggregator weights allocations and matches frees by process and pointer") {
-  ConfigHistory h;
-  TierConfig c;
-  c.rate = {0.25, 0.5, 1.0};
-  h.next(c, 0, "initial");
+  const ConfigHistory h = history_of(0.25, 0.5, 1.0);
   Aggregator agg(h);
   std::vector<ms_record> in{
       rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x10, 100, 1, MS_TIER_SMALL, 0),       // weight 4
@@ -71,6 +77,31 @@ TEST_CASE("aggregator weights allocations and matches frees by process and point
   CHECK(agg.counters().unmatched_frees == 1);
   CHECK(agg.counters().by_tier[MS_TIER_FORCED] == 1);
   CHECK(agg.live().size() == 3);
+}
+
+TEST_CASE("aggregator keeps each site's seen frees, not a block ended by its address coming back, and the unfollowed") {
+  const ConfigHistory h = history_of(0.25, 0.5, 1.0);
+  Aggregator agg(h);
+  agg.limit_live(2);
+  std::vector<ms_record> in{
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x10, 100, 1, MS_TIER_SMALL, 0),    // weight 4
+      rec(MS_KIND_FREE, MS_API_FREE, 0x10, 0, MS_NO_SITE, 0, 0),            // seen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x20, 2000, 1, MS_TIER_MEDIUM, 0),  // weight 2, its free unseen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x20, 2000, 1, MS_TIER_MEDIUM, 0),  // its address back: ended unseen
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x30, 100, 1, MS_TIER_SMALL, 0),    // live
+      rec(MS_KIND_ALLOC, MS_API_MALLOC, 0x40, 100, 1, MS_TIER_SMALL, 0),    // the table is full: not followed
+  };
+  RecordBatch b;
+  decode(in, 1ull << 40, b);
+  agg.apply(b);
+  const SiteStats& s = agg.sites().at(1);
+  CHECK(s.sampled == 5);
+  CHECK(s.seen_frees.sampled == 1);
+  CHECK(s.seen_frees.count == Approx(4));
+  CHECK(s.seen_frees.bytes == Approx(400));
+  CHECK(s.seen_frees.sq_count == Approx(16));
+  CHECK(s.seen_frees.var_count == Approx(12));
+  CHECK(s.sampled_unfollowed == 1);
 }
 
 TEST_CASE("weighted sums are unbiased over a synthetic stream with known truth") {

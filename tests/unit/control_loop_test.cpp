@@ -30,13 +30,17 @@ class FakePort : public ControlPort {
   }
   void publish(const ms_config& config) override { published.push_back(config); }
   void rates_changed(double, const TierConfig&, const TierConfig&, const std::string&) override { ++rate_changes; }
-  void split_windowed() override { log.push_back("split"); }
-  std::vector<std::string> attach_window(const std::set<pid_t>&) override {
-    log.push_back("attach");
+  void split_windowed(bool releases) override { log.push_back(releases ? "split releases" : "split"); }
+  std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>&) override {
+    log.push_back(kind == ProbeWindow::releases ? "attach releases" : "attach");
     return {};
   }
-  void count_window(bool on) override { log.push_back(on ? "count on" : "count off"); }
-  void detach_window() override { log.push_back("detach"); }
+  void count_window(ProbeWindow kind, bool on) override {
+    log.push_back(std::string(on ? "count on" : "count off") + (kind == ProbeWindow::releases ? " releases" : ""));
+  }
+  void detach_window(ProbeWindow kind) override {
+    log.push_back(kind == ProbeWindow::releases ? "detach releases" : "detach");
+  }
   bool window_closing() const override { return false; }
 };
 

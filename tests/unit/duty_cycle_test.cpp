@@ -106,3 +106,35 @@ TEST_CASE("duty cycle: hits and all CPU summed as user CPU is, for the corrected
   CHECK(c.value == Approx((0.9 - 2200 * 100e-9) / (2.4 - 2700 * 100e-9)));
   CHECK(c.by_cpu_corrected == -1);  // its cost per hit not given
 }
+
+TEST_CASE("duty planner: with release windows there is no floor, the share is budget / cost", "[duty]") {
+  // 400,000 traps of 1 us in 1 s of CPU: 40% with every probe attached;
+  // the 300,000 release calls alone ~33% (0.3 s of the 0.9 s the process
+  // would use without the others). Apart, the two kinds cost their sum:
+  // both get the share that averages 3%.
+  DutyPlanner p(0.03, 1000, 0, 0.001, true);
+  p.window({400000, 0, 300000, 1.0});
+  CHECK(p.between() == Approx(0.3 / 0.9));
+  CHECK(*p.fraction() == Approx(0.03 / (0.4 + 0.3 / 0.9)));
+  // A whole period while cycling at that share cost 6%, not 3% (the load
+  // grew): the share is halved.
+  p.period({60000, 0, 0, 1.0}, 0.075);
+  CHECK(p.in_window() == Approx(0.8));
+  CHECK(*p.fraction() == Approx(0.0375));
+  // The load drops so far that the traps fit with every probe attached.
+  p.period({1000, 0, 0, 1.0}, 0.0375);
+  CHECK(*p.fraction() == 1.0);
+  DutyPlanner floor(0.03, 1000, 0, 0.1, true);  // at least one window a minute wins
+  floor.window({400000, 0, 300000, 1.0});
+  CHECK(*floor.fraction() == Approx(0.1));
+}
+
+TEST_CASE("duty cycle: with releases windowed the coverage is read on user CPU", "[duty]") {
+  DutyCycle d(1.0, 4.0, "--max-overhead", 0);
+  d.use_user_cpu_clock();
+  d.opened(0, {{7, {0, 10.0}}});
+  d.closed(1 * kSec, {{7, {5000, 10.5}}});  // frees counted in release windows only: not a clock
+  const DutyCycleReport r = d.finish(4 * kSec, {{7, {6000, 12.0}}}, {});
+  CHECK(r.coverage.at(7).clock == "user_cpu");
+  CHECK(r.coverage.at(7).value == Approx(0.25));
+}

@@ -116,6 +116,48 @@ TEST_CASE("report lifetimes: buckets in order, scaled by the duty cycle, in the 
   CHECK(schema_errors(j, MEMSCOPE_SCHEMA) != "");
 }
 
+TEST_CASE("report: with release windows live figures come from the frees seen, and a leak is one beyond chance") {
+  const ConfigHistory h = small_rate(0.25);
+  SiteStacks no_stacks;
+  Symbolizer symbolizer;
+  RankOptions windowed{0, 0, {}, {}, {{kPid, 0.5}}};  // release windows covered half the work
+  {
+    // 5 of 6 blocks seen freed, 1 still in the live table: at c_r = 0.5 the
+    // seen frees stand for 10, more than were sampled: nothing is live, and
+    // the block left is not a leak.
+    Aggregator agg(h);
+    feed(agg);
+    Report r = report_with_targets();
+    add_sites(r, agg, no_stacks, symbolizer, windowed);
+    REQUIRE(r.sites.size() == 1);
+    CHECK(r.sites[0].estimated.live_count == 0);
+    CHECK(r.sites[0].estimated.sampled_live == 0);
+    CHECK(r.leaks.empty());
+    CHECK(r.sites[0].lifetimes.buckets[kUnder1ms].count == 3 * 4 * 2);  // seen frees weighted by 1 / c_r
+    Report plain = report_with_targets();
+    add_sites(plain, agg, no_stacks, symbolizer, RankOptions{});
+    CHECK(plain.leaks.size() == 1);  // with every free seen, the block left is one
+  }
+  {
+    // 10 blocks, no free seen: at most 4 dead blocks explain that at 95%
+    // (0.5^4 >= 0.05 > 0.5^5): a leak of at least 6, live estimated 40.
+    Aggregator agg(h);
+    std::vector<ms_record> in;
+    for (uint64_t i = 0; i < 10; ++i) in.push_back(rec(MS_KIND_ALLOC, 0x100 + 16 * i, 100, 1, MS_TIER_SMALL, 1000));
+    RecordBatch b;
+    decode(in, 3'000'000ull << MS_TIME_SHIFT, b);
+    agg.apply(b);
+    Report r = report_with_targets();
+    r.sampling = &h;
+    add_sites(r, agg, no_stacks, symbolizer, windowed);
+    REQUIRE(r.leaks.size() == 1);
+    CHECK(r.leaks[0].estimated.sampled_live == 6);
+    CHECK(r.leaks[0].estimated.live_count == Approx(40));
+    CHECK(r.leaks[0].estimated.var_live_count == Approx(10 * 12));
+    CHECK(schema_errors(to_json(r), MEMSCOPE_SCHEMA) == "");
+  }
+}
+
 TEST_CASE("report lifetimes: lost records and unfollowed blocks make them incomplete, and the summary says so") {
   const ConfigHistory h = small_rate(0.25);
   Aggregator agg(h);

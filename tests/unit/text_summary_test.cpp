@@ -10,6 +10,30 @@
 using namespace memscope;
 using namespace memscope::test;
 
+namespace {
+std::string printed_summary(const Report& r) {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  REQUIRE(out);
+  print_final(out, r, 5);
+  fclose(out);
+  const std::string printed(text, size);
+  free(text);
+  return printed;
+}
+}  // namespace
+
+TEST_CASE("text summary: with release windows it says the frees are counted inside them only") {
+  ConfigHistory h;
+  Report r = profile_model(h);
+  CHECK(printed_summary(r).find("release windows") == std::string::npos);
+  r.duty.enabled = r.duty.releases_windowed = true;
+  r.duty.release_windows = 12;
+  CHECK(printed_summary(r).find("release windows: free and delete counted inside them only (12 windows") !=
+        std::string::npos);
+}
+
 TEST_CASE("text summary: names the traced programs chose are printed escaped") {
   ConfigHistory h;
   Report r = profile_model(h);
@@ -19,14 +43,7 @@ TEST_CASE("text summary: names the traced programs chose are printed escaped") {
     for (SiteReport& s : *list)
       for (Frame& f : s.frames) f.function = "fn\x1b[31m\xff";
   REQUIRE(!r.sites.empty());
-  char* text = nullptr;
-  size_t size = 0;
-  FILE* out = open_memstream(&text, &size);
-  REQUIRE(out);
-  print_final(out, r, 5);
-  fclose(out);
-  const std::string printed(text, size);
-  free(text);
+  const std::string printed = printed_summary(r);
   CHECK(printed.find('\x1b') == std::string::npos);
   CHECK(printed.find('\x07') == std::string::npos);
   CHECK(printed.find('\xff') == std::string::npos);

@@ -76,8 +76,9 @@ void Aggregator::free_block(uint32_t tgid, uint64_t ptr, uint64_t hash, uint64_t
   // Both times are whole record units, the free's never before the
   // allocation's (one monotonic clock); the guard is for a free record
   // older than the drain's anchor allows (~73 min).
-  const uint64_t born = block->block().time_ns;
-  end_block(*block, lifetime_bucket(time_ns > born ? time_ns - born : 0));
+  const LiveBlock b = block->block();
+  if (SiteStats* s = sites_.find(b.site)) s->seen_frees.add(b.weight, static_cast<double>(b.size));
+  end_block(*block, lifetime_bucket(time_ns > b.time_ns ? time_ns - b.time_ns : 0));
   live_.erase(block);
 }
 
@@ -109,6 +110,7 @@ void Aggregator::allocate(const RecordBatch& b, size_t i) {
     end_block(*block, kEndUnseen);
   } else {
     ++counters_.live_untracked;
+    s.sampled_unfollowed += 1;
     lifetimes_of(s).buckets[kEndUnseen].add(w, size);  // its free will not be matched
     return;
   }

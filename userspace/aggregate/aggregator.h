@@ -15,6 +15,7 @@
 #include "aggregate/batch_sums.h"
 #include "aggregate/id_table.h"
 #include "aggregate/lifetimes.h"
+#include "aggregate/live_estimate.h"
 #include "aggregate/live_table.h"
 #include "aggregate/record_batch.h"
 #include "aggregate/window_folds.h"
@@ -32,6 +33,13 @@ struct SiteStats {
   double live_count = 0, live_bytes = 0;  // estimated, still allocated
   double var_count = 0, var_bytes = 0, var_live_count = 0, var_live_bytes = 0;
   uint64_t sampled = 0, sampled_live = 0;  // records behind the estimates
+  // Its sampled blocks whose free was seen: with windowed releases the live
+  // figures are estimated from these (live_estimate.h), not from the blocks
+  // left in the live table, whose frees may have fallen between windows.
+  SeenFrees seen_frees;
+  // Sampled blocks not followed (the live table at --max-live): their frees
+  // can never be seen, so the leak verdict leaves them out.
+  uint64_t sampled_unfollowed = 0;
   // When its first record was taken (CLOCK_MONOTONIC): its addresses are
   // those of the objects mapped then (symbolize/maps_history.h).
   uint64_t first_ns = 0;

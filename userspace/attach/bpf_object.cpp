@@ -177,26 +177,32 @@ void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t o
 }
 
 void BpfObject::attach_links(pid_t pid, const AllocatorTarget& alloc) {
-  AllocatorTarget always = alloc, windowed = alloc;
-  if (split_) {
-    always.sites.clear();
-    windowed.sites.clear();
-    for (const ProbeSite& s : alloc.sites) (ms_api_releases(s.api) ? always : windowed).sites.push_back(s);
-  } else {
-    windowed.sites.clear();
+  AllocatorTarget always = alloc;
+  std::array<AllocatorTarget, kSets> windowed{alloc, alloc, alloc};
+  always.sites.clear();
+  for (auto& w : windowed) w.sites.clear();
+  for (const ProbeSite& s : alloc.sites) {
+    if (!split_) always.sites.push_back(s);
+    else if (!ms_api_releases(s.api)) windowed[0].sites.push_back(s);
+    else if (!split_releases_) always.sites.push_back(s);
+    else windowed[ms_api_frees(s.api) ? 1 : kRealloc].sites.push_back(s);
   }
-  LinkSet set, extra;
+  LinkSet set;
+  std::array<LinkSet, kSets> extra;
   try {
     attach_set(pid, always, set);
-    if (window_attached_) attach_set(pid, windowed, extra);
+    for (size_t k = 0; k < kSets; ++k)
+      if (window_attached_[k]) attach_set(pid, windowed[k], extra[k]);
   } catch (...) {
     release(set);
-    release(extra);
+    for (auto& e : extra) release(e);
     throw;
   }
   move_links(set, links_);
-  move_links(extra, window_links_);
-  if (!windowed.sites.empty()) windowed_.emplace_back(pid, std::move(windowed));
+  for (size_t k = 0; k < kSets; ++k) {
+    move_links(extra[k], window_links_[k]);
+    if (!windowed[k].sites.empty()) windowed_[k].emplace_back(pid, std::move(windowed[k]));
+  }
 }
 
 void BpfObject::attach_set(pid_t pid, const AllocatorTarget& alloc, LinkSet& set) {
@@ -210,75 +216,6 @@ void BpfObject::move_links(LinkSet& from, LinkSet& to) {
   to.fds.insert(to.fds.end(), from.fds.begin(), from.fds.end());
   from.links.clear();
   from.fds.clear();
-}
-
-std::vector<std::string> BpfObject::attach_window(const std::set<pid_t>& live) {
-  std::vector<std::string> warnings;
-  if (window_attached_) return warnings;
-  finish_detaching();
-  // Only processes still traced: one gone (or a zombie, which classic
-  // probes refuse) is dropped, and a PID reused by another process is
-  // never probed in its place. One that fails is left out of this window
-  // with a warning; the others are attached.
-  std::vector<std::pair<pid_t, AllocatorTarget>> kept;
-  for (auto& [pid, alloc] : windowed_) {
-    if (pid > 0 && !live.count(pid)) continue;
-    LinkSet set;
-    try {
-      attach_set(pid, alloc, set);
-    } catch (const Error& e) {
-      release(set);
-      warnings.push_back(e.what());
-      kept.emplace_back(pid, std::move(alloc));
-      continue;
-    }
-    move_links(set, window_links_);
-    kept.emplace_back(pid, std::move(alloc));
-  }
-  windowed_ = std::move(kept);
-  window_attached_ = true;
-  return warnings;
-}
-
-void BpfObject::count_window(bool on) {
-  const uint32_t state = __atomic_load_n(&skel_->bss->window_state, __ATOMIC_ACQUIRE);
-  // Closing also moves to the next window number, in the same store: a
-  // probe reads both together.
-  const uint32_t next = on ? (state & ~1u) : (((state >> 1) + 1) << 1 | 1u);
-  if (on == !(state & 1u)) return;
-  __atomic_store_n(&skel_->bss->window_state, next, __ATOMIC_RELEASE);
-  window_open_ = on;
-}
-
-void BpfObject::detach_window() {
-  if (window_open_) count_window(false);
-  window_attached_ = false;
-  // Taking the probes down waits for the kernel's grace periods, one per
-  // perf-event link with classic probes, serialized by the kernel
-  // (docs/measurements.md#duty-cycle-switching). Done off this thread, so
-  // the agent's loop never waits.
-  finish_detaching();
-  LinkSet going;
-  move_links(window_links_, going);
-  if (going.links.empty() && going.fds.empty()) return;
-  try {
-    detaching_ = std::thread([this, set = std::move(going)]() mutable {
-      const auto t0 = std::chrono::steady_clock::now();
-      const size_t n = set.links.size() + set.fds.size();
-      release_parallel(set);
-      if (verbose_)
-        fprintf(stderr, "memscope-bpf: window's %zu probe links taken down in %.0f ms\n", n,
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      closing_ = false;
-    });
-    closing_ = true;
-  } catch (const std::system_error&) {
-    release(going);
-  }
-}
-
-void BpfObject::finish_detaching() {
-  if (detaching_.joinable()) detaching_.join();
 }
 
 void BpfObject::release_parallel(LinkSet& set) { release_in_parallel(set.links, set.fds, 8); }
@@ -387,7 +324,7 @@ void BpfObject::release(LinkSet& set) {
 
 void BpfObject::detach_all() {
   finish_detaching();
-  release_parallel(window_links_);
+  for (auto& w : window_links_) release_parallel(w);
   release_parallel(links_);
   if (inherited_) {
     const auto t0 = std::chrono::steady_clock::now();

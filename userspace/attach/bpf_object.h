@@ -8,7 +8,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <array>
 #include <atomic>
+#include <initializer_list>
 #include <thread>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
 #include "attach/unwind_maps.h"
+#include "common/probe_window.h"
 #include "memscope/record.h"
 #include "memscope/unwind.h"
 #include "targets/allocator.h"
@@ -65,20 +68,21 @@ class BpfObject {
   void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();
 
-  // Duty cycle. After split_windowed(), attach() keeps the probes of the
-  // entry points that only allocate apart from those that can release a
-  // block (free, the deletes, realloc), which stay attached throughout.
+  // Duty cycle (bpf_windows.cpp). After split_windowed(), attach() keeps
+  // the probes of the entry points that only allocate apart from those that
+  // can release a block (free, the deletes, realloc), which stay attached
+  // throughout; with `releases` those are windowed too, in release windows
+  // of their own (realloc's attached while either kind of window is).
   // A window: attach_window() (returns a warning per process it could not
-  // probe), count_window(true) lets the programs count; count_window(false)
-  // stops them and moves to the next window number; detach_window() takes
-  // the probes down on a thread of its own. The counted calls are exactly
-  // those between the two count_window() calls.
-  void split_windowed() { split_ = true; }
+  // probe), count_window(kind, true) lets the programs count;
+  // count_window(kind, false) stops them and moves to the next window
+  // number; detach_window() takes the probes down on a thread of its own.
+  // The counted calls are exactly those between the two count_window() calls.
+  void split_windowed(bool releases);
   bool windowed() const { return split_; }
-  std::vector<std::string> attach_window(const std::set<pid_t>& live);
-  void count_window(bool on);
-  void detach_window();
-  bool window_open() const { return window_open_; }
+  std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>& live);
+  void count_window(ProbeWindow kind, bool on);
+  void detach_window(ProbeWindow kind);
   // The last window's probes are still being taken down: opening the next
   // now would wait for that.
   bool window_closing() const { return closing_.load(); }
@@ -126,11 +130,15 @@ class BpfObject {
   bool session_links_ = false;
   int load_error_ = 0;
   LinkSet links_;
-  bool split_ = false;
-  bool window_open_ = true;                                  // counting (the programs' flag)
-  bool window_attached_ = true;                              // the allocating probes are in
-  std::vector<std::pair<pid_t, AllocatorTarget>> windowed_;  // what open_window() attaches
-  LinkSet window_links_;
+  // The windowed probe sets: those that only allocate, free and the
+  // deletes, realloc (attached while either of the others is).
+  static constexpr size_t kSets = 3, kRealloc = 2;
+  std::vector<std::string> attach_window_set(size_t set, const std::set<pid_t>& live);
+  void detach_window_sets(std::initializer_list<size_t> sets);
+  bool split_ = false, split_releases_ = false;
+  std::array<bool, kSets> window_attached_{true, true, true};  // the set's probes are in
+  std::array<std::vector<std::pair<pid_t, AllocatorTarget>>, kSets> windowed_;  // what attach_window() attaches
+  std::array<LinkSet, kSets> window_links_;
   std::thread detaching_;  // taking the last window's probes down
   std::atomic<bool> closing_{false};
   bool verbose_ = false;

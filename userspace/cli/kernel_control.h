@@ -24,10 +24,12 @@ class KernelControl : public ControlPort {
     print_rate_change(stderr, elapsed_s, from, to, why);
   }
 
-  void split_windowed() override { probes_.split_windowed(); }
-  std::vector<std::string> attach_window(const std::set<pid_t>& live) override { return probes_.attach_window(live); }
-  void count_window(bool on) override { probes_.count_window(on); }
-  void detach_window() override { probes_.detach_window(); }
+  void split_windowed(bool releases) override { probes_.split_windowed(releases); }
+  std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>& live) override {
+    return probes_.attach_window(kind, live);
+  }
+  void count_window(ProbeWindow kind, bool on) override { probes_.count_window(kind, on); }
+  void detach_window(ProbeWindow kind) override { probes_.detach_window(kind); }
   bool window_closing() const override { return probes_.window_closing(); }
 
  private:

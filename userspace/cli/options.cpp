@@ -19,6 +19,7 @@ struct RawOptions {
   std::string sampling = "tiers";
   std::string duty;
   CLI::Option* duty_window = nullptr;
+  CLI::Option* leaks = nullptr;
   std::vector<std::string> outputs;
   std::string format;
   std::string folded_value = "alloc";
@@ -118,6 +119,10 @@ void add_budget_options(CLI::App& app, Options& o, RawOptions& raw) {
                      "optimizer cycles them (0: never cycle)")
           ->capture_default_str()
           ->check(CLI::Range(0.0, 3600.0));
+  raw.leaks = app.add_flag("--leaks", o.leaks,
+                           "With --max-overhead: keep free, delete and realloc attached throughout, so that every "
+                           "sampled block's end is seen (exact frees, exact leaks) at one trap per free; without it "
+                           "they get release windows of their own and live figures are estimated");
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -176,6 +181,12 @@ bool finish_options(Options& o, const RawOptions& raw) {
     fprintf(stderr,
             "memscope-bpf: error: --duty-window sets the windows --max-overhead chooses; give --max-overhead too (see "
             "--help)\n");
+    return false;
+  }
+  if (raw.leaks->count() && o.max_overhead_pct <= 0) {
+    fprintf(stderr,
+            "memscope-bpf: error: --leaks keeps the release probes that --max-overhead would window; give "
+            "--max-overhead too (see --help)\n");
     return false;
   }
   if (!raw.duty.empty()) {

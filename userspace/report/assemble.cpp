@@ -81,6 +81,8 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
     rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;
     if (auto clock = window_clock_of(c)) rank.window_clock[static_cast<uint32_t>(pid)] = *clock;
   }
+  for (const auto& [pid, c] : report.duty.release_coverage)
+    if (c.value > 0) rank.release_coverage[static_cast<uint32_t>(pid)] = c.value;
   add_sites(report, aggregator, kernel.stacks, symbolizer, rank);
   return report;
 }

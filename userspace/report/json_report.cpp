@@ -242,6 +242,19 @@ json target_json(const TargetReport& t, uint64_t start_ns) {
           {"memory", memory_json(t.memory)}};
 }
 
+// Release windows: their coverage, and the frees estimated from those
+// counted inside them (the kernel counts frees only there).
+json release_process_json(const Report& r, const TargetReport& t) {
+  auto c = r.duty.release_coverage.find(t.process.pid);
+  if (!r.duty.releases_windowed || c == r.duty.release_coverage.end()) return nullptr;
+  const double frees = static_cast<double>(t.exact.free_calls());
+  return {{"coverage", c->second.value},
+          {"clock", c->second.clock},
+          {"user_cpu_in_windows_s", c->second.sums.user_cpu_in_windows_s},
+          {"frees_in_windows", t.exact.free_calls()},
+          {"frees_estimated", c->second.value > 0 ? json(frees / c->second.value) : json(nullptr)}};
+}
+
 // Allocation calls and bytes a process made, estimated from those counted
 // inside the windows over the coverage.
 json duty_process_json(const Report& r, const TargetReport& t) {
@@ -267,7 +280,8 @@ json duty_process_json(const Report& r, const TargetReport& t) {
           {"cpu_total_s", v.sums.cpu_total_s},
           {"user_ns_per_hit", v.hit_cost.user_ns > 0 ? json(v.hit_cost.user_ns) : json(nullptr)},
           {"allocations_estimated",
-           c->second.value > 0 ? json{{"calls", calls * k}, {"bytes", bytes * k}} : json(nullptr)}};
+           c->second.value > 0 ? json{{"calls", calls * k}, {"bytes", bytes * k}} : json(nullptr)},
+          {"releases", release_process_json(r, t)}};
 }
 
 // Each process with its own exact counts, sites and leaks, and what the
@@ -297,7 +311,10 @@ json duty_json(const Report& r) {
   if (!r.duty.enabled) return nullptr;
   return {{"chosen_by", r.duty.chosen_by}, {"window_s", r.duty.window_s}, {"period_s", r.duty.period_s},
           {"windows", r.duty.windows},     {"open_s", r.duty.open_s},     {"total_s", r.duty.total_s},
-          {"reason", r.duty.last_reason}};
+          {"reason", r.duty.last_reason},
+          {"releases_windowed", r.duty.releases_windowed},
+          {"release_windows", r.duty.release_windows},
+          {"release_open_s", r.duty.release_open_s}};
 }
 
 }  // namespace

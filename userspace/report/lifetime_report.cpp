@@ -14,7 +14,9 @@ using nlohmann::json;
 // (y_i - R x_i)^2 / x^2, which splits into the part's variance sum and the
 // rest's.
 Share ratio(double part, double var_part, double whole, double var_whole) {
-  const double r = part / whole;
+  // With release windows the part (frees seen, each weighted by 1 / c_r)
+  // may exceed the whole by chance: a share is at most 1.
+  const double r = std::clamp(part / whole, 0.0, 1.0);
   const double var = (var_part * (1 - r) * (1 - r) + std::max(0.0, var_whole - var_part) * r * r) / (whole * whole);
   const double half = 1.96 * std::sqrt(std::max(0.0, var));
   return {r, std::clamp(r - half, 0.0, 1.0), std::clamp(r + half, 0.0, 1.0)};

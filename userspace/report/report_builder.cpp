@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "aggregate/live_estimate.h"
 #include "report/progress_line.h"
 
 namespace memscope {
@@ -36,6 +37,8 @@ void add_into(SiteStats& into, const SiteStats& s) {
   into.var_live_bytes += s.var_live_bytes;
   into.sampled += s.sampled;
   into.sampled_live += s.sampled_live;
+  into.seen_frees.add(s.seen_frees);
+  into.sampled_unfollowed += s.sampled_unfollowed;
 }
 
 // Calls between duty-cycle windows are not seen: the windows' estimates
@@ -70,6 +73,28 @@ SiteStats with_window_variance(SiteStats s, const SiteStats& raw, const SiteWind
     s.var_count = *v;
   if (auto v = window_variance(raw.bytes, raw.var_bytes, w->bytes, c->second, clock->second, coverage))
     s.var_bytes = *v;
+  return s;
+}
+
+// Releases windowed: a block left in the live table may have been freed
+// between release windows, so live figures come from the frees seen, each
+// standing for 1 / c_r frees, before the allocation windows' scaling;
+// sampled_live becomes the sampled blocks alive beyond what chance explains
+// (the leak verdict), and a negative estimate reads 0.
+SiteStats with_unseen_frees(SiteStats s, const std::map<uint32_t, double>& release) {
+  auto it = release.find(s.tgid);
+  if (it == release.end()) return s;
+  const double c_r = it->second;
+  const WeightedSum n = live_count({s.count, s.var_count}, s.seen_frees, c_r);
+  const WeightedSum b = live_bytes({s.bytes, s.var_bytes}, s.seen_frees, c_r);
+  s.live_count = std::max(0.0, n.value);
+  s.var_live_count = n.variance;
+  s.live_bytes = std::max(0.0, b.value);
+  s.var_live_bytes = b.variance;
+  // Blocks the agent did not follow could never have their free seen: not
+  // evidence of a leak.
+  const uint64_t followed = s.sampled - std::min(s.sampled, s.sampled_unfollowed);
+  s.sampled_live = followed - dead_bound(followed, std::min(followed, s.seen_frees.sampled), c_r);
   return s;
 }
 
@@ -167,10 +192,13 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.truncated_reason = reason;
       r.stack_depth_limited = depth_limited;
     }
-    add_into(r.estimated, with_window_variance(scaled(s, options.scale), s, aggregator.windows().site(id),
-                                               aggregator.windows(), options));
+    add_into(r.estimated,
+             with_window_variance(scaled(with_unseen_frees(s, options.release_coverage), options.scale), s,
+                                  aggregator.windows().site(id), aggregator.windows(), options));
     if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
       SiteLifetimes x = *l;
+      if (auto c = options.release_coverage.find(s.tgid); c != options.release_coverage.end())
+        for (unsigned b = 0; b < kEndUnseen; ++b) x.buckets[b].scale(1.0 / c->second);
       if (auto k = options.scale.find(s.tgid); k != options.scale.end()) x.scale(k->second);
       r.lifetimes.add(x);
     }

@@ -21,6 +21,10 @@ struct RankOptions {
   // Per process under a duty cycle: the clock its coverage was measured on,
   // for the sites' between-window variance; absent: the records' alone.
   std::map<uint32_t, ClockChoice> window_clock;
+  // Per process whose release probes were windowed: the release windows'
+  // coverage c_r; its live figures are then estimated from the frees seen
+  // (aggregate/live_estimate.h) and its freed lifetimes weighted by 1 / c_r.
+  std::map<uint32_t, double> release_coverage;
 };
 
 void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& stacks, Symbolizer& symbolizer,

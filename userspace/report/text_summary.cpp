@@ -110,7 +110,13 @@ void print_final(FILE* out, const Report& r, size_t top) {
     ms_count c = r.exact.api_total(a);
     if (c.calls) fprintf(out, " %s %llu", std::string(api_name(a)).c_str(), static_cast<unsigned long long>(c.calls));
   }
-  fprintf(out, "\n  sampled %llu records, dropped %llu\n",
+  fputc('\n', out);
+  if (r.duty.releases_windowed)
+    fprintf(out,
+            "  release windows: free and delete counted inside them only (%llu windows, %.1f s); frees estimated per "
+            "process in processes[].duty_cycle.releases, live and leaks estimated from the frees seen\n",
+            static_cast<unsigned long long>(r.duty.release_windows), r.duty.release_open_s);
+  fprintf(out, "  sampled %llu records, dropped %llu\n",
           static_cast<unsigned long long>(r.exact.stats[MS_STAT_SAMPLED]),
           static_cast<unsigned long long>(r.exact.stats[MS_STAT_DROPPED]));
   if (const uint64_t lost = r.exact.stats[MS_STAT_DROPPED]) {

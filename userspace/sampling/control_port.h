@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aggregate/kernel_counters.h"
+#include "common/probe_window.h"
 #include "aggregate/process_counters.h"
 #include "memscope/record.h"
 #include "sampling/tier_config.h"
@@ -33,12 +34,13 @@ class ControlPort {
                              const std::string& why) = 0;
 
   // Windows of the duty cycle (see attach/bpf_object.h): the allocating
-  // probes kept apart, attached for a window, counted between the two
-  // count_window() calls, taken down.
-  virtual void split_windowed() = 0;
-  virtual std::vector<std::string> attach_window(const std::set<pid_t>& live) = 0;
-  virtual void count_window(bool on) = 0;
-  virtual void detach_window() = 0;
+  // probes kept apart (and the release probes, with `releases`), attached
+  // for a window of their kind, counted between the two count_window()
+  // calls, taken down.
+  virtual void split_windowed(bool releases) = 0;
+  virtual std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>& live) = 0;
+  virtual void count_window(ProbeWindow kind, bool on) = 0;
+  virtual void detach_window(ProbeWindow kind) = 0;
   virtual bool window_closing() const = 0;
 };
 

@@ -11,8 +11,13 @@ double duty_fraction(double budget, double in_window, double between, double min
   return std::clamp((budget - between) / (in_window - between), min_fraction, 1.0);
 }
 
-DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction)
-    : budget_(budget), per_hit_ns_(per_hit_ns), per_record_ns_(per_record_ns), min_fraction_(min_fraction) {}
+DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
+                         bool releases_windowed)
+    : budget_(budget),
+      per_hit_ns_(per_hit_ns),
+      per_record_ns_(per_record_ns),
+      min_fraction_(min_fraction),
+      releases_windowed_(releases_windowed) {}
 
 double DutyPlanner::cost_of(const CostSample& s) const {
   if (s.cpu_s <= 0) return 0;
@@ -40,9 +45,26 @@ void DutyPlanner::between(const CostSample& s) {
   between_measured_ = true;
 }
 
+void DutyPlanner::period(const CostSample& s, double fraction) {
+  if (s.cpu_s <= 0 || fraction <= 0) return;
+  in_window_ = cost_of(s) / fraction;
+  traps_in_window_ = cost_of({s.hits, 0, 0, s.cpu_s}) / fraction;
+  period_measured_ = true;
+}
+
 std::optional<double> DutyPlanner::fraction() const {
   if (in_window_ < 0) return std::nullopt;
   if (traps_in_window_ <= budget_) return 1.0;
+  // Both kinds of window get the same share f: the cost is f x (allocating
+  // probes' cost + release probes' cost), each measured alone. The traps
+  // saturate a thread's CPU, so each kind alone costs nearly what every
+  // probe attached does (on the malloc/free loop 91% against 96%): until a
+  // whole period is measured, the release probes' own cost is added to the
+  // cost with every probe attached, which stands for the allocating ones.
+  if (releases_windowed_) {
+    const double pair = in_window_ + (period_measured_ ? 0.0 : std::max(0.0, between_));
+    return std::clamp(budget_ / pair, min_fraction_, 1.0);
+  }
   return duty_fraction(budget_, in_window_, std::max(0.0, between_), min_fraction_);
 }
 
@@ -150,7 +172,7 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final, cons
     WorkClock total{c.frees, 0, 0};
     add_moved(total, first_, pid, c);
     r.coverage[pid] = coverage_of({in.frees, total.frees, in.user_cpu_s, total.user_cpu_s, in.hits, total.hits,
-                                   std::max(0.0, in.cpu_s), std::max(0.0, total.cpu_s), true},
+                                   std::max(0.0, in.cpu_s), std::max(0.0, total.cpu_s), !user_cpu_only_},
                                   hit_cost);
   }
   return r;

@@ -1,7 +1,10 @@
 // Duty cycle: the probes of the entry points that only allocate are
 // attached for windows (e.g. 1 s in every 30 s), those that can release a
 // block (free, the deletes, realloc) stay attached throughout, so that every
-// sampled block's end is still seen and leak figures stay right.
+// sampled block's end is still seen and leak figures stay right; under
+// --max-overhead without --leaks they are windowed too, in release windows
+// of their own (release_schedule.h), and both coverages are then measured
+// on user CPU, the free clock being windowed itself.
 //
 // Calls between windows are not counted, so the allocation figures are
 // scaled by the share of the process's work the windows covered, measured
@@ -27,6 +30,12 @@ struct DutyCycleReport {
   double open_s = 0, total_s = 0;  // wall time with the allocating probes attached, and in all
   std::string last_reason;
   std::map<pid_t, Coverage> coverage;
+  // Release windows (--max-overhead without --leaks): the frees counted
+  // are those inside them, and the live figures come from the frees seen.
+  bool releases_windowed = false;
+  uint64_t release_windows = 0;
+  double release_open_s = 0;                // wall time with the release probes attached
+  std::map<pid_t, Coverage> release_coverage;  // on the user CPU clock
 };
 
 // The share of time to keep the allocating probes attached so that the
@@ -50,9 +59,19 @@ class DutyPlanner {
  public:
   // `budget`: the added CPU allowed, as a fraction of the targets' CPU;
   // per-hit and per-record costs measured on this host.
-  DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction);
+  // `releases_windowed`: the release probes have windows of their own, of
+  // the same share of time; the cost is then f x (each kind's cost alone,
+  // summed), with no floor.
+  DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
+              bool releases_windowed = false);
   void window(const CostSample& s);
   void between(const CostSample& s);
+  // Release windows: a whole period while cycling, in which windows of both
+  // kinds held `fraction` of the time. The cost with every probe attached
+  // is the period's over that share, whatever overlapped; the next share is
+  // then budget / that, a feedback on what the period cost. `fraction`: the
+  // share of time the windows were open over it, as measured.
+  void period(const CostSample& s, double fraction);
   // The share of time for windows; nullopt until a window was measured.
   // 1 while the traps alone fit the budget: then fewer records, which the
   // rate optimizer chooses, are the cheaper way to keep it.
@@ -65,7 +84,7 @@ class DutyPlanner {
   double cost_of(const CostSample& s) const;
   double budget_, per_hit_ns_, per_record_ns_, min_fraction_;
   double in_window_ = -1, between_ = -1, traps_in_window_ = -1;
-  bool between_measured_ = false;
+  bool between_measured_ = false, releases_windowed_ = false, period_measured_ = false;
 };
 
 class DutyCycle {
@@ -84,6 +103,13 @@ class DutyCycle {
   // the probes attached.
   void set_fraction(double fraction, const std::string& why);
   double fraction() const { return window_s_ / period_s_; }
+  double window_s() const { return window_s_; }
+  double period_s() const { return period_s_; }
+  // Wall time with the allocating probes attached so far.
+  double open_s(uint64_t now_ns) const { return open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0); }
+  // Releases windowed: the free clock counts only inside release windows,
+  // so the coverage is read on user CPU.
+  void use_user_cpu_clock() { user_cpu_only_ = true; }
   // `final` are the clocks at the end of tracing (a window still open is
   // closed there); `hit_cost` the calibration's.
   DutyCycleReport finish(uint64_t now_ns, const WorkClocks& final, const HitCost& hit_cost) const;
@@ -92,7 +118,7 @@ class DutyCycle {
   double window_s_, period_s_;
   std::string chosen_by_, reason_;
   uint64_t start_ns_, opened_ns_ = 0, next_change_ns_ = 0;
-  bool open_ = true;
+  bool open_ = true, user_cpu_only_ = false;
   uint64_t windows_ = 0;
   double open_s_ = 0;
   WorkClocks at_open_;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <set>
 
+#include <unistd.h>
+
 #include "common/clock.h"
 #include "common/terminal_safe.h"
 #include "targets/process.h"
@@ -23,13 +25,20 @@ DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t 
       cycle_(s.window_s > 0 ? s.window_s : s.overhead_window_s, s.window_s > 0 ? s.period_s : s.overhead_window_s,
              s.window_s > 0 ? "--duty-cycle" : "--max-overhead", start_ns) {
   // At least one window a minute, so that a workload's changes show.
-  if (s.window_s <= 0)
+  if (s.window_s <= 0) {
+    if (s.window_releases) {
+      // The phases' source: seeded from the clock, so that no two runs
+      // share a schedule.
+      releases_ = std::make_unique<ReleaseSchedule>(monotonic_ns() ^ (static_cast<uint64_t>(getpid()) << 40));
+      cycle_.use_user_cpu_clock();
+    }
     planner_ = std::make_unique<DutyPlanner>(s.overhead_budget, cost.per_hit_ns, cost.per_record_ns,
-                                             s.overhead_window_s / 60.0);
+                                             s.overhead_window_s / 60.0, releases_ != nullptr);
+  }
 }
 
 void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
-  port.split_windowed();
+  port.split_windowed(releases_ != nullptr);
   WorkClocks before;
   for (pid_t pid : targets) before[pid] = {0, process_user_cpu_seconds(pid), 0, process_cpu_seconds(pid)};
   cycle_.opened(start_ns_, before);
@@ -42,10 +51,40 @@ void DutyWindows::start(ControlPort& port, const std::vector<pid_t>& targets) {
     const double cpu = process_cpu_seconds(pid);
     if (cpu >= 0) at_change_.cpu_s.try_emplace(pid, cpu);
   }
+  if (releases_) releases_->opened(start_ns_, before);
 }
 
 void DutyWindows::closed(uint64_t now, const std::map<pid_t, WindowDelta>& moved) const {
   if (window_closed_) window_closed_(now, moved);
+}
+
+WorkClocks DutyWindows::flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after) {
+  Reading before = read(port);
+  port.count_window(kind, on);
+  Reading r = read(port);
+  WorkClocks mid = midpoint(before, r);
+  if (after) *after = std::move(r);
+  return mid;
+}
+
+// A release window due: opened (probes attached, then counted) or closed
+// (counting stopped, then the probes taken down on their thread).
+bool DutyWindows::step_releases(uint64_t now, ControlPort& port) {
+  if (!releases_) return false;
+  const uint64_t due = releases_->next_change_ns();
+  if (!due || now < due) return false;
+  if (releases_->open()) {
+    releases_->closed(now, flip(port, ProbeWindow::releases, false, nullptr));
+    port.detach_window(ProbeWindow::releases);
+    return true;
+  }
+  if (port.window_closing()) return false;  // the last window's probes still going
+  std::set<pid_t> live;
+  for (pid_t pid : port.live_pids()) live.insert(pid);
+  for (const auto& w : port.attach_window(ProbeWindow::releases, live))
+    fprintf(stderr, "memscope-bpf: warning: left out of this release window: %s\n", terminal_safe(w).c_str());
+  releases_->opened(monotonic_ns(), flip(port, ProbeWindow::releases, true, nullptr));
+  return true;
 }
 
 DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
@@ -99,7 +138,11 @@ WorkClocks DutyWindows::midpoint(const Reading& a, const Reading& b) {
 }
 
 uint64_t DutyWindows::next_wake(uint64_t now, const ControlPort& port) const {
-  const uint64_t due = cycle_.next_change_ns();
+  uint64_t due = cycle_.next_change_ns();
+  if (const uint64_t r = releases_ ? releases_->next_change_ns() : 0; r && (!due || r < due)) {
+    if (!releases_->open() && port.window_closing()) return std::max(r, now + 20'000'000);
+    due = r;
+  }
   if (!due) return 0;
   // A window due while the last one's probes are still going away (classic
   // probes: one grace period each): look again shortly.
@@ -112,29 +155,41 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
   const uint64_t due = cycle_.next_change_ns();
   if (due && now >= due && (cycle_.open() || !port.window_closing())) {
     if (cycle_.open()) {
-      Reading before = read(port);
-      port.count_window(false);
-      Reading after = read(port);
-      closed(now, cycle_.closed(now, midpoint(before, after)));
-      port.detach_window();
+      Reading after;
+      closed(now, cycle_.closed(now, flip(port, ProbeWindow::allocations, false, &after)));
+      port.detach_window(ProbeWindow::allocations);
       cycled_ = true;
-      if (planner_) planner_->window(between(after, at_change_));
+      // With release windows of their own, an allocation window holds the
+      // release probes only part of the time: not what the planner needs.
+      if (planner_ && !releases_) planner_->window(between(after, at_change_));
+      if (planner_ && releases_) {
+        // A whole period at least since the last reading: its cost over
+        // the share of time the windows of both kinds were open in it.
+        const double open = cycle_.open_s(now) + releases_->open_s(now), span = (now - at_period_ns_) / 1e9;
+        if (!have_period_ || span >= 0.9 * cycle_.period_s()) {
+          if (have_period_ && span > 0) planner_->period(between(after, at_period_), (open - at_period_open_s_) / (2 * span));
+          at_period_ = after;
+          at_period_ns_ = now;
+          at_period_open_s_ = open;
+          have_period_ = true;
+        }
+      }
       at_change_ = after;
     } else {
       Reading gap_end = read(port);
-      if (planner_) planner_->between(between(gap_end, at_change_));
+      // With release windows a gap holds some of them: not the release
+      // probes alone; the whole periods tell the planner instead.
+      if (planner_ && !releases_) planner_->between(between(gap_end, at_change_));
       const uint64_t t0 = monotonic_ns();
       std::set<pid_t> live;
       for (pid_t pid : port.live_pids()) live.insert(pid);
-      for (const auto& w : port.attach_window(live))
+      for (const auto& w : port.attach_window(ProbeWindow::allocations, live))
         fprintf(stderr, "memscope-bpf: warning: left out of this window: %s\n", terminal_safe(w).c_str());
       if (settings_.verbose)
         fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n", (t0 - start_ns_) / 1e9,
                 (monotonic_ns() - t0) / 1e6);
-      Reading before = read(port);
-      port.count_window(true);
-      Reading after = read(port);
-      cycle_.opened(monotonic_ns(), midpoint(before, after));
+      Reading after;
+      cycle_.opened(monotonic_ns(), flip(port, ProbeWindow::allocations, true, &after));
       at_change_ = after;
     }
     changed = true;
@@ -145,6 +200,7 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
     at_change_ = r;
     changed = true;
   }
+  step_releases(now, port);
   return changed && planner_ ? replan(now) : DutyChange{};
 }
 
@@ -161,6 +217,8 @@ DutyChange DutyWindows::replan(uint64_t now) {
   change.engaged = current >= 1.0 && *f < 1.0;
   change.disengaged = current < 1.0 && *f >= 1.0;
   cycle_.set_fraction(*f, why);
+  if (releases_) releases_->plan(now, cycle_.window_s(), cycle_.window_s() / *f);
+  have_period_ = false;  // a period measured across the change would mix two shares
   if (*f < 1.0)
     fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns_) / 1e9,
             settings_.overhead_window_s, settings_.overhead_window_s / *f, why);
@@ -169,17 +227,32 @@ DutyChange DutyWindows::replan(uint64_t now) {
 }
 
 void DutyWindows::end(uint64_t now, ControlPort& port) {
-  if (!cycle_.open()) return;
-  Reading before = read(port);
-  port.count_window(false);
-  Reading after = read(port);
-  closed(now, cycle_.closed(now, midpoint(before, after)));
+  if (releases_ && releases_->open()) releases_->closed(now, flip(port, ProbeWindow::releases, false, nullptr));
+  if (cycle_.open()) closed(now, cycle_.closed(now, flip(port, ProbeWindow::allocations, false, nullptr)));
 }
 
 DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const {
   DutyCycleReport r = cycle_.finish(now, final, hit_cost);
   // --max-overhead that never needed windows: the probes stayed, nothing to scale.
-  if (!cycled_ && planner_) r = DutyCycleReport{};
+  if (!cycled_ && planner_) return DutyCycleReport{};
+  if (!releases_) return r;
+  // Both coverages on the same clock: user CPU in windows of each kind
+  // (less what the traps added) over user CPU traced.
+  const ReleaseSchedule::Summary s = releases_->finish(now, final);
+  r.releases_windowed = true;
+  r.release_windows = s.windows;
+  r.release_open_s = s.open_s;
+  for (const auto& [pid, c] : r.coverage) {
+    ClockSums sums;
+    auto in = s.user_cpu_in_windows_s.find(pid);
+    auto hits = s.hits_in_windows.find(pid);
+    sums.user_cpu_in_windows_s = in == s.user_cpu_in_windows_s.end() ? 0.0 : in->second;
+    sums.user_cpu_total_s = c.sums.user_cpu_total_s;
+    sums.hits_in_windows = hits == s.hits_in_windows.end() ? 0 : hits->second;
+    sums.hits_total = c.sums.hits_total;
+    sums.frees_exact = false;
+    r.release_coverage[pid] = coverage_of(sums, hit_cost);
+  }
   return r;
 }
 

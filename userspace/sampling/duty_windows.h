@@ -15,6 +15,7 @@
 #include "aggregate/probe_cost.h"
 #include "sampling/control_port.h"
 #include "sampling/duty_cycle.h"
+#include "sampling/release_schedule.h"
 
 namespace memscope {
 
@@ -22,6 +23,9 @@ struct DutySettings {
   double window_s = 0, period_s = 0;  // --duty-cycle; 0: not fixed
   double overhead_budget = 0;         // --max-overhead as a fraction; 0: none
   double overhead_window_s = 0;       // --duty-window
+  // --max-overhead without --leaks: the release probes are windowed too
+  // (release_schedule.h); with a fixed --duty-cycle they stay attached.
+  bool window_releases = false;
   bool verbose = false;
 };
 
@@ -52,6 +56,7 @@ class DutyWindows {
   // (counted up to here), so the frees of the detach are outside it.
   void end(uint64_t now, ControlPort& port);
   bool counting() const { return cycle_.open(); }
+  bool releases_windowed() const { return releases_ != nullptr; }
   DutyCycleReport finish(uint64_t now, const WorkClocks& final, const HitCost& hit_cost) const;
 
  private:
@@ -68,12 +73,23 @@ class DutyWindows {
   static CostSample between(const Reading& later, const Reading& earlier);
   static WorkClocks midpoint(const Reading& a, const Reading& b);
   DutyChange replan(uint64_t now);
+  bool step_releases(uint64_t now, ControlPort& port);
+  // Flips one kind of window's counting between two readings; returns the
+  // clocks at the flip.
+  static WorkClocks flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after);
 
   DutySettings settings_;
   uint64_t start_ns_;
   DutyCycle cycle_;
   std::unique_ptr<DutyPlanner> planner_;
+  std::unique_ptr<ReleaseSchedule> releases_;  // null: the release probes stay attached
   Reading at_change_;
+  // Release windows: the reading at the last allocation window's close,
+  // from which a whole period's cost is measured.
+  Reading at_period_;
+  uint64_t at_period_ns_ = 0;
+  double at_period_open_s_ = 0;  // both kinds' open time, summed, then
+  bool have_period_ = false;
   bool cycled_ = false;  // a window has closed: the report has windows to show
 };
 

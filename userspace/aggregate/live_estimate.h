@@ -1,0 +1,71 @@
+// Live and leak figures when the release probes are attached only in
+// release windows (--max-overhead without --leaks): a sampled block's free
+// is seen only when it falls in one. Release windows start at a random
+// phase in each period, so every free, whatever its block's lifetime, is
+// seen with the same probability c_r (the release windows' coverage), and
+// the frees that were seen, each weighted by 1 / c_r, estimate all the
+// frees without bias (Horvitz-Thompson). A block found ended because a new
+// sampled block took its address is not subtracted again: its end is
+// already in the 1 / c_r weighting.
+#pragma once
+#include <cstdint>
+
+namespace memscope {
+
+// Per site, sampled blocks whose free was seen while releases were
+// windowed. For a block of weight w and size x: count += w, bytes += w x,
+// var_* += w (w - 1) (x^2) as the other sums, sq_* += w^2 (x^2).
+struct SeenFrees {
+  uint64_t sampled = 0;
+  double count = 0, bytes = 0;
+  double var_count = 0, var_bytes = 0;
+  double sq_count = 0, sq_bytes = 0;
+
+  void add(double w, double size) {
+    sampled += 1;
+    count += w;
+    bytes += w * size;
+    var_count += w * (w - 1);
+    var_bytes += w * (w - 1) * size * size;
+    sq_count += w * w;
+    sq_bytes += w * w * size * size;
+  }
+  void add(const SeenFrees& o) {
+    sampled += o.sampled;
+    count += o.count;
+    bytes += o.bytes;
+    var_count += o.var_count;
+    var_bytes += o.var_bytes;
+    sq_count += o.sq_count;
+    sq_bytes += o.sq_bytes;
+  }
+};
+
+// Allocated: the site's weighted sums over its sampled blocks, with their
+// variance estimates (SiteStats' count, bytes, var_count, var_bytes).
+struct WeightedSum {
+  double value = 0, variance = 0;
+};
+
+// live = allocated - seen / c_r. Its variance: the sampling term of the
+// blocks still live (allocated's, less the seen blocks' share weighted by
+// 1 / c_r, so that it is unbiased too), plus the release windows' own term,
+// sum over seen frees of w^2 (x^2) (1 - c_r) / c_r^2. `c_r` in (0, 1].
+WeightedSum live_count(const WeightedSum& allocated, const SeenFrees& seen, double c_r);
+WeightedSum live_bytes(const WeightedSum& allocated, const SeenFrees& seen, double c_r);
+
+// P(Binomial(n, p) <= k), exact (summed in log space).
+double binomial_cdf(uint64_t k, uint64_t n, double p);
+
+// The largest number of dead blocks D among `sampled` for which seeing
+// `seen` frees or fewer has probability at least 5% (k ~ Binomial(D, c_r):
+// the exact one-sided 95% bound). `sampled` - D blocks are alive beyond
+// what chance explains. c_r <= 0: every block may be dead.
+uint64_t dead_bound(uint64_t sampled, uint64_t seen, double c_r);
+
+// A leak: at least one sampled block alive at the end beyond chance.
+inline bool leak_verdict(uint64_t sampled, uint64_t seen, double c_r) {
+  return seen < sampled && dead_bound(sampled, seen, c_r) < sampled;
+}
+
+}  // namespace memscope
