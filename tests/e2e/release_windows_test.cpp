@@ -1,11 +1,13 @@
-// Release windows (--max-overhead without --leaks): free and the deletes
+// Release windows (--max-overhead --window-releases): free and the deletes
 // are attached only in windows of their own, at a random phase per period.
 // Frees are counted only inside them; the leak site is still told from the
-// sites whose blocks die between windows; --leaks keeps every free exact.
+// sites whose blocks die between windows; without the option every free
+// is counted.
 //
-// The coverage is read on the user CPU clock, which is biased inside
-// windows (the traps' inflation, being corrected by another change): the
-// estimates are checked here against the truth scaled by the clock's own
+// The coverage is read on the user CPU clock (corrected for the traps
+// where the calibration measured them), which is biased inside short
+// windows (measured 2-4x here: docs/measurements.md#coverage-clocks): the
+// estimates are checked against the truth scaled by the clock's own
 // error, measured from the exact counts inside windows over the truth, so
 // that what this checks is the release windows' estimator, not the clock.
 // The clock's error is printed.
@@ -19,7 +21,7 @@
 using namespace memscope::test;
 using nlohmann::json;
 
-TEST_CASE("release windows: under --max-overhead frees are counted in release windows and the leak is told apart",
+TEST_CASE("release windows: under --window-releases frees are counted in release windows and the leak is told apart",
           "[e2e][duty][release]") {
   // A budget of 20% and windows of 50 ms: a period of ~0.4 s on this host
   // (traps cost ~95% of the workload's CPU at full tracing, and the planner
@@ -28,7 +30,7 @@ TEST_CASE("release windows: under --max-overhead frees are counted in release wi
   // kind. Rates high enough for thousands of sampled leak blocks.
   TracedRun traced = trace_workload_by_pid(
       {"--profile", "web", "--scale", "6000000", "--threads", "2"},
-      {"--max-overhead", "20", "--duty-window", "0.05", "--control-interval", "0.25", "--small-rate", "0.05",
+      {"--max-overhead", "20", "--window-releases", "--duty-window", "0.05", "--control-interval", "0.25", "--small-rate", "0.05",
        "--medium-rate", "0.5"});
   const json& r = traced.report;
   const json& truth = traced.truth;
@@ -44,8 +46,8 @@ TEST_CASE("release windows: under --max-overhead frees are counted in release wi
   const json& rel = p["duty_cycle"]["releases"];
   REQUIRE(rel.is_object());
   INFO("duty_cycle " << p["duty_cycle"].dump());
-  CHECK(p["duty_cycle"]["clock"] == "user_cpu");
-  CHECK(rel["clock"] == "user_cpu");
+  CHECK(p["duty_cycle"]["clock"] == rel["clock"]);  // both kinds on one clock
+  CHECK(p["duty_cycle"]["clock"].get<std::string>().rfind("user_cpu", 0) == 0);
   const double c_a = p["duty_cycle"]["coverage"], c_r = rel["coverage"];
   REQUIRE(c_a > 0);
   REQUIRE(c_r > 0);
@@ -70,30 +72,26 @@ TEST_CASE("release windows: under --max-overhead frees are counted in release wi
                           << p["duty_cycle"]["allocations_estimated"]["calls"] << " (truth "
                           << truth["totals"]["alloc_calls"] << ")");
 
-  // The leak: reported, its live bytes within 50% of the truth with the
+  // The leak: reported, its live bytes within 25% of the truth with the
   // clock's error taken out; no other site reported: their blocks all died,
-  // most between release windows. The 50%: on this branch the planner's
-  // first control interval runs at the optimizer's minimum rates, and a
-  // record or two of weight 1e5 taken then land on one site and take their
-  // share from the others (measured: every site 0.6x, one 1.65x); main's
-  // 0225f35 keeps the user's rates there, after which 15% holds as in the
-  // fixed duty cycle's case.
+  // most between release windows.
   const std::string leak_fn = truth["leak"]["function"];
   SiteEstimate leak = leak_estimate(r, leak_fn);
   REQUIRE(leak.sites >= 1);
   const double leak_truth = truth["leak"]["live_bytes"].get<double>() * true_c_a / c_a;
   INFO("leak live bytes " << leak.live_bytes << ", truth (clock's error in) " << leak_truth);
-  CHECK(std::abs(leak.live_bytes - leak_truth) <= 0.50 * leak_truth);
+  CHECK(std::abs(leak.live_bytes - leak_truth) <= 0.25 * leak_truth);
   int others = 0;
   for (const auto& l : r["leaks"])
     if (l["frames"].empty() || l["frames"][0]["function"] != leak_fn) ++others;
   CHECK(others == 0);
 }
 
-TEST_CASE("release windows: --leaks keeps every free seen and counted under --max-overhead", "[e2e][duty][release]") {
+TEST_CASE("release windows: without --window-releases every free is seen and counted under --max-overhead",
+          "[e2e][duty][release]") {
   TracedRun traced = trace_workload_by_pid(
       {"--profile", "web", "--scale", "600000", "--threads", "2"},
-      {"--max-overhead", "3", "--leaks", "--duty-window", "0.05", "--control-interval", "0.25"});
+      {"--max-overhead", "3", "--duty-window", "0.05", "--control-interval", "0.25"});
   const json& r = traced.report;
   const json& truth = traced.truth;
   INFO(traced.agent_err.substr(0, 3000));

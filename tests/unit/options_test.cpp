@@ -134,17 +134,17 @@ TEST_CASE("--duty-cycle is WINDOW/PERIOD and --duty-window belongs to --max-over
   o = parse({"-p", "1", "--max-overhead", "3", "--duty-window", "0.5"}, code);
   REQUIRE(o);
   CHECK(o->max_overhead_window_s == 0.5);
-  CHECK(!o->leaks);
+  CHECK(!o->window_releases);
 }
 
-TEST_CASE("--leaks keeps the release probes of --max-overhead attached, and needs it") {
+TEST_CASE("--window-releases windows the release probes of --max-overhead, and needs it") {
   int code;
-  CHECK_FALSE(parse({"-p", "1", "--leaks"}, code));
+  CHECK_FALSE(parse({"-p", "1", "--window-releases"}, code));
   CHECK(code == 2);
-  CHECK_FALSE(parse({"-p", "1", "--duty-cycle", "1/30", "--leaks"}, code));
-  auto o = parse({"-p", "1", "--max-overhead", "3", "--leaks"}, code);
+  CHECK_FALSE(parse({"-p", "1", "--duty-cycle", "1/30", "--window-releases"}, code));
+  auto o = parse({"-p", "1", "--max-overhead", "3", "--window-releases"}, code);
   REQUIRE(o);
-  CHECK(o->leaks);
+  CHECK(o->window_releases);
 }
 
 TEST_CASE("outputs: -o is repeatable, each in the format its name ends with, --format overriding") {

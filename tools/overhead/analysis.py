@@ -31,6 +31,8 @@ TARGETS = [
      "--max-overhead 3 (session): keeps >= 97% of untraced throughput"),
     ("max-overhead-3-classic", "ms-maxovh-classic", "untraced", "kept_min", 0.97,
      "--max-overhead 3 (classic): keeps >= 97% of untraced throughput"),
+    ("max-overhead-3-release-windows", "ms-maxovh-relwin", "untraced", "kept_min", 0.97,
+     "--max-overhead 3 --window-releases (session): keeps >= 97% of untraced throughput"),
 ]
 
 

@@ -123,10 +123,10 @@ def make_rows(bins, here, adaptive_warmup, adaptive_seconds):
         Row("ms-maxovh-classic", "memscope --max-overhead 3 --probe-mode classic", "memscope",
             floor_ref="floor-classic", command=_memscope("--max-overhead", "3", "--probe-mode", "classic"),
             ready=ms_ready, stops_with_target=True, memscope_report=True),
-        # The release probes attached throughout, as before release windows:
-        # one trap per free is its floor.
-        Row("ms-maxovh-leaks", "memscope --max-overhead 3 --leaks --probe-mode session", "memscope",
-            floor_ref="floor-entry", command=_memscope("--max-overhead", "3", "--leaks", "--probe-mode", "session"),
+        # The release probes windowed too: no trap per free between windows.
+        Row("ms-maxovh-relwin", "memscope --max-overhead 3 --window-releases --probe-mode session", "memscope",
+            floor_ref="floor-entry",
+            command=_memscope("--max-overhead", "3", "--window-releases", "--probe-mode", "session"),
             ready=ms_ready, stops_with_target=True, memscope_report=True),
         # Bpftrace prints this marker once every probe is attached (its test
         # framework's hook); "Attaching N probes..." comes before the attach.
@@ -140,20 +140,20 @@ def make_rows(bins, here, adaptive_warmup, adaptive_seconds):
             ready=r"Attaching to pid", ready_idle=True, env={"PYTHONUNBUFFERED": "1"}, exact_sites=False),
     ]
     by_key = {r.key: r for r in rows}
-    for k in ("ms-maxovh-session", "ms-maxovh-classic", "ms-maxovh-leaks"):
+    for k in ("ms-maxovh-session", "ms-maxovh-classic", "ms-maxovh-relwin"):
         by_key[k].warmup, by_key[k].seconds = adaptive_warmup, adaptive_seconds
     if not has("--max-overhead"):
         by_key["ms-maxovh-session"].unavailable = by_key["ms-maxovh-classic"].unavailable = \
             "n/a (option not implemented)"
-    if not has("--leaks"):
-        by_key["ms-maxovh-leaks"].unavailable = "n/a (option not implemented)"
+    if not has("--window-releases"):
+        by_key["ms-maxovh-relwin"].unavailable = "n/a (option not implemented)"
     if not has("--probe-mode"):
         for r in rows:
             if r.key.startswith("ms-") and r.key != "ms-full":
                 r.unavailable = "n/a (--probe-mode not implemented)"
     session_kernel = os.path.exists("/sys/kernel/btf/vmlinux") and b"bpf_session_is_return" in _read_btf_names()
     if not session_kernel:
-        for k in ("floor-session", "ms-default-session", "ms-maxovh-session", "ms-maxovh-leaks"):
+        for k in ("floor-session", "ms-default-session", "ms-maxovh-session", "ms-maxovh-relwin"):
             by_key[k].unavailable = by_key[k].unavailable or "n/a (kernel without session uprobes, 6.13+)"
     if shutil.which("bpftrace") is None:
         by_key["bpftrace"].unavailable = "n/a (bpftrace not installed: apt-get install bpftrace)"

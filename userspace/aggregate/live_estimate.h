@@ -1,5 +1,5 @@
 // Live and leak figures when the release probes are attached only in
-// release windows (--max-overhead without --leaks): a sampled block's free
+// release windows (--max-overhead --window-releases): a sampled block's free
 // is seen only when it falls in one. Release windows start at a random
 // phase in each period, so every free, whatever its block's lifetime, is
 // seen with the same probability c_r (the release windows' coverage), and

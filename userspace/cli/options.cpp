@@ -19,7 +19,7 @@ struct RawOptions {
   std::string sampling = "tiers";
   std::string duty;
   CLI::Option* duty_window = nullptr;
-  CLI::Option* leaks = nullptr;
+  CLI::Option* window_releases = nullptr;
   std::vector<std::string> outputs;
   std::string format;
   std::string folded_value = "alloc";
@@ -119,10 +119,12 @@ void add_budget_options(CLI::App& app, Options& o, RawOptions& raw) {
                      "optimizer cycles them (0: never cycle)")
           ->capture_default_str()
           ->check(CLI::Range(0.0, 3600.0));
-  raw.leaks = app.add_flag("--leaks", o.leaks,
-                           "With --max-overhead: keep free, delete and realloc attached throughout, so that every "
-                           "sampled block's end is seen (exact frees, exact leaks) at one trap per free; without it "
-                           "they get release windows of their own and live figures are estimated");
+  raw.window_releases = app.add_flag(
+      "--window-releases", o.window_releases,
+      "With --max-overhead: free, delete and realloc get release windows of their own too (no trap per free "
+      "between windows; frees, live and leaks then estimated, on a coverage clock measured 2-4x off on some "
+      "hosts: see docs/lifetimes.md#release-windows); without it they stay attached and every sampled "
+      "block's end is seen");
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -183,9 +185,9 @@ bool finish_options(Options& o, const RawOptions& raw) {
             "--help)\n");
     return false;
   }
-  if (raw.leaks->count() && o.max_overhead_pct <= 0) {
+  if (raw.window_releases->count() && o.max_overhead_pct <= 0) {
     fprintf(stderr,
-            "memscope-bpf: error: --leaks keeps the release probes that --max-overhead would window; give "
+            "memscope-bpf: error: --window-releases windows the release probes under --max-overhead; give "
             "--max-overhead too (see --help)\n");
     return false;
   }

@@ -32,9 +32,9 @@ struct Options {
   // --max-overhead chooses (--duty-window; 0 turns that off).
   double duty_window_s = 0, duty_period_s = 0;
   double max_overhead_window_s = 1.0;
-  // --leaks: under --max-overhead the release probes stay attached (every
-  // sampled block's end seen); without it they are windowed too.
-  bool leaks = false;
+  // --window-releases: under --max-overhead the release probes are windowed
+  // too; without it they stay attached (every sampled block's end seen).
+  bool window_releases = false;
   BpfLimits limits;
   ProbeMode probe_mode = ProbeMode::Auto;
   PlacementMode placement = PlacementMode::Smart;

@@ -2,7 +2,7 @@
 // attached for windows (e.g. 1 s in every 30 s), those that can release a
 // block (free, the deletes, realloc) stay attached throughout, so that every
 // sampled block's end is still seen and leak figures stay right; under
-// --max-overhead without --leaks they are windowed too, in release windows
+// --max-overhead --window-releases they are windowed too, in release windows
 // of their own (release_schedule.h), and both coverages are then measured
 // on user CPU, the free clock being windowed itself.
 //
@@ -30,7 +30,7 @@ struct DutyCycleReport {
   double open_s = 0, total_s = 0;  // wall time with the allocating probes attached, and in all
   std::string last_reason;
   std::map<pid_t, Coverage> coverage;
-  // Release windows (--max-overhead without --leaks): the frees counted
+  // Release windows (--max-overhead --window-releases): the frees counted
   // are those inside them, and the live figures come from the frees seen.
   bool releases_windowed = false;
   uint64_t release_windows = 0;

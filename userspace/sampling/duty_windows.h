@@ -23,7 +23,7 @@ struct DutySettings {
   double window_s = 0, period_s = 0;  // --duty-cycle; 0: not fixed
   double overhead_budget = 0;         // --max-overhead as a fraction; 0: none
   double overhead_window_s = 0;       // --duty-window
-  // --max-overhead without --leaks: the release probes are windowed too
+  // --max-overhead --window-releases: the release probes are windowed too
   // (release_schedule.h); with a fixed --duty-cycle they stay attached.
   bool window_releases = false;
   bool verbose = false;

@@ -1,4 +1,4 @@
-// Release windows (--max-overhead without --leaks): the probes of free and
+// Release windows (--max-overhead --window-releases): the probes of free and
 // the deletes are attached for windows of the same length and period as the
 // allocation windows, but each starts at a random phase within its period,
 // drawn afresh every period and independent of the allocation windows, so
