@@ -58,6 +58,14 @@ SiteEstimate sum_sites(const nlohmann::json& list, const std::string& function) 
 SiteEstimate site_estimate(const nlohmann::json& report, const std::string& function) {
   return sum_sites(report["sites"], function);
 }
+double other_leaks_live_bytes(const nlohmann::json& report, const std::string& leak_function) {
+  double bytes = 0;
+  for (const auto& l : report["leaks"])
+    if (l["frames"].empty() || l["frames"][0]["function"] != leak_function)
+      bytes += l["estimated"]["live_bytes"].get<double>();
+  return bytes;
+}
+
 SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& function) {
   return sum_sites(report["leaks"], function);
 }

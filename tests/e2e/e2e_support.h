@@ -31,6 +31,8 @@ struct SiteEstimate {
 };
 SiteEstimate site_estimate(const nlohmann::json& report, const std::string& function);
 SiteEstimate leak_estimate(const nlohmann::json& report, const std::string& function);
+// Estimated live bytes of the report's leaks other than `leak_function`'s.
+double other_leaks_live_bytes(const nlohmann::json& report, const std::string& leak_function);
 
 // Every truth site holding at least `share` of the bytes has a report site
 // whose estimated bytes lie within `max_rel` of the truth; returns how many

@@ -147,11 +147,7 @@ TEST_CASE("privileges: with CAP_BPF and CAP_PERFMON an allocator the process dlo
   REQUIRE(agent.wait_for("loaded " + lib, 30s));
   wl.signal(SIGUSR1);
   REQUIRE(wl.wait_for("done", 120s));
-  agent.signal(SIGINT);
-  const int st = agent.wait(120s);
-  INFO(agent.err());
-  REQUIRE(exit_code(st) == 0);
-  const json r = load_json(report);
+  const json r = stop_agent(agent, report);
   REQUIRE(r["processes"][0]["extra_allocators"].size() == 1);
   CHECK(r["processes"][0]["extra_allocators"][0]["path"] == lib);
   // Every call through the library's own malloc, and every block's free.
