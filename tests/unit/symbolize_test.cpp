@@ -88,7 +88,11 @@ TEST_CASE("a mapped library deleted from disk still resolves, through /proc/PID/
   dlclose(lib);
 }
 
-TEST_CASE("a library unloaded and another loaded at its address: each call read against the library of its time") {
+// [mmap-layout]: the case needs the kernel to map b where a was, which the
+// address space of an ASan build (tools/sanitize.sh, which leaves it out)
+// does not give: its allocator maps in between.
+TEST_CASE("a library unloaded and another loaded at its address: each call read against the library of its time",
+          "[mmap-layout]") {
   // libmemscope_remap_a and _b have one layout (e2e/remap_lib.c): the
   // kernel maps b where a was, the same addresses then in remap_b_alloc.
   void* a = dlopen(REMAP_A_LIB, RTLD_NOW | RTLD_LOCAL);
