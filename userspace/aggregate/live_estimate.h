@@ -10,32 +10,23 @@
 #pragma once
 #include <cstdint>
 
+#include "aggregate/lifetimes.h"
+
 namespace memscope {
 
 // Per site, sampled blocks whose free was seen while releases were
-// windowed. For a block of weight w and size x: count += w, bytes += w x,
-// var_* += w (w - 1) (x^2) as the other sums, sq_* += w^2 (x^2).
-struct SeenFrees {
-  uint64_t sampled = 0;
-  double count = 0, bytes = 0;
-  double var_count = 0, var_bytes = 0;
+// windowed: the lifetime sums' weighted count, bytes and variance terms,
+// and sq_* += w^2 (x^2) for the release windows' own variance.
+struct SeenFrees : LifetimeSums {
   double sq_count = 0, sq_bytes = 0;
 
   void add(double w, double size) {
-    sampled += 1;
-    count += w;
-    bytes += w * size;
-    var_count += w * (w - 1);
-    var_bytes += w * (w - 1) * size * size;
+    LifetimeSums::add(w, size);
     sq_count += w * w;
     sq_bytes += w * w * size * size;
   }
   void add(const SeenFrees& o) {
-    sampled += o.sampled;
-    count += o.count;
-    bytes += o.bytes;
-    var_count += o.var_count;
-    var_bytes += o.var_bytes;
+    LifetimeSums::add(o);
     sq_count += o.sq_count;
     sq_bytes += o.sq_bytes;
   }
