@@ -1,6 +1,5 @@
 #include "report/assemble.h"
 
-#include <optional>
 #include <set>
 
 #include "common/error.h"
@@ -8,15 +7,6 @@
 
 namespace memscope {
 namespace {
-
-// The clock a process's coverage was measured on, in the terms the
-// between-window sums keep; none for "none".
-std::optional<ClockChoice> window_clock_of(const Coverage& c) {
-  if (c.clock == "frees") return ClockChoice{true, 0};
-  if (c.clock == "user_cpu") return ClockChoice{false, 0};
-  if (c.clock == "user_cpu_corrected") return ClockChoice{false, c.hit_cost.user_ns * 1e-9};
-  return std::nullopt;
-}
 
 // Processes that called the allocator but were never listed (a fork whose
 // event was lost): in the report all the same, with what is still known of
@@ -79,7 +69,7 @@ Report assemble_report(RunSummary run, std::vector<TargetReport> targets, Kernel
   for (const auto& [pid, c] : report.duty.coverage) {
     if (c.value <= 0) continue;
     rank.scale[static_cast<uint32_t>(pid)] = 1.0 / c.value;
-    if (auto clock = window_clock_of(c)) rank.window_clock[static_cast<uint32_t>(pid)] = *clock;
+    if (c.choice) rank.window_clock[static_cast<uint32_t>(pid)] = *c.choice;
   }
   for (const auto& [pid, c] : report.duty.release_coverage)
     if (c.value > 0) rank.release_coverage[static_cast<uint32_t>(pid)] = c.value;

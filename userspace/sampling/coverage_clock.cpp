@@ -37,17 +37,21 @@ Coverage coverage_of(const ClockSums& sums, const HitCost& hit_cost) {
   if (s.frees_exact && s.frees_in_windows >= kMinFreesForClock) {
     c.value = c.by_frees;
     c.clock = "frees";
+    c.choice = ClockChoice{true, 0};
   } else if (c.by_user_cpu_corrected > 0) {
     c.value = c.by_user_cpu_corrected;
     c.clock = "user_cpu_corrected";
+    c.choice = ClockChoice{false, hit_cost.user_ns * 1e-9};
   } else if (c.by_user_cpu > 0) {
     c.value = c.by_user_cpu;
     c.clock = "user_cpu";
+    c.choice = ClockChoice{false, 0};
   } else if (s.frees_exact && c.by_frees > 0) {
     // Few frees and no CPU tick inside windows (a quiet process): the frees
     // are still the better clock than none.
     c.value = c.by_frees;
     c.clock = "frees";
+    c.choice = ClockChoice{true, 0};
   } else {
     // No clock moved inside a window: the process was not seen there, and
     // its allocations cannot be estimated.

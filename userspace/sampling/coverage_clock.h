@@ -21,7 +21,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+
+#include "aggregate/window_variance.h"
 
 namespace memscope {
 
@@ -59,6 +62,9 @@ struct Coverage {
   double by_cpu_corrected = -1;
   double value = 1;  // the one the estimates are divided by; 0: not covered (no estimate)
   std::string clock = "frees";
+  // The same clock in the terms of the per-window sums (aggregate/
+  // window_variance.h); none for "none".
+  std::optional<ClockChoice> choice;
 };
 
 // The fewest frees inside windows for which the free clock is trusted; below
