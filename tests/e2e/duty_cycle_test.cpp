@@ -47,6 +47,8 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
   const double coverage = p["duty_cycle"]["coverage"];
   INFO("coverage " << p["duty_cycle"].dump());
   CHECK(p["duty_cycle"]["clock"] == "frees");
+  CHECK(p["duty_cycle"]["windows"].get<int>() >= 2);
+  CHECK(p["duty_cycle"]["intervals"] == "records_and_windows");
   CHECK(coverage > 0.02);
   CHECK(coverage < 0.95);
 
@@ -86,4 +88,35 @@ TEST_CASE("duty cycle: many short windows keep frees exact and leave no thread l
   const std::string leak_fn = truth["leak"]["function"];
   CHECK(other_leaks_live_bytes(r, leak_fn) == 0);
   CHECK(traced.programs_left.empty());
+}
+
+TEST_CASE("duty cycle: --max-overhead chooses windows short enough that a run holds several and its intervals include them",
+          "[e2e][duty]") {
+  // The traps alone cost far more than 3% here, so the planner cycles the
+  // allocating probes; with session probes a window is 0.1-1 s long, one
+  // about every 6 s, so a run of ~20 s holds several (windows of a fixed
+  // second gave one or two). Frees stay attached: exact.
+  TracedRun traced = trace_workload_by_pid({"--profile", "web", "--scale", "1500000", "--threads", "2"},
+                                           {"--max-overhead", "3", "--control-interval", "0.5"});
+  const json& r = traced.report;
+  const json& truth = traced.truth;
+  INFO(traced.agent_err.substr(0, 3000));
+  CHECK(schema_errors(r, kSchema) == "");
+  CHECK(traced.programs_left.empty());
+  REQUIRE(r["duty_cycle"].is_object());
+  CHECK(r["duty_cycle"]["chosen_by"] == "--max-overhead");
+  const double window = r["duty_cycle"]["window_s"], period = r["duty_cycle"]["period_s"];
+  INFO("windows of " << window << " s every " << period << " s over " << r["duty_cycle"]["total_s"] << " s");
+  CHECK(window >= 0.1);
+  CHECK(window <= 1.0);
+  CHECK(r["duty_cycle"]["windows"].get<int>() >= 3);
+  const json& p = r["processes"][0]["duty_cycle"];
+  CHECK(p["windows"].get<int>() >= 3);
+  CHECK(p["intervals"] == "records_and_windows");
+  CHECK(p["clock"] == "frees");
+  CHECK(r["exact"]["by_api"]["free"]["calls"] == truth["by_api"]["free"]["calls"]);
+  const double alloc_calls = truth["totals"]["alloc_calls"];
+  CHECK(std::abs(p["allocations_estimated"]["calls"].get<double>() - alloc_calls) <= 0.15 * alloc_calls);
+  const std::string leak_fn = truth["leak"]["function"];
+  CHECK(other_leaks_live_bytes(r, leak_fn) == 0);
 }

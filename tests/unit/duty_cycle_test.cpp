@@ -64,6 +64,51 @@ TEST_CASE("duty cycle under --max-overhead: open until a fraction is set, then c
   CHECK(d.next_change_ns() == 10 * kSec);
 }
 
+TEST_CASE("window length: a window every few seconds, within what the probes allow", "[duty]") {
+  WindowLength w;
+  w.min_s = 0.1;
+  w.max_s = 1.0;
+  w.target_period_s = 6.0;
+  CHECK(w.for_fraction(1.0) == 1.0);             // not cycling: the longest
+  CHECK(w.for_fraction(0.05) == Approx(0.3));    // 0.3 s every 6 s
+  CHECK(w.for_fraction(0.01) == Approx(0.1));    // no shorter than the probes allow: every 10 s
+  CHECK(w.for_fraction(0.5) == Approx(1.0));     // no longer than the longest
+  CHECK(w.least_fraction() == Approx(1.0 / 60));  // a second a minute...
+  CHECK(w.for_fraction(w.least_fraction()) == Approx(0.1));  // ...in windows of 0.1 s every 6 s
+  w.fixed_s = 0.5;  // --duty-window
+  CHECK(w.for_fraction(0.01) == 0.5);
+  CHECK(w.least_fraction() == Approx(0.5 / 60));
+}
+
+TEST_CASE("duty cycle: the window's length follows the share of time", "[duty]") {
+  DutyCycle d(1.0, 1.0, "--max-overhead", 0);
+  WindowLength w;
+  w.min_s = 0.1;
+  d.set_length(w);
+  d.opened(0, {});
+  d.set_fraction(0.03, "test");
+  CHECK(d.window_s() == Approx(0.18));
+  CHECK(d.period_s() == Approx(6.0));
+  CHECK(d.next_change_ns() == static_cast<uint64_t>(0.18 * kSec));
+  d.closed(static_cast<uint64_t>(0.18 * kSec), {});
+  CHECK(d.next_change_ns() == 6 * kSec);
+  // Ten runs of one minute each at 3%: ten windows a minute, where windows
+  // of a fixed second gave two.
+  CHECK(60.0 / d.period_s() == Approx(10.0));
+}
+
+TEST_CASE("duty planner: short windows are judged together, a long one alone", "[duty]") {
+  // Windows of 0.1 s of CPU: the planner judges the last 0.5 s of them.
+  DutyPlanner p(0.03, 1000, 0, 0.001);
+  for (int i = 0; i < 5; ++i) p.window({20000, 0, 0, 0.1});  // 20%
+  CHECK(p.in_window() == Approx(0.2));
+  p.window({10000, 0, 0, 0.1});  // one cheaper window (quantized CPU, or the load)
+  CHECK(p.in_window() == Approx(90000.0 * 1000 / 0.5e9));  // the five latest together
+  // A window of 1 s of CPU is judged alone.
+  p.window({50000, 0, 0, 1.0});
+  CHECK(p.in_window() == Approx(0.05));
+}
+
 TEST_CASE("duty planner: windows only when the traps alone exceed the budget", "[duty]") {
   // 1 us per trap, 1 s of CPU: 10,000 traps are 1%, within a 3% budget.
   DutyPlanner cheap(0.03, 1000, 0, 0.01);

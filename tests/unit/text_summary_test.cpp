@@ -34,6 +34,22 @@ TEST_CASE("text summary: with release windows it says the frees are counted insi
         std::string::npos);
 }
 
+TEST_CASE("text summary: under windows it says how many, and when one window makes the intervals too narrow") {
+  ConfigHistory h;
+  Report r = profile_model(h);
+  CHECK(printed_summary(r).find("allocation windows") == std::string::npos);
+  r.duty.enabled = true;
+  r.duty.windows = 9;
+  r.duty.window_s = 0.2;
+  r.duty.period_s = 6;
+  r.duty.windows_by_process = {{100, 9}};
+  std::string printed = printed_summary(r);
+  CHECK(printed.find("allocation windows: 9 (the last 0.2 s every 6 s") != std::string::npos);
+  CHECK(printed.find("one window only") == std::string::npos);
+  r.duty.windows_by_process[101] = 1;
+  CHECK(printed_summary(r).find("a process traced in one window only") != std::string::npos);
+}
+
 TEST_CASE("text summary: names the traced programs chose are printed escaped") {
   ConfigHistory h;
   Report r = profile_model(h);

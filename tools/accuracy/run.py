@@ -3,7 +3,7 @@
 against the workload's exact ground truth (issue 4's benchmark).
 
   sudo tools/accuracy/run.py [--runs 10] [--profiles web,pipeline,game] [--mode tiers|bytes|overhead]
-                             [--no-phase | --phase-only] [-o build/accuracy.json]
+                             [--no-phase | --phase-only] [--build DIR] [-o build/accuracy.json]
 
 Part 1, per profile (web, pipeline, game; scale 400000, 800000, 400000: 5-10 M calls): the
 workload runs under the agent with at most 2% of the allocation calls
@@ -133,9 +133,12 @@ def sampling_args(mode, profile, scale, max_fraction, max_overhead):
 def accuracy(profile, scale, runs, max_fraction, mode, max_overhead, extra_args=()):
     agent_args, interval = sampling_args(mode, profile, scale, max_fraction, max_overhead)
     agent_args = agent_args + list(extra_args)
-    rows, covered, checked, worst, fractions, leaks = [], 0, 0, 0.0, [], []
+    rows, covered, checked, worst, fractions, leaks, duty = [], 0, 0, 0.0, [], [], []
     for run in range(runs):
         report, truth = traced_run(profile, scale, 1 + run, agent_args)
+        d = report.get("duty_cycle") or {}
+        duty.append({"windows": d.get("windows", 0), "window_s": d.get("window_s"), "period_s": d.get("period_s"),
+                     "total_s": d.get("total_s")})
         sampled_allocs = report["sampling"]["allocation_records"]
         fractions.append(sampled_allocs / max(1, report["exact"]["allocation_calls"]))
         leaks.append(leak_verdicts(report, truth))
@@ -157,7 +160,16 @@ def accuracy(profile, scale, runs, max_fraction, mode, max_overhead, extra_args=
             "coverage_95": covered / max(1, checked),
             "leak_found_runs": sum(l["leak_found"] for l in leaks),
             "leak_live_covered_runs": sum(l["leak_live_covered"] for l in leaks),
-            "false_leak_runs": sum(bool(l["false_leaks"]) for l in leaks), "leaks": leaks, "rows": rows}
+            "false_leak_runs": sum(bool(l["false_leaks"]) for l in leaks), "leaks": leaks, "duty": duty,
+            "rows": rows}
+
+
+def duty_text(duty):
+    """The windows of the runs that had them: how many, how long, over how long a run."""
+    cycled = [d for d in duty if d["windows"]]
+    if not cycled:
+        return ""
+    return "  windows " + ", ".join(f"{d['windows']} of {d['window_s']:.2g}s in {d['total_s']:.0f}s" for d in cycled)
 
 
 def phase_change(budget):
@@ -212,8 +224,15 @@ def main():
     ap.add_argument("--profiles", default="web,pipeline,game")
     ap.add_argument("--phase-only", action="store_true", help="only the phase-change part")
     ap.add_argument("--no-phase", action="store_true", help="skip the phase-change part")
-    ap.add_argument("-o", "--output", default=os.path.join(BUILD, "accuracy.json"))
+    ap.add_argument("--build", default=BUILD,
+                    help="the build directory whose memscope-bpf and memscope-workload run (default build/): "
+                         "a copy lets a baseline run while build/ is rebuilt")
+    ap.add_argument("-o", "--output", default=None, help="the JSON (default BUILD/accuracy.json)")
     args = ap.parse_args()
+    global AGENT, WORKLOAD
+    AGENT = os.path.join(args.build, "memscope-bpf")
+    WORKLOAD = os.path.join(args.build, "memscope-workload")
+    args.output = args.output or os.path.join(args.build, "accuracy.json")
     out = {"accuracy": [], "phase_change": None}
     scales = {"web": args.scale_web, "pipeline": args.scale_pipeline, "game": args.scale_game}
     profiles = () if args.phase_only else [(p, scales[p]) for p in args.profiles.split(",")]
@@ -225,8 +244,8 @@ def main():
               f"sites>=1%: {res['sites_checked'] // args.runs}  max |error| {res['max_abs_rel_error']:.2%}  "
               f"all within 5%: {res['within_5pct']}  95% coverage {res['coverage_95']:.1%}  "
               f"leak found {res['leak_found_runs']}/{args.runs}, its live bytes covered "
-              f"{res['leak_live_covered_runs']}/{args.runs}, runs with a false leak {res['false_leak_runs']}",
-              flush=True)
+              f"{res['leak_live_covered_runs']}/{args.runs}, runs with a false leak {res['false_leak_runs']}"
+              + duty_text(res["duty"]), flush=True)
     pc = None if args.no_phase else phase_change(args.budget)
     out["phase_change"] = pc
     if pc: print(f"phase change at {pc['phase_change_at_s']:.1f}s, budget {args.budget} records/s: settled after "

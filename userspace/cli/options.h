@@ -31,7 +31,7 @@ struct Options {
   // PERIOD (--duty-cycle), or windows of duty_window_s whose period
   // --max-overhead chooses (--duty-window; 0 turns that off).
   double duty_window_s = 0, duty_period_s = 0;
-  double max_overhead_window_s = 1.0;
+  double max_overhead_window_s = -1;  // < 0: chosen (sampling/duty_cycle.h WindowLength)
   // --window-releases: under --max-overhead the release probes are windowed
   // too; without it they stay attached (every sampled block's end seen).
   bool window_releases = false;

@@ -264,7 +264,11 @@ json duty_process_json(const Report& r, const TargetReport& t) {
   const double bytes = static_cast<double>(t.exact.allocation_bytes());
   const double k = c->second.value > 0 ? 1.0 / c->second.value : 0.0;
   const Coverage& v = c->second;
+  auto seen = r.duty.windows_by_process.find(t.process.pid);
+  const uint64_t windows = seen == r.duty.windows_by_process.end() ? 0 : seen->second;
   return {{"coverage", v.value},
+          {"windows", windows},
+          {"intervals", windows >= 2 ? "records_and_windows" : "records_only"},
           {"clock", v.clock},
           {"coverage_by_frees", v.sums.frees_exact ? json(v.by_frees) : json(nullptr)},
           {"coverage_by_user_cpu", v.by_user_cpu},

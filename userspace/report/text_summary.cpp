@@ -1,7 +1,6 @@
 #include "report/text_summary.h"
 
 #include <algorithm>
-
 #include <string>
 
 #include "common/terminal_safe.h"
@@ -111,6 +110,17 @@ void print_final(FILE* out, const Report& r, size_t top) {
     if (c.calls) fprintf(out, " %s %llu", std::string(api_name(a)).c_str(), static_cast<unsigned long long>(c.calls));
   }
   fputc('\n', out);
+  if (r.duty.enabled) {
+    fprintf(out, "  allocation windows: %llu (the last %.2g s every %.3g s; open %.1f of %.1f s); allocations estimated from them\n",
+            static_cast<unsigned long long>(r.duty.windows), r.duty.window_s, r.duty.period_s, r.duty.open_s,
+            r.duty.total_s);
+    const bool one = std::any_of(r.duty.windows_by_process.begin(), r.duty.windows_by_process.end(),
+                                 [](const auto& w) { return w.second < 2; });
+    if (one)
+      fprintf(out,
+              "  note: a process traced in one window only: its 95%% intervals hold the records' variance, not the "
+              "spread between windows (trace longer for more windows)\n");
+  }
   if (r.duty.releases_windowed)
     fprintf(out,
             "  release windows: free and delete counted inside them only (%llu windows, %.1f s); frees estimated per "

@@ -11,6 +11,12 @@ double duty_fraction(double budget, double in_window, double between, double min
   return std::clamp((budget - between) / (in_window - between), min_fraction, 1.0);
 }
 
+double WindowLength::for_fraction(double fraction) const {
+  if (fixed_s > 0) return fixed_s;
+  if (fraction <= 0 || fraction >= 1.0) return max_s;
+  return std::clamp(fraction * target_period_s, min_s, std::max(min_s, max_s));
+}
+
 DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
                          bool releases_windowed)
     : budget_(budget),
@@ -24,8 +30,22 @@ double DutyPlanner::cost_of(const CostSample& s) const {
   return (s.hits * per_hit_ns_ + s.records * per_record_ns_) / (s.cpu_s * 1e9);
 }
 
-void DutyPlanner::window(const CostSample& s) {
-  if (s.cpu_s <= 0) return;
+void DutyPlanner::window(const CostSample& one) {
+  if (one.cpu_s <= 0) return;
+  recent_.push_back(one);
+  auto cpu_of = [this] {
+    double cpu = 0;
+    for (const CostSample& w : recent_) cpu += w.cpu_s;
+    return cpu;
+  };
+  while (recent_.size() > 1 && cpu_of() - recent_.front().cpu_s >= kCpuJudged_s - 1e-9) recent_.pop_front();
+  CostSample s;
+  for (const CostSample& w : recent_) {
+    s.hits += w.hits;
+    s.records += w.records;
+    s.release_calls += w.release_calls;
+    s.cpu_s += w.cpu_s;
+  }
   in_window_ = cost_of(s);
   traps_in_window_ = cost_of({s.hits, 0, 0, s.cpu_s});
   if (between_measured_) return;
@@ -123,6 +143,7 @@ std::map<pid_t, WindowDelta> DutyCycle::closed(uint64_t now_ns, const WorkClocks
     sum.hits += in.hits;
     if (in.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + in.cpu_s;
     moved[pid] = {static_cast<double>(in.frees), in.user_cpu_s, static_cast<double>(in.hits)};
+    windows_seen_[pid] += 1;
   }
   open_ = false;
   ++windows_;
@@ -135,6 +156,7 @@ std::map<pid_t, WindowDelta> DutyCycle::closed(uint64_t now_ns, const WorkClocks
 void DutyCycle::set_fraction(double fraction, const std::string& why) {
   fraction = std::clamp(fraction, 1e-6, 1.0);
   reason_ = why;
+  if (length_) window_s_ = length_->for_fraction(fraction);
   period_s_ = window_s_ / fraction;
   if (open_) next_change_ns_ = fraction >= 1.0 ? 0 : opened_ns_ + static_cast<uint64_t>(window_s_ * 1e9);
   else next_change_ns_ = opened_ns_ + static_cast<uint64_t>(period_s_ * 1e9);
@@ -150,6 +172,7 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final, cons
   r.windows = windows_ + (open_ ? 1 : 0);
   r.open_s = open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0);
   r.total_s = (now_ns - start_ns_) / 1e9;
+  r.windows_by_process = windows_seen_;
   for (const auto& [pid, reading] : final) {
     // A process gone keeps the user CPU of its last reading, and the hits
     // of that reading to go with it.

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ struct DutyCycleReport {
   double open_s = 0, total_s = 0;  // wall time with the allocating probes attached, and in all
   std::string last_reason;
   std::map<pid_t, Coverage> coverage;
+  // Per process, the allocation windows it was seen in: with two or more
+  // its estimates' intervals include the spread between windows
+  // (aggregate/window_variance.h), with one only the records' variance.
+  std::map<pid_t, uint64_t> windows_by_process;
   // Release windows (--max-overhead --window-releases): the frees counted
   // are those inside them, and the live figures come from the frees seen.
   bool releases_windowed = false;
@@ -43,6 +48,24 @@ struct DutyCycleReport {
 // CPU): `in_window` is the cost measured with them attached, `between` the
 // cost of the release probes alone. Clamped to [min_fraction, 1].
 double duty_fraction(double budget, double in_window, double between, double min_fraction);
+
+// How long a window is under --max-overhead: `fixed_s` (--duty-window), or
+// chosen with the share of time so that a window comes every
+// `target_period_s`: a short run then holds several windows, and the
+// estimates' variance between windows can be measured (with one window it
+// cannot: aggregate/window_variance.h). No shorter than `min_s`, what
+// attaching and detaching the probes allow (uprobe-multi links attach in
+// 8-16 ms and detach in ~32 ms; classic perf links ~116 ms each, one after
+// another), nor longer than `max_s`.
+struct WindowLength {
+  double fixed_s = 0;  // > 0: every window this long
+  double min_s = 1.0, max_s = 1.0, target_period_s = 6.0;
+  double for_fraction(double fraction) const;
+  // The planner's least share of time: a second a minute (a fixed window
+  // once a minute), cut into windows of min_s every target_period_s when
+  // the length is chosen.
+  double least_fraction() const { return (fixed_s > 0 ? fixed_s : max_s) / 60.0; }
+};
 
 // What tracing cost the traced processes over a stretch of time.
 struct CostSample {
@@ -64,6 +87,10 @@ class DutyPlanner {
   // summed), with no floor.
   DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
               bool releases_windowed = false);
+  // A window's cost. The planner judges the last windows that hold
+  // kCpuJudged_s of the processes' CPU together: their CPU is read in clock
+  // ticks (10 ms), so a short window alone would be noisy; a window of 1 s
+  // on two threads is judged alone.
   void window(const CostSample& s);
   void between(const CostSample& s);
   // Release windows: a whole period while cycling, in which windows of both
@@ -82,6 +109,8 @@ class DutyPlanner {
 
  private:
   double cost_of(const CostSample& s) const;
+  static constexpr double kCpuJudged_s = 0.5;  // 50 ticks: +-2%
+  std::deque<CostSample> recent_;  // the last windows, newest last
   double budget_, per_hit_ns_, per_record_ns_, min_fraction_;
   double in_window_ = -1, between_ = -1, traps_in_window_ = -1;
   bool between_measured_ = false, releases_windowed_ = false, period_measured_ = false;
@@ -100,8 +129,10 @@ class DutyCycle {
   // Returns how far each process's clocks moved in the window.
   std::map<pid_t, WindowDelta> closed(uint64_t now_ns, const WorkClocks& clocks);
   // A new share of time for the windows, from the next close on; 1 keeps
-  // the probes attached.
+  // the probes attached. The window's length follows `length` when one
+  // was given (set_length), else stays.
   void set_fraction(double fraction, const std::string& why);
+  void set_length(const WindowLength& length) { length_ = length; }
   double fraction() const { return window_s_ / period_s_; }
   double window_s() const { return window_s_; }
   double period_s() const { return period_s_; }
@@ -116,6 +147,7 @@ class DutyCycle {
 
  private:
   double window_s_, period_s_;
+  std::optional<WindowLength> length_;
   std::string chosen_by_, reason_;
   uint64_t start_ns_, opened_ns_ = 0, next_change_ns_ = 0;
   bool open_ = true, user_cpu_only_ = false;
@@ -125,6 +157,7 @@ class DutyCycle {
   void saw(const WorkClocks& clocks);
   std::map<pid_t, WorkClock> first_, last_;  // user CPU and hits at the first and last reading
   std::map<pid_t, WorkClock> in_windows_;         // sums over closed windows
+  std::map<pid_t, uint64_t> windows_seen_;        // closed windows each process was in
 };
 
 }  // namespace memscope

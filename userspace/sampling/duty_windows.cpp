@@ -14,18 +14,32 @@
 namespace memscope {
 
 std::unique_ptr<DutyWindows> DutyWindows::make(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns) {
-  const bool adaptive = s.overhead_budget > 0 && s.overhead_window_s > 0;
+  const bool adaptive = s.overhead_budget > 0 && s.overhead_window_s != 0;
   if (s.window_s <= 0 && !adaptive) return nullptr;
   return std::unique_ptr<DutyWindows>(new DutyWindows(s, cost, start_ns));
 }
 
+namespace {
+
+WindowLength window_length(const DutySettings& s) {
+  WindowLength w;
+  if (s.overhead_window_s > 0) w.fixed_s = s.overhead_window_s;
+  w.min_s = std::min(s.min_window_s, w.max_s);
+  return w;
+}
+
+}  // namespace
+
 DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns)
     : settings_(s),
       start_ns_(start_ns),
-      cycle_(s.window_s > 0 ? s.window_s : s.overhead_window_s, s.window_s > 0 ? s.period_s : s.overhead_window_s,
+      cycle_(s.window_s > 0 ? s.window_s : window_length(s).for_fraction(1.0),
+             s.window_s > 0 ? s.period_s : window_length(s).for_fraction(1.0),
              s.window_s > 0 ? "--duty-cycle" : "--max-overhead", start_ns) {
   // At least one window a minute, so that a workload's changes show.
   if (s.window_s <= 0) {
+    const WindowLength length = window_length(s);
+    cycle_.set_length(length);
     if (s.window_releases) {
       // The phases' source: seeded from the clock, so that no two runs
       // share a schedule.
@@ -33,7 +47,7 @@ DutyWindows::DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t 
       cycle_.use_user_cpu_clock();
     }
     planner_ = std::make_unique<DutyPlanner>(s.overhead_budget, cost.per_hit_ns, cost.per_record_ns,
-                                             s.overhead_window_s / 60.0, releases_ != nullptr);
+                                             length.least_fraction(), releases_ != nullptr);
   }
 }
 
@@ -221,7 +235,7 @@ DutyChange DutyWindows::replan(uint64_t now) {
   have_period_ = false;  // a period measured across the change would mix two shares
   if (*f < 1.0)
     fprintf(stderr, "memscope-bpf: [%.1fs] windows of %.2g s every %.3g s (%s)\n", (now - start_ns_) / 1e9,
-            settings_.overhead_window_s, settings_.overhead_window_s / *f, why);
+            cycle_.window_s(), cycle_.period_s(), why);
   else fprintf(stderr, "memscope-bpf: [%.1fs] allocating probes stay attached (%s)\n", (now - start_ns_) / 1e9, why);
   return change;
 }

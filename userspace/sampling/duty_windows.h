@@ -22,7 +22,10 @@ namespace memscope {
 struct DutySettings {
   double window_s = 0, period_s = 0;  // --duty-cycle; 0: not fixed
   double overhead_budget = 0;         // --max-overhead as a fraction; 0: none
-  double overhead_window_s = 0;       // --duty-window
+  // --duty-window: > 0 every window this long, 0 never cycle, < 0 chosen
+  // with the share of time (WindowLength), no shorter than `min_window_s`.
+  double overhead_window_s = 0;
+  double min_window_s = 1.0;  // what the probes' mechanism allows (TraceRun)
   // --max-overhead --window-releases: the release probes are windowed too
   // (release_schedule.h); with a fixed --duty-cycle they stay attached.
   bool window_releases = false;
