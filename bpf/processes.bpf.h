@@ -214,8 +214,14 @@ int BPF_PROG(ms_proc_fork, struct task_struct *parent, struct task_struct *child
 		proc_event(MS_PROC_FORK, child, ptgid, 0);
 		return 0;
 	}
-	if (!(follow & MS_FOLLOW_FORKS) || !bpf_map_lookup_elem(&followed, &ptgid))
+	if (!bpf_map_lookup_elem(&followed, &ptgid))
 		return 0;
+	if (!(follow & MS_FOLLOW_FORKS)) {
+		/* Not followed: the agent sweeps the parent's breakpoints out
+		 * of the child's copy of its memory (ms_sweep). */
+		proc_event(MS_PROC_FORK_UNFOLLOWED, child, ptgid, 0);
+		return 0;
+	}
 	/* Followed from here on, so that a grandchild forked before the agent
 	 * has handled this event is reported too. */
 	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
@@ -310,6 +316,20 @@ static __always_inline int linker_hook(struct pt_regs *ctx)
 	}
 	if (report)
 		proc_event(MS_PROC_LINKER, bpf_get_current_task_btf(), 0, lead_us);
+	return 0;
+}
+
+/* Attached for a moment, filtered to a traced process that forked a child
+ * nobody traces, and detached again (BpfObject::sweep_copies): a
+ * uprobe-multi link's program is skipped in another thread group, and its
+ * handler then asks for the return probe (session) and never for the
+ * breakpoint's removal, so the child's copy of the memory kept trapping on
+ * every call, twice, untraced. Detaching any consumer makes the kernel take
+ * the breakpoints out of every memory that no remaining consumer wants
+ * (register_for_each_vma -> filter_chain), the child's among them. */
+SEC("uprobe")
+int ms_sweep(struct pt_regs *ctx)
+{
 	return 0;
 }
 

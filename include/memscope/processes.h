@@ -33,6 +33,10 @@ enum ms_proc_event_kind {
 	MS_PROC_EXEC = 2, /* the process runs a new program */
 	MS_PROC_EXIT = 3, /* the process's last thread is gone */
 	MS_PROC_LINKER = 4, /* the dynamic linker changed its list of objects (dlopen, dlclose) */
+	/* A traced process whose forks are not followed made a new process
+	 * (parent is the traced one): the child's copy of its memory holds
+	 * its breakpoints. */
+	MS_PROC_FORK_UNFOLLOWED = 5,
 };
 
 struct ms_proc_event {

@@ -57,9 +57,11 @@ bool BpfObject::open_and_load(const BpfLimits& limits, bool with_session) {
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_SESSION));
     bpf_program__set_expected_attach_type(skel_->progs.ms_linker_multi,
                                           static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_MULTI));
+    bpf_program__set_expected_attach_type(skel_->progs.ms_sweep,
+                                          static_cast<bpf_attach_type>(MS_BPF_TRACE_UPROBE_MULTI));
   } else {
-    bpf_program__set_autoload(skel_->progs.ms_session, false);
-    bpf_program__set_autoload(skel_->progs.ms_linker_multi, false);
+    for (bpf_program* p : {skel_->progs.ms_session, skel_->progs.ms_linker_multi, skel_->progs.ms_sweep})
+      bpf_program__set_autoload(p, false);
   }
   if (!limits.syscall_programs)
     for (bpf_program* p : {skel_->progs.ms_vm_enter, skel_->progs.ms_vm_exit}) bpf_program__set_autoload(p, false);
@@ -251,6 +253,7 @@ void BpfObject::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet&
       throw Error("cannot attach session uprobes to " + shown + " for PID " + std::to_string(pid) + ": " + why);
     }
     set.fds.push_back(fd);
+    if (pid > 0) session_sites_[pid][open_path].insert(offsets.begin(), offsets.end());
     for (const ProbeSite* site : group)
       note_probe({pid, site->api, site->symbol, shown, site->offset, site->stack_delta, site->placement, "session"});
   }

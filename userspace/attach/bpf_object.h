@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -67,6 +68,14 @@ class BpfObject {
   // `r_debug_delta`: where _r_debug lies from the hook (0: unknown).
   void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();
+  // A process probed with session links forked a child that is not traced:
+  // the child's copy of its memory holds the breakpoints, and the kernel
+  // would make it trap (entry and return) on every call, for nothing.
+  // Attaching and detaching an empty link at the same sites makes the
+  // kernel remove them wherever no probe wants them (copy_sweep.cpp).
+  // Returns how many objects were swept (0 with classic probes: their
+  // filter removes a breakpoint from a child at its first hit).
+  size_t sweep_copies(pid_t pid);
 
   // Duty cycle (bpf_windows.cpp). After split_windowed(), attach() keeps
   // the probes of the entry points that only allocate apart from those that
@@ -145,6 +154,9 @@ class BpfObject {
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
   std::unique_ptr<InheritedUprobes> inherited_;
+  // Per PID, the offsets its session links probe in each object: what
+  // sweep_copies() attaches to.
+  std::map<pid_t, std::map<std::string, std::set<uint64_t>>> session_sites_;
 };
 
 }  // namespace memscope

@@ -125,6 +125,7 @@ void TraceRun::handle_process_events() {
       announced_[pid] = t.process.exe;
     }
   }
+  tracker_->sweep_copies(monotonic_ns());
 }
 
 void TraceRun::check_targets_alive() {

@@ -370,6 +370,9 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
       case MS_PROC_LINKER:
         loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns);
         break;
+      case MS_PROC_FORK_UNFOLLOWED:
+        if (find(static_cast<pid_t>(e.parent))) unswept_.insert(static_cast<pid_t>(e.parent));
+        break;
     }
   }
   // Once per process and batch: the maps show every object loaded by then.
