@@ -214,12 +214,21 @@ int BPF_PROG(ms_proc_fork, struct task_struct *parent, struct task_struct *child
 		proc_event(MS_PROC_FORK, child, ptgid, 0);
 		return 0;
 	}
-	if (!bpf_map_lookup_elem(&followed, &ptgid))
+	__u8 *seen = bpf_map_lookup_elem(&followed, &ptgid);
+
+	if (!seen)
 		return 0;
 	if (!(follow & MS_FOLLOW_FORKS)) {
 		/* Not followed: the agent sweeps the parent's breakpoints out
-		 * of the child's copy of its memory (ms_sweep). */
-		proc_event(MS_PROC_FORK_UNFOLLOWED, child, ptgid, 0);
+		 * of the child's copy of its memory (ms_sweep). Once until that
+		 * sweep (the agent resets the mark), so that a storm of forks
+		 * cannot fill the ring the exits travel on; not for a child
+		 * sharing its parent's memory (vfork, posix_spawn): nothing
+		 * to sweep. */
+		if ((follow & MS_FOLLOW_SWEEP) && *seen == MS_FOLLOWED && child->mm != parent->mm) {
+			*seen = MS_FOLLOWED_SWEEP_ASKED;
+			proc_event(MS_PROC_FORK_UNFOLLOWED, child, ptgid, 0);
+		}
 		return 0;
 	}
 	/* Followed from here on, so that a grandchild forked before the agent

@@ -70,5 +70,11 @@ enum ms_proc_stat {
 #define MS_FOLLOW_FORKS 1u /* forks of followed processes */
 #define MS_FOLLOW_ALL_FORKS 2u /* every fork on the machine (--all) */
 #define MS_FOLLOW_ALL_EXECS 4u /* every exec on the machine (--all, --comm) */
+/* Forks of traced processes whose children are not followed, once per
+ * sweep (MS_PROC_FORK_UNFOLLOWED; session links only: see ms_sweep). */
+#define MS_FOLLOW_SWEEP 8u
+/* followed[] values: reported; and a sweep asked for since the last one. */
+#define MS_FOLLOWED 1
+#define MS_FOLLOWED_SWEEP_ASKED 2
 
 #endif

@@ -64,22 +64,6 @@ TEST_CASE("duty cycle under --max-overhead: open until a fraction is set, then c
   CHECK(d.next_change_ns() == 10 * kSec);
 }
 
-TEST_CASE("window length: a window every few seconds, within what the probes allow", "[duty]") {
-  WindowLength w;
-  w.min_s = 0.1;
-  w.max_s = 1.0;
-  w.target_period_s = 6.0;
-  CHECK(w.for_fraction(1.0) == 1.0);             // not cycling: the longest
-  CHECK(w.for_fraction(0.05) == Approx(0.3));    // 0.3 s every 6 s
-  CHECK(w.for_fraction(0.01) == Approx(0.1));    // no shorter than the probes allow: every 10 s
-  CHECK(w.for_fraction(0.5) == Approx(1.0));     // no longer than the longest
-  CHECK(w.least_fraction() == Approx(1.0 / 60));  // a second a minute...
-  CHECK(w.for_fraction(w.least_fraction()) == Approx(0.1));  // ...in windows of 0.1 s every 6 s
-  w.fixed_s = 0.5;  // --duty-window
-  CHECK(w.for_fraction(0.01) == 0.5);
-  CHECK(w.least_fraction() == Approx(0.5 / 60));
-}
-
 TEST_CASE("duty cycle: the window's length follows the share of time", "[duty]") {
   DutyCycle d(1.0, 1.0, "--max-overhead", 0);
   WindowLength w;
@@ -182,4 +166,25 @@ TEST_CASE("duty cycle: with releases windowed the coverage is read on user CPU",
   const DutyCycleReport r = d.finish(4 * kSec, {{7, {6000, 12.0}}}, {});
   CHECK(r.coverage.at(7).clock == "user_cpu");
   CHECK(r.coverage.at(7).value == Approx(0.25));
+}
+
+TEST_CASE("duty planner: a window whose CPU read no tick still counts its hits", "[duty]") {
+  DutyPlanner p(0.03, 1000, 0, 0.001);
+  p.window({20000, 0, 0, 0.0});  // 0.1 s of work between two ticks
+  CHECK(!p.fraction());          // nothing to judge by yet
+  p.window({20000, 0, 0, 0.2});
+  CHECK(p.in_window() == Approx(40000.0 * 1000 / 0.2e9));  // both windows' hits over the CPU read
+}
+
+TEST_CASE("duty cycle: a process gone before a window is not counted in it", "[duty]") {
+  DutyCycle d(1.0, 2.0, "--duty-cycle", 0);
+  d.opened(0, {{5, {100, 1.0, 10, 1.0}}, {6, {50, 1.0, 5, 1.0}}});
+  CHECK(d.closed(1 * kSec, {{5, {200, 1.5, 20, 1.5}}, {6, {60, 1.2, 7, 1.2}}}).count(6) == 1);
+  d.opened(2 * kSec, {{5, {300, 2.0, 30, 2.0}}, {6, {60, -1, 7, -1}}});  // 6 exited in the gap
+  const auto moved = d.closed(3 * kSec, {{5, {400, 2.5, 40, 2.5}}, {6, {60, -1, 7, -1}}});
+  CHECK(moved.count(5) == 1);
+  CHECK(moved.count(6) == 0);  // no zero window for the spread
+  const DutyCycleReport r = d.finish(3 * kSec, {{5, {400, 2.5, 40, 2.5}}, {6, {60, -1, 7, -1}}}, {});
+  CHECK(r.windows_by_process.at(5) == 2);
+  CHECK(r.windows_by_process.at(6) == 1);
 }

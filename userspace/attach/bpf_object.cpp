@@ -169,6 +169,7 @@ void BpfObject::watch_linker(pid_t pid, const std::string& open_path, uint64_t o
                                             open_path, {offset}, {static_cast<uint64_t>(r_debug_delta)}, pid);
     if (fd < 0) throw Error(failed + strerror(-fd));
     links_.fds.push_back(fd);
+    if (pid > 0) session_sites_[pid][open_path].insert(offset);
     return;
   }
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = static_cast<uint64_t>(r_debug_delta), .retprobe = false);
@@ -201,6 +202,9 @@ void BpfObject::attach_links(pid_t pid, const AllocatorTarget& alloc) {
     throw;
   }
   move_links(set, links_);
+  if (session_links_ && pid > 0)
+    for (const ProbeSite& s : always.sites)
+      session_sites_[pid][s.open_path.empty() ? always.open_path : s.open_path].insert(s.offset);
   for (size_t k = 0; k < kSets; ++k) {
     move_links(extra[k], window_links_[k]);
     if (!windowed[k].sites.empty()) windowed_[k].emplace_back(pid, std::move(windowed[k]));
@@ -253,7 +257,6 @@ void BpfObject::attach_session(pid_t pid, const AllocatorTarget& alloc, LinkSet&
       throw Error("cannot attach session uprobes to " + shown + " for PID " + std::to_string(pid) + ": " + why);
     }
     set.fds.push_back(fd);
-    if (pid > 0) session_sites_[pid][open_path].insert(offsets.begin(), offsets.end());
     for (const ProbeSite* site : group)
       note_probe({pid, site->api, site->symbol, shown, site->offset, site->stack_delta, site->placement, "session"});
   }

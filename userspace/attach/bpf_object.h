@@ -76,6 +76,8 @@ class BpfObject {
   // Returns how many objects were swept (0 with classic probes: their
   // filter removes a breakpoint from a child at its first hit).
   size_t sweep_copies(pid_t pid);
+  // `pid` exited: its sites are no longer its own.
+  void forget_sites(pid_t pid);
 
   // Duty cycle (bpf_windows.cpp). After split_windowed(), attach() keeps
   // the probes of the entry points that only allocate apart from those that
@@ -154,8 +156,10 @@ class BpfObject {
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
   std::unique_ptr<InheritedUprobes> inherited_;
-  // Per PID, the offsets its session links probe in each object: what
-  // sweep_copies() attaches to.
+  // Per PID, the offsets its always-attached session links (and its
+  // linker hook) probe in each object: what sweep_copies() attaches to.
+  // Windowed links leave no breakpoint in a child: detaching them at each
+  // window's close sweeps as well.
   std::map<pid_t, std::map<std::string, std::set<uint64_t>>> session_sites_;
 };
 

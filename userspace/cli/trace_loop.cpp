@@ -82,6 +82,7 @@ uint64_t TraceRun::next_wake(uint64_t now) const {
   if (next_metrics_) wake = std::min(wake, next_metrics_);
   wake = std::min(wake, next_memory_);
   if (uint64_t w = control_->next_wake(now)) wake = std::min(wake, w);
+  if (uint64_t w = tracker_->next_sweep_ns()) wake = std::min(wake, w);
   return wake;
 }
 

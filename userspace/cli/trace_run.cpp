@@ -155,8 +155,12 @@ void TraceRun::load_probes() {
   control.duty = {opt_.duty_window_s,        opt_.duty_period_s,
                   opt_.max_overhead_pct / 100.0, opt_.max_overhead_window_s,
                   // Session links come and go in tens of ms, classic
-                  // perf links in ~0.1 s each (docs/measurements.md).
-                  probes_->uses_session_links() ? 0.1 : 1.0, opt_.max_overhead_pct > 0 && opt_.window_releases,
+                  // perf links in ~0.1 s each (docs/measurements.md). Not
+                  // with --all (each attach walks every process mapping
+                  // the library), nor with release windows (their user-CPU
+                  // clock was measured in windows of 1 s).
+                  probes_->uses_session_links() && !opt_.follow.all && !opt_.window_releases ? 0.1 : 1.0,
+                  opt_.max_overhead_pct > 0 && opt_.window_releases,
                   opt_.verbose};
   control_ = std::make_unique<ControlLoop>(control, probe_cost_, history_, lock_, *port_, start_ns_);
   std::vector<pid_t> pids;

@@ -40,6 +40,8 @@ uint32_t ProcessTracker::follow_bits() const {
   if (options_.children || !options_.comms.empty()) bits |= MS_FOLLOW_FORKS;
   if (options_.all) bits |= MS_FOLLOW_ALL_FORKS;
   if (options_.all || !options_.comms.empty()) bits |= MS_FOLLOW_ALL_EXECS;
+  // Children nobody follows carry session links' breakpoints (copy_sweeps.cpp).
+  if (!options_.children && !options_.all && session_.uses_session_links()) bits |= MS_FOLLOW_SWEEP;
   return bits;
 }
 
@@ -252,7 +254,10 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (parent == getpid() || find(child)) return;  // the agent's own helpers
   const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
-  if (!take) return;
+  if (!take) {
+    if (from) unswept_.insert(parent);  // its copy holds the parent's breakpoints
+    return;
+  }
   // Forked by a probed process after its probes were attached (the fork
   // is reported only then): the child has them already.
   const bool inherited = inherits() && from;
@@ -289,6 +294,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
     }
   }
   if (trace(info, *alloc)) fresh.push_back(child);
+  else if (from) unswept_.insert(parent);
 }
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
@@ -394,6 +400,10 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
 }
 
 void ProcessTracker::retire(pid_t pid) {
+  // A sweep still owed for its children is made now, while its sites are
+  // known; then they are forgotten (a PID comes back as another process).
+  if (unswept_.erase(pid)) session_.sweep_copies(pid);
+  session_.forget_sites(pid);
   ProcessCounts c = session_.maps().take_process_counts(pid);
   if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
   if (TracedProcess* t = find(pid); t && t->memory.followed) {

@@ -53,9 +53,12 @@ class ProcessTracker {
   void mark_exited(pid_t pid);
   // Children of traced processes that nobody traces carry their parent's
   // breakpoints in their copy of its memory: swept out
-  // (BpfObject::sweep_copies) at most every 200 ms, so that a storm of
-  // forks costs a sweep per 200 ms, not one per fork (copy_sweeps.cpp).
+  // (BpfObject::sweep_copies) at most every 200 ms (or five times the
+  // last sweep's time), so that a storm of forks costs a sweep per gap, not
+  // one per fork (copy_sweeps.cpp).
   void sweep_copies(uint64_t now_ns);
+  // When a sweep is due (0: none asked for), for the loop's wake-up.
+  uint64_t next_sweep_ns() const;
 
   std::vector<TracedProcess>& targets() { return targets_; }
   const std::vector<TracedProcess>& targets() const { return targets_; }
@@ -110,7 +113,7 @@ class ProcessTracker {
   BpfObject& session_;
   FollowOptions options_;
   std::set<pid_t> unswept_;  // traced processes that forked an untraced child since the last sweep
-  uint64_t last_sweep_ns_ = 0;
+  uint64_t last_sweep_ns_ = 0, last_sweep_cost_ns_ = 0;
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.

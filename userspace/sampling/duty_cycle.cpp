@@ -11,12 +11,6 @@ double duty_fraction(double budget, double in_window, double between, double min
   return std::clamp((budget - between) / (in_window - between), min_fraction, 1.0);
 }
 
-double WindowLength::for_fraction(double fraction) const {
-  if (fixed_s > 0) return fixed_s;
-  if (fraction <= 0 || fraction >= 1.0) return max_s;
-  return std::clamp(fraction * target_period_s, min_s, std::max(min_s, max_s));
-}
-
 DutyPlanner::DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
                          bool releases_windowed)
     : budget_(budget),
@@ -31,14 +25,17 @@ double DutyPlanner::cost_of(const CostSample& s) const {
 }
 
 void DutyPlanner::window(const CostSample& one) {
-  if (one.cpu_s <= 0) return;
+  // Every window, even one whose CPU read 0 ticks: dropping those would
+  // keep the hits of the windows that caught a tick and undercount none.
   recent_.push_back(one);
   auto cpu_of = [this] {
     double cpu = 0;
     for (const CostSample& w : recent_) cpu += w.cpu_s;
     return cpu;
   };
-  while (recent_.size() > 1 && cpu_of() - recent_.front().cpu_s >= kCpuJudged_s - 1e-9) recent_.pop_front();
+  while (recent_.size() > kMostJudged ||
+         (recent_.size() > 1 && cpu_of() - recent_.front().cpu_s >= kCpuJudged_s - 1e-9))
+    recent_.pop_front();
   CostSample s;
   for (const CostSample& w : recent_) {
     s.hits += w.hits;
@@ -46,6 +43,7 @@ void DutyPlanner::window(const CostSample& one) {
     s.release_calls += w.release_calls;
     s.cpu_s += w.cpu_s;
   }
+  if (s.cpu_s <= 0) return;
   in_window_ = cost_of(s);
   traps_in_window_ = cost_of({s.hits, 0, 0, s.cpu_s});
   if (between_measured_) return;
@@ -142,6 +140,9 @@ std::map<pid_t, WindowDelta> DutyCycle::closed(uint64_t now_ns, const WorkClocks
     sum.user_cpu_s += in.user_cpu_s;
     sum.hits += in.hits;
     if (in.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + in.cpu_s;
+    // A process gone before the window (its clocks unread and unmoved)
+    // was not in it: not a window of its own, nor a zero in the spread.
+    if (c.user_cpu_s < 0 && in.frees == 0 && in.hits == 0) continue;
     moved[pid] = {static_cast<double>(in.frees), in.user_cpu_s, static_cast<double>(in.hits)};
     windows_seen_[pid] += 1;
   }

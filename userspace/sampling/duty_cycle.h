@@ -20,6 +20,7 @@
 
 #include "aggregate/window_variance.h"
 #include "sampling/coverage_clock.h"
+#include "sampling/window_length.h"
 
 namespace memscope {
 
@@ -49,24 +50,6 @@ struct DutyCycleReport {
 // cost of the release probes alone. Clamped to [min_fraction, 1].
 double duty_fraction(double budget, double in_window, double between, double min_fraction);
 
-// How long a window is under --max-overhead: `fixed_s` (--duty-window), or
-// chosen with the share of time so that a window comes every
-// `target_period_s`: a short run then holds several windows, and the
-// estimates' variance between windows can be measured (with one window it
-// cannot: aggregate/window_variance.h). No shorter than `min_s`, what
-// attaching and detaching the probes allow (uprobe-multi links attach in
-// 8-16 ms and detach in ~32 ms; classic perf links ~116 ms each, one after
-// another), nor longer than `max_s`.
-struct WindowLength {
-  double fixed_s = 0;  // > 0: every window this long
-  double min_s = 1.0, max_s = 1.0, target_period_s = 6.0;
-  double for_fraction(double fraction) const;
-  // The planner's least share of time: a second a minute (a fixed window
-  // once a minute), cut into windows of min_s every target_period_s when
-  // the length is chosen.
-  double least_fraction() const { return (fixed_s > 0 ? fixed_s : max_s) / 60.0; }
-};
-
 // What tracing cost the traced processes over a stretch of time.
 struct CostSample {
   uint64_t hits = 0;           // traps, counted by the kernel per process
@@ -87,10 +70,11 @@ class DutyPlanner {
   // summed), with no floor.
   DutyPlanner(double budget, double per_hit_ns, double per_record_ns, double min_fraction,
               bool releases_windowed = false);
-  // A window's cost. The planner judges the last windows that hold
-  // kCpuJudged_s of the processes' CPU together: their CPU is read in clock
-  // ticks (10 ms), so a short window alone would be noisy; a window of 1 s
-  // on two threads is judged alone.
+  // A window's cost (or, before cycling, a control interval's). The
+  // planner judges the last windows that hold kCpuJudged_s of the
+  // processes' CPU together: their CPU is read in clock ticks (10 ms), so a
+  // short window alone would be noisy; a window of 1 s on two threads is
+  // judged alone.
   void window(const CostSample& s);
   void between(const CostSample& s);
   // Release windows: a whole period while cycling, in which windows of both
@@ -110,6 +94,9 @@ class DutyPlanner {
  private:
   double cost_of(const CostSample& s) const;
   static constexpr double kCpuJudged_s = 0.5;  // 50 ticks: +-2%
+  // ...and at most this many, so that a process using little CPU (or the
+  // control intervals before cycling) is not judged on half a minute back.
+  static constexpr size_t kMostJudged = 8;
   std::deque<CostSample> recent_;  // the last windows, newest last
   double budget_, per_hit_ns_, per_record_ns_, min_fraction_;
   double in_window_ = -1, between_ = -1, traps_in_window_ = -1;
