@@ -125,6 +125,7 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc, bool named
   }
   if (scope) session_.attach(pid, fresh);
   else session_.attach_everywhere(fresh);
+  if (scope) warn_shared_sites(pid, fresh.path, keys);
   probed_.insert(keys.begin(), keys.end());
   return fresh.sites.size();
 }

@@ -106,6 +106,12 @@ class ProcessTracker {
   // linker hook: they are its own from now on and are never attached to it
   // again (two sets would each run the program: every call counted twice).
   void inherit_probes(pid_t parent, pid_t child);
+  // Session links of two processes at the same sites: the kernel runs
+  // every link's handler on every hit, and one whose program skips another
+  // process asks for the return probe, so each process then pays a return
+  // trap on every call. Warned once (shared_probes.cpp).
+  void warn_shared_sites(pid_t pid, const std::string& path,
+                         const std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>>& keys);
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
@@ -114,6 +120,7 @@ class ProcessTracker {
   FollowOptions options_;
   std::set<pid_t> unswept_;  // traced processes that forked an untraced child since the last sweep
   uint64_t last_sweep_ns_ = 0, last_sweep_cost_ns_ = 0;
+  bool shared_warned_ = false;
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.
