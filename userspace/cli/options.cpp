@@ -117,7 +117,8 @@ void add_budget_options(CLI::App& app, Options& o, RawOptions& raw) {
       app.add_option("--duty-window", o.max_overhead_window_s,
                      "With --max-overhead: window length in seconds when the probes alone exceed the budget and the "
                      "optimizer cycles them (0: never cycle; default: chosen with the windows' share of time, a window "
-                     "about every 6 s, 0.1-1 s long with session probes, 1 s with classic ones)")
+                     "about every 6 s, 0.1-1 s long with session probes; 1 s with classic ones, --all or "
+                     "--window-releases)")
           ->check(CLI::Range(0.0, 3600.0));
   raw.window_releases = app.add_flag(
       "--window-releases", o.window_releases,
