@@ -99,11 +99,14 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc, bool named
   AllocatorTarget fresh = alloc;
   fresh.sites.clear();
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> keys;
-  for (const ProbeSite& s : alloc.sites) {
-    const std::string& path = s.open_path.empty() ? alloc.open_path : s.open_path;
+  const bool own_sites = scope && !inherits() && session_.uses_session_links();
+  for (const ProbeSite& site : alloc.sites) {
+    const std::string& path = site.open_path.empty() ? alloc.open_path : site.open_path;
     struct stat st;
     if (stat(path.c_str(), &st) != 0) throw Error("cannot open " + path);
-    auto key = std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), s.offset, scope);
+    const auto dev = static_cast<uint64_t>(st.st_dev), ino = static_cast<uint64_t>(st.st_ino);
+    const ProbeSite s = own_sites ? own_site(site, dev, ino, pid) : site;
+    auto key = std::make_tuple(dev, ino, s.offset, scope);
     if (probed_.count(key)) continue;
     fresh.sites.push_back(s);
     keys.push_back(key);

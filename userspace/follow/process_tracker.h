@@ -112,6 +112,10 @@ class ProcessTracker {
   // trap on every call. Warned once (shared_probes.cpp).
   void warn_shared_sites(pid_t pid, const std::string& path,
                          const std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>>& keys);
+  // The site `pid` is probed at for entry point `s` of object (dev, ino):
+  // the one it has already, else the first of s and its alternates no
+  // other live process is probed at, else s (shared_probes.cpp).
+  ProbeSite own_site(const ProbeSite& s, uint64_t dev, uint64_t ino, pid_t pid) const;
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);

@@ -196,6 +196,26 @@ AllocatorTarget pick_from(const std::vector<std::pair<std::string, std::string>>
 }
 }  // namespace
 
+namespace {
+
+// Up to two further emulated sites past the first, for other processes.
+void add_alternates(ProbeSite& site, uint64_t start) {
+  for (unsigned skip = 1; skip <= 2; ++skip) {
+    Placement p;
+    try {
+      p = choose_probe_site(site.open_path, start, site.vaddr, api_argument_count(site.api), true, skip);
+    } catch (const std::exception&) {
+      return;
+    }
+    if (!p.found || !p.emulated) return;
+    site.alternates.push_back({start + p.offset, p.stack_delta,
+                               "+" + std::to_string(p.offset) + " (" + p.instruction + "): " + p.reason +
+                                   " (another process's own site)"});
+  }
+}
+
+}  // namespace
+
 void place_probes(AllocatorTarget& target, PlacementMode mode) {
   for (auto& site : target.sites) {
     if (mode == PlacementMode::Entry) {
@@ -215,10 +235,12 @@ void place_probes(AllocatorTarget& target, PlacementMode mode) {
                        ") is past a push, where a return probe cannot sit";
       continue;
     }
+    const uint64_t start = site.offset;
     site.offset += p.offset;
     site.stack_delta = p.stack_delta;
     site.placement = (p.offset ? "+" + std::to_string(p.offset) + " " : std::string("offset 0 ")) +
                      (p.instruction.empty() ? "" : "(" + p.instruction + "): ") + p.reason;
+    if (is_free && !site.keep_return && p.emulated) add_alternates(site, start);
   }
 }
 

@@ -25,6 +25,17 @@ struct ProbeSite {
   std::string placement;          // why the probe sits at this offset
   bool keep_return = false;       // may enter another entry point: never skip its return
   std::vector<unsigned> aliases;  // other entry points at the same address
+  // Further sites of a release entry point that needs no return probe,
+  // for other processes' own probes: processes probed at the same sites
+  // with session links each pay a return trap per call
+  // (ProcessTracker::warn_shared_sites). An allocating entry point has no
+  // such site: its return probe needs [rsp] to hold the return address.
+  struct Alternate {
+    uint64_t offset = 0;  // file offset
+    int32_t stack_delta = 0;
+    std::string placement;
+  };
+  std::vector<Alternate> alternates;
 };
 
 struct AllocatorTarget {

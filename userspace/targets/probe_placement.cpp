@@ -234,7 +234,14 @@ Placement choose_probe_site(const PlacementInput& in) {
   for (unsigned a = 0; a < in.arg_count && a < kArgNames.size(); ++a) args += std::string(a ? ", " : "") + kArgNames[a];
   const std::string none_writes = "none of them writes " + (args.empty() ? std::string() : args + " or ") + "memory";
 
+  unsigned skipped = 0;
   auto stop = [&](const std::string& why) {
+    if (in.skip) {
+      Placement none;
+      none.found = false;
+      none.reason = "no further site: " + why;
+      return none;
+    }
     if (null_je_site) {
       Placement p = *null_je_site;
       p.reason += "; nothing after it qualifies: " + why;
@@ -266,7 +273,7 @@ Placement choose_probe_site(const PlacementInput& in) {
 
     if (off == 0) {
       zero.instruction = text;
-      if (how == UprobeHandling::Emulated) {
+      if (how == UprobeHandling::Emulated && !in.skip) {
         zero.emulated = true;
         zero.reason = "entry instruction is emulated";
         return zero;
@@ -281,13 +288,14 @@ Placement choose_probe_site(const PlacementInput& in) {
       site.stack_delta = st.stack_delta;
       site.emulated = true;
       site.instruction = text;
-      if (!null_je) {
+      if (!null_je && skipped++ == in.skip) {
         site.reason =
-            "first emulated instruction, after `" + st.passed + "`: " + none_writes +
+            std::string(in.skip ? "a further" : "first") + " emulated instruction, after `" + st.passed + "`: " +
+            none_writes +
             (null_je_site ? ", or branches except the arg0 NULL early return (it needs no record)" : ", or branches");
         return site;
       }
-      if (!null_je_site) {
+      if (null_je && !null_je_site) {
         site.reason = "the je of the arg0 NULL check, emulated and reached by every call, after `" + st.passed +
                       "`: " + none_writes + ", or branches";
         null_je_site = site;
@@ -303,7 +311,7 @@ Placement choose_probe_site(const PlacementInput& in) {
 }
 
 Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr, unsigned arg_count,
-                            bool skip_if_arg0_null) {
+                            bool skip_if_arg0_null, unsigned skip) {
   int fd = ::open(elf_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot open " + elf_path + ": " + std::strerror(errno));
   std::array<uint8_t, kPlacementMaxBytes + 15> buf{};  // + the longest x86 instruction, less one
@@ -327,6 +335,7 @@ Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, u
   in.address = vaddr;
   in.arg_count = arg_count;
   in.skip_if_arg0_null = skip_if_arg0_null;
+  in.skip = skip;
   return choose_probe_site(in);
 }
 

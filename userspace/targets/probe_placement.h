@@ -50,6 +50,10 @@ struct PlacementInput {
   uint64_t address = 0;    // the function's vaddr (for branch targets)
   unsigned arg_count = 0;  // integer argument registers that must be intact: rdi, rsi, rdx, rcx, r8, r9 in order
   bool skip_if_arg0_null = false;  // free(): a path that returns early when rdi == 0 needs no record
+  // Pass over this many qualifying sites and return the next (an entry
+  // point of another process's own: see ProbeSite::alternates); with
+  // skip > 0 a walk that ends first finds none (Placement::found false).
+  unsigned skip = 0;
 };
 
 struct Placement {
@@ -59,6 +63,7 @@ struct Placement {
   bool emulated = false;    // the kernel emulates the instruction at `offset` (no single-step)
   std::string instruction;  // e.g. "push rbp"
   std::string reason;       // one line: why this site (or why offset 0)
+  bool found = true;        // false: no such further site (PlacementInput::skip)
 };
 
 // The walk's limits.
@@ -72,7 +77,7 @@ Placement choose_probe_site(const PlacementInput& in);
 // limit decodes whole, or up to the end of the file) and calls the above.
 // Throws Error if the file cannot be opened or read.
 Placement choose_probe_site(const std::string& elf_path, uint64_t file_offset, uint64_t vaddr, unsigned arg_count,
-                            bool skip_if_arg0_null);
+                            bool skip_if_arg0_null, unsigned skip = 0);
 
 // What the running kernel (Linux 6.18, arch/x86/kernel/uprobes.c) does with a
 // uprobe on the single instruction `insn` (its exact bytes, prefixes
