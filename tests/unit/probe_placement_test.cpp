@@ -101,36 +101,6 @@ TEST_CASE("placement: endbr64 is single-stepped and skipped when +4 qualifies", 
   CHECK(p.instruction == "push rbp");
 }
 
-TEST_CASE("placement: further sites, each past the one before, for another process's own probes", "[placement]") {
-  auto further = [](std::vector<uint8_t> code, unsigned skip) {
-    PlacementInput in;
-    in.code = code;
-    in.address = 0x1000;
-    in.arg_count = 1;
-    in.skip_if_arg0_null = true;
-    in.skip = skip;
-    return choose_probe_site(in);
-  };
-  // test rdi,rdi; je L; push rbp; push rbx: +5, then +6 past one push.
-  const auto code = cat({kTestRdi, kJe8, kPushRbp, kPushRbx});
-  Placement p = further(code, 0);
-  CHECK(p.found);
-  CHECK(p.offset == 5);
-  p = further(code, 1);
-  CHECK(p.found);
-  CHECK(p.offset == 6);
-  CHECK(p.stack_delta == 8);
-  CHECK(p.instruction == "push rbx");
-  // None after that: a walk past the end finds no third site (never offset 0).
-  p = further(code, 2);
-  CHECK(!p.found);
-  // Offset 0 emulated counts as the first site.
-  p = further(cat({kPushRbp, kPushRbx}), 1);
-  CHECK(p.found);
-  CHECK(p.offset == 1);
-  CHECK(p.stack_delta == 8);
-}
-
 TEST_CASE("placement: the arg0 NULL early return is walked past only for skip_if_arg0_null", "[placement]") {
   // test rdi,rdi; je L; push rbp  (glibc's free, rel8 and rel32 forms)
   auto p = place(cat({kTestRdi, kJe8, kPushRbp, kPushRbx}), 1, true);

@@ -129,6 +129,8 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc, bool named
   if (scope) session_.attach(pid, fresh);
   else session_.attach_everywhere(fresh);
   if (scope) warn_shared_sites(pid, fresh.path, keys);
+  if (scope)
+    for (const auto& [dev, ino, offset, who] : keys) ++site_links_[{dev, ino, offset}];
   probed_.insert(keys.begin(), keys.end());
   return fresh.sites.size();
 }
@@ -297,8 +299,11 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
       return;
     }
   }
-  if (trace(info, *alloc)) fresh.push_back(child);
-  else if (from) unswept_.insert(parent);
+  const bool traced = trace(info, *alloc);
+  if (traced) fresh.push_back(child);
+  // Untraced, or a copy on links of its own (--comm) whose release sites may differ
+  // from its parent's: either holds its parent's breakpoints.
+  if (from && (!traced || (!inherits() && session_.uses_session_links()))) unswept_.insert(parent);
 }
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
@@ -404,10 +409,12 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
 }
 
 void ProcessTracker::retire(pid_t pid) {
-  // A sweep still owed for its children is made now, while its sites are
-  // known; then they are forgotten (a PID comes back as another process).
+  // A sweep owed for its children is made while its sites are known; then
+  // they are forgotten: a process reusing the PID is probed afresh.
   if (unswept_.erase(pid)) session_.sweep_copies(pid);
   session_.forget_sites(pid);
+  std::erase_if(probed_, [pid](const auto& k) { return std::get<3>(k) == pid; });
+  std::erase_if(linkers_, [pid](const auto& k) { return std::get<2>(k) == pid; });
   ProcessCounts c = session_.maps().take_process_counts(pid);
   if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
   if (TracedProcess* t = find(pid); t && t->memory.followed) {

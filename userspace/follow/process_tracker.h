@@ -113,8 +113,9 @@ class ProcessTracker {
   void warn_shared_sites(pid_t pid, const std::string& path,
                          const std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>>& keys);
   // The site `pid` is probed at for entry point `s` of object (dev, ino):
-  // the one it has already, else the first of s and its alternates no
-  // other live process is probed at, else s (shared_probes.cpp).
+  // the one it has already, else the one of s and its alternates with the
+  // fewest links of other processes, the first of those on a tie
+  // (shared_probes.cpp).
   ProbeSite own_site(const ProbeSite& s, uint64_t dev, uint64_t ino, pid_t pid) const;
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
@@ -125,6 +126,10 @@ class ProcessTracker {
   std::set<pid_t> unswept_;  // traced processes that forked an untraced child since the last sweep
   uint64_t last_sweep_ns_ = 0, last_sweep_cost_ns_ = 0;
   bool shared_warned_ = false;
+  // (device, inode, file offset): the links of single processes attached
+  // there. They stay until the end, an exited process's too (its link still
+  // runs on every hit there), so own_site() counts them all.
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, unsigned> site_links_;
   std::vector<TracedProcess> targets_;
   std::map<pid_t, size_t> index_;
   // (device, inode, file offset, PID or 0 for every process): probed already.

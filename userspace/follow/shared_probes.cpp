@@ -1,5 +1,7 @@
-// ProcessTracker::warn_shared_sites: two processes probed at the same sites
-// with session links cost each of them a return trap per call.
+// Processes probed with session links at the same sites each pay a return
+// trap per call there: ProcessTracker::own_site gives a release entry point
+// of another process a site of its own where one is spare, and
+// warn_shared_sites says when sites are still shared.
 #include <cstdio>
 
 #include "common/terminal_safe.h"
@@ -10,19 +12,18 @@ namespace memscope {
 void ProcessTracker::warn_shared_sites(pid_t pid, const std::string& path,
                                        const std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>>& keys) {
   if (shared_warned_ || options_.all || !session_.uses_session_links()) return;
-  for (const auto& [dev, ino, offset, scope] : keys)
-    for (const TracedProcess& t : targets_) {
-      const pid_t other = t.process.pid;
-      if (other == pid || t.exited || !probed_.count({dev, ino, offset, other})) continue;
-      fprintf(stderr,
-              "memscope-bpf: warning: PIDs %d and %d are probed at the same sites of %s: the kernel runs each "
-              "process's session link on every hit, and one that skips another process asks for the return "
-              "probe, so those calls of each also take a return trap (measured +60%% per call when malloc and "
-              "free were shared; free gets sites of its own where it has spare ones; not in added_time_s)\n",
-              other, pid, terminal_safe(path).c_str());
-      shared_warned_ = true;
-      return;
-    }
+  for (const auto& [dev, ino, offset, scope] : keys) {
+    auto it = site_links_.find({dev, ino, offset});
+    if (it == site_links_.end() || it->second == 0) continue;
+    fprintf(stderr,
+            "memscope-bpf: warning: PID %d is probed at sites of %s where another traced process is: the kernel "
+            "runs each process's session link on every hit, and one that skips another process asks for the "
+            "return probe, so those calls of each also take a return trap (measured +60%% per call when malloc "
+            "and free were shared; free gets sites of its own where it has spare ones; not in added_time_s)\n",
+            pid, terminal_safe(path).c_str());
+    shared_warned_ = true;
+    return;
+  }
 }
 
 ProbeSite ProcessTracker::own_site(const ProbeSite& s, uint64_t dev, uint64_t ino, pid_t pid) const {
@@ -38,13 +39,17 @@ ProbeSite ProcessTracker::own_site(const ProbeSite& s, uint64_t dev, uint64_t in
   };
   for (const auto& c : candidates)
     if (probed_.count({dev, ino, c.offset, pid})) return with(c);
+  const ProbeSite::Alternate* best = &candidates.front();
+  unsigned fewest = ~0u;
   for (const auto& c : candidates) {
-    bool taken = false;
-    for (const TracedProcess& t : targets_)
-      if (t.process.pid != pid && !t.exited && probed_.count({dev, ino, c.offset, t.process.pid})) taken = true;
-    if (!taken) return with(c);
+    auto it = site_links_.find({dev, ino, c.offset});
+    const unsigned links = it == site_links_.end() ? 0 : it->second;
+    if (links < fewest) {
+      fewest = links;
+      best = &c;
+    }
   }
-  return with(candidates.front());
+  return with(*best);
 }
 
 }  // namespace memscope

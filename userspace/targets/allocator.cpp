@@ -207,7 +207,8 @@ void add_alternates(ProbeSite& site, uint64_t start) {
     } catch (const std::exception&) {
       return;
     }
-    if (!p.found || !p.emulated) return;
+    // The cookie carries 16 bits of stack_delta.
+    if (!p.found || !p.emulated || p.stack_delta > 0xffff) return;
     site.alternates.push_back({start + p.offset, p.stack_delta,
                                "+" + std::to_string(p.offset) + " (" + p.instruction + "): " + p.reason +
                                    " (another process's own site)"});
