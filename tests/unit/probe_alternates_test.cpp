@@ -9,21 +9,6 @@
 
 using namespace memscope;
 
-namespace {
-
-std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
-  std::vector<uint8_t> out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
-
-const std::vector<uint8_t> kPushRbp = {0x55};
-const std::vector<uint8_t> kPushRbx = {0x53};
-const std::vector<uint8_t> kTestRdi = {0x48, 0x85, 0xff};  // test rdi, rdi
-const std::vector<uint8_t> kJe8 = {0x74, 0x20};            // je +0x20
-
-}  // namespace
-
 TEST_CASE("placement: further sites, each past the one before, for another process's own probes", "[placement]") {
   auto further = [](std::vector<uint8_t> code, unsigned skip) {
     PlacementInput in;
@@ -35,7 +20,7 @@ TEST_CASE("placement: further sites, each past the one before, for another proce
     return choose_probe_site(in);
   };
   // test rdi,rdi; je L; push rbp; push rbx: +5, then +6 past one push.
-  const auto code = cat({kTestRdi, kJe8, kPushRbp, kPushRbx});
+  const std::vector<uint8_t> code = {0x48, 0x85, 0xff, 0x74, 0x20, 0x55, 0x53};
   Placement p = further(code, 0);
   CHECK(p.found);
   CHECK(p.offset == 5);
@@ -48,7 +33,7 @@ TEST_CASE("placement: further sites, each past the one before, for another proce
   p = further(code, 2);
   CHECK(!p.found);
   // Offset 0 emulated counts as the first site.
-  p = further(cat({kPushRbp, kPushRbx}), 1);
+  p = further({0x55, 0x53}, 1);  // push rbp; push rbx
   CHECK(p.found);
   CHECK(p.offset == 1);
   CHECK(p.stack_delta == 8);
