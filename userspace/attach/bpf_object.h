@@ -161,6 +161,7 @@ class BpfObject {
   // Windowed links leave no breakpoint in a child: detaching them at each
   // window's close sweeps as well.
   std::map<pid_t, std::map<std::string, std::set<uint64_t>>> session_sites_;
+  bool sweep_warned_ = false;
 };
 
 }  // namespace memscope

@@ -9,6 +9,7 @@
 
 #include "attach/bpf_object.h"
 #include "attach/uprobe_multi.h"
+#include "common/terminal_safe.h"
 #include "memscope.skel.h"
 #include "memscope/processes.h"
 
@@ -31,9 +32,14 @@ size_t BpfObject::sweep_copies(pid_t pid) {
     const int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.ms_sweep), MS_BPF_TRACE_UPROBE_MULTI,
                                             open_path, at, cookies, getpid());
     if (fd < 0) {
-      if (verbose_)
-        fprintf(stderr, "memscope-bpf: cannot sweep the breakpoints of PID %d's children in %s: %s\n", pid,
-                open_path.c_str(), strerror(-fd));
+      // Once (a storm of forks would repeat it): the children then keep
+      // trapping there until the agent ends.
+      if (!sweep_warned_ || verbose_)
+        fprintf(stderr,
+                "memscope-bpf: warning: cannot sweep PID %d's breakpoints out of its untraced children in %s (%s): "
+                "they trap on those calls until tracing ends\n",
+                pid, terminal_safe(open_path).c_str(), strerror(-fd));
+      sweep_warned_ = true;
       continue;
     }
     close(fd);
