@@ -3,6 +3,7 @@
 // process that execs a program with another allocator, every process
 // (--all). Each process is reported on its own against its own ground truth.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +151,39 @@ TEST_CASE("exec: a traced shell that execs a workload under jemalloc is probed a
   CHECK(memscope_programs().empty());
   unlink(report.c_str());
   unlink(truth_path.c_str());
+}
+
+TEST_CASE("attach by command: a script is traced through its #! interpreter and the program it execs",
+          "[e2e][follow]") {
+  const std::string report = temp_path("report.json"), truth = temp_path("truth.json"), script = temp_path("run.sh");
+  std::ofstream(script) << "#!/bin/sh\nexec " + kWorkload + " --truth " + truth +
+                               " --wait-start --profile web --scale 200 --threads 1\n";
+  REQUIRE(chmod(script.c_str(), 0755) == 0);
+  std::vector<std::string> argv{kAgent, "--sample-all", "--top", "0", "-o", report};
+  for (const auto& a : probe_mode_args()) argv.push_back(a);
+  argv.insert(argv.end(), {"--", script});
+  Child agent(argv);
+  // The shell first (its allocator resolved from /bin/sh), then the
+  // workload it execs, probed again; its "ready" comes through the agent's
+  // stderr, which it inherits.
+  REQUIRE(agent.wait_for("(memscope-worklo) through", 30s));
+  REQUIRE(agent.wait_for("ready ", 30s));
+  const std::string err = agent.err();
+  const pid_t pid = std::stoi(err.substr(err.find("ready ") + 6));
+  REQUIRE(kill(pid, SIGUSR1) == 0);
+  const int status = agent.wait(120s);
+  INFO(agent.err());
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  const json r = load_json(report);
+  REQUIRE(r["processes"].size() == 1);
+  CHECK(r["processes"][0]["pid"] == pid);
+  CHECK(r["processes"][0]["exe"] == kWorkload);
+  check_phase(r["processes"][0], load_json(truth));
+  CHECK(memscope_programs().empty());
+  unlink(report.c_str());
+  unlink(truth.c_str());
+  unlink(script.c_str());
 }
 
 TEST_CASE("all: every process is traced and reported on its own and the agent never traces itself", "[e2e][follow]") {

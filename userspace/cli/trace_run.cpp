@@ -17,6 +17,7 @@
 #include "targets/api_names.h"
 #include "targets/process_memory.h"
 #include "targets/resolve.h"
+#include "targets/script_interpreter.h"
 
 extern char** environ;
 
@@ -110,10 +111,13 @@ void TraceRun::hold_command() {
   std::string path = resolve_command(opt_.command[0]);
   if (path.empty()) throw Error("command not found: " + opt_.command[0]);
   TracedProcess t;
-  t.allocator = resolve_allocator({0, path, environ, path}, opt_.placement);
+  // A script runs its #! interpreter, whose allocator is the one to probe.
+  const std::string program = executed_program(path);
+  t.allocator = resolve_allocator({0, program, environ, program == path ? path : path + " (" + program + ")"},
+                                  opt_.placement);
   child_ = std::make_unique<LaunchedCommand>(opt_.command);
   t.process.pid = t.process.ns_pid = child_->pid();
-  t.process.exe = path;
+  t.process.exe = program;
   t.process.comm = path.substr(path.find_last_of('/') + 1).substr(0, 15);
   given_.push_back(std::move(t));
 }
