@@ -330,6 +330,36 @@ void BpfObject::release(LinkSet& set) {
 
 void BpfObject::detach_all() {
   finish_detaching();
+  release(syscall_links_);
+  vm_attached_ = false;
+  release_probes();
+}
+
+void BpfObject::stop_counting() {
+  count_window(ProbeWindow::allocations, false);
+  count_window(ProbeWindow::releases, false);
+  // Entries first, as they were attached last: a call whose entry was
+  // counted keeps its exit.
+  std::reverse(syscall_links_.links.begin(), syscall_links_.links.end());
+  release(syscall_links_);
+  vm_attached_ = false;
+}
+
+void BpfObject::detach_in_background() {
+  finish_detaching();
+  closing_ = true;
+  try {
+    detaching_ = std::thread([this] {
+      release_probes();
+      closing_ = false;
+    });
+  } catch (const std::system_error&) {
+    closing_ = false;
+    release_probes();
+  }
+}
+
+void BpfObject::release_probes() {
   for (auto& w : window_links_) release_parallel(w);
   release_parallel(links_);
   if (inherited_) {
@@ -340,7 +370,6 @@ void BpfObject::detach_all() {
       fprintf(stderr, "memscope-bpf: %zu inherited probe events taken down in %.0f ms\n", n,
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  vm_attached_ = false;
 }
 
 void BpfObject::count_vm_syscalls(pid_t pid, uint64_t brk) {
@@ -350,7 +379,7 @@ void BpfObject::count_vm_syscalls(pid_t pid, uint64_t brk) {
     for (bpf_program* p : {skel_->progs.ms_vm_exit, skel_->progs.ms_vm_enter}) {
       bpf_link* link = bpf_program__attach(p);
       if (!link) throw Error(std::string("cannot attach to the mmap, munmap and brk syscalls: ") + strerror(errno));
-      links_.links.push_back(link);
+      syscall_links_.links.push_back(link);
     }
     vm_attached_ = true;
   }

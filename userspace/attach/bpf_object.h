@@ -68,6 +68,17 @@ class BpfObject {
   // `r_debug_delta`: where _r_debug lies from the hook (0: unknown).
   void watch_linker(pid_t pid, const std::string& open_path, uint64_t offset, int64_t r_debug_delta);
   void detach_all();
+  // At the end of a trace: the programs stop counting at once (one store;
+  // what they counted stays in the maps) and the memory syscalls'
+  // tracepoints are detached; the probes stay until detached.
+  void stop_counting();
+  // Every probe taken down on a thread of its own, whose kernel grace
+  // periods (seconds with inherited and classic probes) then overlap the
+  // report's symbolization. wait_detached() (or the destructor) waits for
+  // that thread.
+  void detach_in_background();
+  void wait_detached() { finish_detaching(); }
+  bool detaching() const { return closing_.load(); }
   // A process probed with session links forked a child that is not traced:
   // the child's copy of its memory holds the breakpoints, and the kernel
   // would make it trap (entry and return) on every call, for nothing.
@@ -141,6 +152,8 @@ class BpfObject {
   bool session_links_ = false;
   int load_error_ = 0;
   LinkSet links_;
+  LinkSet syscall_links_;  // the memory syscalls' tracepoints (count_vm_syscalls)
+  void release_probes();
   // The windowed probe sets: those that only allocate, free and the
   // deletes, realloc (attached while either of the others is).
   static constexpr size_t kSets = 3, kRealloc = 2;

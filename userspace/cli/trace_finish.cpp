@@ -26,15 +26,15 @@ ProbeCost calibrate_quietly(const Options& opt, bool user_time) {
 
 }  // namespace
 
-// Detach first, so that the counters stop together (the processes' own add
-// up to the totals) and nothing more is trapped during the (possibly slow)
-// symbolization; then drain. The counters and stacks are read after, from
-// maps that live as long as the loaded object.
-void TraceRun::stop_and_detach() {
+// The programs stop counting first, together (the processes' own counts add
+// up to the totals); then drain. The counters and stacks are read after,
+// from maps that live as long as the loaded object. The probes come down
+// in write_final_report(), after the calibration and before symbolizing.
+void TraceRun::stop_counting() {
   stop_ns_ = monotonic_ns();
   fprintf(stderr, "memscope-bpf: %s; writing the report\n", why_.c_str());
   control_->end(stop_ns_);
-  probes_->detach_all();
+  probes_->stop_counting();
   drainer_->stop();
   aggregator_->fold_windows();  // the last window's records are all in
   sample_memory(0, elapsed_s(stop_ns_));
@@ -70,10 +70,17 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   // user time per hit worth its two seconds.
   const bool windows_used = control_->windowed() && control_->finish(stop_ns_, final, {}).enabled;
   if (probe_cost_.per_hit_ns <= 0 || (windows_used && probe_cost_.user_ns_per_hit <= 0)) {
+    // Unfiltered probes (--all) would trap the calibration's own loop.
+    if (opt_.follow.all) probes_->detach_all();
     const ProbeCost now = calibrate_quietly(opt_, windows_used);
     if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
     else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
   }
+  // Taking inherited or classic probes down waits for the kernel's grace
+  // periods, 2.6 s for the 30 inherited probes of a compile: they overlap
+  // the symbolization. Not the calibration: its own probes wait for the
+  // same kernel mutex.
+  probes_->detach_in_background();
   if (windows_used)
     run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});
   run.probe_cost = probe_cost_;
@@ -94,6 +101,7 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   report.agent =
       agent_cost_->finish(drainer_->batches(), aggregator_->memory_bytes(), aggregator_->live().size(), finish_start);
   const std::vector<std::string> errors = write_outputs(report, opt_.outputs, opt_.folded_value);
+  wait_detached();
   print_final(stderr, report, opt_.top);
   bool all = true;
   for (size_t i = 0; i < opt_.outputs.size(); ++i) {
@@ -107,6 +115,13 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
     }
   }
   return all;
+}
+
+// The report is printed once nothing is attached: the targets no longer
+// trap, and a run that ends in an error after it leaves nothing behind.
+void TraceRun::wait_detached() {
+  if (probes_->detaching()) fprintf(stderr, "memscope-bpf: waiting for the kernel to take the probes down\n");
+  probes_->wait_detached();
 }
 
 // The command outlives the trace (Ctrl-C, --duration): it keeps running

@@ -63,7 +63,7 @@ int TraceRun::run() {
   announce_start();
   release_command();
   loop();
-  stop_and_detach();
+  stop_counting();
   const bool written = write_final_report(read_kernel_final());
   leave_command();
   return written ? 0 : 1;

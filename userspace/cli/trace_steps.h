@@ -91,10 +91,11 @@ class TraceRun {
   bool is_command(pid_t pid) const { return child_ && pid == child_->pid(); }
   double elapsed_s(uint64_t now) const { return (now - start_ns_) / 1e9; }
   // Stop, detach, report (cli/trace_finish.cpp).
-  void stop_and_detach();
+  void stop_counting();
   KernelFinal read_kernel_final() const;
   // False when an output could not be written (each failure said on stderr).
   bool write_final_report(const KernelFinal& kernel);
+  void wait_detached();
   void leave_command();
 
   const Options& opt_;
