@@ -7,10 +7,13 @@
  * and loads before it attaches (memscope/unwind.h): code built without frame
  * pointers (-O2, Debian's libstdc++) unwinds as well as code built with
  * them, and only sampled calls pay. Per frame:
- * - the object of pc: the last frame's mapping is kept, so bpf_find_vma()
- *   runs only when pc leaves it; the object's rows are found by the
- *   (device, inode) of the mapped file, which also goes into the stack's
- *   hash;
+ * - the object of pc: the last frame's mapping is kept, so the object is
+ *   looked up only when pc leaves it, first among the thread's last
+ *   MS_VMA_CACHE mappings (valid while the process's mappings are
+ *   unchanged, see struct vma_cache), then by bpf_find_vma(), which with
+ *   its mm lock and maple-tree search was the walk's largest cost; the
+ *   object's rows are found by the (device, inode) of the mapped file,
+ *   which also goes into the stack's hash;
  * - its row: a binary search of the object's slice of unwind_rows, at pc
  *   for the probed instruction and at pc - 1 for return addresses (a call
  *   that ends its function returns past the function's last byte);
@@ -27,6 +30,7 @@
 #define MEMSCOPE_STACK_WALK_BPF_H
 
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "memscope/record.h"
@@ -57,12 +61,32 @@ struct walk {
 	__u32 fp_lost; /* the caller's rbp is not known */
 };
 
+/* The mappings a thread's walks found last, kept while the process's
+ * mappings are unchanged: the kernel's mm_lock_seq moves on every write
+ * lock of the mm (mmap, munmap, mprotect, brk, mremap all take it), so a
+ * mapping found under one even value is still there under the same value.
+ * Measured on the web profile under --sample-all: bpf_find_vma() and its
+ * maple-tree search were 11.7% of the traced process's time
+ * (docs/measurements.md#where-the-time-beyond-the-trap-goes). */
+#define MS_VMA_CACHE 4
+struct vma_cached {
+	__u64 start, end, dev, ino;
+	__s64 to_vaddr;
+	__u32 first, rows;
+};
+struct vma_cache {
+	__u32 seq; /* mm_lock_seq the entries were found under; odd: none valid */
+	__u32 next; /* the entry the next mapping found replaces */
+	struct vma_cached e[MS_VMA_CACHE];
+};
+
 /* A thread's walk: created by its first sampled call (most threads that
  * allocate are sampled rarely or never, and this is 2.7 KiB), gone with the
  * thread, and forgotten at exec (ms_proc_exec). */
 struct walk_state {
 	struct walk w;
 	struct ms_stack stack; /* the last stack walked (the value stored for a new site) */
+	struct vma_cache vmas;
 	__u64 chunk[MS_WALK_CHUNK / 8];
 };
 
@@ -114,14 +138,71 @@ static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
+/* The process's mappings changed since the cache was filled: it is
+ * emptied and takes the new value. Kernels without mm_lock_seq (before
+ * 6.4, or without per-VMA locks) keep it empty. */
+static __always_inline void vma_cache_check(struct vma_cache *c)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u32 seq = 1;
+
+	if (mm && bpf_core_field_exists(mm->mm_lock_seq))
+		bpf_core_read(&seq, sizeof(seq), &mm->mm_lock_seq);
+	if (seq != c->seq || (seq & 1)) {
+		c->seq = seq;
+		c->next = 0;
+		for (int i = 0; i < MS_VMA_CACHE; i++)
+			c->e[i].end = 0;
+	}
+}
+
+/* Takes the object of w->pc from the cache (and mixes its file into the
+ * hash, as find_object() does); 0 when no entry holds it. */
+static __always_inline int cached_object(struct walk *w, struct vma_cache *c)
+{
+	for (int i = 0; i < MS_VMA_CACHE; i++) {
+		struct vma_cached *e = &c->e[i];
+
+		if (w->pc >= e->start && w->pc < e->end) {
+			w->h = (w->h ^ e->ino ^ (e->dev << 32)) * 0x100000001b3ULL;
+			w->vm_start = e->start;
+			w->vm_end = e->end;
+			w->to_vaddr = e->to_vaddr;
+			w->first = e->first;
+			w->rows = e->rows;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static __always_inline void cache_object(const struct walk *w, struct vma_cache *c, __u64 dev, __u64 ino)
+{
+	struct vma_cached *e = &c->e[c->next & (MS_VMA_CACHE - 1)];
+
+	if (c->seq & 1)
+		return;
+	e->start = w->vm_start;
+	e->end = w->vm_end;
+	e->dev = dev;
+	e->ino = ino;
+	e->to_vaddr = w->to_vaddr;
+	e->first = w->first;
+	e->rows = w->rows;
+	c->next += 1;
+}
+
 /* Finds the object of w->pc and its rows; 0 (with w->stop) when there are none. */
-static __always_inline int find_object(struct walk *w)
+static __always_inline int find_object(struct walk *w, struct vma_cache *c)
 {
 	struct vma_seen v = {};
 	struct ms_unwind_key key = {};
 	struct ms_unwind_object *o;
-	long err = bpf_find_vma(bpf_get_current_task_btf(), w->pc, vma_found, &v, 0);
+	long err;
 
+	if (cached_object(w, c))
+		return 1;
+	err = bpf_find_vma(bpf_get_current_task_btf(), w->pc, vma_found, &v, 0);
 	if (err) {
 		/* -ENOENT: pc lies in no mapping; -EBUSY: the mm lock was taken */
 		w->stop = err == -2 ? MS_WALK_NO_TABLE : MS_WALK_UNREADABLE;
@@ -146,6 +227,7 @@ static __always_inline int find_object(struct walk *w)
 	w->to_vaddr = (__s64)(v.pgoff << 12) - (__s64)v.start + o->bias;
 	w->first = o->first_row;
 	w->rows = o->rows;
+	cache_object(w, c, v.dev, v.ino);
 	return 1;
 }
 
@@ -263,7 +345,7 @@ static long walk_frame(__u64 index, void *arg)
 		return 1;
 	w = &ws->w;
 	if (w->pc < w->vm_start || w->pc >= w->vm_end) {
-		if (!find_object(w))
+		if (!find_object(w, &ws->vmas))
 			return 1;
 	}
 	row = ms_unwind_row_of(w->first, w->rows, (index ? w->pc - 1 : w->pc) + w->to_vaddr);
@@ -328,6 +410,7 @@ static __always_inline __u64 walk_stack(struct pt_regs *ctx, struct walk_state *
 	w->h = (0xcbf29ce484222325ULL ^ w->pc) * 0x100000001b3ULL;
 	ws->stack.ips[0] = w->pc;
 	ws->stack.depth = 1;
+	vma_cache_check(&ws->vmas);
 	bpf_loop(MS_MAX_STACK_DEPTH - 1, walk_frame, &c, 0);
 	ws->stack.stop = w->stop;
 	return w->h ^ ws->stack.depth ^ ((__u64)w->stop << 32);

@@ -5,9 +5,11 @@
 # run (two clock reads), so compare runs of this script, not absolute values.
 #   sudo tools/overhead/program_cost.sh [PROFILE] [memscope-bpf options...]
 #   sudo tools/overhead/program_cost.sh web --sample-all
+#   sudo AGENT=/path/to/other/memscope-bpf tools/overhead/program_cost.sh web   (another build's agent)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for bin in build/memscope-bpf build/memscope-workload; do
+agent=${AGENT:-build/memscope-bpf}
+for bin in "$agent" build/memscope-workload; do
   [[ -x $bin ]] || { echo "program_cost: $bin is missing: cmake -S . -B build && make -C build -j2" >&2; exit 1; }
 done
 profile=${1:-web}
@@ -16,7 +18,7 @@ was=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -qw kernel.bpf_stats_enabled=$was' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 out=$(mktemp -d)
-build/memscope-bpf -o "$out/report.json" "$@" -- build/memscope-workload --profile "$profile" --threads 1 \
+"$agent" -o "$out/report.json" "$@" -- build/memscope-workload --profile "$profile" --threads 1 \
   --seconds 2 --warmup 0.2 >/dev/null 2>"$out/agent.err" &
 agent=$!
 sleep 1.5  # inside the measured window
