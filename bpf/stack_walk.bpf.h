@@ -16,7 +16,8 @@
  *   which also goes into the stack's hash;
  * - its row: a binary search of the object's slice of unwind_rows, at pc
  *   for the probed instruction and at pc - 1 for return addresses (a call
- *   that ends its function returns past the function's last byte);
+ *   that ends its function returns past the function's last byte), unless
+ *   the thread's row cache holds that address (struct row_cache);
  * - the CFA from rsp or rbp, the return address at CFA - 8, rbp restored
  *   where the frame saved it; the caller's rsp is the CFA.
  * The walk stops where it cannot go on and says why in ms_stack.stop:
@@ -80,6 +81,19 @@ struct vma_cache {
 	struct vma_cached e[MS_VMA_CACHE];
 };
 
+/* The rows a thread's walks found last, by the object's first row and the
+ * address searched: the agent loads each object's rows once, into a slice
+ * of its own that it never rewrites, so an entry stays right for the whole
+ * trace. Direct-mapped: a hit costs a multiply and a compare where the
+ * binary search took up to 24 steps (5.5% of a fully traced thread's time
+ * once the mapping cache was in, docs/measurements.md). */
+#define MS_ROW_CACHE 64
+struct row_cached {
+	__u64 vaddr;
+	__u32 first; /* the object's slice; 0 with row 0: empty */
+	__u32 row;
+};
+
 /* A thread's walk: created by its first sampled call (most threads that
  * allocate are sampled rarely or never, and this is 2.7 KiB), gone with the
  * thread, and forgotten at exec (ms_proc_exec). */
@@ -87,6 +101,7 @@ struct walk_state {
 	struct walk w;
 	struct ms_stack stack; /* the last stack walked (the value stored for a new site) */
 	struct vma_cache vmas;
+	struct row_cached rows[MS_ROW_CACHE];
 	__u64 chunk[MS_WALK_CHUNK / 8];
 };
 
@@ -264,6 +279,25 @@ __noinline long ms_unwind_row_of(__u32 first, __u32 rows, __u64 vaddr)
 	return first + lo;
 }
 
+/* The row of vaddr in the object whose slice starts at `first`, from the
+ * thread's cache or else by the binary search (and then cached); -1 when
+ * the object has none there. */
+static __always_inline long row_of(struct row_cached *cache, __u32 first, __u32 rows, __u64 vaddr)
+{
+	struct row_cached *e = &cache[((vaddr ^ first) * 0x9e3779b97f4a7c15ULL) >> 58 & (MS_ROW_CACHE - 1)];
+	long row;
+
+	if (e->vaddr == vaddr && e->first == first && e->row)
+		return e->row;
+	row = ms_unwind_row_of(first, rows, vaddr);
+	if (row > 0) {
+		e->vaddr = vaddr;
+		e->first = first;
+		e->row = row;
+	}
+	return row;
+}
+
 /* Makes ws->chunk hold the stack bytes [lo, hi); 0 when they cannot be read. */
 static __always_inline int stack_bytes(struct walk_state *ws, __u64 lo, __u64 hi)
 {
@@ -348,7 +382,7 @@ static long walk_frame(__u64 index, void *arg)
 		if (!find_object(w, &ws->vmas))
 			return 1;
 	}
-	row = ms_unwind_row_of(w->first, w->rows, (index ? w->pc - 1 : w->pc) + w->to_vaddr);
+	row = row_of(ws->rows, w->first, w->rows, (index ? w->pc - 1 : w->pc) + w->to_vaddr);
 	idx = row;
 	r = row < 0 ? 0 : bpf_map_lookup_elem(&unwind_rows, &idx);
 	if (!r) {
