@@ -9,6 +9,7 @@ and bytes each clock's coverage would estimate against the workload's truth.
   sudo tools/accuracy/coverage_clocks.py PROFILE SCALE RUNS [agent options...]
   sudo tools/accuracy/coverage_clocks.py web 100000 5 --duty-cycle 0.5/2
   sudo tools/accuracy/coverage_clocks.py loop 8 5 --max-overhead 3
+  sudo tools/accuracy/coverage_clocks.py --build DIR web 100000 5 ...   (another build's agent and workload)
 
 PROFILE `loop` is the overhead benchmark's malloc/free loop (the workload's
 throughput mode, web's size mix) for SCALE seconds: it has no truth file, so
@@ -74,9 +75,13 @@ def rel(a, b):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    if args[:1] == ["--build"] and len(args) > 1:
+        acc.AGENT, acc.WORKLOAD = (os.path.join(args[1], n) for n in ("memscope-bpf", "memscope-workload"))
+        args = args[2:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    profile, scale, runs, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+    profile, scale, runs, extra = args[0], int(args[1]), int(args[2]), args[3:]
     errs = {"user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
     est_errs = {"frees": [], "user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
     for run in range(runs):
