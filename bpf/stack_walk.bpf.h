@@ -31,12 +31,12 @@
 #define MEMSCOPE_STACK_WALK_BPF_H
 
 #include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "memscope/record.h"
 #include "memscope/unwind.h"
 #include "stats.bpf.h"
+#include "walk_caches.bpf.h"
 
 #define MS_USER_TOP 0x00007ffffffff000ULL /* x86-64 user address space, 4-level paging */
 #define MS_PAGE 4096
@@ -60,38 +60,6 @@ struct walk {
 	__u32 first, rows;
 	__u32 stop; /* enum ms_walk_stop */
 	__u32 fp_lost; /* the caller's rbp is not known */
-};
-
-/* The mappings a thread's walks found last, kept while the process's
- * mappings are unchanged: the kernel's mm_lock_seq moves on every write
- * lock of the mm (mmap, munmap, mprotect, brk, mremap all take it), so a
- * mapping found under one even value is still there under the same value.
- * Measured on the web profile under --sample-all: bpf_find_vma() and its
- * maple-tree search were 11.7% of the traced process's time
- * (docs/measurements.md#where-the-time-beyond-the-trap-goes). */
-#define MS_VMA_CACHE 4
-struct vma_cached {
-	__u64 start, end, dev, ino;
-	__s64 to_vaddr;
-	__u32 first, rows;
-};
-struct vma_cache {
-	__u32 seq; /* mm_lock_seq the entries were found under; odd: none valid */
-	__u32 next; /* the entry the next mapping found replaces */
-	struct vma_cached e[MS_VMA_CACHE];
-};
-
-/* The rows a thread's walks found last, by the object's first row and the
- * address searched: the agent loads each object's rows once, into a slice
- * of its own that it never rewrites, so an entry stays right for the whole
- * trace. Direct-mapped: a hit costs a multiply and a compare where the
- * binary search took up to 24 steps (5.5% of a fully traced thread's time
- * once the mapping cache was in, docs/measurements.md). */
-#define MS_ROW_CACHE 64
-struct row_cached {
-	__u64 vaddr;
-	__u32 first; /* the object's slice; 0 with row 0: empty */
-	__u32 row;
 };
 
 /* A thread's walk: created by its first sampled call (most threads that
@@ -153,58 +121,21 @@ static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
-/* The process's mappings changed since the cache was filled: it is
- * emptied and takes the new value. Kernels without mm_lock_seq (before
- * 6.4, or without per-VMA locks) keep it empty. */
-static __always_inline void vma_cache_check(struct vma_cache *c)
-{
-	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	__u32 seq = 1;
-
-	if (mm && bpf_core_field_exists(mm->mm_lock_seq))
-		bpf_core_read(&seq, sizeof(seq), &mm->mm_lock_seq);
-	if (seq != c->seq || (seq & 1)) {
-		c->seq = seq;
-		c->next = 0;
-		for (int i = 0; i < MS_VMA_CACHE; i++)
-			c->e[i].end = 0;
-	}
-}
-
 /* Takes the object of w->pc from the cache (and mixes its file into the
  * hash, as find_object() does); 0 when no entry holds it. */
 static __always_inline int cached_object(struct walk *w, struct vma_cache *c)
 {
-	for (int i = 0; i < MS_VMA_CACHE; i++) {
-		struct vma_cached *e = &c->e[i];
+	struct vma_cached *e = vma_cache_find(c, w->pc);
 
-		if (w->pc >= e->start && w->pc < e->end) {
-			w->h = (w->h ^ e->ino ^ (e->dev << 32)) * 0x100000001b3ULL;
-			w->vm_start = e->start;
-			w->vm_end = e->end;
-			w->to_vaddr = e->to_vaddr;
-			w->first = e->first;
-			w->rows = e->rows;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static __always_inline void cache_object(const struct walk *w, struct vma_cache *c, __u64 dev, __u64 ino)
-{
-	struct vma_cached *e = &c->e[c->next & (MS_VMA_CACHE - 1)];
-
-	if (c->seq & 1)
-		return;
-	e->start = w->vm_start;
-	e->end = w->vm_end;
-	e->dev = dev;
-	e->ino = ino;
-	e->to_vaddr = w->to_vaddr;
-	e->first = w->first;
-	e->rows = w->rows;
-	c->next += 1;
+	if (!e)
+		return 0;
+	w->h = (w->h ^ e->ino ^ (e->dev << 32)) * 0x100000001b3ULL;
+	w->vm_start = e->start;
+	w->vm_end = e->end;
+	w->to_vaddr = e->to_vaddr;
+	w->first = e->first;
+	w->rows = e->rows;
+	return 1;
 }
 
 /* Finds the object of w->pc and its rows; 0 (with w->stop) when there are none. */
@@ -242,7 +173,8 @@ static __always_inline int find_object(struct walk *w, struct vma_cache *c)
 	w->to_vaddr = (__s64)(v.pgoff << 12) - (__s64)v.start + o->bias;
 	w->first = o->first_row;
 	w->rows = o->rows;
-	cache_object(w, c, v.dev, v.ino);
+	vma_cache_add(c, &(struct vma_cached){.start = v.start, .end = v.end, .dev = v.dev, .ino = v.ino,
+					      .to_vaddr = w->to_vaddr, .first = w->first, .rows = w->rows});
 	return 1;
 }
 
@@ -284,16 +216,11 @@ __noinline long ms_unwind_row_of(__u32 first, __u32 rows, __u64 vaddr)
  * the object has none there. */
 static __always_inline long row_of(struct row_cached *cache, __u32 first, __u32 rows, __u64 vaddr)
 {
-	struct row_cached *e = &cache[((vaddr ^ first) * 0x9e3779b97f4a7c15ULL) >> 58 & (MS_ROW_CACHE - 1)];
-	long row;
+	long row = row_cache_find(cache, first, vaddr);
 
-	if (e->vaddr == vaddr && e->first == first && e->row)
-		return e->row;
-	row = ms_unwind_row_of(first, rows, vaddr);
-	if (row > 0) {
-		e->vaddr = vaddr;
-		e->first = first;
-		e->row = row;
+	if (row < 0) {
+		row = ms_unwind_row_of(first, rows, vaddr);
+		row_cache_add(cache, first, vaddr, row);
 	}
 	return row;
 }
