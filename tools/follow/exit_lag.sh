@@ -3,18 +3,20 @@
 # a real compile (g++ -O2 of userspace/common/fs.cpp) under
 # --follow-children, timed from the agent's "all targets exited" line to
 # its exit. Prints one line per run and agent: the agent's path, seconds.
-# Give two builds to compare them interleaved.
-#   sudo RUNS=3 tools/follow/exit_lag.sh BUILD_DIR [OTHER_BUILD_DIR]
+# Give two builds to compare them interleaved; COMPILES=N runs the compile
+# N times one after another (a build's compiler runs).
+#   sudo RUNS=3 [COMPILES=5] tools/follow/exit_lag.sh BUILD_DIR [OTHER_BUILD_DIR]
 set -euo pipefail
 runs=${RUNS:-3}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 first=$(cd "$1" && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+compiles=${COMPILES:-1}
 cat >"$dir/cc.sh" <<CC
 #!/bin/sh
-g++ -O2 -std=gnu++20 -I $src/userspace -I $src/include -I $first/bpf -isystem /usr/include/capstone \
-  -c $src/userspace/common/fs.cpp -o $dir/fs.o
+for i in \$(seq 1 $compiles); do g++ -O2 -std=gnu++20 -I $src/userspace -I $src/include -I $first/bpf -isystem /usr/include/capstone \
+  -c $src/userspace/common/fs.cpp -o $dir/fs.o; done
 CC
 chmod 755 "$dir/cc.sh"
 lag() {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <chrono>
 #include <system_error>
 #include <thread>
@@ -359,7 +360,23 @@ void BpfObject::detach_in_background() {
   }
 }
 
+void BpfObject::release_process(pid_t pid) {
+  if (!inherited_) return;
+  auto events = std::make_shared<InheritedUprobes::Events>(inherited_->take(pid));
+  if (!events->size() && events->names.empty()) return;
+  const InheritedUprobes* from = inherited_.get();
+  exits_released_.push([from, events, pid, verbose = verbose_] {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t n = events->size();
+    from->release(*events);
+    if (verbose)
+      fprintf(stderr, "memscope-bpf: PID %d gone: its %zu inherited probe events taken down in %.0f ms\n", pid, n,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  });
+}
+
 void BpfObject::release_probes() {
+  exits_released_.drain();
   for (auto& w : window_links_) release_parallel(w);
   release_parallel(links_);
   if (inherited_) {

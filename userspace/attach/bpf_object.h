@@ -18,6 +18,7 @@
 #include "attach/inherited_uprobes.h"
 #include "attach/kernel_maps.h"
 #include "attach/probe_settings.h"
+#include "attach/release_queue.h"
 #include "attach/unwind_maps.h"
 #include "common/probe_window.h"
 #include "memscope/record.h"
@@ -89,6 +90,14 @@ class BpfObject {
   size_t sweep_copies(pid_t pid);
   // `pid` exited: its sites are no longer its own.
   void forget_sites(pid_t pid);
+  // `pid` and every process that inherited its probes are gone: the
+  // inherited events opened on its threads are closed, on a thread of
+  // their own (a close may wait behind another's grace periods). The
+  // probes' definitions and programs stay, for processes probed there
+  // later, until the end (inherited_uprobes.h). A build keeps one event
+  // per thread and probe for its live processes, not for every process
+  // it ran.
+  void release_process(pid_t pid);
 
   // Duty cycle (bpf_windows.cpp). After split_windowed(), attach() keeps
   // the probes of the entry points that only allocate apart from those that
@@ -169,6 +178,7 @@ class BpfObject {
   bool vm_attached_ = false;
   std::vector<AttachedProbe> probes_;
   std::unique_ptr<InheritedUprobes> inherited_;
+  ReleaseQueue exits_released_;  // release_process()'s, drained before the rest come down
   // Per PID, the offsets its always-attached session links (and its
   // linker hook) probe in each object: what sweep_copies() attaches to.
   // Windowed links leave no breakpoint in a child: detaching them at each

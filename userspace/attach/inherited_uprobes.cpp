@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,6 +67,15 @@ int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
   return fd;
 }
 
+// The file a probe is in, by (device, inode): the same object reached
+// through another process's /proc/PID/root is the same probe. By its path
+// where it cannot be stat'ed.
+std::string file_of(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return path;
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
 // Threads that close events at once: each spends its time waiting in the
 // kernel, not on a CPU.
 constexpr size_t kReleaseWorkers = 64;
@@ -88,40 +98,38 @@ InheritedUprobes::~InheritedUprobes() {
   close(tracefs_);
 }
 
-InheritedUprobes::Defined InheritedUprobes::define(const InheritedProbe& p) {
+InheritedUprobes::Defined InheritedUprobes::define(const InheritedProbe& p, Events& into) {
   // tracefs splits its commands on blanks.
   if (p.path.find_first_of(" \t\n") != std::string::npos)
     throw Error("cannot define a uprobe event on " + p.path + ": the path has a blank in it");
   Defined d;
-  d.name = "ms_" + std::to_string(next_name_++);
+  // A name no event of this group has: the calibration's probes are
+  // defined while the trace's still are, and tracefs appends a definition
+  // to an event of the same name (or refuses it, at the same location).
+  do {
+    d.name = "ms_" + std::to_string(next_name_++);
+  } while (faccessat(tracefs_, ("events/" + group_ + "/" + d.name).c_str(), F_OK, 0) == 0);
   char offset[32];
   snprintf(offset, sizeof offset, ":0x%llx", static_cast<unsigned long long>(p.offset));
   const std::string cmd = std::string(p.ret ? "r:" : "p:") + group_ + "/" + d.name + " " + p.path + offset;
   if (int err = write_uprobe_command(tracefs_, cmd))
     throw Error("cannot define a uprobe event at " + p.path + offset + ": " + strerror(err));
-  names_.push_back(d.name);
+  into.names.push_back(d.name);
   d.tp_id = atoi(read_tracefs(tracefs_, "events/" + group_ + "/" + d.name + "/id").c_str());
   if (d.tp_id <= 0) throw Error("cannot read the id of uprobe event " + group_ + "/" + d.name);
   return d;
 }
 
-void InheritedUprobes::remove(const std::string& name) {
+void InheritedUprobes::remove(const std::string& name) const {
   if (int err = write_uprobe_command(tracefs_, "-:" + group_ + "/" + name))
     fprintf(stderr, "memscope-bpf: warning: cannot remove uprobe event %s/%s: %s\n", group_.c_str(), name.c_str(),
             strerror(err));
 }
 
 void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& probes) {
-  const size_t names_before = names_.size(), links_before = links_.size(), fds_before = fds_.size();
+  Events made, fds;
+  std::vector<std::map<ProbeKey, Shared>::iterator> fresh;
   try {
-    std::vector<Defined> defined;
-    for (const auto& p : probes) defined.push_back(define(p));
-    // The program rides on an event of its own that is not inherited: a
-    // child's copy of an event carries its parent's program pointer, and
-    // when the child exits the kernel (6.10+, perf_event_free_bpf_prog)
-    // detaches that program from the probe's tracepoint, for everyone
-    // (every process forked after the first child's exit would go
-    // uncounted: docs/measurements.md#processes-and-loaded-objects). Events without a program leave nothing to detach.
     // Return probes first: attached into a running process, an entry seen
     // without its return would leave the thread's call depth set, and its
     // later calls at that stack depth would pass for the allocator's own.
@@ -129,66 +137,115 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
     for (bool ret : {true, false})
       for (size_t i = 0; i < probes.size(); ++i)
         if (probes[i].ret == ret) order.push_back(i);
+    std::vector<int> tp(probes.size());
     for (size_t i : order) {
-      int fd = open_event(defined[i].tp_id, pid, false, sample_read_);
-      if (fd < 0)
-        throw Error(errno == ESRCH ? "PID " + std::to_string(pid) + " is gone"
-                                   : "cannot open a perf event on uprobe event " + group_ + "/" + defined[i].name +
-                                         ": " + strerror(errno));
-      // The cookie goes with the program into the probe's tracepoint: every
-      // task the events cover, children too, runs it once per hit.
-      LIBBPF_OPTS(bpf_perf_event_opts, opts, .bpf_cookie = probes[i].cookie);
-      bpf_link* link = bpf_program__attach_perf_event_opts(probes[i].prog, fd, &opts);
-      if (!link) {
-        const int err = errno;
-        close(fd);
-        throw Error("cannot attach the program to uprobe event " + group_ + "/" + defined[i].name + ": " +
-                    strerror(err));
+      const InheritedProbe& p = probes[i];
+      const ProbeKey key{file_of(p.path), p.offset, p.ret, p.cookie, p.prog};
+      auto it = shared_.find(key);
+      if (it == shared_.end()) {
+        it = shared_.emplace(key, Shared{}).first;
+        fresh.push_back(it);
+        it->second.defined = define(p, made);
+        it->second.carrier = carry_program(p, it->second.defined, pid);
+        made.links.push_back(it->second.carrier);
       }
-      links_.push_back(link);
+      tp[i] = it->second.defined.tp_id;
     }
     // Every thread, listed again until no new one appears: a thread cloned
     // meanwhile by one not yet probed inherited nothing.
     std::set<pid_t> done;
-    for (bool fresh = true; fresh;) {
-      fresh = false;
+    for (bool again = true; again;) {
+      again = false;
       for (pid_t tid : threads_of(pid)) {
         if (!done.insert(tid).second) continue;
-        fresh = true;
-        for (size_t i = 0; i < probes.size(); ++i) {
-          int fd = open_event(defined[i].tp_id, tid, true, sample_read_);
+        again = true;
+        for (size_t i : order) {
+          int fd = open_event(tp[i], tid, true, sample_read_);
           if (fd < 0 && errno == ESRCH) break;  // the thread is gone
           if (fd < 0)
-            throw Error("cannot open a perf event on uprobe event " + group_ + "/" + defined[i].name + " for thread " +
+            throw Error("cannot open a perf event on uprobe event at " + probes[i].path + " for thread " +
                         std::to_string(tid) + ": " + strerror(errno));
-          fds_.push_back(fd);
+          fds.fds.push_back(fd);
         }
       }
     }
   } catch (...) {
-    while (links_.size() > links_before) {
-      bpf_link__destroy(links_.back());
-      links_.pop_back();
-    }
-    while (fds_.size() > fds_before) {
-      close(fds_.back());
-      fds_.pop_back();
-    }
-    while (names_.size() > names_before) {
-      remove(names_.back());
-      names_.pop_back();
-    }
+    release(fds);
+    release(made);
+    for (auto it : fresh) shared_.erase(it);
     throw;
   }
+  carriers_.names.insert(carriers_.names.end(), made.names.begin(), made.names.end());
+  carriers_.links.insert(carriers_.links.end(), made.links.begin(), made.links.end());
+  Events& own = by_pid_[pid];
+  own.fds.insert(own.fds.end(), fds.fds.begin(), fds.fds.end());
 }
 
-void InheritedUprobes::release_all() {
+// The program rides on an event of its own that is not inherited: a
+// child's copy of an event carries its parent's program pointer, and when
+// the child exits the kernel (6.10+, perf_event_free_bpf_prog) detaches
+// that program from the probe's tracepoint, for everyone (every process
+// forked after the first child's exit would go uncounted:
+// docs/measurements.md#processes-and-loaded-objects). This one is the
+// process's own, and outlives it: at a task's exit the kernel frees only
+// the inherited copies, and the program stays in the tracepoint until the
+// agent closes the event at the end. One per probe: every process probed
+// there later (another compiler run by the same build) adds only its
+// threads' events, which the tracepoint's filter passes; a second program
+// would count each call twice.
+bpf_link* InheritedUprobes::carry_program(const InheritedProbe& p, const Defined& d, pid_t pid) {
+  int fd = open_event(d.tp_id, pid, false, sample_read_);
+  if (fd < 0)
+    throw Error(errno == ESRCH ? "PID " + std::to_string(pid) + " is gone"
+                               : "cannot open a perf event on uprobe event " + group_ + "/" + d.name + ": " +
+                                     strerror(errno));
+  // The cookie goes with the program into the probe's tracepoint: every
+  // task the events cover, children too, runs it once per hit.
+  LIBBPF_OPTS(bpf_perf_event_opts, opts, .bpf_cookie = p.cookie);
+  bpf_link* link = bpf_program__attach_perf_event_opts(p.prog, fd, &opts);
+  if (!link) {
+    const int err = errno;
+    close(fd);
+    throw Error("cannot attach the program to uprobe event " + group_ + "/" + d.name + ": " + strerror(err));
+  }
+  return link;
+}
+
+InheritedUprobes::Events InheritedUprobes::take(pid_t pid) {
+  Events out;
+  if (auto it = by_pid_.find(pid); it != by_pid_.end()) {
+    out = std::move(it->second);
+    by_pid_.erase(it);
+  }
+  return out;
+}
+
+void InheritedUprobes::release(Events& events) const {
   // The events first (their children with them), then their definitions,
   // which the kernel refuses to remove while an event uses them. The events
   // all at once: one by one they took ~0.13 s each (parallel_release.h).
-  release_in_parallel(links_, fds_, kReleaseWorkers);
-  for (const auto& n : names_) remove(n);
-  names_.clear();
+  release_in_parallel(events.links, events.fds, kReleaseWorkers);
+  for (const auto& n : events.names) remove(n);
+  events.names.clear();
+}
+
+void InheritedUprobes::release_all() {
+  Events all = std::move(carriers_);
+  carriers_ = {};
+  shared_.clear();
+  for (auto& [pid, e] : by_pid_) {
+    all.names.insert(all.names.end(), e.names.begin(), e.names.end());
+    all.links.insert(all.links.end(), e.links.begin(), e.links.end());
+    all.fds.insert(all.fds.end(), e.fds.begin(), e.fds.end());
+  }
+  by_pid_.clear();
+  release(all);
+}
+
+size_t InheritedUprobes::open_events() const {
+  size_t n = carriers_.size();
+  for (const auto& [pid, e] : by_pid_) n += e.size();
+  return n;
 }
 
 }  // namespace memscope

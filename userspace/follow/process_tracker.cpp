@@ -235,18 +235,6 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   }
 }
 
-void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
-  std::vector<std::tuple<uint64_t, uint64_t, uint64_t, pid_t>> copies;
-  for (const auto& [dev, ino, offset, scope] : probed_)
-    if (scope == parent) copies.emplace_back(dev, ino, offset, child);
-  probed_.insert(copies.begin(), copies.end());
-  // Its linker hook too (BpfObject::watch_linker).
-  std::vector<std::tuple<uint64_t, uint64_t, pid_t>> hooks;
-  for (const auto& [dev, ino, scope] : linkers_)
-    if (scope == parent) hooks.emplace_back(dev, ino, child);
-  linkers_.insert(hooks.begin(), hooks.end());
-}
-
 void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
   TracedProcess gone;
   gone.process = info;
@@ -381,6 +369,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
         exec_pending_.erase(pid);
         mark_exited(pid);
         retire(pid);
+        release_inherited(pid);
         break;
       case MS_PROC_LINKER:
         loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns);

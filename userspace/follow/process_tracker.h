@@ -106,6 +106,14 @@ class ProcessTracker {
   // linker hook: they are its own from now on and are never attached to it
   // again (two sets would each run the program: every call counted twice).
   void inherit_probes(pid_t parent, pid_t child);
+  // Inherited probes attached for a process (its own objects, its linker
+  // hook) live in it and in the children it forks after: they are taken
+  // down once all of those are gone, not at the end, where each probe's
+  // grace periods come one after another (inherited_probes.cpp). Not
+  // after a lost process event: a fork unheard of may have a child still
+  // carrying them.
+  void note_inherited(pid_t parent, pid_t child);
+  void release_inherited(pid_t gone);
   // Session links of two processes at the same sites: the kernel runs
   // every link's handler on every hit, and one whose program skips another
   // process asks for the return probe, so each process then pays a return
@@ -137,6 +145,8 @@ class ProcessTracker {
   std::map<pid_t, uint32_t> slots_;  // processes counted in the kernel's per-process arrays
   std::map<pid_t, ProcessCounts> retired_;
   std::map<pid_t, pid_t> copies_;  // forked child -> parent, until the child execs
+  std::map<pid_t, pid_t> inherited_from_;  // child -> the parent whose probes it inherited
+  std::set<pid_t> gone_;                   // exited, their inherited probes not yet taken down
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
   // linker's report (PID -> comm and the time of the exec).
