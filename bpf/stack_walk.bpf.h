@@ -63,7 +63,7 @@ struct walk {
 };
 
 /* A thread's walk: created by its first sampled call (most threads that
- * allocate are sampled rarely or never, and this is 2.7 KiB), gone with the
+ * allocate are sampled rarely or never, and this is 3.9 KiB), gone with the
  * thread, and forgotten at exec (ms_proc_exec). */
 struct walk_state {
 	struct walk w;

@@ -41,15 +41,17 @@ struct row_cached {
 };
 
 /* The process's mappings changed since the cache was filled: it is
- * emptied and takes the new value. Kernels without mm_lock_seq (before
- * 6.4, or without per-VMA locks) keep it empty. */
+ * emptied and takes the new value. Only where mm_lock_seq is a seqcount
+ * (6.14+ with per-VMA locks), odd while the write lock is held; before, an
+ * int moved at the unlock only, which would leave a stale entry usable
+ * while another thread changes the mappings: the cache stays empty there. */
 static __always_inline void vma_cache_check(struct vma_cache *c)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 	__u32 seq = 1;
 
-	if (mm && bpf_core_field_exists(mm->mm_lock_seq))
-		bpf_core_read(&seq, sizeof(seq), &mm->mm_lock_seq);
+	if (mm && bpf_core_field_exists(mm->mm_lock_seq.sequence))
+		bpf_core_read(&seq, sizeof(seq), &mm->mm_lock_seq.sequence);
 	if (seq != c->seq || (seq & 1)) {
 		c->seq = seq;
 		c->next = 0;

@@ -75,11 +75,17 @@ TEST_CASE("follow children: processes probed one after another at the same objec
     REQUIRE(agent.wait_for("PID " + std::to_string(kids[i]) + " runs " + kWorkload + ": probing", 30s));
     kill(kids[i], SIGUSR1);
   }
-  // The third waits to exit: the first two are gone, their probes
-  // defined once for all three.
-  const std::string done = "done";
-  for (int t = 0; t < 600 && agent.err().find(done, agent.err().rfind("ready")) == std::string::npos; ++t)
+  // The third waits to exit: the first two are gone, their own events
+  // closed at their exit, the probes defined once for all three.
+  bool done = false;
+  for (int t = 0; t < 600 && !done; ++t) {
     std::this_thread::sleep_for(50ms);
+    const std::string err = agent.err();
+    done = err.find("done", err.rfind("ready")) != std::string::npos;
+  }
+  REQUIRE(done);
+  for (int k = 0; k < 2; ++k)
+    CHECK(agent.wait_for("PID " + std::to_string(kids[k]) + " gone: its ", 30s));
   const auto locations = probed_locations(uprobe_events_of(agent.pid()));
   CHECK(!locations.empty());
   for (const auto& [where, events] : locations) {

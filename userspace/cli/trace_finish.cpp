@@ -27,9 +27,9 @@ ProbeCost calibrate_quietly(const Options& opt, bool user_time) {
 }  // namespace
 
 // The programs stop counting first, together (the processes' own counts add
-// up to the totals); then drain. The counters and stacks are read after,
-// from maps that live as long as the loaded object. The probes come down
-// in write_final_report(), after the calibration and before symbolizing.
+// up to the totals; only their hits go on until the detach); then drain.
+// The counters and stacks are read after, from maps that live as long as
+// the loaded object. The probes come down in write_final_report().
 void TraceRun::stop_counting() {
   stop_ns_ = monotonic_ns();
   fprintf(stderr, "memscope-bpf: %s; writing the report\n", why_.c_str());
@@ -63,23 +63,25 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
       final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
   // The per-hit cost turns each process's probe hits into an estimate of
   // the time they added, and its user CPU corrects the user-CPU coverage
-  // clock; measured now, after the targets are detached, unless the
-  // optimizer needed the first at start.
+  // clock; measured now, unless the optimizer needed the first at start.
   const AgentCpuMark finish_start = agent_cpu_now();
   // Windows used (--max-overhead may never have cycled): only then is the
   // user time per hit worth its two seconds.
   const bool windows_used = control_->windowed() && control_->finish(stop_ns_, final, {}).enabled;
-  if (probe_cost_.per_hit_ns <= 0 || (windows_used && probe_cost_.user_ns_per_hit <= 0)) {
-    // Unfiltered probes (--all) would trap the calibration's own loop.
-    if (opt_.follow.all) probes_->detach_all();
+  const bool calibrate = probe_cost_.per_hit_ns <= 0 || (windows_used && probe_cost_.user_ns_per_hit <= 0);
+  // Unfiltered probes (--all) trap the agent itself while it symbolizes;
+  // session and classic links at the sites the calibration's loop calls
+  // would tax each of its calls (a session handler that skips another
+  // process asks for the return: +36%). Those come down first. Inherited
+  // probes are filtered by their events and come down on a thread while the
+  // report is built: they take seconds (2.6 s for a compile's 30), and the
+  // calibration's own would wait for the same kernel mutex.
+  if (opt_.follow.all || (calibrate && !probes_->inherits())) probes_->detach_all();
+  if (calibrate) {
     const ProbeCost now = calibrate_quietly(opt_, windows_used);
     if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
     else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
   }
-  // Taking inherited or classic probes down waits for the kernel's grace
-  // periods, 2.6 s for the 30 inherited probes of a compile: they overlap
-  // the symbolization. Not the calibration: its own probes wait for the
-  // same kernel mutex.
   probes_->detach_in_background();
   if (windows_used)
     run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});

@@ -18,15 +18,18 @@ void ProcessTracker::inherit_probes(pid_t parent, pid_t child) {
   linkers_.insert(hooks.begin(), hooks.end());
 }
 
+// A PID taken again would stand for two processes in the graph (a live
+// one's chain could then skip the process it inherited from): from then on
+// nothing is taken down before the end.
 void ProcessTracker::note_inherited(pid_t parent, pid_t child) {
+  if (inherited_from_.count(child) || gone_.count(child)) pid_reused_ = true;
   inherited_from_[child] = parent;
-  gone_.erase(child);  // a PID taken again
 }
 
 void ProcessTracker::release_inherited(pid_t gone) {
   if (!inherits()) return;
   gone_.insert(gone);
-  if (session_.maps().process_stats()[MS_PROC_STAT_EVENTS_LOST]) return;
+  if (pid_reused_ || session_.maps().process_stats()[MS_PROC_STAT_EVENTS_LOST]) return;
   // Every process that a live one inherited from, however far up.
   std::set<pid_t> needed;
   for (pid_t live : live_pids())

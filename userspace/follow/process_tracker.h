@@ -147,6 +147,7 @@ class ProcessTracker {
   std::map<pid_t, pid_t> copies_;  // forked child -> parent, until the child execs
   std::map<pid_t, pid_t> inherited_from_;  // child -> the parent whose probes it inherited
   std::set<pid_t> gone_;                   // exited, their inherited probes not yet taken down
+  bool pid_reused_ = false;                // see note_inherited()
   uint32_t next_slot_ = 1;
   // Processes that exec'd in another mount namespace, waiting for their
   // linker's report (PID -> comm and the time of the exec).
