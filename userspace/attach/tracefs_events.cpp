@@ -76,18 +76,32 @@ int write_uprobe_command(int tracefs, const std::string& line) {
 
 std::string read_tracefs(int tracefs, const std::string& path) { return read_file_at(tracefs, path).value_or(""); }
 
+// A killed agent's perf events are freed after it is gone: those its BPF
+// links held go through the kernel's delayed fput, each close waiting for
+// grace periods one after another (~90 ms a probe), and an event in use
+// cannot be removed (EBUSY). So events still busy are tried again, for up
+// to kBusyWaitMs.
+constexpr int kBusyWaitMs = 10000, kBusyRetryMs = 50;
+
 StaleEvents remove_stale_uprobe_events(int tracefs) {
   StaleEvents stale;
-  std::istringstream in(read_tracefs(tracefs, "uprobe_events"));
-  std::string line, event;
-  while (std::getline(in, line)) {
-    const pid_t agent = event_agent(line, event);
-    if (agent <= 0 || agent_alive(agent)) continue;
-    if (write_uprobe_command(tracefs, "-:" + event) != 0) continue;
-    ++stale.removed;
-    stale.agents.insert(agent);
+  for (int waited = 0;; waited += kBusyRetryMs) {
+    std::istringstream in(read_tracefs(tracefs, "uprobe_events"));
+    std::string line, event;
+    bool busy = false;
+    while (std::getline(in, line)) {
+      const pid_t agent = event_agent(line, event);
+      if (agent <= 0 || agent_alive(agent)) continue;
+      if (const int err = write_uprobe_command(tracefs, "-:" + event)) {
+        busy = busy || err == EBUSY;
+        continue;
+      }
+      ++stale.removed;
+      stale.agents.insert(agent);
+    }
+    if (!busy || waited >= kBusyWaitMs) return stale;
+    usleep(kBusyRetryMs * 1000);
   }
-  return stale;
 }
 
 StaleEvents remove_stale_uprobe_events() {

@@ -30,8 +30,10 @@ struct StaleEvents {
   std::set<pid_t> agents;  // the dead agents they belonged to
 };
 
-// Removes the uprobe events of memscope agents no longer running. Never
-// throws: events it cannot remove are left (counted out of `removed`).
+// Removes the uprobe events of memscope agents no longer running, waiting
+// up to 10 s for those still busy (a killed agent's events are freed after
+// it). Never throws: events it cannot remove are left (counted out of
+// `removed`).
 StaleEvents remove_stale_uprobe_events(int tracefs);
 // The same, opening tracefs itself; nothing when there is no tracefs.
 StaleEvents remove_stale_uprobe_events();
