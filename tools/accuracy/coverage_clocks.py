@@ -77,7 +77,7 @@ def rel(a, b):
 def main():
     args = sys.argv[1:]
     if args[:1] == ["--build"] and len(args) > 1:
-        acc.AGENT, acc.WORKLOAD = (os.path.join(args[1], n) for n in ("memscope-bpf", "memscope-workload"))
+        acc.use_build(args[1])
         args = args[2:]
     if len(args) < 3:
         sys.exit(__doc__)

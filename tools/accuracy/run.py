@@ -41,6 +41,13 @@ AGENT = os.path.join(BUILD, "memscope-bpf")
 WORKLOAD = os.path.join(BUILD, "memscope-workload")
 
 
+def use_build(build):
+    """Runs the agent and workload of another build directory from now on."""
+    global AGENT, WORKLOAD
+    AGENT = os.path.join(build, "memscope-bpf")
+    WORKLOAD = os.path.join(build, "memscope-workload")
+
+
 def wait_for(path_or_proc_err, text, timeout=60):
     end = time.time() + timeout
     while time.time() < end:
@@ -229,9 +236,7 @@ def main():
                          "a copy lets a baseline run while build/ is rebuilt")
     ap.add_argument("-o", "--output", default=None, help="the JSON (default BUILD/accuracy.json)")
     args = ap.parse_args()
-    global AGENT, WORKLOAD
-    AGENT = os.path.join(args.build, "memscope-bpf")
-    WORKLOAD = os.path.join(args.build, "memscope-workload")
+    use_build(args.build)
     args.output = args.output or os.path.join(args.build, "accuracy.json")
     out = {"accuracy": [], "phase_change": None}
     scales = {"web": args.scale_web, "pipeline": args.scale_pipeline, "game": args.scale_game}

@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <chrono>
 #include <system_error>
 #include <thread>
@@ -362,13 +361,12 @@ void BpfObject::detach_in_background() {
 
 void BpfObject::release_process(pid_t pid) {
   if (!inherited_) return;
-  auto events = std::make_shared<InheritedUprobes::Events>(inherited_->take(pid));
-  if (!events->size() && events->names.empty()) return;
-  const InheritedUprobes* from = inherited_.get();
-  exits_released_.push([from, events, pid, verbose = verbose_] {
+  std::vector<int> fds = inherited_->take(pid);
+  if (fds.empty()) return;
+  exits_released_.push([fds = std::move(fds), pid, verbose = verbose_] {
     const auto t0 = std::chrono::steady_clock::now();
-    const size_t n = events->size();
-    from->release(*events);
+    const size_t n = fds.size();
+    for (int fd : fds) close(fd);
     if (verbose)
       fprintf(stderr, "memscope-bpf: PID %d gone: its %zu inherited probe events taken down in %.0f ms\n", pid, n,
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());

@@ -177,8 +177,8 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
   }
   carriers_.names.insert(carriers_.names.end(), made.names.begin(), made.names.end());
   carriers_.links.insert(carriers_.links.end(), made.links.begin(), made.links.end());
-  Events& own = by_pid_[pid];
-  own.fds.insert(own.fds.end(), fds.fds.begin(), fds.fds.end());
+  std::vector<int>& own = by_pid_[pid];
+  own.insert(own.end(), fds.fds.begin(), fds.fds.end());
 }
 
 // The program rides on an event of its own that is not inherited: a
@@ -211,8 +211,8 @@ bpf_link* InheritedUprobes::carry_program(const InheritedProbe& p, const Defined
   return link;
 }
 
-InheritedUprobes::Events InheritedUprobes::take(pid_t pid) {
-  Events out;
+std::vector<int> InheritedUprobes::take(pid_t pid) {
+  std::vector<int> out;
   if (auto it = by_pid_.find(pid); it != by_pid_.end()) {
     out = std::move(it->second);
     by_pid_.erase(it);
@@ -233,18 +233,14 @@ void InheritedUprobes::release_all() {
   Events all = std::move(carriers_);
   carriers_ = {};
   shared_.clear();
-  for (auto& [pid, e] : by_pid_) {
-    all.names.insert(all.names.end(), e.names.begin(), e.names.end());
-    all.links.insert(all.links.end(), e.links.begin(), e.links.end());
-    all.fds.insert(all.fds.end(), e.fds.begin(), e.fds.end());
-  }
+  for (auto& [pid, fds] : by_pid_) all.fds.insert(all.fds.end(), fds.begin(), fds.end());
   by_pid_.clear();
   release(all);
 }
 
 size_t InheritedUprobes::open_events() const {
   size_t n = carriers_.size();
-  for (const auto& [pid, e] : by_pid_) n += e.size();
+  for (const auto& [pid, fds] : by_pid_) n += fds.size();
   return n;
 }
 

@@ -55,26 +55,25 @@ class InheritedUprobes {
   // and removes the tracefs events.
   void release_all();
 
-  // What attach() made for one process: closed and removed by release().
+  // Takes the events opened on `pid`'s threads out of this set, for the
+  // caller to close (a close of an event that is not a probe's last waits
+  // for no grace period). Only once `pid` and every process that inherited
+  // them are gone: their copies go with them. The probes' definitions and
+  // programs stay for the processes probed there later, until release_all().
+  std::vector<int> take(pid_t pid);
+
+  size_t open_events() const;
+
+ private:
+  // Events and definitions to close and remove together (release()).
   struct Events {
     std::vector<std::string> names;  // tracefs events, ms_N in this agent's group
     std::vector<bpf_link*> links;    // the events carrying the programs (own their perf fd)
     std::vector<int> fds;            // the inherited events, one per thread and probe
     size_t size() const { return links.size() + fds.size(); }
   };
-  // Takes the events attached for `pid`'s threads out of this set, for
-  // release(). Only once `pid` and every process that inherited them are
-  // gone: their copies go with them. The probes' definitions and programs
-  // stay for the processes probed there later, until release_all().
-  Events take(pid_t pid);
-  // Closes the events, then removes their definitions. Thread-safe against
-  // attach() and take(): it touches nothing of this object but the tracefs
-  // directory descriptor and the group's name.
+  // Closes the events, then removes their definitions.
   void release(Events& events) const;
-
-  size_t open_events() const;
-
- private:
   struct Defined {
     std::string name;  // ms_N in this agent's group
     int tp_id = 0;
@@ -99,7 +98,7 @@ class InheritedUprobes {
   std::string group_;
   unsigned next_name_ = 0;
   bool sample_read_ = true;  // see open_event()
-  std::map<pid_t, Events> by_pid_;  // by the process attach() was called for
+  std::map<pid_t, std::vector<int>> by_pid_;  // the inherited events, by the process attach() was called for
 };
 
 }  // namespace memscope

@@ -36,11 +36,6 @@ void ReleaseQueue::drain() {
   idle_.wait(lock, [this] { return jobs_.empty() && running_ == 0; });
 }
 
-size_t ReleaseQueue::pending() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return jobs_.size() + running_;
-}
-
 // Runs the jobs in order; at the end, those still queued too.
 void ReleaseQueue::run() {
   std::unique_lock<std::mutex> lock(mutex_);

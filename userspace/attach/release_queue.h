@@ -24,13 +24,11 @@ class ReleaseQueue {
   void push(std::function<void()> job);
   // Returns once every job queued so far has run.
   void drain();
-  // Jobs queued or running.
-  size_t pending() const;
 
  private:
   void run();
 
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_, idle_;
   std::deque<std::function<void()>> jobs_;
   size_t running_ = 0;

@@ -46,7 +46,13 @@ std::string interpreter_of(const std::string& head) {
 std::string executed_program(const std::string& path) {
   std::string program = path;
   for (int depth = 0;; ++depth) {
-    const std::string head = read_head(program);
+    std::string head;
+    try {
+      head = read_head(program);
+    } catch (const Error& e) {
+      if (program == path) throw;
+      throw Error(path + ": its #! interpreter: " + e.what());  // the script named, not only its interpreter
+    }
     if (head.compare(0, 2, "#!") != 0) return program;
     if (depth == kMaxScripts)
       throw Error(path + ": more than " + std::to_string(kMaxScripts) + " scripts in its #! chain");
