@@ -51,6 +51,15 @@ TEST_CASE("this process is read from /proc, kernel threads and missing PIDs are 
   CHECK_THROWS_WITH(read_process(2), Catch::Contains("kernel thread"));
 }
 
+TEST_CASE("the PID a process sees is the innermost of NSpid, and never 0") {
+  CHECK(innermost_ns_pid("Name:\tsh\nNSpid:\t4242\t7\nNSsid:\t1\n", 4242) == 7);
+  CHECK(innermost_ns_pid("Name:\tsh\nNSpid:\t4242\n", 4242) == 4242);
+  // A process reaped while its status was read (seen in CI with /bin/true
+  // run by a traced shell).
+  CHECK(innermost_ns_pid("Name:\ttrue\nNSpid:\t0\n", 4242) == 4242);
+  CHECK(innermost_ns_pid("", 4242) == 4242);
+}
+
 // [libc-malloc]: the case needs this process's malloc to be glibc's. Under
 // ASan (the sanitizer build, tools/sanitize.sh, which leaves them out) the
 // executable itself defines malloc, free and the C++ operators, and the agent

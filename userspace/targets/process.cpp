@@ -20,6 +20,22 @@ constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h
 
 std::string proc_root(pid_t pid) { return "/proc/" + std::to_string(pid) + "/root"; }
 
+pid_t innermost_ns_pid(const std::string& status, pid_t host_pid) {
+  std::istringstream lines(status);
+  std::string line;
+  pid_t ns_pid = host_pid;
+  while (std::getline(lines, line)) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    std::istringstream ids(line.substr(6));
+    // The innermost namespace is last. A process reaped while its status
+    // is read prints 0 there (task_pid_nr_ns of a task no longer
+    // pid_alive): its host PID stands in.
+    for (pid_t id; ids >> id;)
+      if (id > 0) ns_pid = id;
+  }
+  return ns_pid;
+}
+
 bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
 pid_t parent_of(pid_t pid) {
@@ -122,18 +138,8 @@ ProcessInfo read_process(pid_t pid) {
       info.exe.compare(info.exe.size() - deleted.size(), deleted.size(), deleted) == 0)
     info.exe.resize(info.exe.size() - deleted.size());
 
-  info.ns_pid = pid;
-  if (auto status = read_file(dir + "/status")) {
-    std::istringstream lines(*status);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind("NSpid:", 0) == 0) {
-        std::istringstream ids(line.substr(6));
-        pid_t id;
-        while (ids >> id) info.ns_pid = id;  // the innermost namespace is last
-      }
-    }
-  }
+  const auto status = read_file(dir + "/status");
+  info.ns_pid = innermost_ns_pid(status.value_or(""), pid);
   return info;
 }
 

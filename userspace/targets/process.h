@@ -22,6 +22,10 @@ ProcessInfo read_process(pid_t pid);
 // a process in another mount namespace are reached as it sees them.
 std::string proc_root(pid_t pid);
 
+// The PID in the innermost namespace from /proc/PID/status text, or
+// host_pid when the text names none.
+pid_t innermost_ns_pid(const std::string& status, pid_t host_pid);
+
 bool process_alive(pid_t pid);
 
 // The parent's PID, or 0 when the process is gone.
