@@ -4,8 +4,10 @@
 # --follow-children, timed from the agent's "all targets exited" line to
 # its exit. Prints one line per run and agent: the agent's path, seconds.
 # Give two builds to compare them interleaved; COMPILES=N runs the compile
-# N times one after another (a build's compiler runs).
-#   sudo RUNS=3 [COMPILES=5] tools/follow/exit_lag.sh BUILD_DIR [OTHER_BUILD_DIR]
+# N times one after another (a build's compiler runs); TOP=N passes --top N
+# (default: the agent's own; --top 0 writes every site, 283 MB of JSON for
+# five compiles, and the lag is then the writing).
+#   sudo RUNS=3 [COMPILES=5] [TOP=0] tools/follow/exit_lag.sh BUILD_DIR [OTHER_BUILD_DIR]
 set -euo pipefail
 runs=${RUNS:-3}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +23,7 @@ CC
 chmod 755 "$dir/cc.sh"
 lag() {
   local agent=$1/memscope-bpf
-  "$agent" --follow-children --top 0 -o "$dir/report.json" -- "$dir/cc.sh" >/dev/null 2>"$dir/agent.err" &
+  "$agent" --follow-children ${TOP:+--top "$TOP"} -o "$dir/report.json" -- "$dir/cc.sh" >/dev/null 2>"$dir/agent.err" &
   local pid=$!
   until grep -q "all targets exited" "$dir/agent.err" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { cat "$dir/agent.err" >&2; exit 1; }
