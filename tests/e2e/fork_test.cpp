@@ -228,3 +228,35 @@ TEST_CASE("fork: a forked shell keeps being counted after the commands it runs h
     CHECK((*inner)["exact"]["by_api"][api]["calls"] == (*expected)["exact"]["by_api"][api]["calls"]);
   }
 }
+
+TEST_CASE("fork: a PID taken again by a new process is reported once and says it holds both", "[e2e][follow][fork]") {
+  // The kernel hands a PID out again once it wraps at pid_max; here the
+  // shell asks for the first workload's PID for the second one
+  // (ns_last_pid), retrying while other processes take it first. Every
+  // figure is keyed by PID, so the one entry holds both and must say so.
+  const std::string report = temp_path("report.json"), t = temp_path("truth");
+  const std::string script = "W=" + kWorkload + "; T=" + t +
+                             "; $W --profile web --scale 300 --threads 1 --truth $T.a & A=$!; wait $A; n=0; "
+                             "while [ $n -lt 100 ]; do echo $((A-1)) > /proc/sys/kernel/ns_last_pid; "
+                             "$W --profile game --scale 200 --threads 1 --truth $T.b & B=$!; wait $B; "
+                             "[ $B -eq $A ] && exit 0; n=$((n+1)); done; exit 3";
+  Child agent({kAgent, "--follow-children", "--top", "0", "-o", report, "--", "/bin/sh", "-c", script});
+  const int st = agent.wait(300s);
+  INFO(agent.err());
+  REQUIRE((st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  const json r = load_json(report), a = load_json(t + ".a"), b = load_json(t + ".b");
+  CHECK(schema_errors(r, kSchema) == "");
+  const pid_t pid = a["pid"].get<pid_t>();
+  REQUIRE(b["pid"].get<pid_t>() == pid);
+  size_t entries = 0;
+  for (const auto& p : r["processes"]) entries += p["pid"] == pid;
+  CHECK(entries == 1);
+  const json* p = process_entry(r, pid);
+  REQUIRE(p);
+  CHECK((*p)["pid_reused"] == 1);
+  CHECK((*p)["exact"]["allocation_calls"].get<uint64_t>() >=
+        a["totals"]["alloc_calls"].get<uint64_t>() + b["totals"]["alloc_calls"].get<uint64_t>());
+  CHECK(agent.err().find("took its PID") != std::string::npos);
+  CHECK(uprobe_events_of(agent.pid()).empty());
+  for (const auto& f : {report, t + ".a", t + ".b"}) unlink(f.c_str());
+}

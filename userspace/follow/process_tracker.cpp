@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/terminal_safe.h"
+#include "follow/pid_reuse.h"
 #include "memscope/vm_counts.h"
 #include "targets/api_names.h"
 #include "targets/file_id.h"
@@ -245,7 +246,8 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
 }
 
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
-  if (parent == getpid() || find(child)) return;  // the agent's own helpers
+  if (parent == getpid()) return;  // the agent's own helpers
+  if (find(child) && !reuse_exited(child, comm)) return;
   const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) {
@@ -296,6 +298,9 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
+  // Seen first at its exec (--all, --comm): a new process, if its PID's
+  // earlier holder exited.
+  reuse_exited(pid, comm);
   TracedProcess* known = find(pid);
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
@@ -352,7 +357,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   // New children first: each runs untraced until its probes are attached,
   // while resolving an exec (the linker's --list) takes milliseconds.
   std::vector<ms_proc_event> events(batch);
-  std::stable_partition(events.begin(), events.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
+  order_proc_events(events);
   std::vector<pid_t> fresh;
   std::map<pid_t, uint64_t> loaded;  // the linker's latest report per process
   for (const auto& e : events) {

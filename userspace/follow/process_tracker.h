@@ -126,6 +126,11 @@ class ProcessTracker {
   // (shared_probes.cpp).
   ProbeSite own_site(const ProbeSite& s, uint64_t dev, uint64_t ino, pid_t pid) const;
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
+  // A new process at the PID of one that exited: the entry is taken up
+  // again (its data is keyed by PID) and says so, warned once per PID.
+  // Returns false when `pid` is no exited target's (pid_reuse.cpp).
+  bool reuse_exited(pid_t pid, const std::string& comm);
+
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
 

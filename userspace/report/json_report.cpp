@@ -238,6 +238,7 @@ json target_json(const TargetReport& t, uint64_t start_ns) {
           {"extra_allocators", extra_allocators_json(t.extra_allocators)},
           {"execs", execs_json(t.execs, start_ns)},
           {"exited", t.exited},
+          {"pid_reused", t.pid_reused},
           {"estimated", estimated_json(t.estimated)},
           {"memory", memory_json(t.memory)}};
 }

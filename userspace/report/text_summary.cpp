@@ -83,6 +83,9 @@ void print_final(FILE* out, const Report& r, size_t top) {
   for (const auto& t : r.targets) {
     fprintf(out, "memscope-bpf: PID %d (%s) allocator %s%s\n", t.process.pid, terminal_safe(t.process.comm).c_str(),
             terminal_safe(t.allocator.path).c_str(), t.exited ? " [exited]" : "");
+    if (t.pid_reused)
+      fprintf(out, "  its PID was taken by %u later process%s after it exited: their figures are in these\n",
+              t.pid_reused, t.pid_reused == 1 ? "" : "es");
     for (const auto& e : t.execs)
       fprintf(out, "  exec'd %s at %.2f s: %s%s\n", terminal_safe(e.exe).c_str(),
               e.time_ns > r.start_ns ? static_cast<double>(e.time_ns - r.start_ns) / 1e9 : 0.0,

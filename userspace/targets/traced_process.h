@@ -41,6 +41,10 @@ struct TracedProcess {
   std::vector<ExtraAllocator> extra_allocators;
   std::vector<ExecRecord> execs;  // in order; `process` is what the last one ran
   bool exited = false;
+  // Later processes that took this PID after it exited, during the trace
+  // (the kernel reuses PIDs once they wrap at pid_max): their calls are in
+  // this entry's figures too, which therefore hold several processes.
+  uint32_t pid_reused = 0;
   MemoryTrack memory;  // RSS and the heap over time; mmap/munmap/brk with --syscall-counts
 };
 

@@ -1,0 +1,45 @@
+#include "follow/pid_reuse.h"
+
+#include <catch2/catch.hpp>
+#include <utility>
+
+using namespace memscope;
+
+namespace {
+
+ms_proc_event event(uint32_t kind, uint32_t pid) {
+  ms_proc_event e{};
+  e.kind = kind;
+  e.pid = pid;
+  return e;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> order_of(std::vector<ms_proc_event> events) {
+  order_proc_events(events);
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (const auto& e : events) out.emplace_back(e.kind, e.pid);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("process events: forks first, in the kernel's order otherwise") {
+  const std::vector<ms_proc_event> batch{event(MS_PROC_EXEC, 5), event(MS_PROC_FORK, 7), event(MS_PROC_EXIT, 5),
+                                         event(MS_PROC_FORK, 8)};
+  CHECK(order_of(batch) == std::vector<std::pair<uint32_t, uint32_t>>{
+                               {MS_PROC_FORK, 7}, {MS_PROC_FORK, 8}, {MS_PROC_EXEC, 5}, {MS_PROC_EXIT, 5}});
+}
+
+TEST_CASE("process events: a PID's exit goes before a fork that takes the PID again later in the batch") {
+  // PID 5 exits and is handed out again to a child; that child exits too.
+  const std::vector<ms_proc_event> batch{event(MS_PROC_EXIT, 5), event(MS_PROC_FORK, 9), event(MS_PROC_FORK, 5),
+                                         event(MS_PROC_EXEC, 5), event(MS_PROC_EXIT, 5)};
+  CHECK(order_of(batch) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_EXIT, 5},
+                                                                      {MS_PROC_FORK, 9},
+                                                                      {MS_PROC_FORK, 5},
+                                                                      {MS_PROC_EXEC, 5},
+                                                                      {MS_PROC_EXIT, 5}});
+  // A fork before the exit of the same PID: that exit is the child's own.
+  const std::vector<ms_proc_event> own{event(MS_PROC_FORK, 5), event(MS_PROC_EXIT, 5)};
+  CHECK(order_of(own) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_FORK, 5}, {MS_PROC_EXIT, 5}});
+}
