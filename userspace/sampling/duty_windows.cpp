@@ -72,6 +72,19 @@ void DutyWindows::closed(uint64_t now, const std::map<pid_t, WindowDelta>& moved
   if (window_closed_) window_closed_(now, moved);
 }
 
+// -v: each process's clocks where a window opened or closed, whole (not
+// deltas), for tools/accuracy/learned_hit_cost.py, which measures the
+// coverage clocks window by window against the free clock.
+void DutyWindows::log_clocks(uint64_t now, const char* what, const WorkClocks& clocks) const {
+  if (!settings_.verbose) return;
+  for (const auto& [pid, c] : clocks)
+    fprintf(stderr,
+            "memscope-bpf: [%.3fs] window %s: PID %d clocks frees %llu user_cpu_s %.3f hits %llu cpu_s %.3f "
+            "monotonic_ns %llu\n",
+            (now - start_ns_) / 1e9, what, pid, static_cast<unsigned long long>(c.frees), c.user_cpu_s,
+            static_cast<unsigned long long>(c.hits), c.cpu_s, static_cast<unsigned long long>(now));
+}
+
 WorkClocks DutyWindows::flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after) {
   Reading before = read(port);
   port.count_window(kind, on);
@@ -170,7 +183,9 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
   if (due && now >= due && (cycle_.open() || !port.window_closing())) {
     if (cycle_.open()) {
       Reading after;
-      closed(now, cycle_.closed(now, flip(port, ProbeWindow::allocations, false, &after)));
+      const WorkClocks at_close = flip(port, ProbeWindow::allocations, false, &after);
+      log_clocks(now, "closed", at_close);
+      closed(now, cycle_.closed(now, at_close));
       port.detach_window(ProbeWindow::allocations);
       cycled_ = true;
       // With release windows of their own, an allocation window holds the
@@ -203,7 +218,9 @@ DutyChange DutyWindows::step(uint64_t now, ControlPort& port, bool control_due) 
         fprintf(stderr, "memscope-bpf: [%.1fs] window opened (probes attached in %.1f ms)\n", (t0 - start_ns_) / 1e9,
                 (monotonic_ns() - t0) / 1e6);
       Reading after;
-      cycle_.opened(monotonic_ns(), flip(port, ProbeWindow::allocations, true, &after));
+      const WorkClocks at_open = flip(port, ProbeWindow::allocations, true, &after);
+      log_clocks(monotonic_ns(), "opened", at_open);
+      cycle_.opened(monotonic_ns(), at_open);
       at_change_ = after;
     }
     changed = true;

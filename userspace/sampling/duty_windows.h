@@ -73,6 +73,7 @@ class DutyWindows {
   };
   DutyWindows(const DutySettings& s, const ProbeCost& cost, uint64_t start_ns);
   static Reading read(const ControlPort& port);
+  void log_clocks(uint64_t now, const char* what, const WorkClocks& clocks) const;
   static CostSample between(const Reading& later, const Reading& earlier);
   static WorkClocks midpoint(const Reading& a, const Reading& b);
   DutyChange replan(uint64_t now);
