@@ -42,4 +42,13 @@ TEST_CASE("process events: a PID's exit goes before a fork that takes the PID ag
   // A fork before the exit of the same PID: that exit is the child's own.
   const std::vector<ms_proc_event> own{event(MS_PROC_FORK, 5), event(MS_PROC_EXIT, 5)};
   CHECK(order_of(own) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_FORK, 5}, {MS_PROC_EXIT, 5}});
+  // The former holder born, exec'ing and exiting in the batch: all of it
+  // before the new fork, in its order.
+  const std::vector<ms_proc_event> both{event(MS_PROC_FORK, 5), event(MS_PROC_EXEC, 5), event(MS_PROC_EXIT, 5),
+                                        event(MS_PROC_FORK, 7), event(MS_PROC_FORK, 5)};
+  CHECK(order_of(both) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_FORK, 5},
+                                                                     {MS_PROC_EXEC, 5},
+                                                                     {MS_PROC_EXIT, 5},
+                                                                     {MS_PROC_FORK, 7},
+                                                                     {MS_PROC_FORK, 5}});
 }

@@ -88,7 +88,9 @@ class BpfObject {
   // Returns how many objects were swept (0 with classic probes: their
   // filter removes a breakpoint from a child at its first hit).
   size_t sweep_copies(pid_t pid);
-  // `pid` exited: its sites are no longer its own.
+  // `pid` exited: its sites are no longer its own, and its windowed sets
+  // are not attached again (a process that takes the PID later gets its
+  // own: kept, they would be attached for it twice).
   void forget_sites(pid_t pid);
   // `pid` and every process that inherited its probes are gone: the
   // inherited events opened on its threads are closed, on a thread of

@@ -48,6 +48,10 @@ size_t BpfObject::sweep_copies(pid_t pid) {
   return swept;
 }
 
-void BpfObject::forget_sites(pid_t pid) { session_sites_.erase(pid); }
+void BpfObject::forget_sites(pid_t pid) {
+  session_sites_.erase(pid);
+  if (pid > 0)
+    for (auto& sets : windowed_) std::erase_if(sets, [pid](const auto& w) { return w.first == pid; });
+}
 
 }  // namespace memscope

@@ -104,8 +104,10 @@ void TraceRun::handle_process_events() {
   // Calls made from now on are read against the new mappings, those before
   // against the old ones (a new program, or a library where another was).
   // A dlopen's change began at its RT_ADD, before the new objects were mapped.
+  // A fork at a PID whose mappings are known: a new process took the PID
+  // of one that exited (follow/pid_reuse.cpp); its addresses are its own.
   for (const auto& e : events)
-    if (e.kind == MS_PROC_EXEC)
+    if (e.kind == MS_PROC_EXEC || (e.kind == MS_PROC_FORK && symbolizer_.has_snapshot(static_cast<pid_t>(e.pid))))
       symbolizer_.maps_changed(static_cast<pid_t>(e.pid), e.time_ns, MapsHistory::Change::exec);
     else if (e.kind == MS_PROC_LINKER)
       symbolizer_.maps_changed(static_cast<pid_t>(e.pid),

@@ -6,6 +6,7 @@
 // (processes[].pid_reused) rather than naming the first process alone.
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "common/terminal_safe.h"
 #include "follow/pid_reuse.h"
@@ -13,40 +14,40 @@
 
 namespace memscope {
 
-bool ProcessTracker::reuse_exited(pid_t pid, const std::string& comm) {
-  TracedProcess* t = find(pid);
-  if (!t || !t->exited) return false;
-  if (t->pid_reused++ == 0)
+void ProcessTracker::note_reuse(TracedProcess& t, const std::string& comm) {
+  ++t.pid_reused;
+  // Once per trace: after a wrap under --all every PID is taken again.
+  if (!std::exchange(reuse_warned_, true))
     fprintf(stderr,
             "memscope-bpf: warning: PID %d (%s) exited and a new process (%s) took its PID: both are reported "
-            "together as PID %d\n",
-            pid, terminal_safe(t->process.comm).c_str(), terminal_safe(comm).c_str(), pid);
-  t->exited = false;
-  copies_.erase(pid);
-  return true;
+            "together as PID %d (processes[].pid_reused counts these for every PID)\n",
+            t.process.pid, terminal_safe(t.process.comm).c_str(), terminal_safe(comm).c_str(), t.process.pid);
 }
 
 void order_proc_events(std::vector<ms_proc_event>& events) {
   // New children first (each runs untraced until probed), except that the
-  // exit of a PID forked again later in the batch (its former holder's)
-  // goes before them all.
+  // events of a PID's former holder, up to its exit, go before a fork that
+  // takes the PID again later in the batch.
   std::vector<bool> early(events.size(), false);
-  std::map<uint32_t, size_t> last_exit;  // PID -> its latest exit so far
+  std::map<uint32_t, std::vector<size_t>> since;  // PID -> its events not yet moved up
+  std::map<uint32_t, size_t> last_exit;           // PID -> its latest exit so far
   for (size_t i = 0; i < events.size(); ++i) {
     const ms_proc_event& e = events[i];
-    if (e.kind == MS_PROC_EXIT) {
-      last_exit[e.pid] = i;
-    } else if (auto it = last_exit.find(e.pid); e.kind == MS_PROC_FORK && it != last_exit.end()) {
-      early[it->second] = true;
+    if (auto it = last_exit.find(e.pid); e.kind == MS_PROC_FORK && it != last_exit.end()) {
+      for (size_t j : since[e.pid])
+        if (j <= it->second) early[j] = true;
+      since.erase(e.pid);
       last_exit.erase(it);
     }
+    since[e.pid].push_back(i);
+    if (e.kind == MS_PROC_EXIT) last_exit[e.pid] = i;
   }
   std::vector<ms_proc_event> ordered;
   ordered.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i)
     if (early[i]) ordered.push_back(events[i]);
-  for (const ms_proc_event& e : events)
-    if (e.kind == MS_PROC_FORK) ordered.push_back(e);
+  for (size_t i = 0; i < events.size(); ++i)
+    if (!early[i] && events[i].kind == MS_PROC_FORK) ordered.push_back(events[i]);
   for (size_t i = 0; i < events.size(); ++i)
     if (!early[i] && events[i].kind != MS_PROC_FORK) ordered.push_back(events[i]);
   events = std::move(ordered);

@@ -80,6 +80,8 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
   }
   if (!options_.all) session_.watch_lifecycle(info.pid);
   if (TracedProcess* t = find(info.pid)) {
+    if (t->exited) note_reuse(*t, info.comm);
+    t->exited = false;
     t->process = info;
     t->allocator = alloc;
   } else {
@@ -247,7 +249,9 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
 
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
   if (parent == getpid()) return;  // the agent's own helpers
-  if (find(child) && !reuse_exited(child, comm)) return;
+  // A known PID is a new process only if its holder exited; it takes the
+  // entry up again once traced (trace(), pid_reuse.cpp).
+  if (const TracedProcess* known = find(child); known && !known->exited) return;
   const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) {
@@ -272,7 +276,8 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
       // counted all the same (and its own children inherited them): keep
       // what the event said of it.
       if ((options_.all || inherited) && from) {
-        add_exited(info, from->allocator);
+        if (TracedProcess* t = find(child)) note_reuse(*t, comm);  // its counts are in that entry
+        else add_exited(info, from->allocator);
         fresh.push_back(child);  // its symbols: its parent's (see Symbolizer::snapshot_or_copy)
       }
       return;
@@ -298,10 +303,10 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
-  // Seen first at its exec (--all, --comm): a new process, if its PID's
-  // earlier holder exited.
-  reuse_exited(pid, comm);
+  // An exited target's PID: a new process, which the filters below take or
+  // not as any other; traced, it takes the entry up again (trace()).
   TracedProcess* known = find(pid);
+  if (known && known->exited) known = nullptr;
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
   // What a traced process runs after each exec of its own, for the report.

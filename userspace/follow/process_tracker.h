@@ -126,10 +126,10 @@ class ProcessTracker {
   // (shared_probes.cpp).
   ProbeSite own_site(const ProbeSite& s, uint64_t dev, uint64_t ino, pid_t pid) const;
   void add_exited(const ProcessInfo& info, const AllocatorTarget& alloc);
-  // A new process at the PID of one that exited: the entry is taken up
-  // again (its data is keyed by PID) and says so, warned once per PID.
-  // Returns false when `pid` is no exited target's (pid_reuse.cpp).
-  bool reuse_exited(pid_t pid, const std::string& comm);
+  // `t` exited and a new process traced at its PID (`comm`) takes its entry
+  // up again (everything is keyed by PID): counted in t.pid_reused, and
+  // warned at the first such PID of the trace (pid_reuse.cpp).
+  void note_reuse(TracedProcess& t, const std::string& comm);
 
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
@@ -138,7 +138,7 @@ class ProcessTracker {
   FollowOptions options_;
   std::set<pid_t> unswept_;  // traced processes that forked an untraced child since the last sweep
   uint64_t last_sweep_ns_ = 0, last_sweep_cost_ns_ = 0;
-  bool shared_warned_ = false;
+  bool shared_warned_ = false, reuse_warned_ = false;
   // (device, inode, file offset): the links of single processes attached
   // there. They stay until the end, an exited process's too (its link still
   // runs on every hit there), so own_site() counts them all.

@@ -77,12 +77,13 @@ void DutyWindows::closed(uint64_t now, const std::map<pid_t, WindowDelta>& moved
 // coverage clocks window by window against the free clock.
 void DutyWindows::log_clocks(uint64_t now, const char* what, const WorkClocks& clocks) const {
   if (!settings_.verbose) return;
+  const uint64_t at = monotonic_ns();  // right after the flip the clocks were read around
   for (const auto& [pid, c] : clocks)
     fprintf(stderr,
             "memscope-bpf: [%.3fs] window %s: PID %d clocks frees %llu user_cpu_s %.3f hits %llu cpu_s %.3f "
             "monotonic_ns %llu\n",
             (now - start_ns_) / 1e9, what, pid, static_cast<unsigned long long>(c.frees), c.user_cpu_s,
-            static_cast<unsigned long long>(c.hits), c.cpu_s, static_cast<unsigned long long>(now));
+            static_cast<unsigned long long>(c.hits), c.cpu_s, static_cast<unsigned long long>(at));
 }
 
 WorkClocks DutyWindows::flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after) {
