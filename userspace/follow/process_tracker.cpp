@@ -70,6 +70,9 @@ void ProcessTracker::add(TracedProcess target, bool started) {
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc, std::string* why) {
+  // A new holder of an exited target's PID: the former one's probe keys,
+  // windowed sets and counters go first, in case its exit event was lost.
+  if (const TracedProcess* old = find(info.pid); old && old->exited) retire(info.pid);
   session_.unwind().load(info.pid);
   try {
     probe(info.pid, alloc);
@@ -405,25 +408,6 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   return fresh;
-}
-
-void ProcessTracker::retire(pid_t pid) {
-  // A sweep owed for its children is made while its sites are known; then
-  // they are forgotten: a process reusing the PID is probed afresh.
-  if (unswept_.erase(pid)) session_.sweep_copies(pid);
-  session_.forget_sites(pid);
-  std::erase_if(probed_, [pid](const auto& k) { return std::get<3>(k) == pid; });
-  std::erase_if(linkers_, [pid](const auto& k) { return std::get<2>(k) == pid; });
-  ProcessCounts c = session_.maps().take_process_counts(pid);
-  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
-  if (TracedProcess* t = find(pid); t && t->memory.followed) {
-    session_.maps().vm_counts(pid, t->memory.vm);
-    session_.maps().forget_vm(pid);
-  }
-}
-
-void ProcessTracker::mark_exited(pid_t pid) {
-  if (TracedProcess* t = find(pid)) t->exited = true;
 }
 
 std::vector<pid_t> ProcessTracker::live_pids() const {

@@ -1,0 +1,25 @@
+// A traced process's exit: what the agent lets go of, and keeps.
+#include "follow/process_tracker.h"
+
+namespace memscope {
+
+void ProcessTracker::retire(pid_t pid) {
+  // A sweep owed for its children is made while its sites are known; then
+  // they are forgotten: a process reusing the PID is probed afresh.
+  if (unswept_.erase(pid)) session_.sweep_copies(pid);
+  session_.forget_sites(pid);
+  std::erase_if(probed_, [pid](const auto& k) { return std::get<3>(k) == pid; });
+  std::erase_if(linkers_, [pid](const auto& k) { return std::get<2>(k) == pid; });
+  ProcessCounts c = session_.maps().take_process_counts(pid);
+  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
+  if (TracedProcess* t = find(pid); t && t->memory.followed) {
+    session_.maps().vm_counts(pid, t->memory.vm);
+    session_.maps().forget_vm(pid);
+  }
+}
+
+void ProcessTracker::mark_exited(pid_t pid) {
+  if (TracedProcess* t = find(pid)) t->exited = true;
+}
+
+}  // namespace memscope
