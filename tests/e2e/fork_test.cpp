@@ -259,6 +259,15 @@ TEST_CASE("fork: a PID taken again by a new process is reported once and says it
   const uint64_t both = a["totals"]["alloc_calls"].get<uint64_t>() + b["totals"]["alloc_calls"].get<uint64_t>();
   CHECK((*p)["exact"]["allocation_calls"].get<uint64_t>() >= both);
   CHECK((*p)["exact"]["allocation_calls"].get<uint64_t>() <= both + 500);
+  // Frees too, and each call trapped once (the new process carries its
+  // parent's inherited probes: probed again, it would trap twice).
+  const uint64_t frees = a["totals"]["free_calls"].get<uint64_t>() + b["totals"]["free_calls"].get<uint64_t>();
+  CHECK((*p)["exact"]["free_calls"].get<uint64_t>() >= frees);
+  CHECK((*p)["exact"]["free_calls"].get<uint64_t>() <= frees + 500);
+  const uint64_t calls = (*p)["exact"]["allocation_calls"].get<uint64_t>() + (*p)["exact"]["free_calls"].get<uint64_t>();
+  // (Besides the counted calls, the linker hook's and other entry points'
+  // hits: 2% here. Probed twice, entries would be about twice the calls.)
+  CHECK((*p)["probe_hits"]["entries"].get<uint64_t>() <= calls + calls / 4);
   CHECK(agent.err().find("took its PID") != std::string::npos);
   CHECK(uprobe_events_of(agent.pid()).empty());
   for (const auto& f : {report, t + ".a", t + ".b"}) unlink(f.c_str());

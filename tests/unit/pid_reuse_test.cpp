@@ -30,25 +30,26 @@ TEST_CASE("process events: forks first, in the kernel's order otherwise") {
                                {MS_PROC_FORK, 7}, {MS_PROC_FORK, 8}, {MS_PROC_EXEC, 5}, {MS_PROC_EXIT, 5}});
 }
 
-TEST_CASE("process events: a PID's exit goes before a fork that takes the PID again later in the batch") {
-  // PID 5 exits and is handed out again to a child; that child exits too.
-  const std::vector<ms_proc_event> batch{event(MS_PROC_EXIT, 5), event(MS_PROC_FORK, 9), event(MS_PROC_FORK, 5),
+TEST_CASE("process events: a fork of a PID that exited earlier in the batch comes after all before it") {
+  using Order = std::vector<std::pair<uint32_t, uint32_t>>;
+  // PID 5 forks 9 and exits, and 5 is handed out again: 9 comes before the
+  // exit (its probes are inherited from 5's while 5 is known), the new 5
+  // after it.
+  const std::vector<ms_proc_event> batch{event(MS_PROC_FORK, 9), event(MS_PROC_EXIT, 5), event(MS_PROC_FORK, 5),
                                          event(MS_PROC_EXEC, 5), event(MS_PROC_EXIT, 5)};
-  CHECK(order_of(batch) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_EXIT, 5},
-                                                                      {MS_PROC_FORK, 9},
-                                                                      {MS_PROC_FORK, 5},
-                                                                      {MS_PROC_EXEC, 5},
-                                                                      {MS_PROC_EXIT, 5}});
+  CHECK(order_of(batch) ==
+        Order{{MS_PROC_FORK, 9}, {MS_PROC_EXIT, 5}, {MS_PROC_FORK, 5}, {MS_PROC_EXEC, 5}, {MS_PROC_EXIT, 5}});
   // A fork before the exit of the same PID: that exit is the child's own.
   const std::vector<ms_proc_event> own{event(MS_PROC_FORK, 5), event(MS_PROC_EXIT, 5)};
-  CHECK(order_of(own) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_FORK, 5}, {MS_PROC_EXIT, 5}});
+  CHECK(order_of(own) == Order{{MS_PROC_FORK, 5}, {MS_PROC_EXIT, 5}});
   // The former holder born, exec'ing and exiting in the batch: all of it
-  // before the new fork, in its order.
+  // before the new fork.
   const std::vector<ms_proc_event> both{event(MS_PROC_FORK, 5), event(MS_PROC_EXEC, 5), event(MS_PROC_EXIT, 5),
                                         event(MS_PROC_FORK, 7), event(MS_PROC_FORK, 5)};
-  CHECK(order_of(both) == std::vector<std::pair<uint32_t, uint32_t>>{{MS_PROC_FORK, 5},
-                                                                     {MS_PROC_EXEC, 5},
-                                                                     {MS_PROC_EXIT, 5},
-                                                                     {MS_PROC_FORK, 7},
-                                                                     {MS_PROC_FORK, 5}});
+  CHECK(order_of(both) ==
+        Order{{MS_PROC_FORK, 5}, {MS_PROC_FORK, 7}, {MS_PROC_EXEC, 5}, {MS_PROC_EXIT, 5}, {MS_PROC_FORK, 5}});
+  // The former holder's parent forked in the same batch stays before it.
+  const std::vector<ms_proc_event> parent{event(MS_PROC_FORK, 8), event(MS_PROC_FORK, 5), event(MS_PROC_EXIT, 5),
+                                          event(MS_PROC_FORK, 5)};
+  CHECK(order_of(parent) == Order{{MS_PROC_FORK, 8}, {MS_PROC_FORK, 5}, {MS_PROC_EXIT, 5}, {MS_PROC_FORK, 5}});
 }

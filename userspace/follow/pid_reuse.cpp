@@ -4,8 +4,9 @@
 // process (the kernel's counters, sites, mappings) is keyed by PID, so the
 // entry is taken up again and holds both; the report says so
 // (processes[].pid_reused) rather than naming the first process alone.
+#include <algorithm>
 #include <cstdio>
-#include <map>
+#include <set>
 #include <utility>
 
 #include "common/terminal_safe.h"
@@ -25,31 +26,27 @@ void ProcessTracker::note_reuse(TracedProcess& t, const std::string& comm) {
 }
 
 void order_proc_events(std::vector<ms_proc_event>& events) {
-  // New children first (each runs untraced until probed), except that the
-  // events of a PID's former holder, up to its exit, go before a fork that
-  // takes the PID again later in the batch.
-  std::vector<bool> early(events.size(), false);
-  std::map<uint32_t, std::vector<size_t>> since;  // PID -> its events not yet moved up
-  std::map<uint32_t, size_t> last_exit;           // PID -> its latest exit so far
-  for (size_t i = 0; i < events.size(); ++i) {
-    const ms_proc_event& e = events[i];
-    if (auto it = last_exit.find(e.pid); e.kind == MS_PROC_FORK && it != last_exit.end()) {
-      for (size_t j : since[e.pid])
-        if (j <= it->second) early[j] = true;
-      since.erase(e.pid);
-      last_exit.erase(it);
-    }
-    since[e.pid].push_back(i);
-    if (e.kind == MS_PROC_EXIT) last_exit[e.pid] = i;
-  }
+  // The batch is cut before each fork of a PID that exited earlier in it
+  // (a new holder: everything before is the former one's time); within
+  // each part, forks first, each part in the kernel's order otherwise.
   std::vector<ms_proc_event> ordered;
   ordered.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i)
-    if (early[i]) ordered.push_back(events[i]);
-  for (size_t i = 0; i < events.size(); ++i)
-    if (!early[i] && events[i].kind == MS_PROC_FORK) ordered.push_back(events[i]);
-  for (size_t i = 0; i < events.size(); ++i)
-    if (!early[i] && events[i].kind != MS_PROC_FORK) ordered.push_back(events[i]);
+  auto flush = [&ordered](std::vector<ms_proc_event>& part) {
+    std::stable_partition(part.begin(), part.end(), [](const ms_proc_event& e) { return e.kind == MS_PROC_FORK; });
+    ordered.insert(ordered.end(), part.begin(), part.end());
+    part.clear();
+  };
+  std::vector<ms_proc_event> part;
+  std::set<uint32_t> exited;  // in this part
+  for (const ms_proc_event& e : events) {
+    if (e.kind == MS_PROC_FORK && exited.count(e.pid)) {
+      flush(part);
+      exited.clear();
+    }
+    if (e.kind == MS_PROC_EXIT) exited.insert(e.pid);
+    part.push_back(e);
+  }
+  flush(part);
   events = std::move(ordered);
 }
 

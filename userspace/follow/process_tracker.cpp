@@ -70,9 +70,6 @@ void ProcessTracker::add(TracedProcess target, bool started) {
 }
 
 bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc, std::string* why) {
-  // A new holder of an exited target's PID: the former one's probe keys,
-  // windowed sets and counters go first, in case its exit event was lost.
-  if (const TracedProcess* old = find(info.pid); old && old->exited) retire(info.pid);
   session_.unwind().load(info.pid);
   try {
     probe(info.pid, alloc);
@@ -250,11 +247,13 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
   targets_.push_back(std::move(gone));
 }
 
-void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh) {
+void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, bool gone,
+                             std::vector<pid_t>& fresh) {
   if (parent == getpid()) return;  // the agent's own helpers
   // A known PID is a new process only if its holder exited; it takes the
   // entry up again once traced (trace(), pid_reuse.cpp).
   if (const TracedProcess* known = find(child); known && !known->exited) return;
+  else if (known) retire(child);  // the former holder's keys, before the child inherits its parent's
   const TracedProcess* from = find(parent);
   const bool take = options_.all || (options_.children && from) || wanted(comm);
   if (!take) {
@@ -268,19 +267,25 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   if (from) copies_[child] = parent;
   ProcessInfo info;
   try {
+    // `gone`: its PID is forked again later in the batch; /proc shows that one.
+    if (gone) throw Error("forked again");
     info = read_process(child);
   } catch (const Error&) {
     // Just forked, /proc may not show it yet: it is its parent's copy.
     info.pid = info.ns_pid = child;
     info.comm = comm;
     if (from) info.exe = from->process.exe;
-    if (!process_alive(child)) {
+    if (gone || !process_alive(child)) {
       // Gone already. With --all or inherited probes its calls were
       // counted all the same (and its own children inherited them): keep
       // what the event said of it.
       if ((options_.all || inherited) && from) {
-        if (TracedProcess* t = find(child)) note_reuse(*t, comm);  // its counts are in that entry
-        else add_exited(info, from->allocator);
+        if (TracedProcess* t = find(child)) {
+          note_reuse(*t, comm);  // its counts are in that entry
+          t->process = info;
+        } else {
+          add_exited(info, from->allocator);
+        }
         fresh.push_back(child);  // its symbols: its parent's (see Symbolizer::snapshot_or_copy)
       }
       return;
@@ -309,7 +314,10 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_n
   // An exited target's PID: a new process, which the filters below take or
   // not as any other; traced, it takes the entry up again (trace()).
   TracedProcess* known = find(pid);
-  if (known && known->exited) known = nullptr;
+  if (known && known->exited) {
+    retire(pid);  // the former holder's keys (its exit event may have been lost)
+    known = nullptr;
+  }
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
   if (!known && !options_.all && !wanted(comm)) return;
   // What a traced process runs after each exec of its own, for the report.
@@ -368,18 +376,24 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
   order_proc_events(events);
   std::vector<pid_t> fresh;
   std::map<pid_t, uint64_t> loaded;  // the linker's latest report per process
-  for (const auto& e : events) {
+  // A fork whose PID is forked again later in the batch: that child is gone.
+  std::map<uint32_t, size_t> last_fork;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].kind == MS_PROC_FORK) last_fork[events[i].pid] = i;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ms_proc_event& e = events[i];
     const pid_t pid = static_cast<pid_t>(e.pid);
     const std::string comm(e.comm, strnlen(e.comm, sizeof e.comm));
     switch (e.kind) {
       case MS_PROC_FORK:
-        on_fork(pid, static_cast<pid_t>(e.parent), comm, fresh);
+        on_fork(pid, static_cast<pid_t>(e.parent), comm, last_fork[e.pid] != i, fresh);
         break;
       case MS_PROC_EXEC:
         on_exec(pid, comm, e.time_ns, fresh);
         break;
       case MS_PROC_EXIT:
         exec_pending_.erase(pid);
+        launching_.erase(pid);  // a command that died before its exec
         mark_exited(pid);
         retire(pid);
         release_inherited(pid);

@@ -101,7 +101,9 @@ class ProcessTracker {
   // namespace and its linker has not loaded its libraries yet; it is
   // resolved from its maps when the linker reports them (exec_pending_).
   std::optional<AllocatorTarget> resolve_after_exec(pid_t pid, std::string& why);
-  void on_fork(pid_t child, pid_t parent, const std::string& comm, std::vector<pid_t>& fresh);
+  // `gone`: the child's PID is forked again later in the same batch, so
+  // the child has exited and /proc shows the later process.
+  void on_fork(pid_t child, pid_t parent, const std::string& comm, bool gone, std::vector<pid_t>& fresh);
   // The child of an inherit-probed parent carries the parent's probes and
   // linker hook: they are its own from now on and are never attached to it
   // again (two sets would each run the program: every call counted twice).
