@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,15 +64,6 @@ int open_event(int tp_id, pid_t tid, bool inherit, bool& sample_read) {
               "child; a process whose child exits may then lose its calls\n");
   }
   return fd;
-}
-
-// The file a probe is in, by (device, inode): the same object reached
-// through another process's /proc/PID/root is the same probe. By its path
-// where it cannot be stat'ed.
-std::string file_of(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return path;
-  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
 // Threads that close events at once: each spends its time waiting in the
@@ -140,7 +130,11 @@ void InheritedUprobes::attach(pid_t pid, const std::vector<InheritedProbe>& prob
     std::vector<int> tp(probes.size());
     for (size_t i : order) {
       const InheritedProbe& p = probes[i];
-      const ProbeKey key{file_of(p.path), p.offset, p.ret, p.cookie, p.prog};
+      // The file by its identity: the same object reached through another
+      // process's /proc/PID/root is the same probe (by its path where it
+      // cannot be stat'ed).
+      const std::optional<FileId> id = file_id(p.path);
+      const ProbeKey key{id.value_or(FileId{}), id ? "" : p.path, p.offset, p.ret, p.cookie, p.prog};
       auto it = shared_.find(key);
       if (it == shared_.end()) {
         it = shared_.emplace(key, Shared{}).first;

@@ -26,6 +26,8 @@
 #include <tuple>
 #include <vector>
 
+#include "targets/file_id.h"
+
 struct bpf_program;
 struct bpf_link;
 
@@ -86,8 +88,9 @@ class InheritedUprobes {
   // a probe's last event waits for the kernel's grace periods (~90 ms), so
   // the agent's exit costs that once per probe, not once per process (five
   // compiles under --follow-children: 156 events, 7.6 s at the end).
-  // (the file's "device:inode", offset, return, cookie, program)
-  using ProbeKey = std::tuple<std::string, uint64_t, bool, uint64_t, const bpf_program*>;
+  // (the file's identity, its path when it has none, offset, return,
+  // cookie, program)
+  using ProbeKey = std::tuple<FileId, std::string, uint64_t, bool, uint64_t, const bpf_program*>;
   struct Shared {
     Defined defined;
     bpf_link* carrier = nullptr;  // the event carrying the program

@@ -265,12 +265,15 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
   const bool inherited = inherits() && from;
   if (inherited) inherit_probes(parent, child);
   if (from) copies_[child] = parent;
+  // `gone`: its PID is forked again later in the batch; /proc shows that one.
+  bool read = !gone;
   ProcessInfo info;
   try {
-    // `gone`: its PID is forked again later in the batch; /proc shows that one.
-    if (gone) throw Error("forked again");
-    info = read_process(child);
+    if (read) info = read_process(child);
   } catch (const Error&) {
+    read = false;
+  }
+  if (!read) {
     // Just forked, /proc may not show it yet: it is its parent's copy.
     info.pid = info.ns_pid = child;
     info.comm = comm;
