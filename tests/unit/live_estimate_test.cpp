@@ -1,4 +1,5 @@
 #include "aggregate/live_estimate.h"
+#include "release_windows_sim.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -8,22 +9,6 @@
 using namespace memscope;
 
 namespace {
-
-// Release windows as the agent schedules them: in each period of length 1,
-// a window of `c_r` starting at a phase drawn afresh, wrapping within its
-// period, so that every instant is inside one with probability c_r.
-struct ReleaseWindows {
-  double c_r;
-  std::vector<double> phase;
-  ReleaseWindows(double c, size_t periods, std::mt19937_64& rng) : c_r(c) {
-    std::uniform_real_distribution<double> u(0, 1);
-    for (size_t i = 0; i < periods; ++i) phase.push_back(u(rng));
-  }
-  bool open_at(double t) const {
-    const double k = std::floor(t), off = t - k - phase[static_cast<size_t>(k)];
-    return (off < 0 ? off + 1 : off) < c_r;
-  }
-};
 
 struct Run {
   double truth_count = 0, truth_bytes = 0;
@@ -73,24 +58,6 @@ Run simulate(std::mt19937_64& rng, size_t blocks, size_t periods, double c_r, do
 
 }  // namespace
 
-TEST_CASE("binomial bounds: exact cdf and the largest number of dead blocks consistent with the frees seen",
-          "[live_estimate]") {
-  CHECK(binomial_cdf(0, 10, 0.5) == Approx(1.0 / 1024));
-  CHECK(binomial_cdf(5, 10, 0.5) == Approx(638.0 / 1024));
-  CHECK(binomial_cdf(10, 10, 0.3) == 1.0);
-  // No frees seen at c_r = 0.1: 0.9^28 = 0.052 >= 0.05 > 0.9^29.
-  CHECK(dead_bound(50, 0, 0.1) == 28);
-  CHECK(leak_verdict(50, 0, 0.1));
-  CHECK(!leak_verdict(20, 0, 0.1));  // 20 unseen frees are likely at c_r = 0.1
-  // Releases not windowed: the dead are exactly those seen.
-  CHECK(dead_bound(50, 49, 1.0) == 49);
-  CHECK(leak_verdict(50, 49, 1.0));
-  CHECK(!leak_verdict(50, 50, 1.0));
-  CHECK(!leak_verdict(50, 0, 0.0));  // nothing seen, nothing told
-  // Large counts stay finite.
-  CHECK(dead_bound(1'000'000, 100'000, 0.1) > 990'000);
-}
-
 TEST_CASE("live estimate: a seen free weighs 1 / c_r; its variance adds the windows' term", "[live_estimate]") {
   SeenFrees seen;
   seen.add(2, 100);  // w = 2, x = 100
@@ -138,34 +105,4 @@ TEST_CASE("live estimate: unbiased with honest intervals over simulated runs", "
     CHECK(covered_bytes >= 0.93 * runs);
     CHECK(covered_bytes <= 0.97 * runs);
   }
-}
-
-// 50 sampled blocks at c_r = 0.1: a site whose blocks never die is a leak
-// in every run; one whose blocks all die (mostly between release windows)
-// is called one in at most 5% of runs (exactly: P(Binomial(50, 0.1) <= 1)
-// = 3.4%).
-TEST_CASE("leak verdict: a site that never frees is told from one whose frees fall between windows",
-          "[live_estimate][simulation]") {
-  std::mt19937_64 rng(7);
-  const int runs = 2000;
-  int leak_of_immortal = 0, leak_of_mortal = 0;
-  for (int i = 0; i < runs; ++i) {
-    // Blocks of 4096 bytes are all sampled: 50 blocks, 50 sampled.
-    auto site = [&](double immortal) {
-      const ReleaseWindows windows(0.1, 101, rng);
-      std::uniform_real_distribution<double> u(0, 1);
-      uint64_t seen = 0;
-      for (int b = 0; b < 50; ++b) {
-        const double died = immortal > 0 ? INFINITY : u(rng) * 99.5 + 0.01 * u(rng);
-        if (died < 100 && windows.open_at(died)) ++seen;
-      }
-      return leak_verdict(50, seen, 0.1);
-    };
-    leak_of_immortal += site(1.0);
-    leak_of_mortal += site(0.0);
-  }
-  INFO("leaks: " << leak_of_immortal << " of immortal, " << leak_of_mortal << " of mortal, of " << runs);
-  CHECK(leak_of_immortal == runs);
-  CHECK(leak_of_mortal <= 0.05 * runs);
-  CHECK(leak_of_mortal >= 0.01 * runs);  // the test can see false calls: it would catch a verdict never made
 }

@@ -45,18 +45,4 @@ struct WeightedSum {
 WeightedSum live_count(const WeightedSum& allocated, const SeenFrees& seen, double c_r);
 WeightedSum live_bytes(const WeightedSum& allocated, const SeenFrees& seen, double c_r);
 
-// P(Binomial(n, p) <= k), exact (summed in log space).
-double binomial_cdf(uint64_t k, uint64_t n, double p);
-
-// The largest number of dead blocks D among `sampled` for which seeing
-// `seen` frees or fewer has probability at least 5% (k ~ Binomial(D, c_r):
-// the exact one-sided 95% bound). `sampled` - D blocks are alive beyond
-// what chance explains. c_r <= 0: every block may be dead.
-uint64_t dead_bound(uint64_t sampled, uint64_t seen, double c_r);
-
-// A leak: at least one sampled block alive at the end beyond chance.
-inline bool leak_verdict(uint64_t sampled, uint64_t seen, double c_r) {
-  return seen < sampled && dead_bound(sampled, seen, c_r) < sampled;
-}
-
 }  // namespace memscope

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "aggregate/leak_verdicts.h"
 #include "aggregate/live_estimate.h"
 #include "report/progress_line.h"
 
@@ -78,10 +79,11 @@ SiteStats with_window_variance(SiteStats s, const SiteStats& raw, const SiteWind
 
 // Releases windowed: a block left in the live table may have been freed
 // between release windows, so live figures come from the frees seen, each
-// standing for 1 / c_r frees, before the allocation windows' scaling;
-// sampled_live becomes the sampled blocks alive beyond what chance explains
-// (the leak verdict), and a negative estimate reads 0.
-SiteStats with_unseen_frees(SiteStats s, const std::map<uint32_t, double>& release) {
+// standing for 1 / c_r frees, before the allocation windows' scaling, and a
+// negative estimate reads 0; sampled_live becomes the sampled blocks alive
+// beyond what chance explains (`told`: the process's leak verdicts).
+SiteStats with_unseen_frees(SiteStats s, uint32_t id, const std::map<uint32_t, double>& release,
+                            const std::unordered_map<uint32_t, uint64_t>& told) {
   auto it = release.find(s.tgid);
   if (it == release.end()) return s;
   const double c_r = it->second;
@@ -91,11 +93,23 @@ SiteStats with_unseen_frees(SiteStats s, const std::map<uint32_t, double>& relea
   s.var_live_count = n.variance;
   s.live_bytes = std::max(0.0, b.value);
   s.var_live_bytes = b.variance;
-  // Blocks the agent did not follow could never have their free seen: not
-  // evidence of a leak.
-  const uint64_t followed = s.sampled - std::min(s.sampled, s.sampled_unfollowed);
-  s.sampled_live = followed - dead_bound(followed, std::min(followed, s.seen_frees.sampled), c_r);
+  auto t = told.find(id);
+  s.sampled_live = t == told.end() ? 0 : t->second;
   return s;
+}
+
+// The leak verdicts of every process whose releases were windowed, its
+// sites judged together (aggregate/leak_verdicts.h). Blocks the agent did
+// not follow could never have their free seen: not evidence of a leak.
+std::unordered_map<uint32_t, uint64_t> leak_verdicts(const Aggregator& aggregator,
+                                                     const std::map<uint32_t, double>& release) {
+  std::map<uint32_t, std::vector<LeakEvidence>> by_process;
+  for (const auto& [id, s] : aggregator.sites())
+    if (release.count(s.tgid))
+      by_process[s.tgid].push_back({id, s.sampled - std::min(s.sampled, s.sampled_unfollowed), s.seen_frees.sampled});
+  std::unordered_map<uint32_t, uint64_t> told;
+  for (const auto& [tgid, sites] : by_process) told.merge(alive_beyond_chance(sites, release.at(tgid)));
+  return told;
 }
 
 void add_threads(Report& report, const Aggregator& aggregator, const RankOptions& options) {
@@ -167,6 +181,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
     if (!fresh) it->second = std::min(it->second, block.time_ns);
   }
 
+  const auto told = leak_verdicts(aggregator, options.release_coverage);
   std::map<std::string, SiteReport> merged;
   ProgressLine progress("symbolizing sites", aggregator.sites().size());
   for (const auto& [id, s] : aggregator.sites()) {
@@ -193,7 +208,7 @@ void add_sites(Report& report, const Aggregator& aggregator, const SiteStacks& s
       r.stack_depth_limited = depth_limited;
     }
     add_into(r.estimated,
-             with_window_variance(scaled(with_unseen_frees(s, options.release_coverage), options.scale), s,
+             with_window_variance(scaled(with_unseen_frees(s, id, options.release_coverage, told), options.scale), s,
                                   aggregator.windows().site(id), aggregator.windows(), options));
     if (const SiteLifetimes* l = aggregator.lifetimes(id)) {
       SiteLifetimes x = *l;
