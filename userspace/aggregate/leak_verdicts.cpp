@@ -6,10 +6,13 @@
 namespace memscope {
 namespace {
 
-// P(Binomial(n, p) <= k), exact, its terms from the last in log space so
-// that neither (1-p)^n nor C(n, j) leave the range of a double.
+// P(Binomial(n, p) <= k), exact below the mean, its terms from the first
+// in log space so that neither (1-p)^n nor C(n, j) leave the range of a
+// double. From the mean up it reads 1: it is at least 1/2 there (the
+// median is at least floor(np)), far above any level a site is told at,
+// and a site of millions of frees seen costs nothing.
 double binomial_cdf(uint64_t k, uint64_t n, double p) {
-  if (k >= n || p <= 0) return 1.0;
+  if (k >= n || p <= 0 || static_cast<double>(k) >= static_cast<double>(n) * p) return 1.0;
   if (p >= 1) return 0.0;
   const double lp = std::log(p), lq = std::log1p(-p);
   double log_term = static_cast<double>(n) * lq, sum = 0;
