@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,6 +67,9 @@ def untraced_truth(profile, scale):
         return json.load(open(truth))
 
 
+KEEP = None  # --keep: the directory each traced run's report and truth are copied to
+
+
 def traced_run(profile, scale, seed, agent_args):
     with tempfile.TemporaryDirectory() as d:
         truth, report, wl_err, ag_err = (os.path.join(d, n) for n in ("t.json", "r.json", "wl.err", "ag.err"))
@@ -82,6 +86,10 @@ def traced_run(profile, scale, seed, agent_args):
         ag.wait(120)
         wl.send_signal(signal.SIGUSR1)
         wl.wait(60)
+        if KEEP:
+            os.makedirs(KEEP, exist_ok=True)
+            for path, kind in ((report, "report"), (truth, "truth")):
+                shutil.copy(path, os.path.join(KEEP, f"{profile}-{seed}.{kind}.json"))
         return json.load(open(report)), json.load(open(truth))
 
 
@@ -235,7 +243,11 @@ def main():
                     help="the build directory whose memscope-bpf and memscope-workload run (default build/): "
                          "a copy lets a baseline run while build/ is rebuilt")
     ap.add_argument("-o", "--output", default=None, help="the JSON (default BUILD/accuracy.json)")
+    ap.add_argument("--keep", default=None, help="copy each run's report and truth to this directory "
+                    "(PROFILE-SEED.report.json, PROFILE-SEED.truth.json)")
     args = ap.parse_args()
+    global KEEP
+    KEEP = args.keep
     use_build(args.build)
     args.output = args.output or os.path.join(args.build, "accuracy.json")
     out = {"accuracy": [], "phase_change": None}
