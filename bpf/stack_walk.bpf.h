@@ -121,12 +121,10 @@ static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
-/* Takes the object of w->pc from the cache (and mixes its file into the
- * hash, as find_object() does); 0 when no entry holds it. */
-static __always_inline int cached_object(struct walk *w, struct vma_cache *c)
+/* Takes the object of w->pc from a cache entry (and mixes its file into
+ * the hash, as find_object() does); 0 when there is none. */
+static __always_inline int cached_object(struct walk *w, struct vma_cached *e)
 {
-	struct vma_cached *e = vma_cache_find(c, w->pc);
-
 	if (!e)
 		return 0;
 	w->h = (w->h ^ e->ino ^ (e->dev << 32)) * 0x100000001b3ULL;
@@ -146,12 +144,16 @@ static __always_inline int find_object(struct walk *w, struct vma_cache *c)
 	struct ms_unwind_object *o;
 	long err;
 
-	if (cached_object(w, c))
+	if (cached_object(w, vma_cache_find(c, w->pc)))
 		return 1;
 	err = bpf_find_vma(bpf_get_current_task_btf(), w->pc, vma_found, &v, 0);
+	if (err == -16 && cached_object(w, vma_cache_stale(c, w->pc)))
+		return 1; /* -EBUSY: the mm lock is held for writing */
 	if (err) {
-		/* -ENOENT: pc lies in no mapping; -EBUSY: the mm lock was taken */
+		/* -ENOENT: pc lies in no mapping */
 		w->stop = err == -2 ? MS_WALK_NO_TABLE : MS_WALK_UNREADABLE;
+		if (err != -2)
+			stat_inc(MS_STAT_WALK_CUT);
 		return 0;
 	}
 	key.dev = v.dev;

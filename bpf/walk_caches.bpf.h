@@ -25,6 +25,9 @@ struct vma_cache {
 	__u32 seq; /* mm_lock_seq the entries were found under; odd: none valid */
 	__u32 next; /* the entry the next mapping found replaces */
 	struct vma_cached e[MS_VMA_CACHE];
+	/* Entries of an earlier value, taken only while the mm lock is held
+	 * for writing, when bpf_find_vma() cannot look (vma_cache_stale). */
+	struct vma_cached stale[MS_VMA_CACHE];
 };
 
 /* The rows a thread's walks found last, by the object's first row and the
@@ -55,8 +58,11 @@ static __always_inline void vma_cache_check(struct vma_cache *c)
 	if (seq != c->seq || (seq & 1)) {
 		c->seq = seq;
 		c->next = 0;
-		for (int i = 0; i < MS_VMA_CACHE; i++)
+		for (int i = 0; i < MS_VMA_CACHE; i++) {
+			if (c->e[i].end)
+				c->stale[i] = c->e[i];
 			c->e[i].end = 0;
+		}
 	}
 }
 
@@ -65,6 +71,26 @@ static __always_inline struct vma_cached *vma_cache_find(struct vma_cache *c, __
 	for (int i = 0; i < MS_VMA_CACHE; i++)
 		if (pc >= c->e[i].start && pc < c->e[i].end)
 			return &c->e[i];
+	return 0;
+}
+
+/* The mapping of pc as an earlier walk found it, for when the mm lock is
+ * held for writing and bpf_find_vma() returns -EBUSY. The agent's own
+ * window attaches and detaches take that lock once per probe while the
+ * process allocates: on the web profile under --window-releases 0.9% of
+ * walks (85% of those made while the release probes were attaching) ended
+ * `unreadable` at their first frame, and those stacks, all from one phase
+ * of the windows, made sites of their own whose frees were seen far less
+ * often than their functions' (docs/unwinding.md). Installing a breakpoint
+ * writes a code page and keeps the mappings; and a return address on the
+ * thread's live stack lies in code it will return to, still mapped. An
+ * entry is wrong only where the object at that address was replaced
+ * (dlclose, then a dlopen at the same place) since it was found. */
+static __always_inline struct vma_cached *vma_cache_stale(struct vma_cache *c, __u64 pc)
+{
+	for (int i = 0; i < MS_VMA_CACHE; i++)
+		if (pc >= c->stale[i].start && pc < c->stale[i].end)
+			return &c->stale[i];
 	return 0;
 }
 

@@ -166,7 +166,7 @@ enum ms_stat {
 	MS_STAT_SITE_FULL, /* site table full: record attributed to no site */
 	MS_STAT_NESTED, /* calls made by the allocator itself, counted once as the outer call */
 	MS_STAT_STALE_PENDING, /* entry state left by a call whose return was never seen */
-	MS_STAT_WALK_CUT, /* stack walks cut at a frame on a mapped page that could not be read then */
+	MS_STAT_WALK_CUT, /* stack walks cut at a frame whose page or mapping could not be read then */
 	MS_STAT_DROPPED_FREES, /* of MS_STAT_DROPPED, the free records (the rest are allocations) */
 	MS_STAT_COUNT
 };
