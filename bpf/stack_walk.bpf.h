@@ -148,7 +148,7 @@ static __always_inline int find_object(struct walk *w, struct vma_cache *c)
 		return 1;
 	err = bpf_find_vma(bpf_get_current_task_btf(), w->pc, vma_found, &v, 0);
 	if (err == -16 && cached_object(w, vma_cache_stale(c, w->pc)))
-		return 1; /* -EBUSY: the mm lock is held for writing */
+		return 1; /* -EBUSY: a writer holds the mm lock or waits for it */
 	if (err) {
 		/* -ENOENT: pc lies in no mapping */
 		w->stop = err == -2 ? MS_WALK_NO_TABLE : MS_WALK_UNREADABLE;

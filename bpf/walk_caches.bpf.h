@@ -22,12 +22,12 @@ struct vma_cached {
 	__u32 first, rows;
 };
 struct vma_cache {
-	__u32 seq; /* mm_lock_seq the entries were found under; odd: none valid */
-	__u32 next; /* the entry the next mapping found replaces */
+	__u32 seq; /* mm_lock_seq the fresh entries were found under; odd: none fresh */
+	__u16 next; /* the entry the next mapping found replaces */
+	/* Bit i: e[i] was found under seq. The others are stale: taken only when
+	 * bpf_find_vma() cannot look (vma_cache_stale). No two entries overlap. */
+	__u16 fresh;
 	struct vma_cached e[MS_VMA_CACHE];
-	/* Entries of an earlier value, taken only while the mm lock is held
-	 * for writing, when bpf_find_vma() cannot look (vma_cache_stale). */
-	struct vma_cached stale[MS_VMA_CACHE];
 };
 
 /* The rows a thread's walks found last, by the object's first row and the
@@ -43,11 +43,12 @@ struct row_cached {
 	__u32 row;
 };
 
-/* The process's mappings changed since the cache was filled: it is
- * emptied and takes the new value. Only where mm_lock_seq is a seqcount
- * (6.14+ with per-VMA locks), odd while the write lock is held; before, an
- * int moved at the unlock only, which would leave a stale entry usable
- * while another thread changes the mappings: the cache stays empty there. */
+/* The process's mappings changed since the cache was filled: its entries
+ * turn stale and it takes the new value. Only where mm_lock_seq is a
+ * seqcount (6.14+ with per-VMA locks), odd while the write lock is held;
+ * before, an int moved at the unlock only, which would leave an entry
+ * usable while another thread changes the mappings: no entry is fresh
+ * there. */
 static __always_inline void vma_cache_check(struct vma_cache *c)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
@@ -57,16 +58,33 @@ static __always_inline void vma_cache_check(struct vma_cache *c)
 		bpf_core_read(&seq, sizeof(seq), &mm->mm_lock_seq.sequence);
 	if (seq != c->seq || (seq & 1)) {
 		c->seq = seq;
-		c->next = 0;
-		for (int i = 0; i < MS_VMA_CACHE; i++) {
-			if (c->e[i].end)
-				c->stale[i] = c->e[i];
-			c->e[i].end = 0;
-		}
+		c->fresh = 0;
 	}
 }
 
 static __always_inline struct vma_cached *vma_cache_find(struct vma_cache *c, __u64 pc)
+{
+	for (int i = 0; i < MS_VMA_CACHE; i++)
+		if (((c->fresh >> i) & 1) && pc >= c->e[i].start && pc < c->e[i].end)
+			return &c->e[i];
+	return 0;
+}
+
+/* The mapping of pc as an earlier walk found it, for when bpf_find_vma()
+ * returns -EBUSY: it only try-locks the mm, which fails while a writer
+ * holds the lock or waits for it. The agent's own window attaches and
+ * detaches take it once per probe while the process allocates: on the web
+ * profile under --window-releases 0.3-0.9% of walks (43-85% of those made
+ * while the release probes were attaching) ended `unreadable` at their
+ * first frame, and those stacks, all from one phase of the windows, made
+ * sites of their own whose frees were seen far less often than their
+ * functions' (docs/unwinding.md). Installing a breakpoint writes a code
+ * page and keeps the mappings; a split or merged mapping keeps the file
+ * offset an entry computes with; and a return address on the thread's live
+ * stack lies in code it will return to, still mapped. An entry is wrong
+ * only where the object at that address was replaced (dlclose, then a
+ * dlopen at the same place) since it was found. */
+static __always_inline struct vma_cached *vma_cache_stale(struct vma_cache *c, __u64 pc)
 {
 	for (int i = 0; i < MS_VMA_CACHE; i++)
 		if (pc >= c->e[i].start && pc < c->e[i].end)
@@ -74,33 +92,22 @@ static __always_inline struct vma_cached *vma_cache_find(struct vma_cache *c, __
 	return 0;
 }
 
-/* The mapping of pc as an earlier walk found it, for when the mm lock is
- * held for writing and bpf_find_vma() returns -EBUSY. The agent's own
- * window attaches and detaches take that lock once per probe while the
- * process allocates: on the web profile under --window-releases 0.9% of
- * walks (85% of those made while the release probes were attaching) ended
- * `unreadable` at their first frame, and those stacks, all from one phase
- * of the windows, made sites of their own whose frees were seen far less
- * often than their functions' (docs/unwinding.md). Installing a breakpoint
- * writes a code page and keeps the mappings; and a return address on the
- * thread's live stack lies in code it will return to, still mapped. An
- * entry is wrong only where the object at that address was replaced
- * (dlclose, then a dlopen at the same place) since it was found. */
-static __always_inline struct vma_cached *vma_cache_stale(struct vma_cache *c, __u64 pc)
-{
-	for (int i = 0; i < MS_VMA_CACHE; i++)
-		if (pc >= c->stale[i].start && pc < c->stale[i].end)
-			return &c->stale[i];
-	return 0;
-}
-
-/* Replaces the oldest entry; nothing while the mappings are changing. */
+/* Replaces the oldest entry, and any that overlaps the new one (a mapping
+ * replaced); the entry is fresh unless the mappings are changing (or their
+ * sequence is not known). */
 static __always_inline void vma_cache_add(struct vma_cache *c, const struct vma_cached *found)
 {
-	if (c->seq & 1)
-		return;
-	c->e[c->next & (MS_VMA_CACHE - 1)] = *found;
+	__u32 slot = c->next & (MS_VMA_CACHE - 1);
+
+	for (int i = 0; i < MS_VMA_CACHE; i++)
+		if (c->e[i].start < found->end && found->start < c->e[i].end) {
+			c->e[i].end = 0;
+			c->fresh &= ~(1u << i);
+		}
+	c->e[slot] = *found;
 	c->next += 1;
+	if (!(c->seq & 1))
+		c->fresh |= 1u << slot;
 }
 
 static __always_inline struct row_cached *row_cache_slot(struct row_cached *cache, __u32 first, __u64 vaddr)

@@ -38,6 +38,9 @@ TEST_CASE("leak verdicts: one site alone is judged at 5%", "[leak_verdicts]") {
   CHECK(alive_beyond_chance({{1, 50, 49}}, 1.0).at(1) == 1);
   CHECK(alive_beyond_chance({{1, 50, 50}}, 1.0).empty());
   CHECK(alive_beyond_chance({{1, 50, 0}}, 0.0).empty());  // nothing seen, nothing told
+  // Frees seen: P(Binomial(102, 0.1) <= 5) = 0.051 > 0.05 >= P(Binomial(103, 0.1) <= 5) = 0.048.
+  CHECK(alive_beyond_chance({{1, 200, 5}}, 0.1).at(1) == 200 - 102);
+  CHECK(alive_beyond_chance({{1, 2000, 90}}, 0.1).at(1) == 2000 - 1063);
   // Large counts stay finite: 100,000 seen of 1,000,000 at 0.1 is what dead blocks give.
   CHECK(alive_beyond_chance({{1, 1'000'000, 100'000}}, 0.1).empty());
   CHECK(alive_beyond_chance({{1, 1'000'000, 90'000}}, 0.1).at(1) > 90'000);

@@ -2,8 +2,10 @@
 """Per site of a report traced under --window-releases, the leak verdict's
 evidence: sampled blocks n, frees seen k (its lifetimes' ended buckets), the
 p-value P(Binomial(n, c_r) <= k) at its process's release coverage, and the
-Benjamini-Hochberg threshold of its rank (userspace/aggregate/leak_verdicts.h;
-n counts blocks the agent did not follow too, so p can read a little low).
+Benjamini-Hochberg threshold of its rank (userspace/aggregate/leak_verdicts.h).
+Approximate: n counts blocks the agent did not follow too, so p can read a
+little low; the report's sites are merged by symbol and cut by --top (trace
+with --top 0), where the agent judged the kernel's sites.
 
   tools/accuracy/leak_pvalues.py REPORT.json [PID]
 """
@@ -15,6 +17,8 @@ import sys
 def lower_tail(k, n, p):
     if k >= n or k >= n * p:
         return 1.0
+    if p >= 1:
+        return 0.0
     s, lt = 0.0, n * math.log1p(-p)
     for j in range(k + 1):
         s += math.exp(lt)
@@ -38,8 +42,8 @@ def main():
             n = s["sampled"]["allocations"]
             fn = s["frames"][0]["function"] if s["frames"] else "?"
             rows.append((lower_tail(ended, n, c_r), fn, len(s["frames"]), n, ended, s["sampled"]["live"]))
-        rows.sort(key=lambda r: r[0])
-        print(f"PID {proc['pid']}: c_r {c_r:.4g}, {len(rows)} sites")
+        rows = sorted((r for r in rows if r[3] > 0), key=lambda r: r[0])
+        print(f"PID {proc['pid']}: c_r {c_r:.4g}, {len(rows)} sites with sampled blocks")
         for j, (p, fn, depth, n, k, told) in enumerate(rows, 1):
             print(f"  p {p:<9.3g} threshold {j * 0.05 / len(rows):<8.3g} n {n:<7} seen {k:<7} told {told:<6} "
                   f"{fn} ({depth} frames)")

@@ -6,21 +6,26 @@
 namespace memscope {
 namespace {
 
-// P(Binomial(n, p) <= k), exact below the mean, its terms from the first
+// P(Binomial(n, p) <= k), exact below the mean: its terms from j = k down,
 // in log space so that neither (1-p)^n nor C(n, j) leave the range of a
-// double. From the mean up it reads 1: it is at least 1/2 there (the
-// median is at least floor(np)), far above any level a site is told at,
-// and a site of millions of frees seen costs nothing.
+// double, until they no longer count (below the mean they fall at least
+// geometrically). From the mean up it reads 1: for k >= np it is at least
+// 1/2 (the median is at most ceil(np)), above any level a site is told at
+// (q < 1/2), and a site of millions of frees seen costs nothing.
 double binomial_cdf(uint64_t k, uint64_t n, double p) {
   if (k >= n || p <= 0 || static_cast<double>(k) >= static_cast<double>(n) * p) return 1.0;
   if (p >= 1) return 0.0;
-  const double lp = std::log(p), lq = std::log1p(-p);
-  double log_term = static_cast<double>(n) * lq, sum = 0;
-  for (uint64_t j = 0; j <= k; ++j) {
-    sum += std::exp(log_term);
-    log_term += std::log(static_cast<double>(n - j)) - std::log(static_cast<double>(j + 1)) + lp - lq;
+  const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+  const double log_first = std::lgamma(nd + 1) - std::lgamma(kd + 1) - std::lgamma(nd - kd + 1) +
+                           kd * std::log(p) + (nd - kd) * std::log1p(-p);
+  const double odds = (1 - p) / p;
+  double term = 1.0, sum = 0.0;  // relative to the term at k
+  for (uint64_t j = k;; --j) {
+    sum += term;
+    if (j == 0 || term < sum * 1e-17) break;
+    term *= static_cast<double>(j) / (nd - static_cast<double>(j) + 1) * odds;
   }
-  return std::min(1.0, sum);
+  return std::min(1.0, std::exp(log_first + std::log(sum)));
 }
 
 // The most dead blocks for which seeing `seen` frees or fewer keeps a
@@ -41,6 +46,7 @@ uint64_t dead_bound(uint64_t followed, uint64_t seen, double c_r, double alpha) 
 std::unordered_map<uint32_t, uint64_t> alive_beyond_chance(const std::vector<LeakEvidence>& sites, double c_r,
                                                            double q) {
   std::unordered_map<uint32_t, uint64_t> told;
+  q = std::min(q, 0.25);      // binomial_cdf reads 1 from the mean up: levels stay below 1/2
   if (c_r <= 0) return told;  // nothing seen, nothing told
   if (c_r >= 1) {             // every free seen: the dead are those seen
     for (const LeakEvidence& s : sites)
