@@ -81,7 +81,7 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
   if (!options_.all) session_.watch_lifecycle(info.pid);
   if (TracedProcess* t = find(info.pid)) {
     if (t->exited) note_reuse(*t, info.comm);
-    t->exited = false;
+    t->exited = t->exit_seen = false;
     t->process = info;
     t->allocator = alloc;
   } else {
@@ -317,8 +317,8 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_n
   // An exited target's PID: a new process, which the filters below take or
   // not as any other; traced, it takes the entry up again (trace()).
   TracedProcess* known = find(pid);
-  if (known && known->exited) {
-    retire(pid);  // the former holder's keys (its exit event may have been lost)
+  if (known && known->exit_seen) {
+    retire(pid);  // what is left of the former holder
     known = nullptr;
   }
   if (!known && (parent_of(pid) == getpid() || pid == getpid())) return;  // the agent's helpers (ld.so --list)
@@ -395,6 +395,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
         on_exec(pid, comm, e.time_ns, fresh);
         break;
       case MS_PROC_EXIT:
+        if (TracedProcess* t = find(pid)) t->exit_seen = true;
         exec_pending_.erase(pid);
         launching_.erase(pid);  // a command that died before its exec
         mark_exited(pid);
