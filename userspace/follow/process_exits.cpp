@@ -18,6 +18,15 @@ void ProcessTracker::retire(pid_t pid) {
   }
 }
 
+void ProcessTracker::on_exit_event(pid_t pid) {
+  if (TracedProcess* t = find(pid)) t->exit_seen = true;
+  exec_pending_.erase(pid);
+  launching_.erase(pid);  // a command that died before its exec
+  mark_exited(pid);
+  retire(pid);
+  release_inherited(pid);
+}
+
 void ProcessTracker::mark_exited(pid_t pid) {
   if (TracedProcess* t = find(pid)) t->exited = true;
 }

@@ -395,12 +395,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
         on_exec(pid, comm, e.time_ns, fresh);
         break;
       case MS_PROC_EXIT:
-        if (TracedProcess* t = find(pid)) t->exit_seen = true;
-        exec_pending_.erase(pid);
-        launching_.erase(pid);  // a command that died before its exec
-        mark_exited(pid);
-        retire(pid);
-        release_inherited(pid);
+        on_exit_event(pid);
         break;
       case MS_PROC_LINKER:
         loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns);

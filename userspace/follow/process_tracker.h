@@ -135,6 +135,8 @@ class ProcessTracker {
 
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
+  // Its exit event: what the agent lets go of (process_exits.cpp).
+  void on_exit_event(pid_t pid);
 
   BpfObject& session_;
   FollowOptions options_;
