@@ -1,5 +1,6 @@
 // The order a batch of process events is handled in (pid_reuse.cpp).
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "memscope/processes.h"
@@ -12,5 +13,16 @@ namespace memscope {
 // it, the batch being cut there and each part ordered so. Otherwise the
 // kernel's order.
 void order_proc_events(std::vector<ms_proc_event>& events);
+
+// Whose an exec event at a known entry's PID is.
+enum class ExecAt {
+  own,         // the entry's process, running
+  own_gone,    // the entry's process, gone since (its /proc would show another)
+  new_holder,  // a process that took the PID after the entry's exited
+};
+// `exit_seen`: its exit event came; `exited_ns`: when the agent found it
+// gone (CLOCK_MONOTONIC, the events' clock; 0: never). A process's own exec
+// comes before the agent finds it gone; a new holder's, after its exit.
+ExecAt exec_at(bool exited, bool exit_seen, uint64_t exited_ns, uint64_t exec_ns);
 
 }  // namespace memscope

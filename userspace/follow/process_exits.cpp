@@ -1,4 +1,7 @@
 // A traced process's exit: what the agent lets go of, and keeps.
+#include <utility>
+
+#include "common/clock.h"
 #include "follow/process_tracker.h"
 
 namespace memscope {
@@ -18,6 +21,16 @@ void ProcessTracker::retire(pid_t pid) {
   }
 }
 
+void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
+  TracedProcess gone;
+  gone.process = info;
+  gone.allocator = alloc;
+  gone.exited = true;
+  gone.exited_ns = monotonic_ns();
+  index_[info.pid] = targets_.size();
+  targets_.push_back(std::move(gone));
+}
+
 void ProcessTracker::on_exit_event(pid_t pid) {
   if (TracedProcess* t = find(pid)) t->exit_seen = true;
   exec_pending_.erase(pid);
@@ -28,7 +41,8 @@ void ProcessTracker::on_exit_event(pid_t pid) {
 }
 
 void ProcessTracker::mark_exited(pid_t pid) {
-  if (TracedProcess* t = find(pid)) t->exited = true;
+  TracedProcess* t = find(pid);
+  if (t && !std::exchange(t->exited, true)) t->exited_ns = monotonic_ns();
 }
 
 }  // namespace memscope

@@ -238,15 +238,6 @@ std::optional<AllocatorTarget> ProcessTracker::resolve_after_exec(pid_t pid, std
   }
 }
 
-void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& alloc) {
-  TracedProcess gone;
-  gone.process = info;
-  gone.allocator = alloc;
-  gone.exited = true;
-  index_[info.pid] = targets_.size();
-  targets_.push_back(std::move(gone));
-}
-
 void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm, bool gone,
                              std::vector<pid_t>& fresh) {
   if (parent == getpid()) return;  // the agent's own helpers
@@ -285,6 +276,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
       if ((options_.all || inherited) && from) {
         if (TracedProcess* t = find(child)) {
           note_reuse(*t, comm);  // its counts are in that entry
+          t->exit_seen = false;
           t->process = info;
         } else {
           add_exited(info, from->allocator);
@@ -314,10 +306,11 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
 
 void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh) {
   copies_.erase(pid);
-  // An exited target's PID: a new process, which the filters below take or
-  // not as any other; traced, it takes the entry up again (trace()).
+  // A PID taken after its holder exited: a new process, which the filters
+  // below take or not as any other; traced, it takes the entry up again.
   TracedProcess* known = find(pid);
-  if (known && known->exit_seen) {
+  const ExecAt at = known ? exec_at(known->exited, known->exit_seen, known->exited_ns, time_ns) : ExecAt::own;
+  if (at == ExecAt::new_holder) {
     retire(pid);  // what is left of the former holder
     known = nullptr;
   }
@@ -330,9 +323,13 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_n
     exec = &known->execs.back();
   }
   ProcessInfo info;
+  bool read = at != ExecAt::own_gone;
   try {
-    info = read_process(pid);
+    if (read) info = read_process(pid);
   } catch (const Error&) {
+    read = false;
+  }
+  if (!read) {
     if (known) known->process.comm = comm;  // gone already: the event still names the program
     if (exec) exec->not_traced_because = "it exited before its new program could be read";
     return;

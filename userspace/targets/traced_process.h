@@ -41,10 +41,10 @@ struct TracedProcess {
   std::vector<ExtraAllocator> extra_allocators;
   std::vector<ExecRecord> execs;  // in order; `process` is what the last one ran
   bool exited = false;
-  // Its exit event came (exited is also set when /proc shows it gone, which
-  // may be before its exec event is handled): only then is an exec at its
-  // PID another process's.
+  // Its exit event came; else when the agent found it gone (/proc), which
+  // may be before its own exec event is handled (follow/pid_reuse.h).
   bool exit_seen = false;
+  uint64_t exited_ns = 0;
   // Later processes that took this PID after it exited, during the trace
   // (the kernel reuses PIDs once they wrap at pid_max): their calls are in
   // this entry's figures too, which therefore hold several processes.
