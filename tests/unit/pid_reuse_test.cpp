@@ -55,11 +55,11 @@ TEST_CASE("process events: a fork of a PID that exited earlier in the batch come
 }
 
 TEST_CASE("process events: an exec at a known PID is its own process's unless its holder was seen gone before it") {
-  CHECK(exec_at(false, false, 0, 500) == ExecAt::own);
+  CHECK(exec_at(false, 0, 500) == ExecAt::own);
   // Found gone (/proc) at 900, its exec event from 500 handled after: its own.
-  CHECK(exec_at(true, false, 900, 500) == ExecAt::own_gone);
+  CHECK(exec_at(true, 900, 500) == ExecAt::own_gone);
   // Found gone at 900, an exec at 1000: a new holder's.
-  CHECK(exec_at(true, false, 900, 1000) == ExecAt::new_holder);
-  // Its exit event came: any exec after is a new holder's.
-  CHECK(exec_at(true, true, 0, 500) == ExecAt::new_holder);
+  CHECK(exec_at(true, 900, 1000) == ExecAt::new_holder);
+  // Its exit event came (at 400): any exec after is a new holder's.
+  CHECK(exec_at(true, 400, 500) == ExecAt::new_holder);
 }

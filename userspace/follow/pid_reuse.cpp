@@ -50,9 +50,9 @@ void order_proc_events(std::vector<ms_proc_event>& events) {
   events = std::move(ordered);
 }
 
-ExecAt exec_at(bool exited, bool exit_seen, uint64_t exited_ns, uint64_t exec_ns) {
-  if (exit_seen || (exited && exec_ns > exited_ns)) return ExecAt::new_holder;
-  return exited ? ExecAt::own_gone : ExecAt::own;
+ExecAt exec_at(bool exited, uint64_t exited_ns, uint64_t exec_ns) {
+  if (!exited) return ExecAt::own;
+  return exec_ns > exited_ns ? ExecAt::new_holder : ExecAt::own_gone;
 }
 
 }  // namespace memscope

@@ -20,9 +20,9 @@ enum class ExecAt {
   own_gone,    // the entry's process, gone since (its /proc would show another)
   new_holder,  // a process that took the PID after the entry's exited
 };
-// `exit_seen`: its exit event came; `exited_ns`: when the agent found it
-// gone (CLOCK_MONOTONIC, the events' clock; 0: never). A process's own exec
-// comes before the agent finds it gone; a new holder's, after its exit.
-ExecAt exec_at(bool exited, bool exit_seen, uint64_t exited_ns, uint64_t exec_ns);
+// `exited_ns`: its exit event's time, or when the agent found it gone
+// (CLOCK_MONOTONIC, the events' clock). A process's own exec comes before
+// either; a new holder's, after its exit.
+ExecAt exec_at(bool exited, uint64_t exited_ns, uint64_t exec_ns);
 
 }  // namespace memscope

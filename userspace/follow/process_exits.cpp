@@ -31,18 +31,17 @@ void ProcessTracker::add_exited(const ProcessInfo& info, const AllocatorTarget& 
   targets_.push_back(std::move(gone));
 }
 
-void ProcessTracker::on_exit_event(pid_t pid) {
-  if (TracedProcess* t = find(pid)) t->exit_seen = true;
+void ProcessTracker::on_exit_event(pid_t pid, uint64_t time_ns) {
   exec_pending_.erase(pid);
   launching_.erase(pid);  // a command that died before its exec
-  mark_exited(pid);
+  mark_exited(pid, time_ns);
   retire(pid);
   release_inherited(pid);
 }
 
-void ProcessTracker::mark_exited(pid_t pid) {
+void ProcessTracker::mark_exited(pid_t pid, uint64_t at_ns) {
   TracedProcess* t = find(pid);
-  if (t && !std::exchange(t->exited, true)) t->exited_ns = monotonic_ns();
+  if (t && !std::exchange(t->exited, true)) t->exited_ns = at_ns ? at_ns : monotonic_ns();
 }
 
 }  // namespace memscope

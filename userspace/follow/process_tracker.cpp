@@ -81,7 +81,7 @@ bool ProcessTracker::trace(const ProcessInfo& info, const AllocatorTarget& alloc
   if (!options_.all) session_.watch_lifecycle(info.pid);
   if (TracedProcess* t = find(info.pid)) {
     if (t->exited) note_reuse(*t, info.comm);
-    t->exited = t->exit_seen = false;
+    t->exited = false;
     t->process = info;
     t->allocator = alloc;
   } else {
@@ -276,7 +276,7 @@ void ProcessTracker::on_fork(pid_t child, pid_t parent, const std::string& comm,
       if ((options_.all || inherited) && from) {
         if (TracedProcess* t = find(child)) {
           note_reuse(*t, comm);  // its counts are in that entry
-          t->exit_seen = false;
+          t->exited_ns = monotonic_ns();  // this holder, found gone now
           t->process = info;
         } else {
           add_exited(info, from->allocator);
@@ -309,7 +309,7 @@ void ProcessTracker::on_exec(pid_t pid, const std::string& comm, uint64_t time_n
   // A PID taken after its holder exited: a new process, which the filters
   // below take or not as any other; traced, it takes the entry up again.
   TracedProcess* known = find(pid);
-  const ExecAt at = known ? exec_at(known->exited, known->exit_seen, known->exited_ns, time_ns) : ExecAt::own;
+  const ExecAt at = known ? exec_at(known->exited, known->exited_ns, time_ns) : ExecAt::own;
   if (at == ExecAt::new_holder) {
     retire(pid);  // what is left of the former holder
     known = nullptr;
@@ -392,7 +392,7 @@ std::vector<pid_t> ProcessTracker::handle(const std::vector<ms_proc_event>& batc
         on_exec(pid, comm, e.time_ns, fresh);
         break;
       case MS_PROC_EXIT:
-        on_exit_event(pid);
+        on_exit_event(pid, e.time_ns);
         break;
       case MS_PROC_LINKER:
         loaded[pid] = std::max<uint64_t>(loaded[pid], e.time_ns);

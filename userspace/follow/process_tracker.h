@@ -50,7 +50,8 @@ class ProcessTracker {
   // Handles fork, exec and exit events; returns the processes newly traced
   // or re-probed (their symbols need a snapshot).
   std::vector<pid_t> handle(const std::vector<ms_proc_event>& batch);
-  void mark_exited(pid_t pid);
+  // `at_ns`: when it exited (CLOCK_MONOTONIC); 0: now, found gone.
+  void mark_exited(pid_t pid, uint64_t at_ns = 0);
   // Children of traced processes that nobody traces carry their parent's
   // breakpoints in their copy of its memory: swept out
   // (BpfObject::sweep_copies) at most every 200 ms (or five times the
@@ -136,7 +137,7 @@ class ProcessTracker {
   // `time_ns`: the kernel's time of the exec, recorded in the process's execs.
   void on_exec(pid_t pid, const std::string& comm, uint64_t time_ns, std::vector<pid_t>& fresh);
   // Its exit event: what the agent lets go of (process_exits.cpp).
-  void on_exit_event(pid_t pid);
+  void on_exit_event(pid_t pid, uint64_t time_ns);
 
   BpfObject& session_;
   FollowOptions options_;

@@ -41,9 +41,9 @@ struct TracedProcess {
   std::vector<ExtraAllocator> extra_allocators;
   std::vector<ExecRecord> execs;  // in order; `process` is what the last one ran
   bool exited = false;
-  // Its exit event came; else when the agent found it gone (/proc), which
-  // may be before its own exec event is handled (follow/pid_reuse.h).
-  bool exit_seen = false;
+  // When it exited (CLOCK_MONOTONIC): its exit event's time, or when the
+  // agent found it gone (/proc), which may be before its own exec event is
+  // handled (follow/pid_reuse.h).
   uint64_t exited_ns = 0;
   // Later processes that took this PID after it exited, during the trace
   // (the kernel reuses PIDs once they wrap at pid_max): their calls are in
