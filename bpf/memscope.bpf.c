@@ -13,5 +13,6 @@
 #include "allocator_probes.bpf.h"
 #include "vm_syscalls.bpf.h"
 #include "mapped_files.bpf.h"
+#include "user_clock.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

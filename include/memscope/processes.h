@@ -25,8 +25,15 @@ MS_STATIC_ASSERT(sizeof(struct ms_proc_counts) == 16 * MS_SIZE_CLASSES, "ms_proc
 struct ms_proc_hits {
 	__u64 entries; /* entry probes run (every call, nested and free(NULL) too) */
 	__u64 returns; /* return probes run */
+	/* Ticks of the sampled user-mode clock (bpf/user_clock.bpf.h): the
+	 * cpu-clock samples that found the process running its own code. */
+	__u64 user_ticks;
 };
-MS_STATIC_ASSERT(sizeof(struct ms_proc_hits) == 16, "ms_proc_hits layout");
+MS_STATIC_ASSERT(sizeof(struct ms_proc_hits) == 24, "ms_proc_hits layout");
+
+/* The sampled user-mode clock's period: one sample per CPU per this many
+ * nanoseconds of the CPU's time. */
+#define MS_USER_CLOCK_PERIOD_NS 1000000ULL
 
 enum ms_proc_event_kind {
 	MS_PROC_FORK = 1, /* a new process (not a thread); parent is its parent */

@@ -53,6 +53,16 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
   CHECK(p["duty_cycle"]["intervals"] == "records_and_windows");
   CHECK(coverage > 0.02);
   CHECK(coverage < 0.95);
+  // The sampled user-mode clock ran beside the exact one: a tick per ms of
+  // user-mode time, so about as many as the process's user CPU in ms (the
+  // kernel's figure also holds part of the traps' time, so it reads more),
+  // and raw it reads the windows' share high, not below it (the traps slow
+  // the user code after them) nor past twice it here.
+  const double ticks = p["duty_cycle"]["user_ticks_total"], user_ms = 1e3 * p["duty_cycle"]["user_cpu_total_s"].get<double>();
+  CHECK(ticks >= 0.3 * user_ms);
+  CHECK(ticks <= 1.2 * user_ms);
+  CHECK(p["duty_cycle"]["coverage_by_user_ticks"].get<double>() >= 0.9 * coverage);
+  CHECK(p["duty_cycle"]["coverage_by_user_ticks"].get<double>() <= 2.5 * coverage);
 
   // Frees: their probes never leave, so they are exact.
   const auto& by_api = r["exact"]["by_api"];

@@ -1,5 +1,7 @@
 #include "sampling/coverage_clock.h"
 
+#include "memscope/processes.h"
+
 #include <catch2/catch.hpp>
 
 using namespace memscope;
@@ -46,6 +48,39 @@ TEST_CASE("coverage clock: user CPU less the traps' inflation when the frees do 
   c = coverage_of(busy(50'000, 60'000, false), {50, 1000});
   CHECK(c.clock == "user_cpu_corrected");
   CHECK(c.value == Approx(0.2 / 1.5));
+}
+
+TEST_CASE("coverage clock: the sampled user-mode clock before user CPU where it ran", "[coverage]") {
+  // Release probes windowed: the frees are no clock; 300 of 2400 ticks in
+  // windows, where user CPU (2-4x high on these hosts) says otherwise.
+  ClockSums s = busy(50'000, 60'000, false);
+  s.user_ticks_in_windows = 300;
+  s.user_ticks_total = 2400;
+  Coverage c = coverage_of(s, {50, 1000});
+  CHECK(c.clock == "user_ticks");
+  CHECK(c.value == Approx(0.125));
+  CHECK(c.by_user_ticks == Approx(0.125));
+  REQUIRE(c.choice);
+  CHECK(c.choice->kind == ClockChoice::Kind::user_ticks);
+  CHECK(c.by_user_ticks_corrected == -1);
+  // Less 20 ns of user time a hit on this clock: 0.3 - 6 M x 20 ns = 0.18 s
+  // in windows, 2.1 - 4 M x 20 ns = 2.02 s out.
+  c = coverage_of(s, {50, 1000, 20});
+  CHECK(c.clock == "user_ticks_corrected");
+  CHECK(c.value == Approx(0.18 / 2.2));
+  REQUIRE(c.choice);
+  CHECK(c.choice->per_hit == Approx(20.0 / MS_USER_CLOCK_PERIOD_NS));
+  // The exact free clock still comes first.
+  s.frees_exact = true;
+  c = coverage_of(s, {50, 1000});
+  CHECK(c.clock == "frees");
+  CHECK(c.by_user_ticks == Approx(0.125));
+  // No tick inside a window (the clock did not run, or the process never
+  // ran its own code there): user CPU as before.
+  s = busy(10, 40);
+  s.user_ticks_total = 2400;
+  c = coverage_of(s, {50, 1000});
+  CHECK(c.clock == "user_cpu_corrected");
 }
 
 TEST_CASE("coverage clock: raw user CPU when the inflation was not measured, then the frees, then none",

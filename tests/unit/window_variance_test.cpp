@@ -13,7 +13,7 @@ using namespace memscope;
 
 namespace {
 
-const ClockChoice kFrees{true, 0};
+const ClockChoice kFrees{ClockChoice::Kind::frees, 0};
 
 struct Outcome {
   double covered_windows = 0, covered_records = 0, mean_error = 0;
@@ -97,26 +97,32 @@ TEST_CASE("window variance: windows that saw the whole run leave the records' va
   CHECK(*window_variance(450, 77, sums, clock, kFrees, 1.0) == Approx(77));
 }
 
-TEST_CASE("window variance: the corrected user-CPU clock's sums follow from the raw ones", "[window_variance]") {
-  // z = user CPU - 0.002 s per hit, three windows: the sums kept per clock
-  // give what the corrected clock's own values give.
-  const ClockChoice corrected{false, 0.002};
-  const std::vector<WindowDelta> d = {{10, 1.0, 100}, {20, 2.5, 300}, {5, 0.7, 50}};
+TEST_CASE("window variance: a corrected clock's sums follow from the raw ones", "[window_variance]") {
+  // z = user CPU - 0.002 s per hit, and ticks - 0.01 per hit, three
+  // windows: the sums kept per clock give what the clock's own values give.
+  const std::vector<WindowDelta> d = {{10, 1.0, 100, 900}, {20, 2.5, 300, 2400}, {5, 0.7, 50, 650}};
   const std::vector<double> y = {40, 90, 15};
   WindowClock clock;
   WindowSums sums;
-  double zz = 0, yz = 0;
   for (size_t k = 0; k < d.size(); ++k) {
     clock.add(d[k]);
     sums.add(y[k], d[k]);
-    const double z = corrected.z(d[k]);
-    zz += z * z;
-    yz += y[k] * z;
   }
-  CHECK(clock.z(corrected) == Approx(0.8 + 1.9 + 0.6));
-  CHECK(clock.zz(corrected) == Approx(zz));
-  CHECK(sums.yz(corrected) == Approx(yz));
-  CHECK(clock.z(ClockChoice{true, 0}) == Approx(35));
+  for (const ClockChoice c : {ClockChoice{ClockChoice::Kind::user_cpu, 0.002},
+                              ClockChoice{ClockChoice::Kind::user_ticks, 0.01}}) {
+    double z = 0, zz = 0, yz = 0;
+    for (size_t k = 0; k < d.size(); ++k) {
+      z += c.z(d[k]);
+      zz += c.z(d[k]) * c.z(d[k]);
+      yz += y[k] * c.z(d[k]);
+    }
+    CHECK(clock.z(c) == Approx(z));
+    CHECK(clock.zz(c) == Approx(zz));
+    CHECK(sums.yz(c) == Approx(yz));
+  }
+  CHECK(clock.z(ClockChoice{ClockChoice::Kind::user_cpu, 0.002}) == Approx(0.8 + 1.9 + 0.6));
+  CHECK(clock.z(ClockChoice{ClockChoice::Kind::user_ticks, 0.01}) == Approx(899 + 2397 + 649.5));
+  CHECK(clock.z(kFrees) == Approx(35));
 }
 
 TEST_CASE("window variance: a site whose rate follows the workload's phases is covered about 95% of the time",

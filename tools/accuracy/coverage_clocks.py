@@ -2,8 +2,8 @@
 """The duty cycle's coverage clocks against each other: runs the workload under
 the agent's windows several times and prints, per run, each process's coverage
 by the free clock (exact while the release probes stay attached: the ground
-truth here), by raw user CPU, by user CPU corrected for the traps' inflation
-and by all CPU less the traps' measured cost, each clock's error against the free clock, and the allocation calls
+truth here), by the sampled user-mode clock's ticks, by raw user CPU, by user
+CPU corrected for the traps' inflation and by all CPU less the traps' measured cost, each clock's error against the free clock, and the allocation calls
 and bytes each clock's coverage would estimate against the workload's truth.
 
   sudo tools/accuracy/coverage_clocks.py PROFILE SCALE RUNS [agent options...]
@@ -70,6 +70,14 @@ def ideal_user_ns(dc):
     return num / den * 1e9 if den else float("nan")
 
 
+def ideal_tick_ns(dc, tick_ns=1e6):
+    """The same on the sampled user-mode clock (a tick per ms of CPU)."""
+    f = dc["coverage_by_frees"]
+    num = (dc.get("user_ticks_in_windows", 0) - f * dc.get("user_ticks_total", 0)) * tick_ns
+    den = dc["hits_in_windows"] - f * dc["hits_total"]
+    return num / den if den else float("nan")
+
+
 def rel(a, b):
     return a / b - 1 if b else float("nan")
 
@@ -82,19 +90,22 @@ def main():
     if len(args) < 3:
         sys.exit(__doc__)
     profile, scale, runs, extra = args[0], int(args[1]), int(args[2]), args[3:]
-    errs = {"user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
-    est_errs = {"frees": [], "user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
+    errs = {"user_ticks_corrected": [], "user_ticks": [], "user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
+    est_errs = {"frees": [], "user_ticks_corrected": [], "user_ticks": [], "user_cpu": [], "user_cpu_corrected": [], "cpu_corrected": []}
     for run in range(runs):
         rep, truth = one_run(profile, scale, 100 + run, extra)
         dc = rep["processes"][0]["duty_cycle"] if rep["processes"] else None
         if not dc:
             print(f"run {run}: no windows (duty_cycle null)", flush=True)
             continue
-        cov = {"frees": dc["coverage_by_frees"], "user_cpu": dc["coverage_by_user_cpu"],
+        cov = {"frees": dc["coverage_by_frees"], "user_ticks": dc.get("coverage_by_user_ticks"),
+               "user_ticks_corrected": dc.get("coverage_by_user_ticks_corrected"),
+               "user_cpu": dc["coverage_by_user_cpu"],
                "user_cpu_corrected": dc["coverage_by_user_cpu_corrected"], "cpu_corrected": dc["coverage_by_cpu_corrected"]}
         line = (f"run {run}: {rep['duty_cycle']['windows']} windows, clock {dc['clock']}, "
                 f"{dc['user_ns_per_hit'] or 0:.0f} ns user/hit (calibration), {ideal_user_ns(dc):.0f} (the free "
-                f"clock's), user CPU {dc['user_cpu_in_windows_s']:.2f} of {dc['user_cpu_total_s']:.2f} s, "
+                f"clock's), on ticks {dc.get('user_tick_ns_per_hit') or 0:.0f} ({ideal_tick_ns(dc):.0f}), user CPU {dc['user_cpu_in_windows_s']:.2f} of {dc['user_cpu_total_s']:.2f} s, "
+                f"user ticks {dc.get('user_ticks_in_windows', 0)} of {dc.get('user_ticks_total', 0)}, "
                 f"coverage frees {cov['frees']:.4f}")
         for k in errs:
             if cov[k] is not None:

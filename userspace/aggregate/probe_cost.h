@@ -17,6 +17,10 @@ struct ProbeCost {
   // after a trap runs slower (caches, TLB). Corrects the user-CPU coverage
   // clock (sampling/duty_cycle.h).
   double user_ns_per_hit = 0;
+  // The same on the sampled user-mode clock (bpf/user_clock.bpf.h), which
+  // has no tick accounting in it: only the slower user code after a trap
+  // (and a trap's own user-mode part) is left.
+  double user_tick_ns_per_hit = 0;
 };
 
 }  // namespace memscope

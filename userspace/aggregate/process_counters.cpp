@@ -10,6 +10,7 @@ ProcessCounts& ProcessCounts::operator+=(const ProcessCounts& o) {
     }
   entry_hits += o.entry_hits;
   return_hits += o.return_hits;
+  user_ticks += o.user_ticks;
   return *this;
 }
 

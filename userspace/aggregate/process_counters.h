@@ -14,6 +14,7 @@ namespace memscope {
 struct ProcessCounts {
   ExactCounts exact;  // by_api_class only; the health counters are global
   uint64_t entry_hits = 0, return_hits = 0;
+  uint64_t user_ticks = 0;  // the sampled user-mode clock's (bpf/user_clock.bpf.h)
   uint64_t hits() const { return entry_hits + return_hits; }
   ProcessCounts& operator+=(const ProcessCounts& o);
 };

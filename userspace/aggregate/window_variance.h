@@ -26,20 +26,28 @@
 namespace memscope {
 
 // One window's advance of a process's work clocks: its frees, its user
-// CPU, its probe hits. Which clock the coverage is measured on is known
-// only at the end (sampling/coverage_clock.h), so the sums below keep
-// every one; the corrected user-CPU clock, user CPU less the user time the
-// hits added, is linear in them.
+// CPU, its probe hits, the sampled user-mode clock's ticks. Which clock the
+// coverage is measured on is known only at the end (sampling/
+// coverage_clock.h), so the sums below keep every one; a clock corrected
+// for the traps (less so much per hit) is linear in them.
 struct WindowDelta {
-  double frees = 0, user_cpu_s = 0, hits = 0;
+  double frees = 0, user_cpu_s = 0, hits = 0, user_ticks = 0;
 };
 
-// The clock the coverage used, in the terms of WindowDelta: the frees, or
-// the user CPU less `user_s_per_hit` per hit (0 for the raw user CPU).
+// The clock the coverage used, in the terms of WindowDelta: the frees, the
+// user CPU or the ticks, less `per_hit` (in the clock's unit) per hit.
 struct ClockChoice {
-  bool frees = true;
-  double user_s_per_hit = 0;
-  double z(const WindowDelta& d) const { return frees ? d.frees : d.user_cpu_s - user_s_per_hit * d.hits; }
+  enum class Kind { frees, user_cpu, user_ticks };
+  Kind kind = Kind::frees;
+  double per_hit = 0;
+  double z(const WindowDelta& d) const {
+    switch (kind) {
+      case Kind::frees: return d.frees;
+      case Kind::user_cpu: return d.user_cpu_s - per_hit * d.hits;
+      case Kind::user_ticks: return d.user_ticks - per_hit * d.hits;
+    }
+    return 0;
+  }
 };
 
 // A process's clocks over its windows: how many, and the sums of each
@@ -47,7 +55,7 @@ struct ClockChoice {
 // sum of z and of z^2 follows.
 struct WindowClock {
   uint64_t windows = 0;
-  double f = 0, ff = 0, u = 0, h = 0, uu = 0, uh = 0, hh = 0;
+  double f = 0, ff = 0, u = 0, h = 0, uu = 0, uh = 0, hh = 0, t = 0, tt = 0, th = 0;
   void add(const WindowDelta& d) {
     windows += 1;
     f += d.frees;
@@ -57,11 +65,26 @@ struct WindowClock {
     uu += d.user_cpu_s * d.user_cpu_s;
     uh += d.user_cpu_s * d.hits;
     hh += d.hits * d.hits;
+    t += d.user_ticks;
+    tt += d.user_ticks * d.user_ticks;
+    th += d.user_ticks * d.hits;
   }
-  double z(const ClockChoice& c) const { return c.frees ? f : u - c.user_s_per_hit * h; }
+  double z(const ClockChoice& c) const {
+    switch (c.kind) {
+      case ClockChoice::Kind::frees: return f;
+      case ClockChoice::Kind::user_cpu: return u - c.per_hit * h;
+      case ClockChoice::Kind::user_ticks: return t - c.per_hit * h;
+    }
+    return 0;
+  }
   double zz(const ClockChoice& c) const {
-    const double k = c.user_s_per_hit;
-    return c.frees ? ff : uu - 2 * k * uh + k * k * hh;
+    const double k = c.per_hit;
+    switch (c.kind) {
+      case ClockChoice::Kind::frees: return ff;
+      case ClockChoice::Kind::user_cpu: return uu - 2 * k * uh + k * k * hh;
+      case ClockChoice::Kind::user_ticks: return tt - 2 * k * th + k * k * hh;
+    }
+    return 0;
   }
 };
 
@@ -69,14 +92,22 @@ struct WindowClock {
 // windows: the sum of y_k^2 and of y_k times each clock's advance (the sum
 // of y_k is the figure itself).
 struct WindowSums {
-  double yy = 0, yf = 0, yu = 0, yh = 0;
+  double yy = 0, yf = 0, yu = 0, yh = 0, yt = 0;
   void add(double y, const WindowDelta& d) {
     yy += y * y;
     yf += y * d.frees;
     yu += y * d.user_cpu_s;
     yh += y * d.hits;
+    yt += y * d.user_ticks;
   }
-  double yz(const ClockChoice& c) const { return c.frees ? yf : yu - c.user_s_per_hit * yh; }
+  double yz(const ClockChoice& c) const {
+    switch (c.kind) {
+      case ClockChoice::Kind::frees: return yf;
+      case ClockChoice::Kind::user_cpu: return yu - c.per_hit * yh;
+      case ClockChoice::Kind::user_ticks: return yt - c.per_hit * yh;
+    }
+    return 0;
+  }
 };
 
 // The two-sided 97.5% quantile of Student's t with `df` degrees of freedom

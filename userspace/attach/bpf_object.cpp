@@ -338,6 +338,7 @@ void BpfObject::detach_all() {
 void BpfObject::stop_counting() {
   count_window(ProbeWindow::allocations, false);
   count_window(ProbeWindow::releases, false);
+  user_clock_.stop();
   // Entries first, as they were attached last: a call whose entry was
   // counted keeps its exit.
   std::reverse(syscall_links_.links.begin(), syscall_links_.links.end());

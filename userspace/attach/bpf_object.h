@@ -20,6 +20,7 @@
 #include "attach/probe_settings.h"
 #include "attach/release_queue.h"
 #include "attach/unwind_maps.h"
+#include "attach/user_clock.h"
 #include "common/probe_window.h"
 #include "memscope/record.h"
 #include "memscope/unwind.h"
@@ -112,6 +113,11 @@ class BpfObject {
   // number; detach_window() takes the probes down on a thread of its own.
   // The counted calls are exactly those between the two count_window() calls.
   void split_windowed(bool releases);
+  // Starts the sampled user-mode clock (bpf/user_clock.bpf.h), one sample
+  // per `period_ns` of each CPU's time, counting the processes with an
+  // entry in the per-process hits; "" when it runs, else why not.
+  // split_windowed() starts it at MS_USER_CLOCK_PERIOD_NS.
+  std::string start_user_clock(uint64_t period_ns);
   bool windowed() const { return split_; }
   std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>& live);
   void count_window(ProbeWindow kind, bool on);
@@ -187,6 +193,9 @@ class BpfObject {
   // window's close sweeps as well.
   std::map<pid_t, std::map<std::string, std::set<uint64_t>>> session_sites_;
   bool sweep_warned_ = false;
+  // The duty cycle's sampled user-mode clock, from split_windowed() to
+  // stop_counting().
+  UserClockEvents user_clock_;
 };
 
 }  // namespace memscope

@@ -23,6 +23,15 @@ void BpfObject::split_windowed(bool releases) {
   split_ = true;
   split_releases_ = releases;
   if (releases) __atomic_or_fetch(&skel_->bss->window_state, kReleasesWindowed, __ATOMIC_ACQ_REL);
+  // The coverage clock's ticks (sampling/coverage_clock.h); without them the
+  // coverage falls back to the kernel's user CPU time.
+  if (const std::string why = start_user_clock(MS_USER_CLOCK_PERIOD_NS); !why.empty())
+    fprintf(stderr, "memscope-bpf: warning: no sampled user-mode clock (%s): window coverage from user CPU time\n",
+            why.c_str());
+}
+
+std::string BpfObject::start_user_clock(uint64_t period_ns) {
+  return user_clock_.start(skel_->progs.ms_user_clock, period_ns);
 }
 
 std::vector<std::string> BpfObject::attach_window(ProbeWindow kind, const std::set<pid_t>& live) {

@@ -52,6 +52,7 @@ void add_hits(ProcessCounts& dst, const std::vector<ms_proc_hits>& per_cpu) {
   for (const auto& cpu : per_cpu) {
     dst.entry_hits += cpu.entries;
     dst.return_hits += cpu.returns;
+    dst.user_ticks += cpu.user_ticks;
   }
 }
 

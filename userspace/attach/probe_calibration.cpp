@@ -35,8 +35,12 @@ constexpr char kUserTime = 4;  // run it for its user CPU time instead of its sp
 constexpr unsigned char kBareUserCpu = 5, kProbedUserCpu = 200;
 
 struct LoopReply {
-  uint64_t fastest_ns = 0, pairs = 0, user_ns = 0;
+  uint64_t fastest_ns = 0, pairs = 0, user_ns = 0, cpu_ns = 0;
 };
+
+// The sampled user-mode clock's period in the calibration: 2 s of the
+// probed loop hold ~0.2 s of user time, 2000 samples at this period.
+constexpr uint64_t kCalibrationTickNs = 100'000;
 
 uint64_t fastest_loop() {
   uint64_t best = UINT64_MAX;
@@ -72,7 +76,8 @@ LoopReply user_time_loop(uint64_t cpu_ns) {
       free(p);
     }
     r.pairs += 256;
-  } while (thread_cpu_ns() - t0 < cpu_ns);
+    r.cpu_ns = thread_cpu_ns() - t0;
+  } while (r.cpu_ns < cpu_ns);
   getrusage(RUSAGE_THREAD, &after);
   r.user_ns = ns_of(after.ru_utime) - ns_of(before.ru_utime);
   return r;
@@ -124,10 +129,10 @@ AllocatorTarget loop_sites(AllocatorTarget alloc) {
   return alloc;
 }
 
-uint64_t all_hits(const KernelMaps& maps) {
-  uint64_t hits = 0;
-  for (const auto& [pid, counts] : maps.process_counts()) hits += counts.hits();
-  return hits;
+ProcessCounts all_counts(const KernelMaps& maps) {
+  ProcessCounts all;
+  for (const auto& [pid, counts] : maps.process_counts()) all += counts;
+  return all;
 }
 
 }  // namespace
@@ -168,19 +173,36 @@ ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, Placemen
     if (inherited) session.inherit_children();
     session.attach(child, alloc);
     // The loop's process only: the child's own calls are not timed.
-    auto loop_hits = [&]() {
-      const uint64_t child_hits = session.maps().process_counts()[child].hits();
-      return inherited ? all_hits(session.maps()) - child_hits : child_hits;
+    auto loop_counts = [&]() {
+      const ProcessCounts child_counts = session.maps().process_counts()[child];
+      if (!inherited) return child_counts;
+      ProcessCounts all = all_counts(session.maps());
+      all.entry_hits -= child_counts.entry_hits;
+      all.return_hits -= child_counts.return_hits;
+      all.user_ticks -= child_counts.user_ticks;
+      return all;
     };
     t.probed_ns = static_cast<double>(run(0, 0).fastest_ns);
-    t.probed_hits = loop_hits();
+    t.probed_hits = loop_counts().hits();
+    // The loop's process has its entry now (its first hit made it): the
+    // clock counts it from here.
+    const bool ticking = user_time && session.start_user_clock(kCalibrationTickNs).empty();
+    const ProcessCounts before_user = loop_counts();
     const LoopReply probed_user = user_time ? run(kUserTime, kProbedUserCpu) : LoopReply{};
-    const uint64_t user_hits = loop_hits() - t.probed_hits;
+    const ProcessCounts after_user = loop_counts();
+    const uint64_t user_hits = after_user.hits() - before_user.hits();
     session.publish(sample_all);
     t.sampled_ns = static_cast<double>(run(0, 0).fastest_ns);
     cost = cost_of_loops(t);
     cost.user_ns_per_hit = user_ns_per_hit({bare_user.pairs, static_cast<double>(bare_user.user_ns), 0},
                                            {probed_user.pairs, static_cast<double>(probed_user.user_ns), user_hits});
+    // On the sampled clock, the bare loop's user time is its CPU time (it
+    // makes no system call): exact, where 5 ms of samples would be noise.
+    if (ticking)
+      cost.user_tick_ns_per_hit = user_ns_per_hit(
+          {bare_user.pairs, static_cast<double>(bare_user.cpu_ns), 0},
+          {probed_user.pairs, static_cast<double>((after_user.user_ticks - before_user.user_ticks) * kCalibrationTickNs),
+           user_hits});
   } catch (...) {
     close(go[1]);
     close(out[0]);

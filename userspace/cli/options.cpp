@@ -123,8 +123,8 @@ void add_budget_options(CLI::App& app, Options& o, RawOptions& raw) {
   raw.window_releases = app.add_flag(
       "--window-releases", o.window_releases,
       "With --max-overhead: free, delete and realloc get release windows of their own too (no trap per free "
-      "between windows; frees, live and leaks then estimated, on a coverage clock measured 2-4x off on some "
-      "hosts: see docs/lifetimes.md#release-windows); without it they stay attached and every sampled "
+      "between windows; frees, live and leaks then estimated, on a coverage clock measured up to 33% off on "
+      "one host: see docs/lifetimes.md#release-windows); without it they stay attached and every sampled "
       "block's end is seen");
   app.add_option("--control-interval", o.control_interval_s, "Seconds between the optimizer's decisions")
       ->capture_default_str()

@@ -60,7 +60,8 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   WorkClocks final;
   if (control_->windowed())
     for (const auto& [pid, c] : kernel.per_process)
-      final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
+      final[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid),
+                    c.user_ticks};
   // The per-hit cost turns each process's probe hits into an estimate of
   // the time they added, and its user CPU corrects the user-CPU coverage
   // clock; measured now, unless the optimizer needed the first at start.
@@ -80,11 +81,15 @@ bool TraceRun::write_final_report(const KernelFinal& kernel) {
   if (calibrate) {
     const ProbeCost now = calibrate_quietly(opt_, windows_used);
     if (probe_cost_.per_hit_ns <= 0) probe_cost_ = now;
-    else probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
+    else {
+      probe_cost_.user_ns_per_hit = now.user_ns_per_hit;
+      probe_cost_.user_tick_ns_per_hit = now.user_tick_ns_per_hit;
+    }
   }
   probes_->detach_in_background();
   if (windows_used)
-    run.duty = control_->finish(stop_ns_, final, {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns});
+    run.duty = control_->finish(stop_ns_, final,
+                                {probe_cost_.user_ns_per_hit, probe_cost_.per_hit_ns, probe_cost_.user_tick_ns_per_hit});
   run.probe_cost = probe_cost_;
   auto targets = report_targets(std::move(tracker_->targets()), kernel, opt_.follow.all || tracker_->inherits());
   for (const auto& t : targets) {

@@ -123,10 +123,13 @@ size_t ProcessTracker::probe(pid_t pid, const AllocatorTarget& alloc, bool named
     fresh.proc_slot = it->second;
   }
   // Inherited probes carry one cookie for every process: no slot, its
-  // counters are in the per-process hash.
-  if (scope && named && !fresh.proc_slot) {
+  // counters are in the per-process hash. Every process probed on links of
+  // its own gets its entry in the per-process hits, slot or not: the
+  // sampled user-mode clock counts it there (bpf/user_clock.bpf.h).
+  if (scope) {
     std::vector<unsigned> apis;
-    for (const ProbeSite& s : fresh.sites) apis.push_back(s.api);
+    if (named && !fresh.proc_slot)
+      for (const ProbeSite& s : fresh.sites) apis.push_back(s.api);
     session_.maps().reserve_process_counts(pid, apis);
   }
   if (scope) session_.attach(pid, fresh);

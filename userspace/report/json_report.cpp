@@ -252,6 +252,7 @@ json release_process_json(const Report& r, const TargetReport& t) {
   return {{"coverage", c->second.value},
           {"clock", c->second.clock},
           {"user_cpu_in_windows_s", c->second.sums.user_cpu_in_windows_s},
+          {"user_ticks_in_windows", c->second.sums.user_ticks_in_windows},
           {"frees_in_windows", t.exact.free_calls()},
           {"frees_estimated", c->second.value > 0 ? json(frees / c->second.value) : json(nullptr)}};
 }
@@ -275,6 +276,11 @@ json duty_process_json(const Report& r, const TargetReport& t) {
           {"coverage_by_user_cpu", v.by_user_cpu},
           {"coverage_by_user_cpu_corrected", v.by_user_cpu_corrected >= 0 ? json(v.by_user_cpu_corrected) : json(nullptr)},
           {"coverage_by_cpu_corrected", v.by_cpu_corrected >= 0 ? json(v.by_cpu_corrected) : json(nullptr)},
+          {"coverage_by_user_ticks", v.sums.user_ticks_total ? json(v.by_user_ticks) : json(nullptr)},
+          {"coverage_by_user_ticks_corrected",
+           v.by_user_ticks_corrected >= 0 ? json(v.by_user_ticks_corrected) : json(nullptr)},
+          {"user_ticks_in_windows", v.sums.user_ticks_in_windows},
+          {"user_ticks_total", v.sums.user_ticks_total},
           {"frees_in_windows", v.sums.frees_in_windows},
           {"frees_total", v.sums.frees_total},
           {"user_cpu_in_windows_s", v.sums.user_cpu_in_windows_s},
@@ -284,6 +290,7 @@ json duty_process_json(const Report& r, const TargetReport& t) {
           {"cpu_in_windows_s", v.sums.cpu_in_windows_s},
           {"cpu_total_s", v.sums.cpu_total_s},
           {"user_ns_per_hit", v.hit_cost.user_ns > 0 ? json(v.hit_cost.user_ns) : json(nullptr)},
+          {"user_tick_ns_per_hit", v.hit_cost.tick_ns > 0 ? json(v.hit_cost.tick_ns) : json(nullptr)},
           {"allocations_estimated",
            c->second.value > 0 ? json{{"calls", calls * k}, {"bytes", bytes * k}} : json(nullptr)},
           {"releases", release_process_json(r, t)}};

@@ -112,6 +112,7 @@ void add_moved(WorkClock& sum, const WorkClocks& earlier, pid_t pid, const WorkC
   if (o == earlier.end() || o->second.user_cpu_s < 0 || later.user_cpu_s < o->second.user_cpu_s) return;
   sum.user_cpu_s += later.user_cpu_s - o->second.user_cpu_s;
   sum.hits += later.hits >= o->second.hits ? later.hits - o->second.hits : 0;
+  sum.user_ticks += later.user_ticks >= o->second.user_ticks ? later.user_ticks - o->second.user_ticks : 0;
   if (later.cpu_s >= o->second.cpu_s && o->second.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + later.cpu_s - o->second.cpu_s;
 }
 
@@ -139,11 +140,13 @@ std::map<pid_t, WindowDelta> DutyCycle::closed(uint64_t now_ns, const WorkClocks
     if (sum.user_cpu_s < 0) sum.user_cpu_s = 0;
     sum.user_cpu_s += in.user_cpu_s;
     sum.hits += in.hits;
+    sum.user_ticks += in.user_ticks;
     if (in.cpu_s >= 0) sum.cpu_s = std::max(0.0, sum.cpu_s) + in.cpu_s;
     // A process gone before the window (its clocks unread and unmoved)
     // was not in it: not a window of its own, nor a zero in the spread.
     if (c.user_cpu_s < 0 && in.frees == 0 && in.hits == 0) continue;
-    moved[pid] = {static_cast<double>(in.frees), in.user_cpu_s, static_cast<double>(in.hits)};
+    moved[pid] = {static_cast<double>(in.frees), in.user_cpu_s, static_cast<double>(in.hits),
+                  static_cast<double>(in.user_ticks)};
     windows_seen_[pid] += 1;
   }
   open_ = false;
@@ -183,6 +186,7 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final, cons
         c.user_cpu_s = l->second.user_cpu_s;
         c.hits = l->second.hits;
         c.cpu_s = l->second.cpu_s;
+        c.user_ticks = l->second.user_ticks;
       }
     WorkClock in{};
     if (auto s = in_windows_.find(pid); s != in_windows_.end()) in = s->second;
@@ -195,9 +199,10 @@ DutyCycleReport DutyCycle::finish(uint64_t now_ns, const WorkClocks& final, cons
     }
     WorkClock total{c.frees, 0, 0};
     add_moved(total, first_, pid, c);
-    r.coverage[pid] = coverage_of({in.frees, total.frees, in.user_cpu_s, total.user_cpu_s, in.hits, total.hits,
-                                   std::max(0.0, in.cpu_s), std::max(0.0, total.cpu_s), !user_cpu_only_},
-                                  hit_cost);
+    ClockSums sums{in.frees, total.frees, in.user_cpu_s, total.user_cpu_s, in.hits, total.hits,
+                   std::max(0.0, in.cpu_s), std::max(0.0, total.cpu_s), in.user_ticks, total.user_ticks};
+    sums.frees_exact = !user_cpu_only_;
+    r.coverage[pid] = coverage_of(sums, hit_cost);
   }
   return r;
 }

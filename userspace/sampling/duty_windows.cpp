@@ -81,9 +81,10 @@ void DutyWindows::log_clocks(uint64_t now, const char* what, const WorkClocks& c
   for (const auto& [pid, c] : clocks)
     fprintf(stderr,
             "memscope-bpf: [%.3fs] window %s: PID %d clocks frees %llu user_cpu_s %.3f hits %llu cpu_s %.3f "
-            "monotonic_ns %llu\n",
+            "user_ticks %llu monotonic_ns %llu\n",
             (now - start_ns_) / 1e9, what, pid, static_cast<unsigned long long>(c.frees), c.user_cpu_s,
-            static_cast<unsigned long long>(c.hits), c.cpu_s, static_cast<unsigned long long>(at));
+            static_cast<unsigned long long>(c.hits), c.cpu_s, static_cast<unsigned long long>(c.user_ticks),
+            static_cast<unsigned long long>(at));
 }
 
 WorkClocks DutyWindows::flip(ControlPort& port, ProbeWindow kind, bool on, Reading* after) {
@@ -120,7 +121,8 @@ DutyWindows::Reading DutyWindows::read(const ControlPort& port) {
   const ExactCounts all = port.totals();
   Reading r;
   for (const auto& [pid, c] : per) {
-    r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid)};
+    r.clocks[pid] = {c.exact.free_calls(), process_user_cpu_seconds(pid), c.hits(), process_cpu_seconds(pid),
+                     c.user_ticks};
     r.hits[pid] = c.hits();
   }
   for (pid_t pid : port.live_pids()) {
@@ -159,6 +161,7 @@ WorkClocks DutyWindows::midpoint(const Reading& a, const Reading& b) {
     if (o == a.clocks.end()) continue;
     c.frees = (c.frees + o->second.frees) / 2;
     c.hits = (c.hits + o->second.hits) / 2;
+    c.user_ticks = (c.user_ticks + o->second.user_ticks) / 2;
     if (c.user_cpu_s >= 0 && o->second.user_cpu_s >= 0) c.user_cpu_s = (c.user_cpu_s + o->second.user_cpu_s) / 2;
     if (c.cpu_s >= 0 && o->second.cpu_s >= 0) c.cpu_s = (c.cpu_s + o->second.cpu_s) / 2;
   }
@@ -282,6 +285,9 @@ DutyCycleReport DutyWindows::finish(uint64_t now, const WorkClocks& final, const
     sums.user_cpu_total_s = c.sums.user_cpu_total_s;
     sums.hits_in_windows = hits == s.hits_in_windows.end() ? 0 : hits->second;
     sums.hits_total = c.sums.hits_total;
+    auto ticks = s.user_ticks_in_windows.find(pid);
+    sums.user_ticks_in_windows = ticks == s.user_ticks_in_windows.end() ? 0 : ticks->second;
+    sums.user_ticks_total = c.sums.user_ticks_total;
     sums.frees_exact = false;
     r.release_coverage[pid] = coverage_of(sums, hit_cost);
   }

@@ -56,6 +56,7 @@ void ReleaseSchedule::closed(uint64_t now_ns, const WorkClocks& clocks) {
     if (o == at_open_.end() || o->second.user_cpu_s < 0 || c.user_cpu_s < o->second.user_cpu_s) continue;
     in_windows_[pid] += c.user_cpu_s - o->second.user_cpu_s;
     hits_in_windows_[pid] += c.hits >= o->second.hits ? c.hits - o->second.hits : 0;
+    ticks_in_windows_[pid] += c.user_ticks >= o->second.user_ticks ? c.user_ticks - o->second.user_ticks : 0;
   }
   open_ = false;
   ++windows_;
@@ -70,12 +71,14 @@ ReleaseSchedule::Summary ReleaseSchedule::finish(uint64_t now_ns, const WorkCloc
   s.open_s = open_s_ + (open_ ? (now_ns - opened_ns_) / 1e9 : 0);
   s.user_cpu_in_windows_s = in_windows_;
   s.hits_in_windows = hits_in_windows_;
+  s.user_ticks_in_windows = ticks_in_windows_;
   if (!open_) return s;
   for (const auto& [pid, c] : final) {
     auto o = at_open_.find(pid);
     if (o == at_open_.end() || o->second.user_cpu_s < 0 || c.user_cpu_s < o->second.user_cpu_s) continue;
     s.user_cpu_in_windows_s[pid] += c.user_cpu_s - o->second.user_cpu_s;
     s.hits_in_windows[pid] += c.hits >= o->second.hits ? c.hits - o->second.hits : 0;
+    s.user_ticks_in_windows[pid] += c.user_ticks >= o->second.user_ticks ? c.user_ticks - o->second.user_ticks : 0;
   }
   return s;
 }

@@ -43,6 +43,7 @@ class ReleaseSchedule {
     double open_s = 0;
     std::map<pid_t, double> user_cpu_in_windows_s;
     std::map<pid_t, uint64_t> hits_in_windows;  // for the user CPU clock's correction
+    std::map<pid_t, uint64_t> user_ticks_in_windows;
   };
   // `final`: the clocks at the end (a window still open is counted to here).
   Summary finish(uint64_t now_ns, const WorkClocks& final) const;
@@ -58,7 +59,7 @@ class ReleaseSchedule {
   double open_s_ = 0;
   WorkClocks at_open_;
   std::map<pid_t, double> in_windows_;
-  std::map<pid_t, uint64_t> hits_in_windows_;
+  std::map<pid_t, uint64_t> hits_in_windows_, ticks_in_windows_;
 };
 
 }  // namespace memscope
