@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <map>
@@ -181,6 +183,20 @@ ProgramRun trace_test_program(const std::vector<std::string>& argv, const std::v
   target.signal(SIGUSR1);
   CHECK(target.wait(30s) != -1);
   return run;
+}
+
+double host_hit_cost_ns() {
+  TracedRun t = trace_workload_by_pid({"--profile", "web", "--scale", "2000", "--threads", "1"}, {});
+  const auto& cost = t.report["sampling"]["adaptive"]["hit_cost_ns"];
+  return cost.is_number() ? cost.get<double>() : 0.0;
+}
+
+std::string scale_for_trap_time(double seconds, double hits_per_scale, long most) {
+  const double hit_ns = host_hit_cost_ns();
+  if (hit_ns <= 0) return std::to_string(most);
+  const double scale = seconds * 1e9 / (hit_ns * hits_per_scale);
+  fprintf(stderr, "e2e: a hit costs %.0f ns here: scale %.0f (at most %ld)\n", hit_ns, scale, most);
+  return std::to_string(std::min(most, std::max(most / 20, static_cast<long>(scale))));
 }
 
 TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,

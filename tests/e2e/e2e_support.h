@@ -109,6 +109,18 @@ TracedRun trace_workload_by_pid(const std::vector<std::string>& workload_args,
                                 const std::vector<std::string>& agent_args,
                                 const std::vector<std::string>& launcher = {}, const std::string& workload = kWorkload);
 
+// What one probe hit costs on this host (ns), as the agent's calibration
+// measures it at the end of a short traced run: the price of a trap differs
+// up to ~10x between the hosts CI runs on.
+double host_hit_cost_ns();
+// A web workload's --scale for a test whose run time is mostly its traps
+// (`hits_per_scale` hits per unit of scale, e.g. its frees with the release
+// probes attached): the scale whose traps take about `seconds` here, at
+// most `most` (the scale the test was written for on a host of cheap
+// traps). On a host whose traps cost 10x, such a test would otherwise run
+// 10x longer for nothing it checks.
+std::string scale_for_trap_time(double seconds, double hits_per_scale, long most);
+
 }  // namespace memscope::test
 
 namespace memscope::test {

@@ -99,8 +99,9 @@ TEST_CASE("release windows: under --window-releases frees are counted in release
 
 TEST_CASE("release windows: without --window-releases every free is seen and counted under --max-overhead",
           "[e2e][duty][release]") {
+  // Every free traps: ~10 s of them (web makes ~18 frees per unit of scale).
   TracedRun traced = trace_workload_by_pid(
-      {"--profile", "web", "--scale", "600000", "--threads", "2"},
+      {"--profile", "web", "--scale", scale_for_trap_time(10, 18, 600000), "--threads", "2"},
       {"--max-overhead", "3", "--duty-window", "0.05", "--control-interval", "0.25"});
   const json& r = traced.report;
   const json& truth = traced.truth;
