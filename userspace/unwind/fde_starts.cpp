@@ -1,5 +1,6 @@
 #include "unwind/fde_starts.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
 
@@ -35,7 +36,25 @@ Elf_Scn* find_section(Elf* elf, const char* name) {
   return nullptr;
 }
 
-std::optional<std::vector<uint64_t>> fde_starts_from_eh_frame_hdr(Elf* elf) {
+size_t count_sections(Elf* elf, const char* name) {
+  size_t shstrndx = 0, n = 0;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return 0;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr)) continue;
+    const char* s = elf_strptr(elf, shstrndx, shdr.sh_name);
+    if (s && strcmp(s, name) == 0) ++n;
+  }
+  return n;
+}
+
+std::optional<std::vector<EhFrameHdrEntry>> eh_frame_hdr_table(Elf* elf) {
+  // libdw reads the last .eh_frame_hdr before .eh_frame, this the first:
+  // with two, libdw could look FDEs up in a table never seen here.
+  if (count_sections(elf, ".eh_frame_hdr") != 1) return std::nullopt;
+  // Read in this host's byte order (x86-64's), where libdw reads the ELF's.
+  const char* ident = elf_getident(elf, nullptr);
+  if (!ident || ident[EI_DATA] != ELFDATA2LSB) return std::nullopt;
   Elf_Scn* scn = find_section(elf, ".eh_frame_hdr");
   GElf_Shdr shdr;
   if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS) return std::nullopt;
@@ -44,14 +63,29 @@ std::optional<std::vector<uint64_t>> fde_starts_from_eh_frame_hdr(Elf* elf) {
   const auto* p = static_cast<const uint8_t*>(data->d_buf);
   // version, eh_frame_ptr encoding, fde_count encoding, table encoding; then
   // eh_frame_ptr (4 bytes in every encoding the linkers use), fde_count, table.
-  if (p[0] != 1 || p[2] != kEncUdata4 || p[3] != kEncDatarelSdata4 || p[1] == kEncOmit || (p[1] & 0x0f) != 0x0b)
+  // Not aligned: libdw would pad eh_frame_ptr by its address and read the
+  // count and the table from other bytes than these.
+  if (p[0] != 1 || p[2] != kEncUdata4 || p[3] != kEncDatarelSdata4 || p[1] == kEncOmit || (p[1] & 0x0f) != 0x0b ||
+      (p[1] & 0x70) == DW_EH_PE_aligned)
     return std::nullopt;
   const uint32_t count = read_at<uint32_t>(p + 8);
   if (12 + uint64_t{count} * 8 > data->d_size) return std::nullopt;
+  std::vector<EhFrameHdrEntry> table;
+  table.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t* e = p + 12 + uint64_t{i} * 8;
+    table.push_back({shdr.sh_addr + static_cast<int64_t>(read_at<int32_t>(e)),
+                     shdr.sh_addr + static_cast<int64_t>(read_at<int32_t>(e + 4))});
+  }
+  return table;
+}
+
+std::optional<std::vector<uint64_t>> fde_starts_from_eh_frame_hdr(Elf* elf) {
+  std::optional<std::vector<EhFrameHdrEntry>> table = eh_frame_hdr_table(elf);
+  if (!table) return std::nullopt;
   std::vector<uint64_t> starts;
-  starts.reserve(count);
-  for (uint32_t i = 0; i < count; ++i)
-    starts.push_back(shdr.sh_addr + static_cast<int64_t>(read_at<int32_t>(p + 12 + uint64_t{i} * 8)));
+  starts.reserve(table->size());
+  for (const EhFrameHdrEntry& e : *table) starts.push_back(e.start);
   // The table is sorted by the linker; sorting again costs little and
   // makes a bad table harmless.
   std::sort(starts.begin(), starts.end());
@@ -60,6 +94,9 @@ std::optional<std::vector<uint64_t>> fde_starts_from_eh_frame_hdr(Elf* elf) {
 }
 
 std::optional<std::vector<uint64_t>> fde_starts_from_debug_frame(Elf* elf) {
+  // libdw reads the first of .debug_frame and .zdebug_frame that it can:
+  // with two, maybe one never seen here.
+  if (count_sections(elf, ".debug_frame") + count_sections(elf, ".zdebug_frame") != 1) return std::nullopt;
   Elf_Scn* scn = find_section(elf, ".debug_frame");
   if (!scn) return std::nullopt;
   Elf_Data* data = elf_getdata(scn, nullptr);

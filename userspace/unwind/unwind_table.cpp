@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "common/elf_handle.h"
 #include "common/error.h"
 #include "unwind/cfa_rule.h"
+#include "unwind/cfi_screen.h"
 #include "unwind/fde_starts.h"
 
 namespace memscope {
@@ -53,12 +55,14 @@ int64_t executable_bias(Elf* elf) {
 }
 
 // The rows of the FDE starting at `start`, up to `next` (the next FDE's
-// start): libdw gives each row's rule and its [start, end).
-void rows_of_fde(Dwarf_CFI* cfi, uint64_t start, uint64_t next, std::vector<ms_unwind_row>& rows) {
+// start): libdw gives each row's rule and its [start, end). Where libdw
+// could run CFI that fails the screen (cfi_screen.h) it is not asked: a gap.
+void rows_of_fde(Dwarf_CFI* cfi, const std::vector<AddressRange>& unsafe, uint64_t start, uint64_t next,
+                 std::vector<ms_unwind_row>& rows) {
   uint64_t addr = start;
   while (addr < next) {
     Dwarf_Frame* frame = nullptr;
-    if (dwarf_cfi_addrframe(cfi, addr, &frame) != 0) {
+    if (in_ranges(unsafe, addr) || dwarf_cfi_addrframe(cfi, addr, &frame) != 0) {
       push_row(rows, gap_at(addr));
       return;
     }
@@ -73,6 +77,29 @@ void rows_of_fde(Dwarf_CFI* cfi, uint64_t start, uint64_t next, std::vector<ms_u
     if (!ok || hi <= addr) return;  // an unknown rule holds up to the next FDE
     addr = hi;
   }
+}
+
+// The ranges libdw must not be asked about in .eh_frame (the bytes libdw
+// reads, elf_rawdata), with the FDEs .eh_frame_hdr's table points at.
+std::optional<std::vector<AddressRange>> screen_eh_frame(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr) {
+  Elf_Data* data = elf_rawdata(scn, nullptr);
+  const std::optional<std::vector<EhFrameHdrEntry>> hdr = eh_frame_hdr_table(elf);
+  const unsigned char* ident = reinterpret_cast<const unsigned char*>(elf_getident(elf, nullptr));
+  if (!data || !data->d_buf || !hdr || !ident) return std::nullopt;
+  std::vector<uint64_t> offsets;
+  offsets.reserve(hdr->size());
+  for (const EhFrameHdrEntry& e : *hdr) offsets.push_back(e.fde - shdr.sh_addr);  // as libdw: FDE vaddr - .eh_frame's
+  return unsafe_fde_ranges({ident, data, true, shdr.sh_addr}, offsets);
+}
+
+// The same in .debug_frame, once dwarf_begin_elf has read it (and
+// uncompressed it in place if it was).
+std::optional<std::vector<AddressRange>> screen_debug_frame(Elf* elf) {
+  Elf_Scn* scn = find_section(elf, ".debug_frame");
+  Elf_Data* data = scn ? elf_getdata(scn, nullptr) : nullptr;
+  const unsigned char* ident = reinterpret_cast<const unsigned char*>(elf_getident(elf, nullptr));
+  if (!data || !data->d_buf || !ident) return std::nullopt;
+  return unsafe_fde_ranges({ident, data, false, 0}, {});
 }
 
 struct DwarfCloser {
@@ -103,18 +130,23 @@ UnwindTable build_unwind_table(int fd) {
   Elf_Scn* eh_frame = find_section(elf.get(), ".eh_frame");
   GElf_Shdr eh_shdr;
   if (!eh_frame || !gelf_getshdr(eh_frame, &eh_shdr) || eh_shdr.sh_type == SHT_NOBITS) starts.reset();
+  // What libdw must not be asked about; nullopt: nothing can be asked,
+  // the object is left without rows as if it had no CFI.
+  std::optional<std::vector<AddressRange>> unsafe;
   if (starts) {
     eh.reset(dwarf_getcfi_elf(elf.get()));
     cfi = eh.get();
     table.source = ".eh_frame";
+    if (cfi) unsafe = screen_eh_frame(elf.get(), eh_frame, eh_shdr);
   }
   if (!cfi) {
     starts = fde_starts_from_debug_frame(elf.get());
     if (starts) dwarf.reset(dwarf_begin_elf(elf.get(), DWARF_C_READ, nullptr));
     if (dwarf) cfi = dwarf_getcfi(dwarf.get());
     table.source = ".debug_frame";
+    if (cfi) unsafe = screen_debug_frame(elf.get());
   }
-  if (!cfi || !starts || starts->empty() || starts->back() >= UINT32_MAX) {
+  if (!cfi || !unsafe || !starts || starts->empty() || starts->back() >= UINT32_MAX) {
     table.source.clear();
     return table;
   }
@@ -122,7 +154,7 @@ UnwindTable build_unwind_table(int fd) {
   table.rows.reserve(starts->size() * 3);
   for (size_t i = 0; i < starts->size(); ++i) {
     const uint64_t next = i + 1 < starts->size() ? (*starts)[i + 1] : UINT32_MAX;
-    rows_of_fde(cfi, (*starts)[i], next, table.rows);
+    rows_of_fde(cfi, *unsafe, (*starts)[i], next, table.rows);
   }
   if (table.rows.empty() || table.rows.back().cfa_kind != MS_CFA_NONE) table.rows.push_back(gap_at(UINT32_MAX));
   return table;

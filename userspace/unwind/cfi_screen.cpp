@@ -1,0 +1,293 @@
+#include "unwind/cfi_screen.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "unwind/cfi_program.h"
+
+namespace memscope {
+
+namespace {
+
+// Fails: libdw refuses the entry too, so never runs it. Unknown: libdw
+// would read something not modelled here.
+enum class Read { Ok, Fails, Unknown };
+
+// The section's bytes, numbers in the ELF's byte order.
+class Bytes {
+ public:
+  explicit Bytes(const CfiSection& c)
+      : cfi_(c),
+        base_(static_cast<const uint8_t*>(c.data->d_buf)),
+        size_(c.data->d_size),
+        msb_(c.e_ident[EI_DATA] == ELFDATA2MSB),
+        address_size_(c.e_ident[EI_CLASS] == ELFCLASS32 ? 4 : 8) {}
+  const CfiSection& cfi() const { return cfi_; }
+  uint64_t size() const { return size_; }
+  unsigned address_size() const { return address_size_; }
+  uint64_t offset(const void* p) const { return static_cast<uint64_t>(static_cast<const uint8_t*>(p) - base_); }
+  const uint8_t* at(uint64_t pos) const { return base_ + pos; }
+  bool fits(uint64_t pos, uint64_t n) const { return pos <= size_ && n <= size_ - pos; }
+  // n <= 8 bytes at pos, which fit.
+  uint64_t number(uint64_t pos, unsigned n) const {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) v |= uint64_t{base_[pos + (msb_ ? n - 1 - i : i)]} << (8 * i);
+    return v;
+  }
+
+ private:
+  const CfiSection& cfi_;
+  const uint8_t* base_;
+  uint64_t size_;
+  bool msb_;
+  unsigned address_size_;
+};
+
+// libdw's encoded_value_size: a value's bytes in `encoding`, 0 when it
+// cannot tell. For a LEB128 it counts up to the first byte with the high
+// bit set (sic), and that is what libdw skips.
+uint64_t encoded_size(const Bytes& b, uint8_t encoding, const uint64_t* pos) {
+  if (encoding == DW_EH_PE_omit) return 0;
+  switch (encoding & 0x07) {
+    case DW_EH_PE_udata2:
+      return 2;
+    case DW_EH_PE_udata4:
+      return 4;
+    case DW_EH_PE_udata8:
+      return 8;
+    case DW_EH_PE_absptr:
+      return b.address_size();
+    case DW_EH_PE_uleb128:
+      if (pos)
+        for (uint64_t e = *pos; e < b.size();)
+          if (*b.at(e++) & 0x80) return e - *pos;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+// libdw's read_encoded_value at `pos`, bounded by the section's end as
+// libdw's is (not by the entry's). Its text and data bases are 0.
+Read read_encoded(const Bytes& b, uint8_t encoding, uint64_t& pos, uint64_t& result) {
+  result = 0;
+  switch (encoding & 0x70) {
+    case DW_EH_PE_absptr:
+    case DW_EH_PE_textrel:
+    case DW_EH_PE_datarel:
+    case DW_EH_PE_funcrel:
+      break;
+    case DW_EH_PE_pcrel:
+      result = b.cfi().vaddr + pos;
+      break;
+    case DW_EH_PE_aligned: {
+      const uint64_t size = encoded_size(b, encoding, &pos);
+      if (size == 0) return Read::Fails;
+      const uint64_t misaligned = (b.cfi().vaddr + pos) & (size - 1);
+      if (misaligned) pos += size - misaligned;
+      break;
+    }
+    default:
+      return Read::Fails;
+  }
+  unsigned n = 0;
+  switch (encoding & 0x0f) {
+    case DW_EH_PE_udata2:
+    case DW_EH_PE_sdata2:
+      n = 2;
+      break;
+    case DW_EH_PE_udata4:
+    case DW_EH_PE_sdata4:
+      n = 4;
+      break;
+    case DW_EH_PE_udata8:
+    case DW_EH_PE_sdata8:
+      n = 8;
+      break;
+    case DW_EH_PE_absptr:
+      n = b.address_size();
+      break;
+    case DW_EH_PE_uleb128:
+    case DW_EH_PE_sleb128:
+      return Read::Unknown;
+    default:
+      return Read::Fails;
+  }
+  if (!b.fits(pos, n)) return Read::Fails;
+  uint64_t value = b.number(pos, n);
+  pos += n;
+  if ((encoding & 0x0f) == DW_EH_PE_sdata2) value = static_cast<uint64_t>(int64_t{static_cast<int16_t>(value)});
+  if ((encoding & 0x0f) == DW_EH_PE_sdata4) value = static_cast<uint64_t>(int64_t{static_cast<int32_t>(value)});
+  result += value;
+  if (encoding & DW_EH_PE_indirect) {
+    // A pointer in the section itself, at that address.
+    if (result < b.cfi().vaddr) return Read::Fails;
+    result -= b.cfi().vaddr;
+    if (!b.fits(result, b.address_size())) return Read::Fails;
+    result = b.number(result, b.address_size());
+  }
+  return Read::Ok;
+}
+
+// What libdw keeps of a CIE (cie.c, intern_new_cie): its FDEs' address
+// encoding, whether they hold a sized augmentation, else its size.
+struct CieView {
+  uint8_t fde_encoding = DW_EH_PE_absptr;
+  bool sized = false;
+  uint64_t fde_augmentation_size = 0;
+};
+
+Read cie_view(const Bytes& b, const Dwarf_CIE& cie, CieView& v) {
+  uint64_t pos = b.offset(cie.augmentation_data);
+  for (const char* ap = cie.augmentation; *ap != '\0'; ++ap) {
+    // libdw reads these bytes unchecked, past the CIE if its string says
+    // so: past the section, there is no telling what it finds.
+    if ((*ap == 'L' || *ap == 'R' || *ap == 'P') && pos >= b.size()) return Read::Unknown;
+    switch (*ap) {
+      case 'z':
+        v.sized = true;
+        continue;
+      case 'S':
+        continue;
+      case 'L': {
+        const uint8_t lsda = *b.at(pos++);
+        if (!v.sized) v.fde_augmentation_size += encoded_size(b, lsda, nullptr);
+        continue;
+      }
+      case 'R':
+        v.fde_encoding = *b.at(pos++);
+        continue;
+      case 'P': {
+        const uint8_t encoding = *b.at(pos++);
+        pos += encoded_size(b, encoding, &pos);
+        continue;
+      }
+      default:
+        if (v.sized) continue;  // unknown, but sized: skipped
+    }
+    break;
+  }
+  if ((v.fde_encoding & 0x0f) == DW_EH_PE_absptr)
+    v.fde_encoding |= b.address_size() == 8 ? DW_EH_PE_udata8 : DW_EH_PE_udata4;
+  return Read::Ok;
+}
+
+// An FDE as libdw runs it: its range, its CIE, its instructions.
+struct FdeView {
+  AddressRange range{};
+  uint64_t cie_offset = 0;
+  Dwarf_CIE cie{};
+  CieView format;
+  const uint8_t* begin = nullptr;
+  const uint8_t* end = nullptr;
+};
+
+// libdw's intern_fde (fde.c) on the entry at `offset`.
+Read fde_view(const Bytes& b, uint64_t offset, FdeView& v) {
+  Elf_Data* data = const_cast<Elf_Data*>(b.cfi().data);  // libdw's API, which only reads it
+  const bool eh = b.cfi().eh_frame;
+  Dwarf_CFI_Entry fde, cie;
+  Dwarf_Off next = 0;
+  if (dwarf_next_cfi(b.cfi().e_ident, data, eh, offset, &next, &fde) != 0 || dwarf_cfi_cie_p(&fde)) return Read::Fails;
+  v.cie_offset = fde.fde.CIE_pointer;
+  if (dwarf_next_cfi(b.cfi().e_ident, data, eh, v.cie_offset, &next, &cie) != 0 || !dwarf_cfi_cie_p(&cie))
+    return Read::Fails;
+  v.cie = cie.cie;
+  if (const Read r = cie_view(b, v.cie, v.format); r != Read::Ok) return r;
+  uint64_t pos = b.offset(fde.fde.start), start = 0, length = 0;
+  if (const Read r = read_encoded(b, v.format.fde_encoding, pos, start); r != Read::Ok) return r;
+  if (const Read r = read_encoded(b, v.format.fde_encoding & 0x0f, pos, length); r != Read::Ok) return r;
+  v.range = {start, start + length};
+  if (v.range.start >= v.range.end) return Read::Fails;  // libdw skips an FDE that covers nothing
+  const uint64_t end = b.offset(fde.fde.end);
+  if (v.format.sized) {
+    // A ULEB128 length and that many bytes. libdw reads the length's first
+    // byte even at the end, then at most 10 bytes up to the end, and takes
+    // UINT64_MAX when they do not end it.
+    if (pos >= end) return Read::Unknown;
+    uint64_t size = 0;
+    bool ended = false;
+    const uint64_t max = std::min<uint64_t>(10, end - pos);
+    for (uint64_t i = 0; i < max && !ended; ++i) {
+      const uint8_t byte = *b.at(pos++);
+      size |= uint64_t{byte & 0x7fu} << (7 * i);
+      ended = !(byte & 0x80);
+    }
+    if (!ended || end - pos < size) return Read::Fails;
+    pos += size;
+  } else {
+    pos += v.format.fde_augmentation_size;  // past the end: libdw runs nothing
+  }
+  v.begin = b.at(std::min(pos, end));
+  v.end = b.at(end);
+  return Read::Ok;
+}
+
+// The chain of entries libdw's linear search reads (fde.c,
+// __libdw_find_fde): from offset 0, on past an entry it cannot read while
+// it can tell where the next one starts. The offsets of its FDEs.
+std::vector<uint64_t> chain_fdes(const Bytes& b) {
+  Elf_Data* data = const_cast<Elf_Data*>(b.cfi().data);
+  std::vector<uint64_t> fdes;
+  Dwarf_Off offset = 0;
+  for (;;) {
+    Dwarf_Off next = offset;
+    Dwarf_CFI_Entry entry;
+    const int r = dwarf_next_cfi(b.cfi().e_ident, data, b.cfi().eh_frame, offset, &next, &entry);
+    if (r > 0 || (r < 0 && next == offset)) break;
+    if (r == 0 && !dwarf_cfi_cie_p(&entry)) fdes.push_back(offset);
+    offset = next;
+  }
+  return fdes;
+}
+
+std::vector<AddressRange> merged(std::vector<AddressRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const AddressRange& a, const AddressRange& c) { return a.start < c.start; });
+  std::vector<AddressRange> out;
+  for (const AddressRange& r : ranges) {
+    if (!out.empty() && r.start <= out.back().end) out.back().end = std::max(out.back().end, r.end);
+    else out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<AddressRange>> unsafe_fde_ranges(const CfiSection& cfi,
+                                                           const std::vector<uint64_t>& table_offsets) {
+  const Bytes b(cfi);
+  const std::vector<uint64_t> chain = chain_fdes(b);  // ascending
+  for (uint64_t offset : table_offsets)
+    if (!std::binary_search(chain.begin(), chain.end(), offset)) return std::nullopt;
+
+  std::unordered_map<uint64_t, bool> cie_passes;  // by offset: libdw runs a CIE's instructions once too
+  std::vector<AddressRange> unsafe;
+  for (uint64_t offset : chain) {
+    FdeView fde;
+    const Read r = fde_view(b, offset, fde);
+    if (r == Read::Unknown) return std::nullopt;
+    if (r == Read::Fails) continue;
+    auto cie = cie_passes.find(fde.cie_offset);
+    if (cie == cie_passes.end()) {
+      const auto* begin = static_cast<const uint8_t*>(fde.cie.initial_instructions);
+      const auto* end = static_cast<const uint8_t*>(fde.cie.initial_instructions_end);
+      const bool ok = check_cfi_program(begin, end, fde.format.fde_encoding) == CfiProgramCheck::Ok;
+      cie = cie_passes.emplace(fde.cie_offset, ok).first;
+    }
+    if (!cie->second || check_cfi_program(fde.begin, fde.end, fde.format.fde_encoding) != CfiProgramCheck::Ok)
+      unsafe.push_back(fde.range);
+  }
+  return merged(std::move(unsafe));
+}
+
+bool in_ranges(const std::vector<AddressRange>& ranges, uint64_t addr) {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), addr,
+                             [](uint64_t a, const AddressRange& r) { return a < r.start; });
+  return it != ranges.begin() && addr < (it - 1)->end;
+}
+
+}  // namespace memscope
