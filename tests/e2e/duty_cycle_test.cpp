@@ -54,13 +54,14 @@ TEST_CASE("duty cycle: frees exact and allocations and sites and leak estimated 
   CHECK(coverage > 0.02);
   CHECK(coverage < 0.95);
   // The sampled user-mode clock ran beside the exact one: a tick per ms of
-  // user-mode time, so about as many as the process's user CPU in ms (the
-  // kernel's figure also holds part of the traps' time, so it reads more),
-  // and raw it reads the windows' share high, not below it (the traps slow
-  // the user code after them) nor past twice it here.
+  // user-mode time, so about as many as the process's user CPU in ms (that
+  // figure is a sample too, of 4 ms ticks, split from the run time by the
+  // process's lifetime ratio: measured 378 ticks against 300 ms), and raw it
+  // reads the windows' share high, not below it (the traps slow the user
+  // code after them) nor past 2.5 times it here.
   const double ticks = p["duty_cycle"]["user_ticks_total"], user_ms = 1e3 * p["duty_cycle"]["user_cpu_total_s"].get<double>();
-  CHECK(ticks >= 0.3 * user_ms);
-  CHECK(ticks <= 1.2 * user_ms);
+  CHECK(ticks >= 0.5 * user_ms);
+  CHECK(ticks <= 2.0 * user_ms);
   CHECK(p["duty_cycle"]["coverage_by_user_ticks"].get<double>() >= 0.9 * coverage);
   CHECK(p["duty_cycle"]["coverage_by_user_ticks"].get<double>() <= 2.5 * coverage);
 
