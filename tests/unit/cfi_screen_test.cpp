@@ -38,11 +38,12 @@ class Section {
 
   // .eh_frame's CIE has augmentation "zR", FDE addresses pcrel sdata4, as
   // GCC writes; .debug_frame's "", plain 8-byte addresses.
-  uint64_t cie(const Bytes& program) {
+  // `augmentation` replaces "zR" (its data stays R's byte).
+  uint64_t cie(const Bytes& program, const std::string& augmentation = "zR") {
     const uint64_t at = begin();
     put(eh_ ? 0 : 0xffffffffu, 4);
     bytes_.push_back(1);  // version
-    for (char c : std::string(eh_ ? "zR" : "")) bytes_.push_back(static_cast<uint8_t>(c));
+    for (char c : eh_ ? augmentation : std::string()) bytes_.push_back(static_cast<uint8_t>(c));
     bytes_.insert(bytes_.end(), {0, 1, 0x78, 16});  // the string's NUL, code and data alignment, return address
     if (eh_) bytes_.insert(bytes_.end(), {1, DW_EH_PE_pcrel | DW_EH_PE_sdata4});
     return end(at, program);
@@ -60,10 +61,11 @@ class Section {
     }
     return end(at, program);
   }
-  std::optional<std::vector<AddressRange>> screen(const std::vector<uint64_t>& table = {}) {
+  std::optional<std::vector<AddressRange>> screen(const std::vector<uint64_t>& table = {},
+                                                  CfiScreenStats* stats = nullptr) {
     data_.d_buf = bytes_.data();
     data_.d_size = bytes_.size();
-    return unsafe_fde_ranges({ident_, &data_, eh_, eh_ ? vaddr_ : 0}, table);
+    return unsafe_fde_ranges({ident_, &data_, eh_, eh_ ? vaddr_ : 0}, table, stats);
   }
   Bytes& bytes() { return bytes_; }
 
@@ -152,6 +154,29 @@ TEST_CASE("CFI screen: a compiler's .eh_frame has nothing unsafe; garbage has no
   const auto no_table = s.screen();
   REQUIRE(no_table);
   CHECK(no_table->empty());
+}
+
+TEST_CASE("CFI screen: a CIE shared by 10k FDEs is read once; an augmentation string past 16 letters is refused") {
+  // Unknown letters after "zR" are skipped (sized): libdw reads the FDEs.
+  Section s(true, 0x2000);
+  const uint64_t cie = s.cie(kCieProgram, "zR" + std::string(14, 'x'));
+  for (uint64_t f = 0; f < 10000; ++f) s.fde(cie, 0x1000 + 0x10 * f, 0x10, f == 5000 ? kBadRegister : kFdeProgram);
+  CfiScreenStats stats;
+  const auto unsafe = s.screen({}, &stats);
+  CHECK(stats.cies_read == 1);
+  REQUIRE(unsafe);
+  REQUIRE(unsafe->size() == 1);
+  CHECK((*unsafe)[0].start == 0x1000 + 0x10 * 5000);
+
+  // Re-read per FDE, one of 100k letters took seconds for 10k FDEs.
+  for (size_t letters : {size_t{17}, size_t{100000}}) {
+    Section l(true, 0x2000);
+    const uint64_t long_cie = l.cie(kCieProgram, "zR" + std::string(letters - 2, 'x'));
+    for (uint64_t f = 0; f < 10000; ++f) l.fde(long_cie, 0x1000 + 0x10 * f, 0x10, kFdeProgram);
+    CfiScreenStats long_stats;
+    CHECK(!l.screen({}, &long_stats));
+    CHECK(long_stats.cies_read == 1);
+  }
 }
 
 TEST_CASE("the fuzzer's input whose CFI made libdw allocate ~2 GB: that function is a gap, the others read") {

@@ -4,6 +4,7 @@
 #include <elfutils/libdw.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "unwind/cfi_program.h"
@@ -175,35 +176,82 @@ Read cie_view(const Bytes& b, const Dwarf_CIE& cie, CieView& v) {
   return Read::Ok;
 }
 
+// Real augmentation strings are a few letters ("zR", "zPLR", "zPLRB"); a
+// longer one is refused rather than walked (libdw walks it for each FDE's
+// CIE too, in intern_new_cie once per CIE).
+constexpr size_t kMaxAugmentation = 16;
+
+// A CIE as libdw keeps it, read once by its offset as libdw reads it once
+// (cie.c, __libdw_find_cie) however many FDEs name it: re-reading it per FDE
+// made one CIE with a long augmentation string shared by 20k FDEs take 12 s.
+struct CieEntry {
+  Read read = Read::Fails;
+  Dwarf_CIE cie{};
+  CieView format;
+  bool passes = false;  // its initial instructions pass check_cfi_program
+};
+
+class CieCache {
+ public:
+  explicit CieCache(const Bytes& b) : b_(b) {}
+  const CieEntry& at(uint64_t offset) {
+    auto it = cies_.find(offset);
+    if (it == cies_.end()) it = cies_.emplace(offset, read(offset)).first;
+    return it->second;  // stable: unordered_map does not move its values
+  }
+  uint64_t reads() const { return cies_.size(); }
+
+ private:
+  CieEntry read(uint64_t offset) const {
+    Elf_Data* data = const_cast<Elf_Data*>(b_.cfi().data);  // libdw's API, which only reads it
+    CieEntry e;
+    Dwarf_CFI_Entry entry;
+    Dwarf_Off next = 0;
+    if (dwarf_next_cfi(b_.cfi().e_ident, data, b_.cfi().eh_frame, offset, &next, &entry) != 0 ||
+        !dwarf_cfi_cie_p(&entry))
+      return e;
+    e.cie = entry.cie;
+    // libdw found the string's NUL inside the entry.
+    if (strnlen(e.cie.augmentation, kMaxAugmentation + 1) > kMaxAugmentation) {
+      e.read = Read::Unknown;
+      return e;
+    }
+    e.read = cie_view(b_, e.cie, e.format);
+    const auto* begin = static_cast<const uint8_t*>(e.cie.initial_instructions);
+    const auto* end = static_cast<const uint8_t*>(e.cie.initial_instructions_end);
+    e.passes = check_cfi_program(begin, end, e.format.fde_encoding) == CfiProgramCheck::Ok;
+    return e;
+  }
+
+  const Bytes& b_;
+  std::unordered_map<uint64_t, CieEntry> cies_;
+};
+
 // An FDE as libdw runs it: its range, its CIE, its instructions.
 struct FdeView {
   AddressRange range{};
-  uint64_t cie_offset = 0;
-  Dwarf_CIE cie{};
-  CieView format;
+  const CieEntry* cie = nullptr;
   const uint8_t* begin = nullptr;
   const uint8_t* end = nullptr;
 };
 
 // libdw's intern_fde (fde.c) on the entry at `offset`.
-Read fde_view(const Bytes& b, uint64_t offset, FdeView& v) {
+Read fde_view(const Bytes& b, uint64_t offset, CieCache& cies, FdeView& v) {
   Elf_Data* data = const_cast<Elf_Data*>(b.cfi().data);  // libdw's API, which only reads it
-  const bool eh = b.cfi().eh_frame;
-  Dwarf_CFI_Entry fde, cie;
+  Dwarf_CFI_Entry fde;
   Dwarf_Off next = 0;
-  if (dwarf_next_cfi(b.cfi().e_ident, data, eh, offset, &next, &fde) != 0 || dwarf_cfi_cie_p(&fde)) return Read::Fails;
-  v.cie_offset = fde.fde.CIE_pointer;
-  if (dwarf_next_cfi(b.cfi().e_ident, data, eh, v.cie_offset, &next, &cie) != 0 || !dwarf_cfi_cie_p(&cie))
+  if (dwarf_next_cfi(b.cfi().e_ident, data, b.cfi().eh_frame, offset, &next, &fde) != 0 || dwarf_cfi_cie_p(&fde))
     return Read::Fails;
-  v.cie = cie.cie;
-  if (const Read r = cie_view(b, v.cie, v.format); r != Read::Ok) return r;
+  v.cie = &cies.at(fde.fde.CIE_pointer);
+  if (v.cie->read != Read::Ok) return v.cie->read;
+  const CieView& format = v.cie->format;
   uint64_t pos = b.offset(fde.fde.start), start = 0, length = 0;
-  if (const Read r = read_encoded(b, v.format.fde_encoding, pos, start); r != Read::Ok) return r;
-  if (const Read r = read_encoded(b, v.format.fde_encoding & 0x0f, pos, length); r != Read::Ok) return r;
+  if (const Read r = read_encoded(b, format.fde_encoding, pos, start); r != Read::Ok) return r;
+  if (const Read r = read_encoded(b, format.fde_encoding & 0x0f, pos, length); r != Read::Ok) return r;
   v.range = {start, start + length};
   if (v.range.start >= v.range.end) return Read::Fails;  // libdw skips an FDE that covers nothing
   const uint64_t end = b.offset(fde.fde.end);
-  if (v.format.sized) {
+  if (format.sized) {
     // A ULEB128 length and that many bytes. libdw reads the length's first
     // byte even at the end, then at most 10 bytes up to the end, and takes
     // UINT64_MAX when they do not end it.
@@ -219,7 +267,7 @@ Read fde_view(const Bytes& b, uint64_t offset, FdeView& v) {
     if (!ended || end - pos < size) return Read::Fails;
     pos += size;
   } else {
-    pos += v.format.fde_augmentation_size;  // past the end: libdw runs nothing
+    pos += format.fde_augmentation_size;  // past the end: libdw runs nothing
   }
   v.begin = b.at(std::min(pos, end));
   v.end = b.at(end);
@@ -258,27 +306,22 @@ std::vector<AddressRange> merged(std::vector<AddressRange> ranges) {
 }  // namespace
 
 std::optional<std::vector<AddressRange>> unsafe_fde_ranges(const CfiSection& cfi,
-                                                           const std::vector<uint64_t>& table_offsets) {
+                                                           const std::vector<uint64_t>& table_offsets,
+                                                           CfiScreenStats* stats) {
   const Bytes b(cfi);
   const std::vector<uint64_t> chain = chain_fdes(b);  // ascending
   for (uint64_t offset : table_offsets)
     if (!std::binary_search(chain.begin(), chain.end(), offset)) return std::nullopt;
 
-  std::unordered_map<uint64_t, bool> cie_passes;  // by offset: libdw runs a CIE's instructions once too
+  CieCache cies(b);
   std::vector<AddressRange> unsafe;
   for (uint64_t offset : chain) {
     FdeView fde;
-    const Read r = fde_view(b, offset, fde);
+    const Read r = fde_view(b, offset, cies, fde);
+    if (stats) stats->cies_read = cies.reads();
     if (r == Read::Unknown) return std::nullopt;
     if (r == Read::Fails) continue;
-    auto cie = cie_passes.find(fde.cie_offset);
-    if (cie == cie_passes.end()) {
-      const auto* begin = static_cast<const uint8_t*>(fde.cie.initial_instructions);
-      const auto* end = static_cast<const uint8_t*>(fde.cie.initial_instructions_end);
-      const bool ok = check_cfi_program(begin, end, fde.format.fde_encoding) == CfiProgramCheck::Ok;
-      cie = cie_passes.emplace(fde.cie_offset, ok).first;
-    }
-    if (!cie->second || check_cfi_program(fde.begin, fde.end, fde.format.fde_encoding) != CfiProgramCheck::Ok)
+    if (!fde.cie->passes || check_cfi_program(fde.begin, fde.end, fde.cie->format.fde_encoding) != CfiProgramCheck::Ok)
       unsafe.push_back(fde.range);
   }
   return merged(std::move(unsafe));

@@ -33,14 +33,21 @@ struct CfiSection {
   uint64_t vaddr;                // .eh_frame's sh_addr (libdw's base for pcrel), 0 for .debug_frame
 };
 
+// What the screen did, for tests: each CIE is read once, by its offset.
+struct CfiScreenStats {
+  uint64_t cies_read = 0;
+};
+
 // The ranges of the FDEs that fail, sorted and merged. `table_offsets`:
 // the FDE offsets .eh_frame_hdr's table gives (those libdw may read the FDE
 // at). nullopt, no address is safe to ask about, when the table gives an
 // offset that is not an FDE of the chain, or when libdw would read a CIE's
 // augmentation or an FDE's fields beyond what is modelled here (past the
-// section, or as LEB128, which no toolchain writes).
+// section, or as LEB128, which no toolchain writes), or a CIE's augmentation
+// string is longer than any toolchain writes (16 letters).
 std::optional<std::vector<AddressRange>> unsafe_fde_ranges(const CfiSection& cfi,
-                                                           const std::vector<uint64_t>& table_offsets);
+                                                           const std::vector<uint64_t>& table_offsets,
+                                                           CfiScreenStats* stats = nullptr);
 
 // Whether `addr` lies in one of `ranges` (sorted, disjoint).
 bool in_ranges(const std::vector<AddressRange>& ranges, uint64_t addr);
