@@ -1,6 +1,6 @@
 // check_cfi_program on hand-built instruction bytes: what compilers write
 // passes, a register number above the bound or an operand past the end does
-// not (cfi_program.h).
+// not (cfi_program.h), nor an expression block past its bound.
 #include <catch2/catch.hpp>
 
 #include <dwarf.h>
@@ -89,4 +89,24 @@ TEST_CASE("CFI programs: what libdw refuses, and remembered states nested past t
   CHECK(check(deep) == CfiProgramCheck::TooDeep);
   deep.insert(deep.end() - 1, DW_CFA_restore_state);  // one popped first: deep enough again
   CHECK(check(deep) == CfiProgramCheck::Ok);
+}
+
+TEST_CASE("CFI programs: an expression block past the bound is refused, one at the bound passes") {
+  for (uint8_t opcode :
+       {uint8_t{DW_CFA_def_cfa_expression}, uint8_t{DW_CFA_expression}, uint8_t{DW_CFA_val_expression}}) {
+    std::vector<uint8_t> program = {opcode};
+    if (opcode != DW_CFA_def_cfa_expression) program.push_back(16);  // the register
+    // The block's length, ULEB128 512.
+    program.insert(program.end(), {0x80, 0x04});
+    std::vector<uint8_t> at_bound = program;
+    at_bound.insert(at_bound.end(), kMaxCfiExpression, DW_OP_nop);
+    CHECK(check(at_bound) == CfiProgramCheck::Ok);
+    program[program.size() - 2] = 0x81;  // 513
+    program.insert(program.end(), kMaxCfiExpression + 1, DW_OP_nop);
+    CHECK(check(program) == CfiProgramCheck::ExpressionTooLong);
+  }
+  // 2 MB: libdw took 156 MB converting it. Refused before it is walked.
+  std::vector<uint8_t> huge = {DW_CFA_def_cfa_expression, 0x80, 0x80, 0x80, 0x01};
+  huge.resize(huge.size() + (2u << 20), DW_OP_nop);
+  CHECK(check(huge) == CfiProgramCheck::ExpressionTooLong);
 }

@@ -188,6 +188,7 @@ CfiProgramCheck check_cfi_program(const uint8_t* begin, const uint8_t* end, uint
           if (!r.leb128(n)) return CfiProgramCheck::Truncated;
         n = 0;
         if (o.block && !r.leb128(n)) return CfiProgramCheck::Truncated;
+        if (n > kMaxCfiExpression) return CfiProgramCheck::ExpressionTooLong;
         break;
       }
     }

@@ -7,8 +7,9 @@
 // unwind table (tests/fuzz/corpus/unwind_table/oom-cfi-register). A program
 // libdw may run passes here only when every operand lies inside it, every
 // register it names is at most kMaxCfiRegister and remembered states nest at
-// most kMaxCfiRememberDepth deep: libdw's frame then stays under 2.2 KiB and
-// its stack of copies under 150 KiB.
+// most kMaxCfiRememberDepth deep and each expression block is at most
+// kMaxCfiExpression bytes: libdw's frame then stays under 2.2 KiB, its stack
+// of copies under 150 KiB, and an expression it converts under ~40 KiB.
 #pragma once
 #include <cstdint>
 
@@ -21,13 +22,19 @@ inline constexpr uint64_t kMaxCfiRegister = 255;
 // Compilers nest DW_CFA_remember_state one or two deep (an epilogue inside
 // the body); hand-written assembly little more.
 inline constexpr unsigned kMaxCfiRememberDepth = 64;
+// libdw converts an expression block (DW_CFA_def_cfa_expression,
+// DW_CFA_expression, DW_CFA_val_expression) to ~80 bytes per byte: a 2 MB
+// block took 156 MB. binutils' PLT expression is 11 bytes, glibc's signal
+// frames' a few.
+inline constexpr uint64_t kMaxCfiExpression = 512;
 
 enum class CfiProgramCheck {
   Ok,
-  Truncated,        // an operand runs past the program's end (or a LEB128 past 10 bytes)
-  RegisterTooHigh,  // a register number above kMaxCfiRegister
-  TooDeep,          // DW_CFA_remember_state nested deeper than kMaxCfiRememberDepth
-  Invalid,          // an opcode or DW_CFA_set_loc encoding libdw refuses, or a restore_state with none remembered
+  Truncated,          // an operand runs past the program's end (or a LEB128 past 10 bytes)
+  RegisterTooHigh,    // a register number above kMaxCfiRegister
+  TooDeep,            // DW_CFA_remember_state nested deeper than kMaxCfiRememberDepth
+  ExpressionTooLong,  // an expression block longer than kMaxCfiExpression bytes
+  Invalid,            // an opcode or DW_CFA_set_loc encoding libdw refuses, or a restore_state with none remembered
 };
 
 // The program [begin, end). `fde_encoding` is the CIE's FDE pointer encoding
