@@ -175,8 +175,63 @@ TEST_CASE("CFI screen: a CIE shared by 10k FDEs is read once; an augmentation st
     for (uint64_t f = 0; f < 10000; ++f) l.fde(long_cie, 0x1000 + 0x10 * f, 0x10, kFdeProgram);
     CfiScreenStats long_stats;
     CHECK(!l.screen({}, &long_stats));
-    CHECK(long_stats.cies_read == 1);
+    CHECK(long_stats.cies_read == 0);  // refused on the chain, before libdw reads it
   }
+}
+
+namespace {
+
+// A 'z' CIE (version 1) whose augmentation data is empty, and nothing after.
+Bytes cie_with_letters(const std::string& augmentation) {
+  Bytes cie = {0, 0, 0, 0, 0, 0, 0, 0, 1};  // length, id 0 (.eh_frame), version
+  for (char c : augmentation) cie.push_back(static_cast<uint8_t>(c));
+  cie.insert(cie.end(), {0, 1, 0x78, 16, 0});  // NUL, alignments, return address, no augmentation data
+  const uint32_t length = static_cast<uint32_t>(cie.size() - 4);
+  memcpy(cie.data(), &length, 4);
+  return cie;
+}
+
+}  // namespace
+
+TEST_CASE("CFI screen: a CIE whose augmentation letters would make libdw read past the section is refused") {
+  // libdw's dwarf_next_cfi reads a byte per L, R or P unchecked: "zLLL..."
+  // ending the section made it read past it (SIGSEGV on a guard page).
+  Section s(true, 0x2000);
+  const uint64_t cie = s.cie(kCieProgram);
+  s.fde(cie, 0x1000, 0x10, kFdeProgram);
+  const Bytes at_end = cie_with_letters("z" + std::string(15, 'L'));
+  s.bytes().insert(s.bytes().end(), at_end.begin(), at_end.end());
+  CfiScreenStats stats;
+  CHECK(!s.screen({}, &stats));
+  CHECK(stats.cies_read == 0);  // refused while walking the chain
+
+  // The same letters with their 15 bytes still in the section (the chain's
+  // terminator after the CIE): read.
+  Section t(true, 0x2000);
+  t.fde(t.cie(kCieProgram), 0x1000, 0x10, kFdeProgram);
+  const Bytes inside = cie_with_letters("z" + std::string(15, 'L'));
+  t.bytes().insert(t.bytes().end(), inside.begin(), inside.end());
+  t.bytes().resize(t.bytes().size() + 15, 0);
+  const auto read = t.screen();
+  REQUIRE(read);
+  CHECK(read->empty());
+}
+
+TEST_CASE("CFI screen: a 64-bit .debug_frame FDE whose CIE pointer wraps libdw's bounds check is refused") {
+  // libdw checks `off + 4 >= d_size`: 2^64 - 4 wraps it to 0 and it read 4
+  // bytes before the section.
+  Section s(false, 0);
+  s.fde(s.cie(kCieProgram), 0x401000, 0x40, kFdeProgram);
+  // 64-bit DWARF, 32 bytes; the CIE pointer; 0x402000, 0x40 bytes.
+  Bytes fde = {0xff, 0xff, 0xff, 0xff, 32, 0, 0, 0, 0, 0, 0, 0};
+  fde.insert(fde.end(), {0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  fde.insert(fde.end(), {0x00, 0x20, 0x40, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0});
+  fde.insert(fde.end(), kFdeProgram.begin(), kFdeProgram.end());
+  fde.resize(fde.size() + 3, DW_CFA_nop);
+  s.bytes().insert(s.bytes().end(), fde.begin(), fde.end());
+  CfiScreenStats stats;
+  CHECK(!s.screen({}, &stats));
+  CHECK(stats.cies_read == 2);  // the good FDE's CIE, then the pointer, refused before libdw reads it
 }
 
 TEST_CASE("the fuzzer's input whose CFI made libdw allocate ~2 GB: that function is a gap, the others read") {

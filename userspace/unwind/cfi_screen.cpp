@@ -177,9 +177,83 @@ Read cie_view(const Bytes& b, const Dwarf_CIE& cie, CieView& v) {
 }
 
 // Real augmentation strings are a few letters ("zR", "zPLR", "zPLRB"); a
-// longer one is refused rather than walked (libdw walks it for each FDE's
-// CIE too, in intern_new_cie once per CIE).
+// longer one is refused before libdw walks it.
 constexpr size_t kMaxAugmentation = 16;
+
+// libdw's get_uleb128 (memory-access.h) at pos < end: the first byte, then
+// up to `max` bytes in all before `end`; UINT64_MAX when they do not end it.
+// (get_sleb128 reads the same bytes with max 9.)
+uint64_t leb128(const Bytes& b, uint64_t& pos, uint64_t end, uint64_t max) {
+  const uint64_t n = std::max<uint64_t>(1, std::min(max, end - pos));
+  uint64_t value = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint8_t byte = *b.at(pos++);
+    value |= uint64_t{byte & 0x7fu} << (7 * i);
+    if (!(byte & 0x80)) return value;
+  }
+  return UINT64_MAX;
+}
+
+// dwarf_next_cfi's reads of a CIE's fields from `pos` (past its id) to its
+// augmentation data: all inside the entry, which ends at `limit`. Then, for
+// a 'z' CIE, it reads a byte for each L, R and P letter unchecked, P's
+// pointer skipped: past the section for "zLLLL..." at its end.
+bool cie_reads_inside(const Bytes& b, uint64_t pos, uint64_t limit) {
+  const uint8_t version = *b.at(pos++);
+  if (version != 1 && (version < 3 || version > 4)) return true;  // libdw stops at once
+  const char* ap = reinterpret_cast<const char*>(b.at(pos));
+  const uint64_t letters = strnlen(ap, std::min<uint64_t>(limit - pos, kMaxAugmentation + 1));
+  if (letters > kMaxAugmentation) return false;
+  if (letters == limit - pos) return true;  // no NUL in the entry: libdw refuses it
+  pos += letters + 1;
+  if (version == 4) {
+    if (limit - pos < 5 || *b.at(pos) != b.address_size() || *b.at(pos + 1) != 0) return true;
+    pos += 2;
+  }
+  if (ap[0] == 'e' && ap[1] == 'h') {  // g++ 2's pointer after the string
+    ap += 2;
+    pos += b.address_size();
+  }
+  if (pos >= limit) return true;
+  leb128(b, pos, limit, 10);  // code alignment
+  if (pos >= limit) return true;
+  leb128(b, pos, limit, 9);  // data alignment
+  if (pos >= limit) return true;
+  if (version >= 3) leb128(b, pos, limit, 10);  // the return address register
+  else ++pos;
+  if (*ap != 'z' || pos >= limit) return true;  // no walk, or libdw refuses it
+  const uint64_t size = leb128(b, pos, limit, 10);
+  if (limit - pos < size) return true;
+  for (++ap; *ap == 'L' || *ap == 'R' || *ap == 'P' || *ap == 'S'; ++ap) {
+    if (*ap == 'S') continue;
+    if (pos >= b.size()) return false;
+    const uint8_t encoding = *b.at(pos++);
+    if (*ap == 'P') pos += encoded_size(b, encoding, &pos);
+  }
+  return true;
+}
+
+// Whether dwarf_next_cfi at `offset` reads only inside the section: it
+// checks `off + 4 >= d_size`, which an offset near 2^64 (a 64-bit
+// .debug_frame CIE pointer) wraps to read before the section, and not
+// where a CIE's augmentation letters read. false: libdw must not read it.
+bool next_cfi_reads_inside(const Bytes& b, uint64_t offset) {
+  if (offset == UINT64_MAX) return true;      // libdw's end of the chain
+  if (offset > UINT64_MAX - 4) return false;  // off + 4 wraps
+  if (offset + 4 >= b.size()) return true;    // libdw reads nothing
+  uint64_t pos = offset + 4, length = b.number(offset, 4);
+  unsigned offset_size = 4;
+  if (length == 0xffffffffu) {
+    if (b.size() - pos < 8) return true;
+    length = b.number(pos, 8);
+    pos += 8;
+    offset_size = 8;
+  }
+  if (length == 0 || b.size() - pos < length || length < offset_size + 1) return true;  // libdw reads no more
+  const uint64_t id = b.number(pos, offset_size);
+  const bool cie = b.cfi().eh_frame ? id == 0 : id == (offset_size == 4 ? 0xffffffffu : UINT64_MAX);
+  return !cie || cie_reads_inside(b, pos + offset_size, pos + length);  // an FDE: read inside the entry
+}
 
 // A CIE as libdw keeps it, read once by its offset as libdw reads it once
 // (cie.c, __libdw_find_cie) however many FDEs name it: re-reading it per FDE
@@ -207,15 +281,14 @@ class CieCache {
     CieEntry e;
     Dwarf_CFI_Entry entry;
     Dwarf_Off next = 0;
+    if (!next_cfi_reads_inside(b_, offset)) {
+      e.read = Read::Unknown;
+      return e;
+    }
     if (dwarf_next_cfi(b_.cfi().e_ident, data, b_.cfi().eh_frame, offset, &next, &entry) != 0 ||
         !dwarf_cfi_cie_p(&entry))
       return e;
     e.cie = entry.cie;
-    // libdw found the string's NUL inside the entry.
-    if (strnlen(e.cie.augmentation, kMaxAugmentation + 1) > kMaxAugmentation) {
-      e.read = Read::Unknown;
-      return e;
-    }
     e.read = cie_view(b_, e.cie, e.format);
     const auto* begin = static_cast<const uint8_t*>(e.cie.initial_instructions);
     const auto* end = static_cast<const uint8_t*>(e.cie.initial_instructions_end);
@@ -253,18 +326,10 @@ Read fde_view(const Bytes& b, uint64_t offset, CieCache& cies, FdeView& v) {
   const uint64_t end = b.offset(fde.fde.end);
   if (format.sized) {
     // A ULEB128 length and that many bytes. libdw reads the length's first
-    // byte even at the end, then at most 10 bytes up to the end, and takes
-    // UINT64_MAX when they do not end it.
+    // byte even at the end.
     if (pos >= end) return Read::Unknown;
-    uint64_t size = 0;
-    bool ended = false;
-    const uint64_t max = std::min<uint64_t>(10, end - pos);
-    for (uint64_t i = 0; i < max && !ended; ++i) {
-      const uint8_t byte = *b.at(pos++);
-      size |= uint64_t{byte & 0x7fu} << (7 * i);
-      ended = !(byte & 0x80);
-    }
-    if (!ended || end - pos < size) return Read::Fails;
+    const uint64_t size = leb128(b, pos, end, 10);
+    if (end - pos < size) return Read::Fails;
     pos += size;
   } else {
     pos += format.fde_augmentation_size;  // past the end: libdw runs nothing
@@ -276,14 +341,16 @@ Read fde_view(const Bytes& b, uint64_t offset, CieCache& cies, FdeView& v) {
 
 // The chain of entries libdw's linear search reads (fde.c,
 // __libdw_find_fde): from offset 0, on past an entry it cannot read while
-// it can tell where the next one starts. The offsets of its FDEs.
-std::vector<uint64_t> chain_fdes(const Bytes& b) {
+// it can tell where the next one starts. The offsets of its FDEs; nullopt
+// when libdw would read one of its entries outside the section.
+std::optional<std::vector<uint64_t>> chain_fdes(const Bytes& b) {
   Elf_Data* data = const_cast<Elf_Data*>(b.cfi().data);
   std::vector<uint64_t> fdes;
   Dwarf_Off offset = 0;
   for (;;) {
     Dwarf_Off next = offset;
     Dwarf_CFI_Entry entry;
+    if (!next_cfi_reads_inside(b, offset)) return std::nullopt;
     const int r = dwarf_next_cfi(b.cfi().e_ident, data, b.cfi().eh_frame, offset, &next, &entry);
     if (r > 0 || (r < 0 && next == offset)) break;
     if (r == 0 && !dwarf_cfi_cie_p(&entry)) fdes.push_back(offset);
@@ -309,13 +376,14 @@ std::optional<std::vector<AddressRange>> unsafe_fde_ranges(const CfiSection& cfi
                                                            const std::vector<uint64_t>& table_offsets,
                                                            CfiScreenStats* stats) {
   const Bytes b(cfi);
-  const std::vector<uint64_t> chain = chain_fdes(b);  // ascending
+  const std::optional<std::vector<uint64_t>> chain = chain_fdes(b);  // ascending
+  if (!chain) return std::nullopt;
   for (uint64_t offset : table_offsets)
-    if (!std::binary_search(chain.begin(), chain.end(), offset)) return std::nullopt;
+    if (!std::binary_search(chain->begin(), chain->end(), offset)) return std::nullopt;
 
   CieCache cies(b);
   std::vector<AddressRange> unsafe;
-  for (uint64_t offset : chain) {
+  for (uint64_t offset : *chain) {
     FdeView fde;
     const Read r = fde_view(b, offset, cies, fde);
     if (stats) stats->cies_read = cies.reads();

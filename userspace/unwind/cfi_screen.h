@@ -44,7 +44,9 @@ struct CfiScreenStats {
 // offset that is not an FDE of the chain, or when libdw would read a CIE's
 // augmentation or an FDE's fields beyond what is modelled here (past the
 // section, or as LEB128, which no toolchain writes), or a CIE's augmentation
-// string is longer than any toolchain writes (16 letters).
+// string is longer than any toolchain writes (16 letters), or libdw's
+// dwarf_next_cfi would read outside the section (an entry's offset near
+// 2^64, a CIE's augmentation letters past its end).
 std::optional<std::vector<AddressRange>> unsafe_fde_ranges(const CfiSection& cfi,
                                                            const std::vector<uint64_t>& table_offsets,
                                                            CfiScreenStats* stats = nullptr);
