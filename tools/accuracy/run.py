@@ -76,16 +76,26 @@ def traced_run(profile, scale, seed, agent_args):
         wl = subprocess.Popen([WORKLOAD, "--profile", profile, "--scale", str(scale), "--threads", "2", "--seed",
                                str(seed), "--truth", truth, "--wait-start", "--wait-exit"],
                               stdout=subprocess.DEVNULL, stderr=open(wl_err, "w"))
-        assert wait_for(wl_err, "ready")
-        ag = subprocess.Popen([AGENT, "-p", str(wl.pid), "--top", "0", "-o", report] + agent_args,
-                              stdout=subprocess.DEVNULL, stderr=open(ag_err, "w"))
-        assert wait_for(ag_err, "tracing PID")
-        wl.send_signal(signal.SIGUSR1)
-        assert wait_for(wl_err, "done", 600)
-        ag.send_signal(signal.SIGINT)
-        ag.wait(120)
-        wl.send_signal(signal.SIGUSR1)
-        wl.wait(60)
+        ag = None
+        try:
+            assert wait_for(wl_err, "ready")
+            ag = subprocess.Popen([AGENT, "-p", str(wl.pid), "--top", "0", "-o", report] + agent_args,
+                                  stdout=subprocess.DEVNULL, stderr=open(ag_err, "w"))
+            assert wait_for(ag_err, "tracing PID")
+            wl.send_signal(signal.SIGUSR1)
+            assert wait_for(wl_err, "done", 600)
+            ag.send_signal(signal.SIGINT)
+            ag.wait(120)
+            wl.send_signal(signal.SIGUSR1)
+            wl.wait(60)
+        finally:
+            # A run that failed halfway leaves no workload waiting (other
+            # runs and tests name processes by their command name) and no
+            # agent attached.
+            for p in (ag, wl):
+                if p is not None and p.poll() is None:
+                    p.kill()
+                    p.wait()
         if KEEP:
             os.makedirs(KEEP, exist_ok=True)
             for path, kind in ((report, "report"), (truth, "truth")):
