@@ -118,6 +118,7 @@ class BpfObject {
   // entry in the per-process hits; "" when it runs, else why not.
   // split_windowed() starts it at MS_USER_CLOCK_PERIOD_NS.
   std::string start_user_clock(uint64_t period_ns);
+  void stop_user_clock() { user_clock_.stop(); }
   bool windowed() const { return split_; }
   std::vector<std::string> attach_window(ProbeWindow kind, const std::set<pid_t>& live);
   void count_window(ProbeWindow kind, bool on);

@@ -190,6 +190,8 @@ ProbeCost calibrate_probe_cost(const BpfLimits& limits, ProbeMode mode, Placemen
     const ProcessCounts before_user = loop_counts();
     const LoopReply probed_user = user_time ? run(kUserTime, kProbedUserCpu) : LoopReply{};
     const ProcessCounts after_user = loop_counts();
+    // Its interrupts (10 kHz on every CPU) would slow the sampled loop below.
+    session.stop_user_clock();
     const uint64_t user_hits = after_user.hits() - before_user.hits();
     session.publish(sample_all);
     t.sampled_ns = static_cast<double>(run(0, 0).fastest_ns);

@@ -14,7 +14,9 @@ void ProcessTracker::retire(pid_t pid) {
   std::erase_if(probed_, [pid](const auto& k) { return std::get<3>(k) == pid; });
   std::erase_if(linkers_, [pid](const auto& k) { return std::get<2>(k) == pid; });
   ProcessCounts c = session_.maps().take_process_counts(pid);
-  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls()) retired_[pid] += c;
+  // A slot's process keeps only its clock ticks in the hash (its hits are
+  // in the slot arrays): kept too.
+  if (c.hits() || c.exact.allocation_calls() || c.exact.free_calls() || c.user_ticks) retired_[pid] += c;
   if (TracedProcess* t = find(pid); t && t->memory.followed) {
     session_.maps().vm_counts(pid, t->memory.vm);
     session_.maps().forget_vm(pid);
