@@ -50,14 +50,28 @@ void ReleaseSchedule::opened(uint64_t now_ns, const WorkClocks& clocks) {
   while (window_s_ < period_s_ && pieces_.size() < 2) draw_period();
 }
 
-void ReleaseSchedule::closed(uint64_t now_ns, const WorkClocks& clocks) {
-  for (const auto& [pid, c] : clocks) {
-    auto o = at_open_.find(pid);
-    if (o == at_open_.end() || o->second.user_cpu_s < 0 || c.user_cpu_s < o->second.user_cpu_s) continue;
-    in_windows_[pid] += c.user_cpu_s - o->second.user_cpu_s;
-    hits_in_windows_[pid] += c.hits >= o->second.hits ? c.hits - o->second.hits : 0;
-    ticks_in_windows_[pid] += c.user_ticks >= o->second.user_ticks ? c.user_ticks - o->second.user_ticks : 0;
+namespace {
+
+uint64_t moved(uint64_t later, uint64_t earlier) { return later >= earlier ? later - earlier : 0; }
+
+// What each process's clocks moved since the window opened, added to the
+// window sums: user CPU, hits, ticks. A process not read at the open, or
+// gone since, adds nothing.
+void add_since(const WorkClocks& at_open, const WorkClocks& now, std::map<pid_t, double>& user_cpu_s,
+               std::map<pid_t, uint64_t>& hits, std::map<pid_t, uint64_t>& ticks) {
+  for (const auto& [pid, c] : now) {
+    auto o = at_open.find(pid);
+    if (o == at_open.end() || o->second.user_cpu_s < 0 || c.user_cpu_s < o->second.user_cpu_s) continue;
+    user_cpu_s[pid] += c.user_cpu_s - o->second.user_cpu_s;
+    hits[pid] += moved(c.hits, o->second.hits);
+    ticks[pid] += moved(c.user_ticks, o->second.user_ticks);
   }
+}
+
+}  // namespace
+
+void ReleaseSchedule::closed(uint64_t now_ns, const WorkClocks& clocks) {
+  add_since(at_open_, clocks, in_windows_, hits_in_windows_, ticks_in_windows_);
   open_ = false;
   ++windows_;
   open_s_ += (now_ns - opened_ns_) / 1e9;
@@ -73,13 +87,7 @@ ReleaseSchedule::Summary ReleaseSchedule::finish(uint64_t now_ns, const WorkCloc
   s.hits_in_windows = hits_in_windows_;
   s.user_ticks_in_windows = ticks_in_windows_;
   if (!open_) return s;
-  for (const auto& [pid, c] : final) {
-    auto o = at_open_.find(pid);
-    if (o == at_open_.end() || o->second.user_cpu_s < 0 || c.user_cpu_s < o->second.user_cpu_s) continue;
-    s.user_cpu_in_windows_s[pid] += c.user_cpu_s - o->second.user_cpu_s;
-    s.hits_in_windows[pid] += c.hits >= o->second.hits ? c.hits - o->second.hits : 0;
-    s.user_ticks_in_windows[pid] += c.user_ticks >= o->second.user_ticks ? c.user_ticks - o->second.user_ticks : 0;
-  }
+  add_since(at_open_, final, s.user_cpu_in_windows_s, s.hits_in_windows, s.user_ticks_in_windows);
   return s;
 }
 
